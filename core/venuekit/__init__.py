@@ -1,0 +1,70 @@
+"""venuekit: execute orders the same way on any trading venue.
+
+Importing ``venuekit`` is cheap: the public names below are loaded on first use, so a
+plugin that only needs :data:`hookimpl` does not pay for pydantic or the CLI.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+__version__ = "0.1.0"
+
+hookimpl = pluggy.HookimplMarker("venuekit")
+"""Decorator marking a function as a venuekit hook implementation."""
+
+_LAZY: dict[str, str] = {
+    # model
+    "Account": "model", "Fill": "model", "Instrument": "model", "Order": "model",
+    "OrderEvent": "model", "OrderRequest": "model", "OrderSnapshot": "model",
+    "OrderState": "model", "OrderType": "model", "OrderUpdate": "model",
+    "Position": "model", "Quote": "model", "Side": "model", "TickBand": "model",
+    "TimeInForce": "model",
+    # venue contract
+    "Capabilities": "venue", "OrderRef": "venue", "RateLimitPool": "venue", "Venue": "venue",
+    # errors
+    "Code": "errors", "VenueKitError": "errors", "Outcome": "errors", "Category": "errors",
+    # plugins
+    "PluginHost": "plugins",
+}
+
+__all__ = ["__version__", "hookimpl", *sorted(_LAZY)]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'venuekit' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"venuekit.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
+if TYPE_CHECKING:
+    from .errors import Category, Code, Outcome, VenueKitError
+    from .model import (
+        Account,
+        Fill,
+        Instrument,
+        Order,
+        OrderEvent,
+        OrderRequest,
+        OrderSnapshot,
+        OrderState,
+        OrderType,
+        OrderUpdate,
+        Position,
+        Quote,
+        Side,
+        TickBand,
+        TimeInForce,
+    )
+    from .plugins import PluginHost
+    from .venue import Capabilities, OrderRef, RateLimitPool, Venue

@@ -1,0 +1,254 @@
+"""The order lifecycle: events, the transition table, and how an event changes an order.
+
+Reality is racy, so the table allows what venues really do: a fill before the ack
+(SUBMITTED -> FILLED), a fill after a cancel (CANCELLED -> FILLED when it completes the
+order), a failed cancel or replace returning to the state before the request, repeated
+cancel requests. A truly illegal event is logged and dropped with the reason; it is never
+raised into the caller's flow. Fills are deduplicated by trade id and an overfill is
+refused and reported.
+
+State diagram (terminal states in capitals on the right)::
+
+    NEW ──submit──▶ SUBMITTED ──ack──▶ ACKNOWLEDGED ──fill──▶ PARTIALLY_FILLED ──fill──▶ FILLED
+     │                 │  └──────────────fill (before ack)──────────────────────────────▶ FILLED
+     │                 ├──reject──▶ REJECTED
+     ├──error──▶ ERROR └──error (venue proved absent)──▶ ERROR
+     │
+    ACKNOWLEDGED / PARTIALLY_FILLED ──cancel_request──▶ PENDING_CANCEL ──cancelled──▶ CANCELLED
+                                    ──replace_request─▶ PENDING_REPLACE ──replaced──▶ REPLACED
+    PENDING_* ──cancel_rejected / replace_rejected──▶ the state before the request
+    open states ──expired──▶ EXPIRED      open states ──timeout (venue confirmed idle)──▶ TIMEOUT
+    CANCELLED / EXPIRED / TIMEOUT ──late fill──▶ same state, or FILLED when the fill completes it
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from .model import Fill, Order, OrderEvent, OrderState, utcnow
+
+__all__ = [
+    "TRANSITIONS",
+    "Applied",
+    "EventKind",
+    "Result",
+    "apply",
+    "apply_fill",
+]
+
+log = logging.getLogger("venuekit.lifecycle")
+
+S = OrderState
+
+
+class EventKind(enum.StrEnum):
+    """What happened to an order. Fills are applied with :func:`apply_fill`."""
+
+    SUBMIT = "submit"
+    ACK = "ack"
+    REJECT = "reject"
+    FILL = "fill"
+    CANCEL_REQUEST = "cancel_request"
+    CANCEL_REJECTED = "cancel_rejected"
+    CANCELLED = "cancelled"
+    REPLACE_REQUEST = "replace_request"
+    REPLACE_REJECTED = "replace_rejected"
+    REPLACED = "replaced"
+    EXPIRED = "expired"
+    ERROR = "error"
+    TIMEOUT = "timeout"
+
+
+E = EventKind
+
+# A marker for "go back to the state before the pending request".
+_RESUME = S.NEW  # never a real target of these events; replaced at apply time
+
+_LIVE = (S.SUBMITTED, S.ACKNOWLEDGED, S.PARTIALLY_FILLED)
+_PENDING = (S.PENDING_CANCEL, S.PENDING_REPLACE)
+
+TRANSITIONS: Mapping[OrderState, Mapping[EventKind, OrderState]] = {
+    S.NEW: {
+        E.SUBMIT: S.SUBMITTED,
+        E.ERROR: S.ERROR,
+        E.REJECT: S.REJECTED,  # refused before sending (pre-trade validation)
+        E.CANCELLED: S.CANCELLED,  # withdrawn before it was sent
+    },
+    S.SUBMITTED: {
+        E.SUBMIT: S.SUBMITTED,  # resent after a lookup proved the venue lacks it
+        E.ACK: S.ACKNOWLEDGED,
+        E.REJECT: S.REJECTED,
+        E.CANCEL_REQUEST: S.PENDING_CANCEL,
+        E.CANCELLED: S.CANCELLED,
+        E.EXPIRED: S.EXPIRED,
+        E.ERROR: S.ERROR,  # only when the venue proved it never had the order
+        E.TIMEOUT: S.TIMEOUT,
+    },
+    S.ACKNOWLEDGED: {
+        E.ACK: S.ACKNOWLEDGED,
+        E.CANCEL_REQUEST: S.PENDING_CANCEL,
+        E.REPLACE_REQUEST: S.PENDING_REPLACE,
+        E.CANCELLED: S.CANCELLED,
+        E.REPLACED: S.REPLACED,
+        E.EXPIRED: S.EXPIRED,
+        E.TIMEOUT: S.TIMEOUT,
+    },
+    S.PARTIALLY_FILLED: {
+        E.ACK: S.PARTIALLY_FILLED,  # a late ack after the first fill
+        E.CANCEL_REQUEST: S.PENDING_CANCEL,
+        E.REPLACE_REQUEST: S.PENDING_REPLACE,
+        E.CANCELLED: S.CANCELLED,
+        E.REPLACED: S.REPLACED,
+        E.EXPIRED: S.EXPIRED,
+        E.TIMEOUT: S.TIMEOUT,
+    },
+    S.PENDING_CANCEL: {
+        E.ACK: S.PENDING_CANCEL,
+        E.CANCEL_REQUEST: S.PENDING_CANCEL,  # a repeated cancel request
+        E.CANCEL_REJECTED: _RESUME,
+        E.CANCELLED: S.CANCELLED,
+        E.EXPIRED: S.EXPIRED,
+        E.TIMEOUT: S.TIMEOUT,
+        E.REPLACE_REJECTED: S.PENDING_CANCEL,
+    },
+    S.PENDING_REPLACE: {
+        E.ACK: S.PENDING_REPLACE,
+        E.REPLACE_REQUEST: S.PENDING_REPLACE,
+        E.REPLACE_REJECTED: _RESUME,
+        E.REPLACED: S.REPLACED,
+        E.CANCEL_REQUEST: S.PENDING_CANCEL,
+        E.CANCELLED: S.CANCELLED,
+        E.EXPIRED: S.EXPIRED,
+        E.TIMEOUT: S.TIMEOUT,
+    },
+}
+"""State -> event -> next state, for every event except fills (see :func:`apply_fill`).
+
+Terminal states have no entry: nothing but a late fill moves them.
+"""
+
+# Terminal states in which a fill can still arrive: the venue cancelled (or expired) the
+# rest of the order, but an execution raced the cancel.
+_LATE_FILL_OK = frozenset({S.CANCELLED, S.EXPIRED, S.TIMEOUT, S.PENDING_CANCEL})
+
+
+class Result(enum.StrEnum):
+    APPLIED = "applied"
+    """The event changed the order and was added to its history."""
+    DUPLICATE = "duplicate"
+    """A repeat of something already applied (same trade id, repeated ack); ignored."""
+    DROPPED = "dropped"
+    """Illegal in the order's current state; logged with the reason and ignored."""
+    OVERFILL = "overfill"
+    """A fill that would exceed the order quantity; refused and reported."""
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """What :func:`apply` or :func:`apply_fill` did, with the event it recorded if any."""
+
+    result: Result
+    event: OrderEvent | None = None
+    reason: str | None = None
+
+    def __bool__(self) -> bool:
+        return self.result is Result.APPLIED
+
+
+def _record(order: Order, kind: str, state: OrderState, at: datetime | None,
+            fill: Fill | None = None, reason: str | None = None,
+            data: dict[str, str] | None = None) -> OrderEvent:
+    history = order.history
+    event = OrderEvent(seq=len(history) + 1, kind=kind, state=state, at=at or utcnow(),
+                       fill=fill, reason=reason, data=data)
+    history.append(event)
+    order.state = state
+    return event
+
+
+def _drop(order: Order, kind: str, why: str) -> Applied:
+    log.warning("dropped illegal order event",
+                extra={"order_id": order.id, "event": kind, "state": order.state.value,
+                       "reason": why})
+    return Applied(Result.DROPPED, reason=why)
+
+
+def _resume_state(order: Order) -> OrderState:
+    before = order.resume_state or S.ACKNOWLEDGED
+    if order.filled_quantity > 0 and before in (S.SUBMITTED, S.ACKNOWLEDGED):
+        return S.PARTIALLY_FILLED
+    return before
+
+
+def apply(order: Order, kind: EventKind, *, at: datetime | None = None,
+          reason: str | None = None, data: dict[str, str] | None = None) -> Applied:
+    """Apply a non-fill event to ``order``; never raises for an illegal event."""
+    if kind is E.FILL:
+        raise ValueError("fills are applied with apply_fill(order, fill)")
+    current = order.state
+    table = TRANSITIONS.get(current)
+    if table is None or kind not in table:
+        return _drop(order, kind.value, f"{kind.value} is not allowed in state {current.value}")
+    target = table[kind]
+    if kind is E.ACK and target is current:
+        # A late ack while a request is pending still tells us the venue has the order.
+        if current in _PENDING and order.resume_state is S.SUBMITTED:
+            order.resume_state = S.ACKNOWLEDGED
+        elif any(e.kind == E.ACK for e in order.history):
+            return Applied(Result.DUPLICATE, reason="already acknowledged")
+    if kind in (E.CANCEL_REQUEST, E.REPLACE_REQUEST) and current not in _PENDING:
+        order.resume_state = current
+    if target is _RESUME:
+        target = _resume_state(order)
+        order.resume_state = None
+    if kind is E.REPLACED and data and "replaced_by" in data:
+        order.replaced_by = data["replaced_by"]
+    if target.is_terminal and reason:
+        order.reason = reason
+    return Applied(Result.APPLIED, _record(order, kind.value, target, at, reason=reason,
+                                           data=data))
+
+
+def apply_fill(order: Order, fill: Fill, *, at: datetime | None = None) -> Applied:
+    """Apply one execution: dedupe by trade id, refuse overfills, move the state.
+
+    A fill may arrive before the ack, while a cancel or replace is pending, or after the
+    venue cancelled or expired the rest of the order.
+    """
+    if any(f.trade_id == fill.trade_id for f in order.fills):
+        return Applied(Result.DUPLICATE, reason=f"trade {fill.trade_id} already applied")
+    current = order.state
+    if current.is_terminal and current not in _LATE_FILL_OK:
+        return _drop(order, E.FILL.value, f"a fill cannot follow state {current.value}")
+    if current is S.NEW:
+        return _drop(order, E.FILL.value, "a fill for an order that was never sent")
+    if fill.symbol != order.symbol or fill.side is not order.side:
+        return _drop(order, E.FILL.value,
+                     f"fill {fill.trade_id} is for {fill.side} {fill.symbol}, "
+                     f"not {order.side} {order.symbol}")
+    new_filled = order.filled_quantity + fill.quantity
+    if order.quantity is not None and new_filled > order.quantity:
+        why = (f"fill {fill.trade_id} of {fill.quantity} would take the filled quantity to "
+               f"{new_filled}, above the order quantity {order.quantity}")
+        log.error("refused overfill",
+                  extra={"order_id": order.id, "trade_id": fill.trade_id,
+                         "filled": str(order.filled_quantity), "fill": str(fill.quantity),
+                         "quantity": str(order.quantity)})
+        return Applied(Result.OVERFILL, reason=why)
+    order.fills.append(fill)
+    order.filled_quantity = new_filled
+    order.filled_notional += fill.quantity * fill.price
+    order.fees += fill.fee
+    complete = order.quantity is not None and new_filled == order.quantity
+    if complete:
+        target = S.FILLED
+    elif current in (S.SUBMITTED, S.ACKNOWLEDGED):
+        target = S.PARTIALLY_FILLED
+    else:
+        # PARTIALLY_FILLED, the pending states and the late-fill terminal states keep theirs.
+        target = current
+    return Applied(Result.APPLIED, _record(order, E.FILL.value, target, at, fill=fill))

@@ -1,0 +1,397 @@
+"""The domain model: instruments, quotes, order requests, orders, fills, accounts.
+
+Every price, quantity and amount is a :class:`~decimal.Decimal`. Values that cross a
+boundary (user input, venue payloads) are pydantic v2 models that accept ``Decimal``,
+``int`` and decimal strings such as ``"101.25"`` and refuse ``float`` with an error that
+says what to pass instead: a float like ``0.1`` is already wrong before it reaches us.
+
+:class:`Order` is different: it is the SDK's own tracked record, mutated only by
+:mod:`venuekit.lifecycle`, so it is a slotted dataclass rather than a validated model.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+__all__ = [
+    "ZERO",
+    "Account",
+    "Fill",
+    "Instrument",
+    "Money",
+    "Order",
+    "OrderEvent",
+    "OrderRequest",
+    "OrderSnapshot",
+    "OrderState",
+    "OrderType",
+    "OrderUpdate",
+    "Position",
+    "Quote",
+    "Side",
+    "TickBand",
+    "TimeInForce",
+    "utcnow",
+]
+
+ZERO = Decimal(0)
+
+
+def utcnow() -> datetime:
+    """The current time as an aware UTC datetime (the only clock the model uses)."""
+    return datetime.now(UTC)
+
+
+def _to_decimal(value: Any) -> Any:
+    """Coerce exact inputs to Decimal and refuse floats with an actionable message."""
+    if isinstance(value, bool):
+        raise ValueError("expected a decimal number, got a boolean")
+    if isinstance(value, float):
+        raise ValueError(
+            f"floats are not accepted for prices or quantities (got {value!r}); "
+            f"pass a string such as '{value!r}' or a decimal.Decimal"
+        )
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            value = Decimal(text)
+        except ArithmeticError:
+            raise ValueError(f"{value!r} is not a decimal number") from None
+    if isinstance(value, Decimal) and not value.is_finite():
+        raise ValueError(f"expected a finite decimal number, got {value}")
+    return value
+
+
+Money = Annotated[Decimal, BeforeValidator(_to_decimal)]
+"""A Decimal field that accepts ``Decimal``, ``int`` or a decimal string, never a float."""
+
+_FROZEN = ConfigDict(frozen=True, extra="forbid", strict=False)
+
+
+class Side(enum.StrEnum):
+    BUY = "buy"
+    SELL = "sell"
+
+    @property
+    def sign(self) -> int:
+        return 1 if self is Side.BUY else -1
+
+    @property
+    def opposite(self) -> Side:
+        return Side.SELL if self is Side.BUY else Side.BUY
+
+
+class OrderType(enum.StrEnum):
+    MARKET = "market"
+    LIMIT = "limit"
+
+
+class TimeInForce(enum.StrEnum):
+    DAY = "day"
+    GTC = "gtc"
+    IOC = "ioc"
+    FOK = "fok"
+
+
+class OrderState(enum.StrEnum):
+    """The thirteen states of an order; see :mod:`venuekit.lifecycle` for the transitions."""
+
+    NEW = "new"
+    SUBMITTED = "submitted"
+    ACKNOWLEDGED = "acknowledged"
+    PARTIALLY_FILLED = "partially_filled"
+    PENDING_CANCEL = "pending_cancel"
+    PENDING_REPLACE = "pending_replace"
+    FILLED = "filled"
+    CANCELLED = "cancelled"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+    REPLACED = "replaced"
+    ERROR = "error"
+    TIMEOUT = "timeout"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in _TERMINAL
+
+    @property
+    def is_open(self) -> bool:
+        """True while the order may still be working at the venue (or be about to)."""
+        return self not in _TERMINAL
+
+
+_TERMINAL = frozenset(
+    {
+        OrderState.FILLED,
+        OrderState.CANCELLED,
+        OrderState.REJECTED,
+        OrderState.EXPIRED,
+        OrderState.REPLACED,
+        OrderState.ERROR,
+        OrderState.TIMEOUT,
+    }
+)
+
+
+class TickBand(BaseModel):
+    """One band of a price-dependent tick table: prices at or above ``floor`` use ``tick``."""
+
+    model_config = _FROZEN
+    floor: Money = Field(ge=0)
+    tick: Money = Field(gt=0)
+
+
+class Instrument(BaseModel):
+    """What can be traded and the rules an order must satisfy to be accepted.
+
+    ``tick_table`` (for example KRX's price bands) overrides ``tick_size`` when given.
+    """
+
+    model_config = _FROZEN
+    symbol: str = Field(min_length=1)
+    tick_size: Money = Field(gt=0)
+    lot_size: Money = Field(gt=0)
+    min_quantity: Money = Field(default=ZERO, ge=0)
+    min_notional: Money = Field(default=ZERO, ge=0)
+    fractional: bool = False
+    currency: str = "USD"
+    tick_table: tuple[TickBand, ...] = ()
+    tradable: bool = True
+
+    @model_validator(mode="after")
+    def _check_table(self) -> Instrument:
+        floors = [band.floor for band in self.tick_table]
+        if floors != sorted(floors) or len(set(floors)) != len(floors):
+            raise ValueError("tick_table bands must have strictly increasing floors")
+        return self
+
+    def tick_at(self, price: Decimal) -> Decimal:
+        """The tick that applies at ``price`` (the band containing it, else ``tick_size``)."""
+        tick = self.tick_size
+        for band in self.tick_table:
+            if price >= band.floor:
+                tick = band.tick
+            else:
+                break
+        return tick
+
+
+class Quote(BaseModel):
+    """Top of book for one symbol."""
+
+    model_config = _FROZEN
+    symbol: str = Field(min_length=1)
+    bid: Money = Field(ge=0)
+    ask: Money = Field(ge=0)
+    bid_size: Money = Field(default=ZERO, ge=0)
+    ask_size: Money = Field(default=ZERO, ge=0)
+    at: datetime = Field(default_factory=utcnow)
+
+    @property
+    def mid(self) -> Decimal:
+        return (self.bid + self.ask) / 2
+
+    @property
+    def spread(self) -> Decimal:
+        return self.ask - self.bid
+
+    @property
+    def spread_bps(self) -> Decimal:
+        """The spread in basis points of the mid; a one-sided or empty book counts as infinite."""
+        mid = self.mid
+        if self.bid <= 0 or self.ask <= 0 or mid <= 0:
+            return Decimal("Infinity")
+        return self.spread / mid * Decimal(10_000)
+
+    def touch(self, side: Side) -> Decimal:
+        """The price a marketable order of ``side`` trades against (ask for a buy)."""
+        return self.ask if side is Side.BUY else self.bid
+
+
+class OrderRequest(BaseModel):
+    """What the user wants done: one order, by quantity or (for buys on some venues) notional."""
+
+    model_config = _FROZEN
+    symbol: str = Field(min_length=1)
+    side: Side
+    quantity: Money | None = Field(default=None, gt=0)
+    notional: Money | None = Field(default=None, gt=0)
+    order_type: OrderType = OrderType.MARKET
+    limit_price: Money | None = Field(default=None, gt=0)
+    time_in_force: TimeInForce = TimeInForce.DAY
+    correlation_id: str | None = None
+
+    @model_validator(mode="after")
+    def _check_shape(self) -> OrderRequest:
+        if (self.quantity is None) == (self.notional is None):
+            raise ValueError("give exactly one of quantity or notional")
+        if self.order_type is OrderType.LIMIT and self.limit_price is None:
+            raise ValueError("a limit order needs limit_price")
+        if self.order_type is OrderType.MARKET and self.limit_price is not None:
+            raise ValueError("a market order takes no limit_price; use order_type='limit'")
+        return self
+
+
+class Fill(BaseModel):
+    """One execution. ``trade_id`` is unique per venue; inferred fills carry derived ids."""
+
+    model_config = _FROZEN
+    trade_id: str = Field(min_length=1)
+    symbol: str = Field(min_length=1)
+    side: Side
+    quantity: Money = Field(gt=0)
+    price: Money = Field(gt=0)
+    fee: Money = ZERO
+    fee_currency: str = "USD"
+    at: datetime = Field(default_factory=utcnow)
+    venue_order_id: str | None = None
+    client_order_id: str | None = None
+    inferred: bool = False
+
+    @property
+    def notional(self) -> Decimal:
+        return self.quantity * self.price
+
+
+class OrderSnapshot(BaseModel):
+    """What a venue says about one of its orders at one moment."""
+
+    model_config = _FROZEN
+    venue_order_id: str = Field(min_length=1)
+    client_order_id: str | None = None
+    symbol: str = Field(min_length=1)
+    side: Side
+    order_type: OrderType
+    state: OrderState
+    quantity: Money | None = Field(default=None, ge=0)
+    notional: Money | None = Field(default=None, ge=0)
+    limit_price: Money | None = None
+    filled_quantity: Money = Field(default=ZERO, ge=0)
+    average_price: Money | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    reason: str | None = None
+
+
+class OrderUpdate(BaseModel):
+    """One message of a venue's order stream: a snapshot, and the fill that caused it if any."""
+
+    model_config = _FROZEN
+    order: OrderSnapshot
+    fill: Fill | None = None
+    at: datetime = Field(default_factory=utcnow)
+
+
+class Position(BaseModel):
+    model_config = _FROZEN
+    symbol: str = Field(min_length=1)
+    quantity: Money
+    average_price: Money = ZERO
+    market_value: Money | None = None
+
+
+class Account(BaseModel):
+    """Cash, buying power and positions, as the venue reports them."""
+
+    model_config = _FROZEN
+    currency: str = "USD"
+    cash: Money
+    buying_power: Money
+    positions: tuple[Position, ...] = ()
+
+    def position(self, symbol: str) -> Position | None:
+        for position in self.positions:
+            if position.symbol == symbol:
+                return position
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class OrderEvent:
+    """One lifecycle event in an order's history.
+
+    ``kind`` is a :class:`venuekit.lifecycle.EventKind` value; ``state`` is the state the
+    order was in after the event was applied; ``seq`` orders the history.
+    """
+
+    seq: int
+    kind: str
+    state: OrderState
+    at: datetime
+    fill: Fill | None = None
+    reason: str | None = None
+    data: dict[str, str] | None = None
+
+
+@dataclass(slots=True, eq=False)
+class Order:
+    """The SDK's tracked order. Mutated only by :func:`venuekit.lifecycle.apply`.
+
+    ``id`` is the client order id the journal assigned before the order was sent: it is
+    never empty, even when the venue has no client ids or never answered.
+    """
+
+    id: str
+    venue: str
+    request: OrderRequest
+    # None for a notional order until the venue reports the quantity it bought.
+    quantity: Decimal | None
+    state: OrderState = OrderState.NEW
+    venue_order_id: str | None = None
+    limit_price: Decimal | None = None
+    filled_quantity: Decimal = ZERO
+    filled_notional: Decimal = ZERO
+    fees: Decimal = ZERO
+    fills: list[Fill] = field(default_factory=list)
+    history: list[OrderEvent] = field(default_factory=list)
+    created_at: datetime = field(default_factory=utcnow)
+    replaced_by: str | None = None
+    replaces: str | None = None
+    reason: str | None = None
+    # State to return to when a cancel or replace request fails; set by the lifecycle.
+    resume_state: OrderState | None = None
+
+    def __post_init__(self) -> None:
+        if not self.id:
+            raise ValueError("an order id must be a non-empty string")
+        if self.limit_price is None:
+            self.limit_price = self.request.limit_price
+
+    @property
+    def symbol(self) -> str:
+        return self.request.symbol
+
+    @property
+    def side(self) -> Side:
+        return self.request.side
+
+    @property
+    def remaining_quantity(self) -> Decimal | None:
+        if self.quantity is None:
+            return None
+        return self.quantity - self.filled_quantity
+
+    @property
+    def average_price(self) -> Decimal | None:
+        if self.filled_quantity == 0:
+            return None
+        return self.filled_notional / self.filled_quantity
+
+    @property
+    def trade_ids(self) -> Sequence[str]:
+        return [fill.trade_id for fill in self.fills]
+
+    def __repr__(self) -> str:
+        return (
+            f"Order(id={self.id!r}, venue={self.venue!r}, {self.side} {self.quantity} "
+            f"{self.symbol}, state={self.state}, filled={self.filled_quantity})"
+        )

@@ -1,0 +1,217 @@
+"""The Venue contract: what a venue plugin implements, and the capabilities it declares.
+
+A venue is an async class. The core never asks a venue to do what its
+:class:`Capabilities` say it cannot; where a capability is ``"emulated"`` the venue offers
+it by other means (for example replace as cancel + new order) and the core may use it.
+
+Rules every implementation keeps (the conformance kit in :mod:`venuekit.testing` checks them):
+
+* every venue error is raised as a :class:`venuekit.errors.VenueKitError` whose code says
+  whether the order was rejected or its outcome is unknown;
+* :meth:`Venue.fetch_order` raises :class:`venuekit.errors.OrderNotFound` only on a real
+  not-found answer from the venue, never for a transport failure;
+* prices and quantities are :class:`~decimal.Decimal` both ways.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from types import TracebackType
+from typing import Any, ClassVar, Literal, Self
+
+from .errors import Code, error
+from .model import Account, Fill, Instrument, OrderRequest, OrderSnapshot, OrderUpdate, Quote
+
+__all__ = [
+    "Capabilities",
+    "OrderRef",
+    "RateLimitPool",
+    "Support",
+    "Venue",
+]
+
+Support = Literal[True, False, "emulated"]
+"""A capability is supported natively (True), not at all (False), or emulated."""
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimitPool:
+    """A request budget the venue enforces: ``capacity`` weight units per ``period`` seconds."""
+
+    name: str
+    capacity: int
+    period: float
+
+    def __post_init__(self) -> None:
+        if self.capacity <= 0 or self.period <= 0:
+            raise ValueError(f"rate-limit pool {self.name!r} needs a positive capacity and period")
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a venue can do. Declared once per venue class; listed by ``venuekit venues``.
+
+    ``weights`` maps an operation (``submit``, ``cancel``, ``replace``, ``fetch_order``,
+    ``open_orders``, ``recent_orders``, ``fills_since``, ``quote``, ``account``,
+    ``instruments``) to the weight it charges in each pool; an operation that is not listed
+    charges 1 in every pool.
+    """
+
+    client_order_ids: Support
+    order_stream: Support
+    replace: Support
+    market_orders: Support
+    fractional: Support
+    short_selling: Support
+    notional_orders: Support = False
+    client_order_id_max_length: int = 32
+    client_order_id_alphabet: str = "0123456789abcdefghijklmnopqrstuvwxyz-"
+    not_found_grace: float = 2.0
+    """Seconds after a create during which a not-found answer is not believed."""
+    rate_limits: tuple[RateLimitPool, ...] = ()
+    weights: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+
+    def weight(self, operation: str) -> Mapping[str, int]:
+        """The weight ``operation`` charges in each declared pool."""
+        declared = self.weights.get(operation)
+        if declared is not None:
+            return declared
+        return {pool.name: 1 for pool in self.rate_limits}
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "client_order_ids": self.client_order_ids,
+            "order_stream": self.order_stream,
+            "replace": self.replace,
+            "market_orders": self.market_orders,
+            "fractional": self.fractional,
+            "short_selling": self.short_selling,
+            "notional_orders": self.notional_orders,
+            "client_order_id_max_length": self.client_order_id_max_length,
+            "not_found_grace": self.not_found_grace,
+            "rate_limits": [
+                {"name": p.name, "capacity": p.capacity, "period": p.period}
+                for p in self.rate_limits
+            ],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRef:
+    """How to find one order at a venue: by client order id, venue order id, or both."""
+
+    client_order_id: str | None = None
+    venue_order_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.client_order_id and not self.venue_order_id:
+            raise ValueError("an OrderRef needs a client_order_id or a venue_order_id")
+
+    def __str__(self) -> str:
+        return self.venue_order_id or self.client_order_id or ""
+
+
+class Venue(abc.ABC):
+    """One connection to one trading venue.
+
+    Subclasses set ``name`` and ``capabilities`` as class attributes (so they can be listed
+    without connecting) and implement the abstract methods. ``submit`` receives a request
+    already quantized to the instrument's rules and the client order id the journal
+    committed before the call.
+    """
+
+    name: ClassVar[str]
+    capabilities: Capabilities  # a class attribute; an instance may narrow it (configurable venues)
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Self:
+        """Build the venue from configuration (CLI options, a config file section).
+
+        The default passes the mapping as keyword arguments; plugins override it to parse
+        strings, read credentials from the environment, and refuse unknown keys clearly.
+        """
+        try:
+            return cls(**dict(config))
+        except TypeError as exc:
+            raise error(Code.INVALID_CONFIG, f"{cls.name}: {exc}", venue=cls.name) from None
+
+    async def connect(self) -> None:
+        """Open sessions and streams. Called once before any other method."""
+
+    async def close(self) -> None:
+        """Release every resource; safe to call twice."""
+
+    async def __aenter__(self) -> Self:
+        await self.connect()
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> None:
+        await self.close()
+
+    @abc.abstractmethod
+    async def instruments(self, symbols: Sequence[str] | None = None) -> Sequence[Instrument]:
+        """The tradable instruments (only ``symbols`` when given; unknown ones are omitted)."""
+
+    async def instrument(self, symbol: str) -> Instrument:
+        """One instrument, or a ``UNKNOWN_SYMBOL`` validation error."""
+        for item in await self.instruments([symbol]):
+            if item.symbol == symbol:
+                return item
+        raise error(Code.UNKNOWN_SYMBOL, f"{self.name} does not list {symbol!r}", venue=self.name)
+
+    @abc.abstractmethod
+    async def quote(self, symbol: str) -> Quote:
+        """The latest top of book for ``symbol``."""
+
+    @abc.abstractmethod
+    async def account(self) -> Account:
+        """Cash, buying power and positions."""
+
+    @abc.abstractmethod
+    async def submit(self, request: OrderRequest, client_order_id: str) -> OrderSnapshot:
+        """Send a new order. Errors say whether it was rejected or its outcome is unknown."""
+
+    @abc.abstractmethod
+    async def cancel(self, ref: OrderRef) -> OrderSnapshot | None:
+        """Ask the venue to cancel. Returns the venue's snapshot when it answers with one.
+
+        A cancel of an order that is already filled raises with a rejected outcome or
+        returns the filled snapshot; a not-found raises :class:`~venuekit.errors.OrderNotFound`.
+        """
+
+    async def replace(self, ref: OrderRef, *, quantity: Decimal | None = None,
+                      limit_price: Decimal | None = None,
+                      client_order_id: str | None = None) -> OrderSnapshot:
+        """Replace price and/or quantity natively; the answer is the new order's snapshot."""
+        raise error(Code.CAPABILITY_NOT_SUPPORTED, f"{self.name} cannot replace orders",
+                    venue=self.name)
+
+    @abc.abstractmethod
+    async def fetch_order(self, ref: OrderRef) -> OrderSnapshot:
+        """One order's current snapshot, or :class:`~venuekit.errors.OrderNotFound`."""
+
+    @abc.abstractmethod
+    async def open_orders(self, symbol: str | None = None) -> Sequence[OrderSnapshot]:
+        """Orders still working at the venue."""
+
+    @abc.abstractmethod
+    async def recent_orders(self, since: datetime) -> Sequence[OrderSnapshot]:
+        """Every order created since ``since``, open or closed (fingerprint lookups use it)."""
+
+    @abc.abstractmethod
+    async def fills_since(self, since: datetime, symbol: str | None = None) -> Sequence[Fill]:
+        """Executions since ``since``, oldest first."""
+
+    def order_updates(self) -> AsyncIterator[OrderUpdate]:
+        """The venue's stream of order updates, for venues that declare ``order_stream``.
+
+        The iterator ends (or raises a connectivity error) when the stream disconnects;
+        the settlement layer then polls and reconnects by calling this method again.
+        """
+        raise error(Code.CAPABILITY_NOT_SUPPORTED, f"{self.name} has no order stream",
+                    venue=self.name)
