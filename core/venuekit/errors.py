@@ -96,7 +96,8 @@ def _c(name: str, category: Category, retryable: bool, outcome: Outcome, summary
 
 
 _V, _L, _R, _M = Category.VALIDATION, Category.LIQUIDITY, Category.RISK, Category.MARKET
-_S, _N, _A, _G = Category.SYSTEM, Category.CONNECTIVITY, Category.AUTHORIZATION, Category.CONFIGURATION
+_S, _N = Category.SYSTEM, Category.CONNECTIVITY
+_A, _G = Category.AUTHORIZATION, Category.CONFIGURATION
 _REJ, _UNK, _NA = Outcome.REJECTED, Outcome.UNKNOWN, Outcome.NOT_APPLICABLE
 
 
