@@ -1,0 +1,44 @@
+"""The ``venuekit`` command.
+
+Commands live in small modules of this package, grouped by what they operate on; this
+module only builds the top-level group. Output goes through :mod:`venuekit.cli.output`
+so that every command offers a rich table for people and ``--json`` for machines.
+
+Exit codes: 0 success, 1 the work ran but some of it did not complete, 2 invalid input
+or configuration.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+from .. import __version__
+from .plugins import plugins_command, venues_command
+
+
+class _Group(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        # Keep the order in --help meaningful rather than alphabetical.
+        return list(self.commands)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"],
+                                           "max_content_width": 100})
+@click.version_option(__version__, "--version", prog_name="venuekit",
+                      message="%(prog)s %(version)s")
+@click.option("-v", "--verbose", count=True,
+              help="Log more: -v for info, -vv for debug (logs go to stderr).")
+def main(verbose: int) -> None:
+    """Execute orders the same way on any trading venue.
+
+    Venues come from plugins (the simulated `mock` venue is one); `venuekit venues`
+    lists what is installed. Every command takes --help.
+    """
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+
+
+main.add_command(plugins_command)
+main.add_command(venues_command)
