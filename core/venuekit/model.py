@@ -12,6 +12,7 @@ says what to pass instead: a float like ``0.1`` is already wrong before it reach
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -54,9 +55,11 @@ def _to_decimal(value: Any) -> Any:
     if isinstance(value, bool):
         raise ValueError("expected a decimal number, got a boolean")
     if isinstance(value, float):
+        # Only a finite float has a string worth suggesting: 'nan' would be refused next.
+        example = f" such as '{value!r}'" if math.isfinite(value) else ""
         raise ValueError(
             f"floats are not accepted for prices or quantities (got {value!r}); "
-            f"pass a string such as '{value!r}' or a decimal.Decimal"
+            f"pass a string{example} or a decimal.Decimal"
         )
     if isinstance(value, int):
         return Decimal(value)
@@ -361,8 +364,14 @@ class Order:
     resume_state: OrderState | None = None
 
     def __post_init__(self) -> None:
-        if not self.id:
-            raise ValueError("an order id must be a non-empty string")
+        if not isinstance(self.id, str) or not self.id.strip():
+            raise ValueError(f"an order id must be a non-empty string, got {self.id!r}")
+        for name in ("quantity", "limit_price"):
+            value = getattr(self, name)
+            if value is not None and not (
+                    isinstance(value, Decimal) and value.is_finite() and value > 0):
+                raise ValueError(
+                    f"Order.{name} must be a positive Decimal or None, got {value!r}")
         if self.limit_price is None:
             self.limit_price = self.request.limit_price
 
@@ -391,7 +400,9 @@ class Order:
         return [fill.trade_id for fill in self.fills]
 
     def __repr__(self) -> str:
+        size = (f"{self.quantity}" if self.quantity is not None
+                else f"notional {self.request.notional}")
         return (
-            f"Order(id={self.id!r}, venue={self.venue!r}, {self.side} {self.quantity} "
+            f"Order(id={self.id!r}, venue={self.venue!r}, {self.side} {size} "
             f"{self.symbol}, state={self.state}, filled={self.filled_quantity})"
         )
