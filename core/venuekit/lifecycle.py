@@ -17,8 +17,10 @@ State diagram (terminal states in capitals on the right)::
     ACKNOWLEDGED / PARTIALLY_FILLED ──cancel_request──▶ PENDING_CANCEL ──cancelled──▶ CANCELLED
                                     ──replace_request─▶ PENDING_REPLACE ──replaced──▶ REPLACED
     PENDING_* ──cancel_rejected / replace_rejected──▶ the state before the request
+    PENDING_CANCEL ──replaced (a replace still in flight)──▶ REPLACED
     open states ──expired──▶ EXPIRED      open states ──timeout (venue confirmed idle)──▶ TIMEOUT
     CANCELLED / EXPIRED / TIMEOUT ──late fill──▶ same state, or FILLED when the fill completes it
+    FILLED ──another fill──▶ refused as an overfill
 """
 
 from __future__ import annotations
@@ -113,7 +115,9 @@ TRANSITIONS: Mapping[OrderState, Mapping[EventKind, OrderState]] = {
         E.CANCELLED: S.CANCELLED,
         E.EXPIRED: S.EXPIRED,
         E.TIMEOUT: S.TIMEOUT,
+        # A replace still in flight when the cancel was requested may be answered either way.
         E.REPLACE_REJECTED: S.PENDING_CANCEL,
+        E.REPLACED: S.REPLACED,
     },
     S.PENDING_REPLACE: {
         E.ACK: S.PENDING_REPLACE,
@@ -163,8 +167,9 @@ def _record(order: Order, kind: str, state: OrderState, at: datetime | None,
             fill: Fill | None = None, reason: str | None = None,
             data: dict[str, str] | None = None) -> OrderEvent:
     history = order.history
+    # The history is the record of what happened: keep a copy the caller cannot mutate later.
     event = OrderEvent(seq=len(history) + 1, kind=kind, state=state, at=at or utcnow(),
-                       fill=fill, reason=reason, data=data)
+                       fill=fill, reason=reason, data=dict(data) if data is not None else None)
     history.append(event)
     order.state = state
     return event
@@ -175,6 +180,14 @@ def _drop(order: Order, kind: str, why: str) -> Applied:
                 extra={"order_id": order.id, "event": kind, "state": order.state.value,
                        "reason": why})
     return Applied(Result.DROPPED, reason=why)
+
+
+def _refuse_overfill(order: Order, fill: Fill, why: str) -> Applied:
+    log.error("refused overfill",
+              extra={"order_id": order.id, "trade_id": fill.trade_id,
+                     "filled": str(order.filled_quantity), "fill": str(fill.quantity),
+                     "quantity": str(order.quantity), "reason": why})
+    return Applied(Result.OVERFILL, reason=why)
 
 
 def _resume_state(order: Order) -> OrderState:
@@ -222,7 +235,7 @@ def apply_fill(order: Order, fill: Fill, *, at: datetime | None = None) -> Appli
     if any(f.trade_id == fill.trade_id for f in order.fills):
         return Applied(Result.DUPLICATE, reason=f"trade {fill.trade_id} already applied")
     current = order.state
-    if current.is_terminal and current not in _LATE_FILL_OK:
+    if current.is_terminal and current not in _LATE_FILL_OK and current is not S.FILLED:
         return _drop(order, E.FILL.value, f"a fill cannot follow state {current.value}")
     if current is S.NEW:
         return _drop(order, E.FILL.value, "a fill for an order that was never sent")
@@ -230,15 +243,17 @@ def apply_fill(order: Order, fill: Fill, *, at: datetime | None = None) -> Appli
         return _drop(order, E.FILL.value,
                      f"fill {fill.trade_id} is for {fill.side} {fill.symbol}, "
                      f"not {order.side} {order.symbol}")
+    if current is S.FILLED:
+        # A new execution on a complete order is an overfill (for example a real fill
+        # racing an inferred one), not a routine late event: refuse it loudly.
+        return _refuse_overfill(
+            order, fill, f"fill {fill.trade_id} of {fill.quantity} arrived for an order "
+                         f"already filled ({order.filled_quantity} of {order.quantity})")
     new_filled = order.filled_quantity + fill.quantity
     if order.quantity is not None and new_filled > order.quantity:
-        why = (f"fill {fill.trade_id} of {fill.quantity} would take the filled quantity to "
-               f"{new_filled}, above the order quantity {order.quantity}")
-        log.error("refused overfill",
-                  extra={"order_id": order.id, "trade_id": fill.trade_id,
-                         "filled": str(order.filled_quantity), "fill": str(fill.quantity),
-                         "quantity": str(order.quantity)})
-        return Applied(Result.OVERFILL, reason=why)
+        return _refuse_overfill(
+            order, fill, f"fill {fill.trade_id} of {fill.quantity} would take the filled "
+                         f"quantity to {new_filled}, above the order quantity {order.quantity}")
     order.fills.append(fill)
     order.filled_quantity = new_filled
     order.filled_notional += fill.quantity * fill.price
