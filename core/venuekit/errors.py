@@ -286,6 +286,12 @@ class VenueKitError(Exception):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.code.name!r}, {self.message!r})"
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Exception pickling re-calls the class with ``args`` (only the message here), which
+        # would lose the code; rebuild from the code's name and restore the attributes.
+        state = {key: value for key, value in self.__dict__.items() if key != "code"}
+        return (_rebuild, (type(self), self.code.name, self.message), state)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "code": self.code.name,
@@ -344,6 +350,11 @@ class AuthorizationError(VenueKitError):
 
 class ConfigurationError(VenueKitError):
     category = Category.CONFIGURATION
+
+
+def _rebuild(cls: type[VenueKitError], code_name: str, message: str) -> VenueKitError:
+    """Unpickle an error (see :meth:`VenueKitError.__reduce__`); the code keeps its identity."""
+    return cls(CODES[code_name], message)
 
 
 _BY_CATEGORY: dict[Category, type[VenueKitError]] = {
