@@ -1,0 +1,182 @@
+"""The outcome policy: how a create is sent, and what an unclear answer means.
+
+This is the invariant that protects money:
+
+* an order is REJECTED only on definitive venue evidence;
+* a timeout, a reset connection, a 5xx or a 429 after the request may have been sent
+  leaves the order SUBMITTED (outcome unknown);
+* an unknown order is resolved by lookup (client order id, or fingerprint) once the
+  venue's grace window has passed; only a real not-found answer counts, and absence is
+  believed only after ``confirmations`` not-found answers spaced by the grace window;
+* a create is sent again only after absence was proven, and with the same client order id;
+* the moment any venue evidence for the order arrives (an ack or fill on the stream, a
+  lookup hit), pending lookups and re-sends stop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+
+from .errors import Code, OrderNotFound, Outcome, VenueKitError, error
+from .lifecycle import EventKind
+from .model import Order, OrderRequest, OrderState
+from .reconcile import lookup, reconcile_order
+from .retry import Backoff
+from .tracking import OrderTracker
+from .venue import Venue
+
+__all__ = ["OutcomePolicy", "Submitter"]
+
+log = logging.getLogger("venuekit.outcome")
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomePolicy:
+    """How unknown outcomes are resolved.
+
+    ``grace`` overrides the venue's declared ``not_found_grace`` (seconds during which a
+    not-found answer after a create is not believed). ``max_resends`` bounds how often a
+    create proven absent is sent again; after that the order ends in ERROR ("never reached
+    the venue"). ``resolve_timeout`` bounds how long a submit waits for the outcome; an
+    order still unresolved then stays SUBMITTED for recovery, and the caller is told.
+    """
+
+    grace: float | None = None
+    confirmations: int = 2
+    max_resends: int = 1
+    resolve_timeout: float = 60.0
+    lookup_backoff: Backoff = field(default_factory=lambda: Backoff(base=0.05, cap=2.0,
+                                                                     attempts=4))
+
+
+class Submitter:
+    """Sends creates for one venue under the outcome policy."""
+
+    def __init__(self, venue: Venue, tracker: OrderTracker,
+                 policy: OutcomePolicy | None = None) -> None:
+        self.venue = venue
+        self.tracker = tracker
+        self.policy = policy or OutcomePolicy()
+
+    @property
+    def grace(self) -> float:
+        if self.policy.grace is not None:
+            return self.policy.grace
+        return self.venue.capabilities.not_found_grace
+
+    def _request(self, order: Order) -> OrderRequest:
+        request = order.request
+        if request.quantity == order.quantity and request.limit_price == order.limit_price:
+            return request
+        return request.model_copy(update={"quantity": order.quantity,
+                                          "limit_price": order.limit_price})
+
+    async def submit(self, order: Order) -> Order:
+        """Send ``order`` (journaled NEW) and settle what the answer means.
+
+        Returns with the order acknowledged, filled, rejected, or, if the outcome could not
+        be resolved within ``resolve_timeout``, still SUBMITTED (recovery resolves it).
+        """
+        loop = asyncio.get_running_loop()
+        self.tracker.track(order)
+        self.tracker.apply(order, EventKind.SUBMIT)
+        sent_at = loop.time()
+        outcome = await self._send(order)
+        if outcome is Outcome.UNKNOWN:
+            try:
+                await asyncio.wait_for(self._resolve(order, sent_at), self.policy.resolve_timeout)
+            except TimeoutError:
+                log.error("order outcome still unknown; recovery will resolve it",
+                          extra={"order_id": order.id, "venue": self.venue.name,
+                                 "timeout_s": self.policy.resolve_timeout})
+        return order
+
+    async def _send(self, order: Order) -> Outcome | None:
+        """One create. Returns UNKNOWN when the answer did not settle the outcome."""
+        try:
+            snapshot = await self.venue.submit(self._request(order), order.id)
+        except VenueKitError as exc:
+            if exc.outcome is Outcome.REJECTED:
+                self.tracker.apply(order, EventKind.REJECT,
+                                   reason=f"{exc.code.name}: {exc.message}")
+                return Outcome.REJECTED
+            log.warning("create outcome unknown; will look it up",
+                        extra={"order_id": order.id, "venue": self.venue.name,
+                               "code": exc.code.name})
+            return Outcome.UNKNOWN
+        except Exception as exc:  # anything unexpected after the call began may have sent it
+            log.error("unexpected error during create; outcome unknown",
+                      extra={"order_id": order.id, "venue": self.venue.name,
+                             "error": f"{type(exc).__name__}: {exc}"})
+            return Outcome.UNKNOWN
+        await reconcile_order(self.venue, self.tracker, order, snapshot,
+                              backoff=self.policy.lookup_backoff)
+        return None
+
+    def _has_evidence(self, order: Order) -> bool:
+        return (order.state is not OrderState.SUBMITTED or order.venue_order_id is not None
+                or order.filled_quantity > 0)
+
+    async def _resolve(self, order: Order, sent_at: float) -> None:
+        loop = asyncio.get_running_loop()
+        not_found = 0
+        resends = 0
+        next_lookup = sent_at + self.grace
+        while not self._has_evidence(order):
+            version = self.tracker.version(order)
+            wait = next_lookup - loop.time()
+            if wait > 0 and await self.tracker.wait_for_change(order, version, wait):
+                continue  # something happened to the order: re-check the evidence
+            try:
+                snapshot = await lookup(self.venue, self.tracker, order,
+                                        self.policy.lookup_backoff)
+            except OrderNotFound:
+                not_found += 1
+                log.info("lookup found no order",
+                         extra={"order_id": order.id, "venue": self.venue.name,
+                                "not_found": not_found,
+                                "confirmations": self.policy.confirmations})
+                if self._has_evidence(order):
+                    return
+                if not_found < self.policy.confirmations:
+                    next_lookup = loop.time() + self.grace
+                    continue
+                if resends >= self.policy.max_resends:
+                    self.tracker.apply(order, EventKind.ERROR,
+                                       reason="the venue never received the order "
+                                              f"({not_found} not-found answers after the grace "
+                                              "window)")
+                    return
+                resends += 1
+                not_found = 0
+                log.warning("venue proved the order absent; sending it again with the same "
+                            "client order id",
+                            extra={"order_id": order.id, "venue": self.venue.name,
+                                   "resend": resends})
+                self.tracker.apply(order, EventKind.SUBMIT, reason="resent after proven absence")
+                sent_at = loop.time()
+                outcome = await self._send(order)
+                if outcome is not Outcome.UNKNOWN:
+                    return
+                next_lookup = sent_at + self.grace
+                continue
+            except VenueKitError as exc:
+                if not exc.retryable:
+                    raise
+                # Transport trouble is not evidence of anything: wait and look again.
+                log.warning("lookup failed; will retry",
+                            extra={"order_id": order.id, "venue": self.venue.name,
+                                   "code": exc.code.name})
+                next_lookup = loop.time() + self.grace
+                continue
+            await reconcile_order(self.venue, self.tracker, order, snapshot,
+                                  backoff=self.policy.lookup_backoff)
+            return
+
+
+def unresolved_error(order: Order, venue: str) -> VenueKitError:
+    return error(Code.RECONCILIATION_FAILED,
+                 f"order {order.id} is still SUBMITTED: its outcome at {venue} is unknown",
+                 venue=venue)

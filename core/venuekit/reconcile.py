@@ -1,0 +1,184 @@
+"""Bring tracked orders in line with what the venue says: lookups, fills, final states.
+
+Fills are trusted over status strings: when a snapshot shows more filled than the
+tracker knows, the venue's executions are fetched and applied by trade id first; only
+what the venue cannot itemize is inferred, with an id derived from the order id and the
+cumulative quantity, so a restart that infers the same fill again dedupes it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from .errors import Code, error
+from .lifecycle import EventKind
+from .model import Fill, Order, OrderSnapshot, OrderState
+from .retry import DEFAULT_BACKOFF, Backoff, retry_call
+from .tracking import OrderTracker
+from .venue import OrderRef, Venue
+
+__all__ = [
+    "apply_snapshot",
+    "fetch_fills",
+    "find_by_fingerprint",
+    "infer_fill",
+    "lookup",
+    "reconcile_order",
+]
+
+log = logging.getLogger("venuekit.reconcile")
+
+# Venue clocks and ours disagree a little; look a bit further back than the order's birth.
+CLOCK_SLACK = timedelta(seconds=5)
+FINGERPRINT_WINDOW = timedelta(minutes=10)
+
+_TERMINAL_EVENT = {
+    OrderState.CANCELLED: EventKind.CANCELLED,
+    OrderState.EXPIRED: EventKind.EXPIRED,
+    OrderState.REJECTED: EventKind.REJECT,
+    OrderState.REPLACED: EventKind.REPLACED,
+}
+
+
+def _belongs(fill: Fill, order: Order) -> bool:
+    if order.venue_order_id and fill.venue_order_id == order.venue_order_id:
+        return True
+    return fill.client_order_id is not None and fill.client_order_id == order.id
+
+
+def find_by_fingerprint(order: Order, candidates: Iterable[OrderSnapshot],
+                        claimed: set[str]) -> OrderSnapshot | None:
+    """The venue order matching ``order``'s fingerprint, not already claimed by another.
+
+    The fingerprint is symbol, side, quantity, limit price and a creation time window.
+    Among several matches the earliest is taken, so that identical orders pair up in
+    creation order.
+    """
+    best: OrderSnapshot | None = None
+    for snap in candidates:
+        if snap.venue_order_id in claimed and snap.venue_order_id != order.venue_order_id:
+            continue
+        if snap.symbol != order.symbol or snap.side is not order.side:
+            continue
+        if order.quantity is not None and snap.quantity != order.quantity:
+            continue
+        if snap.limit_price != order.limit_price:
+            continue
+        if snap.created_at is not None:
+            if abs(snap.created_at - order.created_at) > FINGERPRINT_WINDOW:
+                continue
+            if best is not None and best.created_at is not None \
+                    and best.created_at <= snap.created_at:
+                continue
+        elif best is not None:
+            continue
+        best = snap
+    return best
+
+
+async def lookup(venue: Venue, tracker: OrderTracker, order: Order,
+                 backoff: Backoff = DEFAULT_BACKOFF) -> OrderSnapshot:
+    """Find ``order`` at the venue or raise :class:`OrderNotFound` on a real not-found.
+
+    By venue order id when known, else by client order id where the venue supports them,
+    else by fingerprint over the venue's recent orders. Transport errors are retried and
+    then raised as they are: they never count as not-found.
+    """
+    caps = venue.capabilities
+    if order.venue_order_id or caps.client_order_ids is True:
+        ref = OrderRef(client_order_id=order.id if caps.client_order_ids is True else None,
+                       venue_order_id=order.venue_order_id)
+        return await retry_call(lambda: venue.fetch_order(ref), operation="fetch_order",
+                                backoff=backoff, venue=venue.name)
+    since = order.created_at - CLOCK_SLACK
+    recent = await retry_call(lambda: venue.recent_orders(since), operation="recent_orders",
+                              backoff=backoff, venue=venue.name)
+    match = find_by_fingerprint(order, recent, tracker.claimed_venue_ids())
+    if match is None:
+        raise error(Code.ORDER_NOT_FOUND,
+                    f"no order at {venue.name} matches {order.id}'s fingerprint",
+                    venue=venue.name)
+    return match
+
+
+async def fetch_fills(venue: Venue, since: datetime, symbol: str | None = None,
+                      backoff: Backoff = DEFAULT_BACKOFF) -> Sequence[Fill]:
+    return await retry_call(lambda: venue.fills_since(since, symbol), operation="fills_since",
+                            backoff=backoff, venue=venue.name)
+
+
+def infer_fill(tracker: OrderTracker, order: Order, snapshot: OrderSnapshot) -> None:
+    """Record the part of ``snapshot``'s filled quantity the venue did not itemize."""
+    missing = snapshot.filled_quantity - order.filled_quantity
+    if missing <= 0:
+        return
+    if snapshot.average_price is not None:
+        notional = snapshot.average_price * snapshot.filled_quantity - order.filled_notional
+        price = notional / missing
+    elif order.limit_price is not None:
+        price = order.limit_price
+    else:
+        raise error(Code.RECONCILIATION_FAILED,
+                    f"{order.id}: {missing} filled at an unknown price (the venue reports no "
+                    "average price and the order has no limit)", venue=tracker.venue)
+    if price <= 0:
+        price = snapshot.average_price or order.limit_price or Decimal(0)
+    fill = Fill(trade_id=f"inferred-{order.id}-{snapshot.filled_quantity.normalize()}",
+                symbol=order.symbol, side=order.side, quantity=missing, price=price,
+                venue_order_id=snapshot.venue_order_id, client_order_id=order.id,
+                at=snapshot.updated_at or order.created_at, inferred=True)
+    log.warning("inferred a fill the venue did not itemize",
+                extra={"order_id": order.id, "trade_id": fill.trade_id,
+                       "quantity": str(missing), "price": str(price)})
+    tracker.apply_fill(order, fill)
+
+
+def apply_snapshot(tracker: OrderTracker, order: Order, snapshot: OrderSnapshot, *,
+                   cancelled_as: EventKind = EventKind.CANCELLED) -> None:
+    """Apply the venue id, the ack and the final state of ``snapshot`` (not its fills)."""
+    if snapshot.venue_order_id and snapshot.venue_order_id != order.venue_order_id:
+        tracker.set_venue_order_id(order, snapshot.venue_order_id)
+    if order.quantity is None and snapshot.quantity:
+        order.quantity = snapshot.quantity
+    state = snapshot.state
+    if order.state is OrderState.SUBMITTED and state not in (
+            OrderState.NEW, OrderState.SUBMITTED, OrderState.REJECTED):
+        tracker.apply(order, EventKind.ACK)
+    if order.state.is_terminal:
+        return
+    event = _TERMINAL_EVENT.get(state)
+    if event is EventKind.CANCELLED:
+        event = cancelled_as
+    if event is not None and order.filled_quantity >= snapshot.filled_quantity:
+        tracker.apply(order, event, reason=snapshot.reason)
+
+
+async def reconcile_order(venue: Venue, tracker: OrderTracker, order: Order,
+                          snapshot: OrderSnapshot | None = None, *,
+                          fills: Sequence[Fill] | None = None,
+                          cancelled_as: EventKind = EventKind.CANCELLED,
+                          backoff: Backoff = DEFAULT_BACKOFF) -> OrderSnapshot:
+    """Make ``order`` agree with the venue; returns the snapshot used.
+
+    ``fills`` may carry executions already fetched for a batch of orders; otherwise the
+    venue is asked for them only when the snapshot shows fills the tracker lacks.
+    """
+    if snapshot is None:
+        snapshot = await lookup(venue, tracker, order, backoff)
+    if snapshot.venue_order_id and snapshot.venue_order_id != order.venue_order_id:
+        tracker.set_venue_order_id(order, snapshot.venue_order_id)
+    if snapshot.filled_quantity > order.filled_quantity:
+        if fills is None:
+            fills = await fetch_fills(venue, order.created_at - CLOCK_SLACK, order.symbol,
+                                      backoff)
+        for fill in fills:
+            if _belongs(fill, order):
+                tracker.apply_fill(order, fill)
+        if snapshot.filled_quantity > order.filled_quantity:
+            infer_fill(tracker, order, snapshot)
+    apply_snapshot(tracker, order, snapshot, cancelled_as=cancelled_as)
+    return snapshot
+

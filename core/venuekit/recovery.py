@@ -1,0 +1,151 @@
+"""Crash recovery: reconcile every open order in the journal with the venue before trading.
+
+Run at engine start-up and by ``venuekit recover``. For each order the journal holds as
+not terminal:
+
+* NEW: the SUBMIT event is committed before any byte goes to the venue, so a NEW order was
+  never sent; it ends in ERROR with that reason (it is not re-sent: the intent is stale);
+* SUBMITTED: looked up (client order id or fingerprint) after the venue's grace window;
+  found, it is reconciled; proven absent, it ends in ERROR ("never reached the venue");
+* acknowledged, partially filled or pending: its snapshot and the venue's executions are
+  applied; fills the venue cannot itemize are inferred with deterministic ids.
+
+If any order cannot be reconciled (the venue is unreachable, an acknowledged order is
+missing) the report says which and why, and the engine refuses to trade.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from .errors import OrderNotFound, VenueKitError
+from .lifecycle import EventKind
+from .model import Fill, Order, OrderState, utcnow
+from .outcome import OutcomePolicy
+from .reconcile import CLOCK_SLACK, fetch_fills, lookup, reconcile_order
+from .tracking import OrderTracker
+from .venue import Venue
+
+__all__ = ["RecoveryReport", "recover"]
+
+log = logging.getLogger("venuekit.recovery")
+
+
+@dataclass
+class RecoveryReport:
+    """What recovery found and did, order by order."""
+
+    venue: str
+    checked: int = 0
+    changes: list[tuple[str, OrderState, OrderState]] = field(default_factory=list)
+    working: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    inferred_fills: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "venue": self.venue,
+            "ok": self.ok,
+            "checked": self.checked,
+            "changes": [{"order_id": i, "from": a.value, "to": b.value}
+                        for i, a, b in self.changes],
+            "working": list(self.working),
+            "failed": [{"order_id": i, "error": e} for i, e in self.failed],
+            "inferred_fills": self.inferred_fills,
+        }
+
+
+def _last_submit_age(order: Order) -> float:
+    for event in reversed(order.history):
+        if event.kind == EventKind.SUBMIT.value:
+            return (utcnow() - event.at).total_seconds()
+    return (utcnow() - order.created_at).total_seconds()
+
+
+async def _confirm_absent(venue: Venue, tracker: OrderTracker, order: Order,
+                          policy: OutcomePolicy) -> bool:
+    """True when ``confirmations`` not-found answers, after the grace window, prove absence."""
+    grace = policy.grace if policy.grace is not None else venue.capabilities.not_found_grace
+    wait = grace - _last_submit_age(order)
+    if wait > 0:
+        await asyncio.sleep(wait)
+    for attempt in range(policy.confirmations):
+        if attempt:
+            await asyncio.sleep(grace)
+        try:
+            snapshot = await lookup(venue, tracker, order, policy.lookup_backoff)
+        except OrderNotFound:
+            continue
+        await reconcile_order(venue, tracker, order, snapshot, backoff=policy.lookup_backoff)
+        return False
+    return True
+
+
+async def _recover_one(venue: Venue, tracker: OrderTracker, order: Order, fills: Sequence[Fill],
+                       policy: OutcomePolicy) -> None:
+    if order.state is OrderState.NEW:
+        tracker.apply(order, EventKind.ERROR,
+                      reason="never sent: the process stopped before submitting it")
+        return
+    try:
+        snapshot = await lookup(venue, tracker, order, policy.lookup_backoff)
+    except OrderNotFound:
+        if order.state is not OrderState.SUBMITTED:
+            raise
+        if await _confirm_absent(venue, tracker, order, policy):
+            tracker.apply(order, EventKind.ERROR,
+                          reason="never reached the venue (lookups after the grace window "
+                                 "found nothing)")
+        return
+    await reconcile_order(venue, tracker, order, snapshot, fills=fills,
+                          backoff=policy.lookup_backoff)
+
+
+async def recover(venue: Venue, tracker: OrderTracker,
+                  policy: OutcomePolicy | None = None) -> RecoveryReport:
+    """Reconcile every open journaled order of ``venue``; never raises for one order."""
+    policy = policy or OutcomePolicy()
+    report = RecoveryReport(venue=venue.name)
+    orders = tracker.journal.open_orders(venue.name)
+    for order in orders:
+        tracker.track(order)
+    report.checked = len(orders)
+    if not orders:
+        return report
+    fills: Sequence[Fill] = ()
+    if any(o.state is not OrderState.NEW for o in orders):
+        since = min(o.created_at for o in orders) - CLOCK_SLACK
+        try:
+            fills = await fetch_fills(venue, since, backoff=policy.lookup_backoff)
+        except VenueKitError as exc:
+            for order in orders:
+                report.failed.append((order.id, f"{exc.code.name}: {exc.message}"))
+            log.error("recovery could not read executions",
+                      extra={"venue": venue.name, "code": exc.code.name})
+            return report
+    for order in orders:
+        before = order.state
+        inferred_before = sum(1 for f in order.fills if f.inferred)
+        try:
+            await _recover_one(venue, tracker, order, fills, policy)
+        except VenueKitError as exc:
+            report.failed.append((order.id, f"{exc.code.name}: {exc.message}"))
+            log.error("could not reconcile order",
+                      extra={"order_id": order.id, "venue": venue.name, "code": exc.code.name})
+            continue
+        report.inferred_fills += sum(1 for f in order.fills if f.inferred) - inferred_before
+        if order.state is not before:
+            report.changes.append((order.id, before, order.state))
+        if not order.state.is_terminal:
+            report.working.append(order.id)
+    log.info("recovery finished",
+             extra={"venue": venue.name, "checked": report.checked,
+                    "changed": len(report.changes), "failed": len(report.failed)})
+    return report
