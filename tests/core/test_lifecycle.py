@@ -547,6 +547,53 @@ def test_fills_are_not_in_the_table() -> None:
     assert all(E.FILL not in row for row in TRANSITIONS.values())
 
 
+# A way to reach each state; the failed-request rows are checked from ACKNOWLEDGED.
+PATHS: dict[OrderState, list[EventKind | Fill]] = {
+    S.NEW: [],
+    S.SUBMITTED: [E.SUBMIT],
+    S.ACKNOWLEDGED: [E.SUBMIT, E.ACK],
+    S.PARTIALLY_FILLED: [E.SUBMIT, E.ACK, fill("t1", "4")],
+    S.PENDING_CANCEL: [E.SUBMIT, E.ACK, E.CANCEL_REQUEST],
+    S.PENDING_REPLACE: [E.SUBMIT, E.ACK, E.REPLACE_REQUEST],
+    S.FILLED: [E.SUBMIT, fill("t1", "10")],
+    S.CANCELLED: [E.SUBMIT, E.CANCELLED],
+    S.REJECTED: [E.SUBMIT, E.REJECT],
+    S.EXPIRED: [E.SUBMIT, E.ACK, E.EXPIRED],
+    S.REPLACED: [E.SUBMIT, E.ACK, E.REPLACE_REQUEST, E.REPLACED],
+    S.ERROR: [E.ERROR],
+    S.TIMEOUT: [E.SUBMIT, E.TIMEOUT],
+}
+
+
+@pytest.mark.parametrize("state", list(S), ids=lambda state: state.name)
+def test_every_event_in_every_state_does_what_the_table_says(
+        state: OrderState, caplog: pytest.LogCaptureFixture) -> None:
+    for kind in E:
+        if kind is E.FILL:
+            continue
+        order = new_order()
+        run(order, *PATHS[state])
+        assert order.state is state
+        before = snapshot(order)
+        target = TRANSITIONS.get(state, {}).get(kind)
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger=LOGGER):
+            applied = lifecycle.apply(order, kind)
+        if target is None:
+            assert applied.result is Result.DROPPED, kind
+            assert snapshot(order) == before
+            assert [r.levelno for r in caplog.records] == [logging.WARNING]
+        elif applied.result is Result.DUPLICATE:
+            assert kind is E.ACK and state in (S.ACKNOWLEDGED, S.PARTIALLY_FILLED,
+                                               S.PENDING_CANCEL, S.PENDING_REPLACE)
+            assert snapshot(order) == before
+        else:
+            assert applied.result is Result.APPLIED, kind
+            expected = S.ACKNOWLEDGED if target is S.NEW else target  # NEW: back to before
+            assert order.state is expected, kind
+            assert not caplog.records
+
+
 def test_only_failed_requests_return_to_a_previous_state() -> None:
     # The table writes "back to the state before the request" as NEW, which no real
     # event ever leads to; this keeps that convention honest.
