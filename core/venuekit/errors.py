@@ -183,9 +183,11 @@ class Code:
                      "venuekit resolves the order by lookup; retry reads later.")
     ORDER_NOT_FOUND = _c("ORDER_NOT_FOUND", _S, False, _NA,
                          "The venue definitively answered that the order does not exist.",
-                         "Within the venue's grace window this may be eventual consistency.")
+                         "Within the venue's grace window it may be eventual consistency: "
+                         "look again after the window before treating the order as absent.")
     JOURNAL_ERROR = _c("JOURNAL_ERROR", _S, False, _NA, "The journal could not be written.",
-                       "Check the disk and the journal path; no order was sent.")
+                       "Check the disk and the journal path, then run `venuekit recover`; "
+                       "an order is never sent before its journal entry is committed.")
     JOURNAL_LOCKED = _c("JOURNAL_LOCKED", _S, True, _NA,
                         "Another process holds the journal's write lock.",
                         "Stop the other venuekit process or use another journal path.")
