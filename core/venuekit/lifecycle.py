@@ -34,6 +34,7 @@ from datetime import datetime
 from .model import Fill, Order, OrderEvent, OrderState, utcnow
 
 __all__ = [
+    "REPEATS",
     "TRANSITIONS",
     "Applied",
     "EventKind",
@@ -92,6 +93,7 @@ TRANSITIONS: Mapping[OrderState, Mapping[EventKind, OrderState]] = {
     },
     S.ACKNOWLEDGED: {
         E.ACK: S.ACKNOWLEDGED,
+        E.REJECT: S.REJECTED,  # some venues refuse an order after accepting it
         E.CANCEL_REQUEST: S.PENDING_CANCEL,
         E.REPLACE_REQUEST: S.PENDING_REPLACE,
         E.CANCELLED: S.CANCELLED,
@@ -137,7 +139,17 @@ Terminal states have no entry: nothing but a late fill moves them.
 
 # Terminal states in which a fill can still arrive: the venue cancelled (or expired) the
 # rest of the order, but an execution raced the cancel.
-_LATE_FILL_OK = frozenset({S.CANCELLED, S.EXPIRED, S.TIMEOUT, S.PENDING_CANCEL})
+_LATE_FILL_OK = frozenset({S.CANCELLED, S.EXPIRED, S.TIMEOUT, S.REPLACED, S.PENDING_CANCEL})
+
+# The terminal state each event leads to, to recognise a repeat of an ending as harmless.
+REPEATS = {
+    E.CANCELLED: S.CANCELLED,
+    E.EXPIRED: S.EXPIRED,
+    E.REJECT: S.REJECTED,
+    E.REPLACED: S.REPLACED,
+    E.ERROR: S.ERROR,
+    E.TIMEOUT: S.TIMEOUT,
+}
 
 
 class Result(enum.StrEnum):
@@ -205,6 +217,9 @@ def apply(order: Order, kind: EventKind, *, at: datetime | None = None,
     current = order.state
     table = TRANSITIONS.get(current)
     if table is None or kind not in table:
+        if current.is_terminal and (REPEATS.get(kind) is current or kind is E.ACK):
+            # The same ending heard twice (stream and REST), or a late ack: harmless.
+            return Applied(Result.DUPLICATE, reason=f"already {current.value}")
         return _drop(order, kind.value, f"{kind.value} is not allowed in state {current.value}")
     target = table[kind]
     if kind is E.ACK and target is current:
