@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 import pytest
+
 from venuekit import errors
 from venuekit.errors import (
     CODES,

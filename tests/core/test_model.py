@@ -8,6 +8,7 @@ from typing import Any
 
 import pydantic
 import pytest
+
 from venuekit import lifecycle
 from venuekit.lifecycle import EventKind
 from venuekit.model import (
