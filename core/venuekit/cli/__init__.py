@@ -15,7 +15,9 @@ import logging
 import click
 
 from .. import __version__
+from .orders import orders_command
 from .plugins import plugins_command, venues_command
+from .recover import recover_command
 
 
 class _Group(click.Group):
@@ -42,3 +44,5 @@ def main(verbose: int) -> None:
 
 main.add_command(plugins_command)
 main.add_command(venues_command)
+main.add_command(orders_command)
+main.add_command(recover_command)

@@ -1,0 +1,165 @@
+"""``venuekit orders``: what the journal holds, and one order's full history."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.table import Table
+
+from ..errors import Code, VenueKitError, error
+from ..model import Order, OrderState
+from .output import console, emit_json
+from .session import fail, open_journal
+
+_STATES = [state.value for state in OrderState]
+
+
+def _when(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not an ISO 8601 date or time "
+                                 "(e.g. 2026-11-21 or 2026-11-21T14:30:00Z)") from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def order_summary(order: Order) -> dict[str, Any]:
+    return {
+        "id": order.id,
+        "venue": order.venue,
+        "venue_order_id": order.venue_order_id,
+        "symbol": order.symbol,
+        "side": order.side.value,
+        "type": order.request.order_type.value,
+        "quantity": order.quantity,
+        "notional": order.request.notional,
+        "limit_price": order.limit_price,
+        "state": order.state.value,
+        "filled_quantity": order.filled_quantity,
+        "average_price": order.average_price,
+        "fees": order.fees,
+        "created_at": order.created_at,
+        "reason": order.reason,
+    }
+
+
+def order_detail(order: Order) -> dict[str, Any]:
+    detail = order_summary(order)
+    detail["replaces"] = order.replaces
+    detail["replaced_by"] = order.replaced_by
+    detail["fills"] = [fill.model_dump(mode="json") for fill in order.fills]
+    detail["history"] = [
+        {"seq": e.seq, "at": e.at, "event": e.kind, "state": e.state.value,
+         "reason": e.reason, "trade_id": e.fill.trade_id if e.fill else None,
+         "data": e.data}
+        for e in order.history
+    ]
+    return detail
+
+
+def _dash(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+@click.group("orders", invoke_without_command=True)
+@click.option("--state", "states", multiple=True, type=click.Choice(_STATES),
+              help="Only orders in this state (repeatable).")
+@click.option("--open", "only_open", is_flag=True, help="Only orders not in a final state.")
+@click.option("--symbol", help="Only orders for this symbol.")
+@click.option("--venue", help="Only orders sent to this venue.")
+@click.option("--since", help="Created at or after this time (ISO 8601, UTC if no zone).")
+@click.option("--until", help="Created before this time (ISO 8601, UTC if no zone).")
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True,
+              help="Show at most this many (newest first).")
+@click.option("--journal", type=click.Path(dir_okay=False, path_type=Path),
+              help="Journal file (default: $VENUEKIT_JOURNAL or ./.venuekit/journal.sqlite3).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.pass_context
+def orders_command(ctx: click.Context, states: tuple[str, ...], only_open: bool,
+                   symbol: str | None, venue: str | None, since: str | None,
+                   until: str | None, limit: int, journal: Path | None,
+                   as_json: bool) -> None:
+    """List orders from the journal, newest first.
+
+    Reads the journal only (it never contacts a venue) and works while another venuekit
+    process is trading. `venuekit orders show ID` prints one order's full history.
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["journal"] = journal
+    if ctx.invoked_subcommand is not None:
+        return
+    wanted = [OrderState(s) for s in states]
+    if only_open:
+        wanted = wanted or list(OrderState)
+        wanted = [s for s in wanted if not s.is_terminal]
+    try:
+        with open_journal(journal, readonly=True) as book:
+            found = book.orders(state=wanted or None, symbol=symbol, venue=venue,
+                                since=_when(since), until=_when(until), limit=limit)
+    except VenueKitError as exc:
+        fail(exc)
+        return
+    if as_json:
+        emit_json({"orders": [order_summary(o) for o in found]})
+        return
+    if not found:
+        console().print("No orders match.")
+        return
+    table = Table(title=f"orders ({len(found)})")
+    for column in ("id", "venue", "symbol", "side", "type", "quantity", "limit", "state",
+                   "filled", "avg price", "created"):
+        table.add_column(column, justify="right" if column in ("quantity", "limit", "filled",
+                                                               "avg price") else "left")
+    for order in found:
+        avg = order.average_price
+        table.add_row(order.id, order.venue, order.symbol, order.side.value,
+                      order.request.order_type.value,
+                      _dash(order.quantity) or f"${order.request.notional}",
+                      _dash(order.limit_price), order.state.value,
+                      str(order.filled_quantity), _dash(avg and round(avg, 6)),
+                      order.created_at.strftime("%Y-%m-%d %H:%M:%S"))
+    console().print(table)
+
+
+@orders_command.command("show")
+@click.argument("order_id")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
+@click.pass_context
+def show_command(ctx: click.Context, order_id: str, as_json: bool) -> None:
+    """Print one order (by its client order id) with every event and fill."""
+    try:
+        with open_journal(ctx.obj.get("journal"), readonly=True) as book:
+            order = book.get(order_id)
+        if order is None:
+            raise error(Code.ORDER_NOT_FOUND, f"the journal has no order {order_id!r}")
+    except VenueKitError as exc:
+        fail(exc)
+        return
+    detail = order_detail(order)
+    if as_json:
+        emit_json(detail)
+        return
+    out = console()
+    header = Table(show_header=False, title=f"order {order.id}")
+    header.add_column(style="bold")
+    header.add_column()
+    for key, value in detail.items():
+        if key not in ("fills", "history"):
+            header.add_row(key, _dash(value))
+    out.print(header)
+    history = Table(title="history")
+    for column in ("seq", "at", "event", "state", "detail"):
+        history.add_column(column)
+    for event in order.history:
+        extra = event.reason or ""
+        if event.fill is not None:
+            extra = (f"{event.fill.trade_id}: {event.fill.quantity} @ {event.fill.price}"
+                     + (" (inferred)" if event.fill.inferred else ""))
+        history.add_row(str(event.seq), event.at.isoformat(timespec="milliseconds"),
+                        event.kind, event.state.value, extra)
+    out.print(history)
