@@ -1,0 +1,152 @@
+"""The outcome policy: an unclear answer to a create never becomes a reject or a duplicate."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+
+from venuekit.engine import Engine
+from venuekit.errors import ValidationError
+from venuekit.journal.sqlite import SQLiteJournal
+from venuekit.lifecycle import EventKind
+from venuekit.model import OrderState
+from venuekit.outcome import OutcomePolicy
+
+from .scripted_venue import ScriptedVenue, limit_buy
+
+T = TypeVar("T")
+FAST = OutcomePolicy(grace=0.05, confirmations=2, max_resends=1, resolve_timeout=5)
+
+
+def with_engine(tmp_path: Path, venue: ScriptedVenue,
+                body: Callable[[Engine], Awaitable[T]],
+                policy: OutcomePolicy = FAST) -> T:
+    async def main() -> T:
+        with SQLiteJournal(tmp_path / "journal.sqlite3") as journal:
+            engine = Engine(venue, journal, policy=policy)
+            await engine.start()
+            try:
+                return await body(engine)
+            finally:
+                await engine.close()
+    return asyncio.run(main())
+
+
+def events(order_history: list[str], kind: EventKind) -> int:
+    return sum(1 for k in order_history if k == kind.value)
+
+
+def test_accepted_then_timed_out_is_found_not_resent(tmp_path: Path) -> None:
+    venue = ScriptedVenue()
+    venue.submit_script = ["accept+timeout"]
+    order = with_engine(tmp_path, venue, lambda e: e.submit(limit_buy()))
+    assert order.state is OrderState.ACKNOWLEDGED
+    assert venue.submits == [order.id]  # sent once
+    assert len(venue.orders) == 1
+    assert order.venue_order_id == "V1"
+
+
+@pytest.mark.parametrize("answer", ["429+", "5xx+", "429", "5xx", "timeout"])
+def test_unknown_outcomes_never_reject_and_never_duplicate(tmp_path: Path, answer: str) -> None:
+    venue = ScriptedVenue()
+    venue.submit_script = [answer]
+    order = with_engine(tmp_path, venue, lambda e: e.submit(limit_buy()))
+    assert order.state is OrderState.ACKNOWLEDGED
+    assert len(venue.orders) == 1, "exactly one order at the venue"
+    kinds = [e.kind for e in order.history]
+    assert "reject" not in kinds
+    if answer.endswith("+"):
+        assert venue.submits == [order.id]
+    else:
+        # proven absent after two not-found answers, then re-sent with the same client id
+        assert venue.submits == [order.id, order.id]
+        assert events(kinds, EventKind.SUBMIT) == 2
+
+
+def test_a_definitive_refusal_rejects_with_the_code(tmp_path: Path) -> None:
+    venue = ScriptedVenue()
+    venue.submit_script = ["reject"]
+    order = with_engine(tmp_path, venue, lambda e: e.submit(limit_buy()))
+    assert order.state is OrderState.REJECTED
+    assert order.reason is not None and order.reason.startswith("INSUFFICIENT_FUNDS")
+    assert venue.submits == [order.id]
+
+
+def test_not_found_inside_the_grace_window_is_not_believed(tmp_path: Path) -> None:
+    """Eventual consistency: the venue says not-found for a while after accepting."""
+    venue = ScriptedVenue()
+    venue.submit_script = ["accept+timeout"]
+    venue.fetch_script = ["notfound"]  # one stale answer, then the truth
+    order = with_engine(tmp_path, venue, lambda e: e.submit(limit_buy()))
+    assert order.state is OrderState.ACKNOWLEDGED
+    assert venue.submits == [order.id]
+    assert venue.lookups == 2
+
+
+def test_transport_errors_during_lookup_do_not_count_as_not_found(tmp_path: Path) -> None:
+    venue = ScriptedVenue()
+    venue.submit_script = ["accept+timeout"]
+    venue.fetch_script = ["conn", "conn", "conn", "conn", "conn", "conn"]
+    order = with_engine(tmp_path, venue, lambda e: e.submit(limit_buy()))
+    assert order.state is OrderState.ACKNOWLEDGED
+    assert venue.submits == [order.id]
+
+
+def test_resend_limit_ends_in_error_not_rejected(tmp_path: Path) -> None:
+    venue = ScriptedVenue()
+    venue.submit_script = ["timeout", "timeout"]
+    order = with_engine(tmp_path, venue, lambda e: e.submit(limit_buy()))
+    assert order.state is OrderState.ERROR
+    assert "never received" in (order.reason or "")
+    assert venue.submits == [order.id, order.id]
+    assert venue.orders == {}
+
+
+def test_evidence_arriving_stops_pending_lookups(tmp_path: Path) -> None:
+    """An ack heard on another channel (a stream) ends the resolution at once."""
+    venue = ScriptedVenue()
+    venue.submit_script = ["accept+timeout"]
+    slow = OutcomePolicy(grace=5.0, resolve_timeout=10)
+
+    async def body(engine: Engine) -> tuple[float, OrderState, int]:
+        loop = asyncio.get_running_loop()
+        task = asyncio.create_task(engine.submit(limit_buy()))
+        await asyncio.sleep(0.05)
+        [order] = engine.tracker
+        engine.tracker.apply(order, EventKind.ACK)  # what the stream consumer would do
+        started = loop.time()
+        await task
+        return loop.time() - started, order.state, venue.lookups
+
+    elapsed, state, lookups = with_engine(tmp_path, venue, body, slow)
+    assert state is OrderState.ACKNOWLEDGED
+    assert lookups == 0
+    assert elapsed < 1.0
+
+
+def test_venue_without_client_ids_is_resolved_by_fingerprint(tmp_path: Path) -> None:
+    venue = ScriptedVenue(client_ids=False)
+    venue.submit_script = ["ok", "accept+timeout"]
+
+    async def body(engine: Engine) -> list[str | None]:
+        first = await engine.submit(limit_buy())
+        second = await engine.submit(limit_buy())  # identical fingerprint
+        return [first.venue_order_id, second.venue_order_id]
+
+    ids = with_engine(tmp_path, venue, body)
+    assert ids == ["V1", "V2"], "the second order must not claim the first's venue order"
+    assert len(venue.orders) == 2
+
+
+def test_an_order_that_cannot_be_quantized_is_refused_before_the_journal(tmp_path: Path
+                                                                         ) -> None:
+    venue = ScriptedVenue()
+    with pytest.raises(ValidationError, match="ROUNDS_TO_ZERO"):
+        with_engine(tmp_path, venue, lambda e: e.submit(limit_buy(quantity="0.4")))
+    assert venue.submits == []
+    with SQLiteJournal(tmp_path / "journal.sqlite3", readonly=True) as journal:
+        assert journal.orders() == []
