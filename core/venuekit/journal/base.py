@@ -1,0 +1,112 @@
+"""The journal interface: the book of record every order is written to before it is sent.
+
+A journal backend (embedded SQLite today, a server such as PostgreSQL later) keeps these
+promises, which the rest of venuekit relies on:
+
+* :meth:`Journal.create_order` allocates the client order id and commits the order with
+  its NEW event in one transaction, durable before it returns. Nothing is sent to a venue
+  before that.
+* :meth:`Journal.append` records one lifecycle event and the order's new totals together:
+  a reader never sees one without the other.
+* Executions are stored once: a fill whose execution is already recorded is not stored
+  again, and :meth:`Journal.append` says so instead of raising.
+* Orders read back (:meth:`Journal.get`, :meth:`Journal.open_orders`, :meth:`Journal.orders`)
+  are rebuilt exactly: request, state, quantities as the same Decimals, fills, history,
+  venue ids and the state a pending cancel or replace returns to.
+* Errors are :class:`venuekit.errors.JournalError` with a ``JOURNAL_*`` code.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterable
+from contextlib import AbstractContextManager, nullcontext
+from datetime import datetime
+from decimal import Decimal
+from types import TracebackType
+from typing import Self
+
+from ..model import Fill, Order, OrderEvent, OrderRequest, OrderState
+from .ids import ClientIdRules
+
+__all__ = ["Journal"]
+
+
+class Journal(abc.ABC):
+    """Durable storage of orders, their lifecycle events and their fills."""
+
+    @abc.abstractmethod
+    def create_order(self, venue: str, request: OrderRequest, *, id_rules: ClientIdRules,
+                     quantity: Decimal | None = None, limit_price: Decimal | None = None,
+                     replaces: str | None = None, at: datetime | None = None) -> Order:
+        """Commit a new order and return it in state NEW, its ``id`` the client order id.
+
+        ``quantity`` and ``limit_price`` are what will be sent (after quantization); None
+        means the request's own. ``replaces`` links the order that this one replaces.
+        ``at`` is the creation time (now by default). The order's history holds its NEW
+        event (``seq`` 1), and the order is durable before this returns.
+        """
+
+    @abc.abstractmethod
+    def append(self, order: Order, event: OrderEvent) -> bool:
+        """Record ``event`` (already applied to ``order``) and ``order``'s new totals.
+
+        Returns False when the event carries a fill whose execution the journal already
+        holds (for this or another order): the event is recorded, the execution is not
+        stored twice, and a warning is logged. Returns True otherwise.
+        """
+
+    def batch(self) -> AbstractContextManager[None]:
+        """Share one commit among the journal calls made inside ``with journal.batch():``.
+
+        Each call stays atomic on its own (a failed call leaves no trace and raises as
+        usual), but none is durable until the block exits, when a single commit makes them
+        all durable, also when the block raises. Use it to journal a burst (many creates
+        before a rebalance phase, the updates drained from a stream) at the cost of one
+        disk flush. **Nothing created or submitted inside a batch may be sent to a venue
+        before the block exits**, and if the exit raises, nothing in the batch was kept.
+        Batches nest; the outermost commits.
+
+        A backend without group commit may keep this default, which commits every call
+        at once (durable earlier than required).
+        """
+        return nullcontext()
+
+    @abc.abstractmethod
+    def set_venue_order_id(self, order_id: str, venue_order_id: str) -> None:
+        """Record the id the venue gave the order."""
+
+    @abc.abstractmethod
+    def get(self, order_id: str) -> Order | None:
+        """The order with client order id ``order_id``, or None."""
+
+    @abc.abstractmethod
+    def open_orders(self, venue: str | None = None) -> list[Order]:
+        """Every order not in a terminal state (of ``venue``), oldest first: what recovery
+        reconciles."""
+
+    @abc.abstractmethod
+    def orders(self, *, state: OrderState | Iterable[OrderState] | None = None,
+               symbol: str | None = None, venue: str | None = None,
+               since: datetime | None = None, until: datetime | None = None,
+               limit: int | None = None) -> list[Order]:
+        """Orders matching every filter given, newest first.
+
+        ``since`` and ``until`` bound the creation time (``since`` inclusive, ``until``
+        exclusive); ``limit`` keeps the newest ``limit`` orders.
+        """
+
+    @abc.abstractmethod
+    def fills(self, *, venue: str | None = None, symbol: str | None = None) -> list[Fill]:
+        """Every recorded execution (each once), in execution-time order."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release the storage; safe to call twice."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()

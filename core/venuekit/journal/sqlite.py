@@ -1,0 +1,802 @@
+"""The embedded journal: one SQLite file (stdlib ``sqlite3``, WAL mode), one writer at a time.
+
+This module owns opening a journal file safely, its durability settings, and the SQL that
+stores and rebuilds orders, events and fills. The schema and its migrations live in
+:mod:`venuekit.journal.sqlite_schema`.
+
+Opening checks, before anything is written to the file:
+
+* it is SQLite and a venuekit journal with every table, else ``JOURNAL_CORRUPT``;
+* its schema is not newer than this venuekit knows, else ``JOURNAL_TOO_NEW``; an older
+  one is upgraded in a single transaction;
+* no other process has it open for writing (an OS lock on ``<path>.lock``, released by the
+  OS even when the holder is killed), else ``JOURNAL_LOCKED``. A read-only journal
+  (``readonly=True``, for listing commands) takes no lock and can be opened alongside.
+
+Durability. In WAL mode every transaction is one append to the write-ahead log:
+
+* ``"normal"`` (default, ``synchronous=NORMAL``): a committed transaction survives the
+  process crashing or being killed, because it is in the operating system's hands; a power
+  loss or kernel crash may lose the last transactions (never corrupting the file);
+* ``"full"`` (``synchronous=FULL``): every commit is flushed to the disk (``fsync``; on
+  macOS ``F_FULLFSYNC``) before it returns, so it also survives power loss, at the cost
+  of one disk flush per journal write.
+
+Storage formats: Decimals are TEXT (read back digit for digit, ``Decimal("1.50")`` stays
+``1.50``), instants are integer microseconds since the epoch in UTC.
+
+A journal object is used from one thread, like the :mod:`sqlite3` connection it holds.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import logging
+import os
+import sqlite3
+import sys
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal, NoReturn
+
+from .. import __version__
+from ..errors import Code, ErrorCode, JournalError, error
+from ..model import Fill, Order, OrderEvent, OrderRequest, OrderState, Side, utcnow
+from . import sqlite_schema as schema
+from ._time import as_utc, from_micros, to_micros
+from .base import Journal
+from .ids import ClientIdRules, is_journal_tag, new_journal_tag
+
+__all__ = ["ENV_VAR", "NEW_EVENT", "Durability", "SQLiteJournal", "default_journal_path"]
+
+log = logging.getLogger("venuekit.journal")
+
+Durability = Literal["normal", "full"]
+_SYNCHRONOUS: dict[str, str] = {"normal": "NORMAL", "full": "FULL"}
+
+ENV_VAR = "VENUEKIT_JOURNAL"
+"""Environment variable naming the journal file."""
+
+NEW_EVENT = "new"
+"""The ``kind`` of the event that opens every order's history."""
+
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+_CORRUPT_CODES = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})
+_MIN_SQLITE = (3, 24, 0)  # upsert (ON CONFLICT DO ...) syntax
+_BUSY_TIMEOUT_MS = 5000
+# How many taken ids to skip before giving up; a clash needs two rule sets in one journal.
+_ID_ATTEMPTS = 100
+
+_OPEN = "closed_at IS NULL"
+
+_ORDER_COLUMNS = (
+    "id, venue, symbol, side, order_type, time_in_force, request_quantity, request_notional, "
+    "request_limit_price, correlation_id, quantity, limit_price, created_at, replaces, state, "
+    "venue_order_id, filled_quantity, filled_notional, fees, replaced_by, reason, resume_state"
+)
+_EVENT_COLUMNS = (
+    "order_id, seq, kind, state, at, reason, data, trade_id, fill_symbol, fill_side, "
+    "fill_quantity, fill_price, fill_fee, fill_fee_currency, fill_at, fill_venue_order_id, "
+    "fill_client_order_id, fill_inferred"
+)
+_FILL_COLUMNS = (
+    "trade_id, symbol, side, quantity, price, fee, fee_currency, at, venue_order_id, "
+    "client_order_id, inferred"
+)
+
+
+
+class _Statement:
+    """An SQL statement whose None arguments are written into its text as NULL literals.
+
+    sqlite3 binds None through an adapter lookup that fails, which costs more than the
+    rest of a narrow insert; the text for each pattern of NULLs is built once, then found
+    in sqlite3's statement cache.
+    """
+
+    __slots__ = ("_parts", "_texts")
+
+    def __init__(self, sql: str) -> None:
+        self._parts = sql.split("?")
+        self._texts: dict[tuple[bool, ...], str] = {}
+
+    def bind(self, args: tuple[Any, ...]) -> tuple[str, tuple[Any, ...]]:
+        nulls = tuple([arg is None for arg in args])
+        text = self._texts.get(nulls)
+        if text is None:
+            text = self._texts[nulls] = self._render(nulls)
+        if True in nulls:
+            args = tuple([arg for arg in args if arg is not None])
+        return text, args
+
+    def _render(self, nulls: tuple[bool, ...]) -> str:
+        parts = self._parts
+        if len(nulls) != len(parts) - 1:
+            raise TypeError(f"{len(parts) - 1} arguments expected, got {len(nulls)}")
+        out = [parts[0]]
+        for null, part in zip(nulls, parts[1:], strict=True):
+            out.append("NULL" if null else "?")
+            out.append(part)
+        return "".join(out)
+
+
+_INSERT_ORDER = _Statement(
+    "INSERT INTO orders (seq, id, venue, symbol, side, order_type, time_in_force, "
+    "request_quantity, request_notional, request_limit_price, correlation_id, quantity, "
+    "limit_price, created_at, replaces, state, filled_quantity, filled_notional, fees, "
+    "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'new', '0', '0', '0', ?)"
+)
+_INSERT_NEW_EVENT = (
+    "INSERT INTO events (order_id, seq, kind, state, at) VALUES (?, 1, 'new', 'new', ?)"
+)
+_INSERT_EVENT = _Statement(
+    "INSERT INTO events (order_id, seq, kind, state, at, reason, data) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+_INSERT_FILL_EVENT = _Statement(f"INSERT INTO events ({_EVENT_COLUMNS}) "
+                                f"VALUES ({', '.join('?' * 18)})")
+_INSERT_FILL = _Statement(
+    "INSERT INTO fills (venue, symbol, side, trade_id, order_id, quantity, price, fee, "
+    "fee_currency, at, venue_order_id, client_order_id, inferred) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (venue, symbol, side, trade_id) DO NOTHING"
+)
+_SET_ORDER = (
+    "UPDATE orders SET state = ?, quantity = ?, limit_price = ?, venue_order_id = ?, "
+    "filled_quantity = ?, filled_notional = ?, fees = ?, replaced_by = ?, replaces = ?, "
+    "reason = ?, resume_state = ?, updated_at = ?"
+)
+# Three forms so that closed_at (and with it the open-orders index) is written only when
+# the order closes: an open order stays open, a closing order keeps its first closing
+# time, and the third form reopens a closed order should that ever be asked.
+_UPDATE_OPEN = _Statement(f"{_SET_ORDER} WHERE id = ? AND closed_at IS NULL")
+_UPDATE_CLOSED = _Statement(f"{_SET_ORDER}, closed_at = coalesce(closed_at, ?) WHERE id = ?")
+_UPDATE_REOPEN = _Statement(f"{_SET_ORDER}, closed_at = NULL WHERE id = ?")
+
+
+def default_journal_path() -> Path:
+    """``$VENUEKIT_JOURNAL`` if set, else ``.venuekit/journal.sqlite3`` in the working directory."""
+    configured = os.environ.get(ENV_VAR)
+    if configured:
+        return Path(configured).expanduser()
+    return Path(".venuekit") / "journal.sqlite3"
+
+
+def _text(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _decimal(value: str | None) -> Decimal | None:
+    return None if value is None else Decimal(value)
+
+
+def _checked_amount(name: str, value: Decimal) -> Decimal:
+    if not isinstance(value, Decimal) or not value.is_finite() or value <= 0:
+        raise ValueError(f"{name} must be a positive, finite decimal.Decimal, got {value!r}")
+    return value
+
+
+class SQLiteJournal(Journal):
+    """The journal in one SQLite file. See the module documentation for the guarantees.
+
+    ``path`` defaults to :func:`default_journal_path`; missing parent directories are
+    created when the journal is opened for writing. ``durability`` is ``"normal"`` or
+    ``"full"``. ``readonly=True`` opens an existing journal for reading only, without the
+    write lock.
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None = None, *,
+                 durability: Durability = "normal", readonly: bool = False) -> None:
+        if durability not in _SYNCHRONOUS:
+            raise ValueError(f"durability must be 'normal' or 'full', got {durability!r}")
+        if sqlite3.sqlite_version_info < _MIN_SQLITE:
+            raise error(Code.JOURNAL_ERROR,
+                        f"the journal needs SQLite {'.'.join(map(str, _MIN_SQLITE))} or newer; "
+                        f"this Python has {sqlite3.sqlite_version}")
+        self.path = Path(path) if path is not None else default_journal_path()
+        self.durability: Durability = durability
+        self.readonly = readonly
+        self._closed = False
+        self._batch_depth = 0
+        self._lock_fd: int | None = None
+        if not readonly:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise self._error(Code.JOURNAL_ERROR, f"cannot create its directory: {exc}",
+                                  exc) from exc
+            self._lock_fd = _lock(self.path)
+        try:
+            self._conn, self._tag, self._next_seq, version = self._open()
+        except BaseException:
+            self._release_lock()
+            raise
+        # One cursor for every write: conn.execute would create a cursor per statement.
+        self._write = self._conn.cursor().execute
+        log.info("journal opened",
+                 extra={"journal": str(self.path), "schema_version": version,
+                        "durability": durability, "readonly": readonly, "journal_tag": self._tag})
+
+    # opening ----------------------------------------------------------------------------
+    def _error(self, code: ErrorCode, what: str, cause: BaseException | None = None,
+               **details: Any) -> JournalError:
+        details["journal"] = str(self.path)
+        if cause is not None:
+            details["cause"] = f"{type(cause).__name__}: {cause}"
+        exc = error(code, f"journal {self.path}: {what}", details=details)
+        assert isinstance(exc, JournalError)
+        return exc
+
+    def _open(self) -> tuple[sqlite3.Connection, str, int, int]:
+        path = self.path
+        try:
+            size = path.stat().st_size
+        except FileNotFoundError:
+            size = 0
+            if self.readonly:
+                raise self._error(Code.JOURNAL_ERROR, "there is no journal file") from None
+        except OSError as exc:
+            raise self._error(Code.JOURNAL_ERROR, f"cannot read it: {exc}", exc) from exc
+        if size:
+            self._check_header()
+        elif self.readonly:
+            raise self._error(Code.JOURNAL_ERROR, "the journal file is empty")
+        mode = "ro" if self.readonly else "rwc"
+        try:
+            conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode={mode}", uri=True,
+                                   isolation_level=None, cached_statements=256)
+        except sqlite3.Error as exc:
+            raise self._error(Code.JOURNAL_ERROR, f"cannot open it: {exc}", exc) from exc
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+            found, meta = self._inspect(conn)
+            latest = schema.latest_version()
+            if found == latest:
+                self._check_tables(conn)  # before anything is written to the file
+            if self.readonly:
+                if found == 0:
+                    raise self._error(Code.JOURNAL_ERROR, "the database holds no journal yet")
+                if found < latest:
+                    raise self._error(Code.JOURNAL_ERROR,
+                                      f"it has schema version {found} and needs an upgrade to "
+                                      f"{latest}; open it once for writing to upgrade it",
+                                      found=found, supported=latest)
+            else:
+                self._prepare_for_writing(conn)
+                identity = None
+                if found == 0:
+                    identity = {"application": schema.APPLICATION, "journal_tag": new_journal_tag(),
+                                "created_at": utcnow().isoformat()}
+                if found != latest or identity:
+                    schema.migrate(conn, found, meta=identity)
+                    self._check_tables(conn)
+                    log.info("journal schema ready",
+                             extra={"journal": str(path), "from_version": found,
+                                    "to_version": latest})
+                    meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+                if meta.get("venuekit_version") != __version__:
+                    schema.set_meta(conn, "venuekit_version", __version__)
+            tag = meta.get("journal_tag", "")
+            if not is_journal_tag(tag):
+                raise self._error(Code.JOURNAL_CORRUPT, f"its journal tag {tag!r} is invalid")
+            # Orders are never deleted, so one past the largest sequence number is unused.
+            (last,) = conn.execute("SELECT max(seq) FROM orders").fetchone()
+            next_seq = (last or 0) + 1
+            conn.row_factory = sqlite3.Row
+        except JournalError:
+            conn.close()
+            raise
+        except sqlite3.Error as exc:
+            conn.close()
+            raise self._sqlite_error("open it", exc) from exc
+        except BaseException:
+            conn.close()
+            raise
+        return conn, tag, next_seq, latest
+
+    def _check_header(self) -> None:
+        try:
+            with self.path.open("rb") as handle:
+                header = handle.read(len(_SQLITE_MAGIC))
+        except OSError as exc:
+            raise self._error(Code.JOURNAL_ERROR, f"cannot read it: {exc}", exc) from exc
+        if header != _SQLITE_MAGIC:
+            raise self._error(Code.JOURNAL_CORRUPT, "it is not an SQLite database; it was not "
+                              "modified")
+
+    def _inspect(self, conn: sqlite3.Connection) -> tuple[int, dict[str, str]]:
+        """The schema version and meta entries of the file (0 and {} for an empty one)."""
+        objects = conn.execute("SELECT type, name FROM sqlite_master").fetchall()
+        if not objects:
+            return 0, {}
+        tables = {name for kind, name in objects if kind == "table"}
+        if "meta" not in tables:
+            raise self._error(Code.JOURNAL_CORRUPT, "it is an SQLite database but not a venuekit "
+                              "journal (no meta table); it was not modified",
+                              tables=sorted(tables))
+        try:
+            meta: dict[str, str] = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+        except sqlite3.OperationalError:  # a meta table of some other shape
+            meta = {}
+        if meta.get("application") != schema.APPLICATION:
+            raise self._error(Code.JOURNAL_CORRUPT, "it is not a venuekit journal (its meta "
+                              f"table names application {meta.get('application')!r}); it was "
+                              "not modified")
+        try:
+            found = int(meta["schema_version"])
+        except (KeyError, ValueError):
+            raise self._error(Code.JOURNAL_CORRUPT, "its schema version "
+                              f"{meta.get('schema_version')!r} is unreadable") from None
+        latest = schema.latest_version()
+        if found > latest:
+            writer = meta.get("venuekit_version", "a newer release")
+            raise self._error(Code.JOURNAL_TOO_NEW,
+                              f"it has schema version {found}, written by venuekit {writer}; "
+                              f"this venuekit {__version__} reads schema versions up to {latest}",
+                              found=found, supported=latest, written_by=writer)
+        return found, meta
+
+    def _check_tables(self, conn: sqlite3.Connection) -> None:
+        tables = {name for (name,) in
+                  conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        missing = schema.REQUIRED_TABLES - tables
+        if missing:
+            raise self._error(Code.JOURNAL_CORRUPT,
+                              f"tables {', '.join(sorted(missing))} are missing",
+                              missing=sorted(missing))
+
+    def _prepare_for_writing(self, conn: sqlite3.Connection) -> None:
+        (journal_mode,) = conn.execute("PRAGMA journal_mode = WAL").fetchone()
+        if str(journal_mode).lower() != "wal":
+            raise self._error(Code.JOURNAL_ERROR, f"cannot use write-ahead logging (the "
+                              f"filesystem gave {journal_mode!r}); keep it on a local disk")
+        conn.execute(f"PRAGMA synchronous = {_SYNCHRONOUS[self.durability]}")
+        if self.durability == "full":
+            # Without these, fsync on macOS does not flush the drive's cache.
+            conn.execute("PRAGMA fullfsync = ON")
+            conn.execute("PRAGMA checkpoint_fullfsync = ON")
+
+    # errors -----------------------------------------------------------------------------
+    def _sqlite_error(self, what: str, exc: sqlite3.Error, **details: Any) -> JournalError:
+        code = Code.JOURNAL_ERROR
+        if (getattr(exc, "sqlite_errorcode", 0) & 0xFF) in _CORRUPT_CODES:
+            code = Code.JOURNAL_CORRUPT
+        return self._error(code, f"could not {what}: {exc}", exc, **details)
+
+    def _refuse_read_only(self) -> NoReturn:
+        raise self._error(Code.JOURNAL_ERROR, "it was opened read-only; open it without "
+                          "readonly=True to write")
+
+    def _rollback(self) -> None:
+        try:
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            log.exception("journal rollback failed", extra={"journal": str(self.path)})
+
+    # writing ----------------------------------------------------------------------------
+    def _begin(self) -> bool:
+        """Start one call's atomic unit: a transaction, or a savepoint inside a batch.
+
+        Returns True when the call owns a transaction it must commit itself.
+        """
+        if self._batch_depth:
+            self._write("SAVEPOINT entry")
+            return False
+        self._write("BEGIN IMMEDIATE")
+        return True
+
+    def _end(self, owned: bool) -> None:
+        self._write("COMMIT" if owned else "RELEASE entry")
+
+    def _undo(self, owned: bool | None) -> None:
+        """Undo what :meth:`_begin` started (``owned`` is None when it never started)."""
+        if owned is None:
+            return
+        conn = self._conn
+        try:
+            if owned:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+            else:
+                conn.execute("ROLLBACK TO entry")
+                conn.execute("RELEASE entry")
+        except sqlite3.Error:
+            log.exception("journal rollback failed", extra={"journal": str(self.path)})
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        if self.readonly:
+            self._refuse_read_only()
+        if self._batch_depth == 0:
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise self._sqlite_error("start a batch", exc) from exc
+        self._batch_depth += 1
+        try:
+            yield
+        finally:
+            self._batch_depth -= 1
+            if self._batch_depth == 0:
+                try:
+                    self._conn.execute("COMMIT")
+                except sqlite3.Error as exc:
+                    self._rollback()
+                    raise self._sqlite_error("commit the batch; nothing written in it was "
+                                             "kept", exc) from exc
+
+    def create_order(self, venue: str, request: OrderRequest, *, id_rules: ClientIdRules,
+                     quantity: Decimal | None = None, limit_price: Decimal | None = None,
+                     replaces: str | None = None, at: datetime | None = None) -> Order:
+        if self.readonly:
+            self._refuse_read_only()
+        if not venue:
+            raise ValueError("venue must be a non-empty name")
+        if quantity is None:
+            quantity = request.quantity
+        else:
+            _checked_amount("quantity", quantity)
+        if limit_price is None:
+            limit_price = request.limit_price
+        else:
+            _checked_amount("limit_price", limit_price)
+        created = utcnow() if at is None else as_utc(at)
+        micros = to_micros(created)
+        write = self._write
+        seq = self._next_seq
+        for _ in range(_ID_ATTEMPTS):
+            try:
+                order_id = id_rules.client_order_id(self._tag, seq)
+            except ValueError as exc:
+                raise self._error(Code.JOURNAL_ERROR, f"no client order id is left under "
+                                  f"{id_rules!r}; start a new journal", exc) from exc
+            owned: bool | None = None
+            try:
+                owned = self._begin()
+                write(*_INSERT_ORDER.bind((
+                    seq, order_id, venue, request.symbol, request.side.value,
+                    request.order_type.value, request.time_in_force.value,
+                    _text(request.quantity), _text(request.notional),
+                    _text(request.limit_price), request.correlation_id, _text(quantity),
+                    _text(limit_price), micros, replaces, micros)))
+                write(_INSERT_NEW_EVENT, (order_id, micros))
+                self._end(owned)
+                break
+            except sqlite3.IntegrityError as exc:
+                self._undo(owned)
+                if not self._id_taken(order_id):
+                    raise self._sqlite_error("create the order", exc, venue=venue) from exc
+                seq += 1  # another rule set rendered an earlier number the same way
+            except sqlite3.Error as exc:
+                self._undo(owned)
+                raise self._sqlite_error("create the order", exc, venue=venue) from exc
+            except BaseException:
+                self._undo(owned)
+                raise
+        else:
+            raise self._error(Code.JOURNAL_ERROR, f"{_ID_ATTEMPTS} client order ids in a row "
+                              f"were taken under {id_rules!r}")
+        self._next_seq = seq + 1
+        return Order(id=order_id, venue=venue, request=request, quantity=quantity,
+                     limit_price=limit_price, created_at=created, replaces=replaces,
+                     history=[OrderEvent(seq=1, kind=NEW_EVENT, state=OrderState.NEW,
+                                         at=created)])
+
+    def _id_taken(self, order_id: str) -> bool:
+        try:
+            return self._conn.execute("SELECT 1 FROM orders WHERE id = ?",
+                                      (order_id,)).fetchone() is not None
+        except sqlite3.Error:
+            return False
+
+    def append(self, order: Order, event: OrderEvent) -> bool:
+        if self.readonly:
+            self._refuse_read_only()
+        fill = event.fill
+        at = to_micros(event.at)
+        resume = order.resume_state
+        values = (order.state.value, _text(order.quantity), _text(order.limit_price),
+                  order.venue_order_id, str(order.filled_quantity), str(order.filled_notional),
+                  str(order.fees), order.replaced_by, order.replaces, order.reason,
+                  None if resume is None else resume.value, at)
+        data = None if event.data is None else json.dumps(event.data, sort_keys=True)
+        head = (order.id, event.seq, str(event.kind), event.state.value, at, event.reason, data)
+        write = self._write
+        owned: bool | None = None
+        try:
+            owned = self._begin()
+            if order.state.is_terminal:
+                updated = write(*_UPDATE_CLOSED.bind((*values, at, order.id))).rowcount
+            else:
+                updated = write(*_UPDATE_OPEN.bind((*values, order.id))).rowcount
+                if not updated:
+                    updated = write(*_UPDATE_REOPEN.bind((*values, order.id))).rowcount
+            if updated != 1:
+                raise _UnknownOrder
+            if fill is None:
+                write(*_INSERT_EVENT.bind(head))
+                recorded = True
+            else:
+                fill_at = to_micros(fill.at)
+                side = fill.side.value
+                quantity, price, fee = str(fill.quantity), str(fill.price), str(fill.fee)
+                inferred = int(fill.inferred)
+                write(*_INSERT_FILL_EVENT.bind((
+                    *head, fill.trade_id, fill.symbol, side, quantity, price, fee,
+                    fill.fee_currency, fill_at, fill.venue_order_id, fill.client_order_id,
+                    inferred)))
+                recorded = write(*_INSERT_FILL.bind((
+                    order.venue, fill.symbol, side, fill.trade_id, order.id, quantity, price,
+                    fee, fill.fee_currency, fill_at, fill.venue_order_id, fill.client_order_id,
+                    inferred))).rowcount == 1
+            self._end(owned)
+        except _UnknownOrder:
+            self._undo(owned)
+            raise self._error(Code.JOURNAL_ERROR, f"order {order.id} is not in this journal; "
+                              "orders must be created with create_order",
+                              order_id=order.id) from None
+        except sqlite3.IntegrityError as exc:
+            self._undo(owned)
+            raise self._error(Code.JOURNAL_ERROR, f"event {event.seq} of order {order.id} is "
+                              "already in the journal; an order must have a single writer",
+                              exc, order_id=order.id, seq=event.seq) from exc
+        except sqlite3.Error as exc:
+            self._undo(owned)
+            raise self._sqlite_error(f"record event {event.seq} of order {order.id}", exc,
+                                     order_id=order.id, seq=event.seq) from exc
+        except BaseException:
+            self._undo(owned)
+            raise
+        if not recorded:
+            assert fill is not None
+            self._report_duplicate(order, fill)
+        return recorded
+
+    def _report_duplicate(self, order: Order, fill: Fill) -> None:
+        row = self._conn.execute(
+            "SELECT order_id FROM fills WHERE venue = ? AND symbol = ? AND side = ? "
+            "AND trade_id = ?", (order.venue, fill.symbol, fill.side.value, fill.trade_id),
+        ).fetchone()
+        log.warning("execution already journaled; not stored again",
+                    extra={"journal": str(self.path), "order_id": order.id, "venue": order.venue,
+                           "symbol": fill.symbol, "side": fill.side.value,
+                           "trade_id": fill.trade_id,
+                           "recorded_for": row["order_id"] if row else None})
+
+    def set_venue_order_id(self, order_id: str, venue_order_id: str) -> None:
+        if self.readonly:
+            self._refuse_read_only()
+        try:
+            updated = self._conn.execute("UPDATE orders SET venue_order_id = ? WHERE id = ?",
+                                         (venue_order_id, order_id)).rowcount
+        except sqlite3.Error as exc:
+            raise self._sqlite_error(f"record the venue id of order {order_id}", exc,
+                                     order_id=order_id) from exc
+        if updated != 1:
+            raise self._error(Code.JOURNAL_ERROR, f"order {order_id} is not in this journal",
+                              order_id=order_id)
+
+    # reading ----------------------------------------------------------------------------
+    def get(self, order_id: str) -> Order | None:
+        found = self._select("id = ?", (order_id,))
+        return found[0] if found else None
+
+    def open_orders(self, venue: str | None = None) -> list[Order]:
+        if venue is None:
+            return self._select(_OPEN, ())
+        return self._select(f"{_OPEN} AND venue = ?", (venue,))
+
+    def orders(self, *, state: OrderState | Iterable[OrderState] | None = None,
+               symbol: str | None = None, venue: str | None = None,
+               since: datetime | None = None, until: datetime | None = None,
+               limit: int | None = None) -> list[Order]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        if state is not None:
+            states = [state] if isinstance(state, OrderState) else list(state)
+            if not states:
+                return []
+            clauses.append(f"state IN ({', '.join('?' * len(states))})")
+            params.extend(OrderState(s).value for s in states)
+        for column, value in (("symbol", symbol), ("venue", venue)):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        if since is not None:
+            clauses.append("created_at >= ?")
+            params.append(to_micros(since))
+        if until is not None:
+            clauses.append("created_at < ?")
+            params.append(to_micros(until))
+        if limit is not None and limit < 0:
+            raise ValueError(f"limit must not be negative, got {limit}")
+        return self._select(" AND ".join(clauses) or "1", params, newest_first=True,
+                            limit=limit)
+
+    def fills(self, *, venue: str | None = None, symbol: str | None = None) -> list[Fill]:
+        clauses: list[str] = []
+        params: list[str] = []
+        for column, value in (("venue", venue), ("symbol", symbol)):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        where = " AND ".join(clauses) or "1"
+        try:
+            rows = self._conn.execute(
+                f"SELECT {_FILL_COLUMNS} FROM fills WHERE {where} "
+                "ORDER BY at, venue, symbol, trade_id", params).fetchall()
+        except sqlite3.Error as exc:
+            raise self._sqlite_error("read fills", exc) from exc
+        try:
+            return [_fill(*row) for row in rows]
+        except (ValueError, ArithmeticError, TypeError) as exc:
+            raise self._error(Code.JOURNAL_CORRUPT, f"a stored fill is unreadable: {exc}",
+                              exc) from exc
+
+    def _select(self, where: str, params: Sequence[Any], *, newest_first: bool = False,
+                limit: int | None = None) -> list[Order]:
+        """Orders matching ``where`` with their histories, read from one snapshot."""
+        order_by = f"ORDER BY seq {'DESC' if newest_first else 'ASC'}"
+        if limit is not None:
+            order_by += f" LIMIT {int(limit)}"
+        chosen = f"SELECT id FROM orders WHERE {where} {order_by}"
+        conn = self._conn
+        try:
+            # Both queries must see the same snapshot; inside a batch they already do.
+            snapshot = not conn.in_transaction
+            if snapshot:
+                conn.execute("BEGIN")
+            try:
+                rows = conn.execute(
+                    f"SELECT {_ORDER_COLUMNS} FROM orders WHERE {where} {order_by}",
+                    params).fetchall()
+                events = conn.execute(
+                    f"SELECT {_EVENT_COLUMNS} FROM events WHERE order_id IN ({chosen}) "
+                    "ORDER BY order_id, seq", params).fetchall() if rows else []
+            finally:
+                if snapshot:
+                    self._rollback()
+        except sqlite3.Error as exc:
+            raise self._sqlite_error("read orders", exc) from exc
+        history: defaultdict[str, list[sqlite3.Row]] = defaultdict(list)
+        for event in events:
+            history[event["order_id"]].append(event)
+        orders: list[Order] = []
+        for row in rows:
+            try:
+                orders.append(_order(row, history.get(row["id"], [])))
+            except (ValueError, ArithmeticError, TypeError) as exc:
+                raise self._error(Code.JOURNAL_CORRUPT, f"order {row['id']} is unreadable: "
+                                  f"{exc}", exc, order_id=row["id"]) from exc
+        return orders
+
+    # closing ----------------------------------------------------------------------------
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._conn.close()
+        finally:
+            self._release_lock()
+        log.info("journal closed", extra={"journal": str(self.path)})
+
+    def _release_lock(self) -> None:
+        fd, self._lock_fd = self._lock_fd, None
+        if fd is not None:
+            os.close(fd)  # closing the descriptor releases the lock
+
+    def __repr__(self) -> str:
+        mode = "readonly" if self.readonly else self.durability
+        return f"SQLiteJournal({str(self.path)!r}, {mode})"
+
+
+class _UnknownOrder(Exception):
+    """Raised inside a write transaction to roll it back: the order row does not exist."""
+
+
+# rebuilding -------------------------------------------------------------------------------
+def _fill(trade_id: str, symbol: str, side: str, quantity: str, price: str, fee: str,
+          fee_currency: str, at: int, venue_order_id: str | None, client_order_id: str | None,
+          inferred: int) -> Fill:
+    return Fill(trade_id=trade_id, symbol=symbol, side=Side(side), quantity=Decimal(quantity),
+                price=Decimal(price), fee=Decimal(fee), fee_currency=fee_currency,
+                at=from_micros(at), venue_order_id=venue_order_id,
+                client_order_id=client_order_id, inferred=bool(inferred))
+
+
+def _event(row: sqlite3.Row) -> OrderEvent:
+    fill = None
+    if row["trade_id"] is not None:
+        fill = _fill(row["trade_id"], row["fill_symbol"], row["fill_side"], row["fill_quantity"],
+                     row["fill_price"], row["fill_fee"], row["fill_fee_currency"], row["fill_at"],
+                     row["fill_venue_order_id"], row["fill_client_order_id"],
+                     row["fill_inferred"])
+    data = row["data"]
+    return OrderEvent(seq=row["seq"], kind=row["kind"], state=OrderState(row["state"]),
+                      at=from_micros(row["at"]), fill=fill, reason=row["reason"],
+                      data=None if data is None else json.loads(data))
+
+
+def _order(row: sqlite3.Row, events: Sequence[sqlite3.Row]) -> Order:
+    request = OrderRequest(
+        symbol=row["symbol"], side=row["side"], quantity=_decimal(row["request_quantity"]),
+        notional=_decimal(row["request_notional"]), order_type=row["order_type"],
+        limit_price=_decimal(row["request_limit_price"]), time_in_force=row["time_in_force"],
+        correlation_id=row["correlation_id"])
+    history = [_event(event) for event in events]
+    resume = row["resume_state"]
+    return Order(
+        id=row["id"], venue=row["venue"], request=request, quantity=_decimal(row["quantity"]),
+        state=OrderState(row["state"]), venue_order_id=row["venue_order_id"],
+        limit_price=_decimal(row["limit_price"]),
+        filled_quantity=Decimal(row["filled_quantity"]),
+        filled_notional=Decimal(row["filled_notional"]), fees=Decimal(row["fees"]),
+        fills=[event.fill for event in history if event.fill is not None], history=history,
+        created_at=from_micros(row["created_at"]), replaced_by=row["replaced_by"],
+        replaces=row["replaces"], reason=row["reason"],
+        resume_state=None if resume is None else OrderState(resume))
+
+
+# the write lock ---------------------------------------------------------------------------
+if sys.platform == "win32":
+    import msvcrt
+
+    def _try_lock(fd: int) -> None:
+        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+else:
+    import fcntl
+
+    def _try_lock(fd: int) -> None:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+_HELD = frozenset({errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES, errno.EDEADLK})
+
+
+def _lock(journal: Path) -> int:
+    """Take the journal's write lock (``<journal>.lock``) or raise JOURNAL_LOCKED.
+
+    The lock belongs to the open descriptor, so the operating system releases it when the
+    process exits, however it exits; the file itself is left in place on purpose (removing
+    it would let two processes lock two different files).
+    """
+    lock_path = journal.with_name(journal.name + ".lock")
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise error(Code.JOURNAL_ERROR, f"journal {journal}: cannot create its lock file: {exc}",
+                    details={"journal": str(journal)}) from exc
+    try:
+        _try_lock(fd)
+    except OSError as exc:
+        holder = _lock_holder(fd)
+        os.close(fd)
+        if exc.errno in _HELD:
+            who = f" (pid {holder})" if holder else ""
+            raise error(Code.JOURNAL_LOCKED,
+                        f"journal {journal} is open for writing by another process{who}",
+                        details={"journal": str(journal), "pid": holder}) from None
+        raise error(Code.JOURNAL_ERROR, f"journal {journal}: cannot lock it ({exc}); keep the "
+                    "journal on a local disk", details={"journal": str(journal)}) from exc
+    try:
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+    except OSError:
+        log.warning("could not note the pid in the journal lock file",
+                    extra={"journal": str(journal)})
+    return fd
+
+
+def _lock_holder(fd: int) -> str | None:
+    """The pid the lock holder wrote into the lock file, if readable."""
+    try:
+        text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+    except (OSError, AttributeError):  # os.pread is missing on Windows
+        return None
+    return text if text.isdigit() else None
