@@ -9,8 +9,8 @@ Opening checks, before anything is written to the file:
 * it is SQLite and a venuekit journal with every table, else ``JOURNAL_CORRUPT``;
 * its schema is not newer than this venuekit knows, else ``JOURNAL_TOO_NEW``; an older
   one is upgraded in a single transaction;
-* no other process has it open for writing (an OS lock on ``<path>.lock``, released by the
-  OS even when the holder is killed), else ``JOURNAL_LOCKED``. A read-only journal
+* nothing else has it open for writing (see :mod:`venuekit.journal._lock`), else
+  ``JOURNAL_LOCKED``. A read-only journal
   (``readonly=True``, for listing commands) takes no lock and can be opened alongside.
 
 Durability. In WAL mode every transaction is one append to the write-ahead log:
@@ -30,12 +30,10 @@ A journal object is used from one thread, like the :mod:`sqlite3` connection it 
 
 from __future__ import annotations
 
-import errno
 import json
 import logging
 import os
 import sqlite3
-import sys
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -48,6 +46,7 @@ from .. import __version__
 from ..errors import Code, ErrorCode, JournalError, error
 from ..model import Fill, Order, OrderEvent, OrderRequest, OrderState, Side, utcnow
 from . import sqlite_schema as schema
+from ._lock import lock_journal
 from ._time import as_utc, from_micros, to_micros
 from .base import Journal
 from .ids import ClientIdRules, is_journal_tag, new_journal_tag
@@ -210,7 +209,7 @@ class SQLiteJournal(Journal):
             except OSError as exc:
                 raise self._error(Code.JOURNAL_ERROR, f"cannot create its directory: {exc}",
                                   exc) from exc
-            self._lock_fd = _lock(self.path)
+            self._lock_fd = lock_journal(self.path)
         try:
             self._conn, self._tag, self._next_seq, version = self._open()
         except BaseException:
@@ -742,61 +741,3 @@ def _order(row: sqlite3.Row, events: Sequence[sqlite3.Row]) -> Order:
         created_at=from_micros(row["created_at"]), replaced_by=row["replaced_by"],
         replaces=row["replaces"], reason=row["reason"],
         resume_state=None if resume is None else OrderState(resume))
-
-
-# the write lock ---------------------------------------------------------------------------
-if sys.platform == "win32":
-    import msvcrt
-
-    def _try_lock(fd: int) -> None:
-        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-else:
-    import fcntl
-
-    def _try_lock(fd: int) -> None:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-
-_HELD = frozenset({errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES, errno.EDEADLK})
-
-
-def _lock(journal: Path) -> int:
-    """Take the journal's write lock (``<journal>.lock``) or raise JOURNAL_LOCKED.
-
-    The lock belongs to the open descriptor, so the operating system releases it when the
-    process exits, however it exits; the file itself is left in place on purpose (removing
-    it would let two processes lock two different files).
-    """
-    lock_path = journal.with_name(journal.name + ".lock")
-    try:
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError as exc:
-        raise error(Code.JOURNAL_ERROR, f"journal {journal}: cannot create its lock file: {exc}",
-                    details={"journal": str(journal)}) from exc
-    try:
-        _try_lock(fd)
-    except OSError as exc:
-        holder = _lock_holder(fd)
-        os.close(fd)
-        if exc.errno in _HELD:
-            who = f" (pid {holder})" if holder else ""
-            raise error(Code.JOURNAL_LOCKED,
-                        f"journal {journal} is open for writing by another process{who}",
-                        details={"journal": str(journal), "pid": holder}) from None
-        raise error(Code.JOURNAL_ERROR, f"journal {journal}: cannot lock it ({exc}); keep the "
-                    "journal on a local disk", details={"journal": str(journal)}) from exc
-    try:
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
-    except OSError:
-        log.warning("could not note the pid in the journal lock file",
-                    extra={"journal": str(journal)})
-    return fd
-
-
-def _lock_holder(fd: int) -> str | None:
-    """The pid the lock holder wrote into the lock file, if readable."""
-    try:
-        text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
-    except (OSError, AttributeError):  # os.pread is missing on Windows
-        return None
-    return text if text.isdigit() else None
