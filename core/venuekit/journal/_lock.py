@@ -13,6 +13,7 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import BinaryIO
 
 from ..errors import Code, error
 
@@ -34,24 +35,28 @@ else:
 _HELD = frozenset({errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES, errno.EDEADLK})
 
 
-def lock_journal(journal: Path) -> int:
-    """Take the write lock of ``journal`` and return its descriptor (close it to release).
+def lock_journal(journal: Path) -> BinaryIO:
+    """Take the write lock of ``journal``; closing the returned file releases it.
 
     Raises JOURNAL_LOCKED when another process, or another journal object in this one,
-    holds it. The lock file is left in place on purpose: removing it would let two
+    holds it. A journal object dropped without being closed releases the lock when it is
+    garbage-collected. The lock file is left in place on purpose: removing it would let two
     processes lock two different files.
     """
     lock_path = journal.with_name(journal.name + ".lock")
     try:
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        # Not append mode: on Windows the lock covers the byte at the current position.
+        handle = os.fdopen(os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644), "r+b",
+                           buffering=0)
     except OSError as exc:
         raise error(Code.JOURNAL_ERROR, f"journal {journal}: cannot create its lock file: {exc}",
                     details={"journal": str(journal)}) from exc
+    fd = handle.fileno()
     try:
         _try_lock(fd)
     except OSError as exc:
         holder = _lock_holder(fd)
-        os.close(fd)
+        handle.close()
         if exc.errno in _HELD:
             who = "another process"
             if holder:
@@ -66,7 +71,7 @@ def lock_journal(journal: Path) -> int:
     except OSError:
         log.warning("could not note the pid in the journal lock file",
                     extra={"journal": str(journal)})
-    return fd
+    return handle
 
 
 def _lock_holder(fd: int) -> str | None:

@@ -40,7 +40,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal, NoReturn
+from typing import Any, BinaryIO, Literal, NoReturn
 
 from .. import __version__
 from ..errors import Code, ErrorCode, JournalError, error
@@ -202,14 +202,14 @@ class SQLiteJournal(Journal):
         self.readonly = readonly
         self._closed = False
         self._batch_depth = 0
-        self._lock_fd: int | None = None
+        self._lock: BinaryIO | None = None
         if not readonly:
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise self._error(Code.JOURNAL_ERROR, f"cannot create its directory: {exc}",
                                   exc) from exc
-            self._lock_fd = lock_journal(self.path)
+            self._lock = lock_journal(self.path)
         try:
             self._conn, self._tag, self._next_seq, version = self._open()
         except BaseException:
@@ -687,9 +687,9 @@ class SQLiteJournal(Journal):
         log.info("journal closed", extra={"journal": str(self.path)})
 
     def _release_lock(self) -> None:
-        fd, self._lock_fd = self._lock_fd, None
-        if fd is not None:
-            os.close(fd)  # closing the descriptor releases the lock
+        lock, self._lock = self._lock, None
+        if lock is not None:
+            lock.close()  # closing the file releases the lock
 
     def __repr__(self) -> str:
         mode = "readonly" if self.readonly else self.durability
