@@ -21,7 +21,13 @@ from pathlib import Path
 import pytest
 
 from venuekit.errors import Code, JournalError
-from venuekit.journal import NEW_EVENT, ClientIdRules, SQLiteJournal, default_journal_path
+from venuekit.journal import (
+    NEW_EVENT,
+    ClientIdRules,
+    Durability,
+    SQLiteJournal,
+    default_journal_path,
+)
 from venuekit.journal import sqlite_schema as schema
 from venuekit.lifecycle import Applied, EventKind, apply, apply_fill
 from venuekit.model import Fill, Order, OrderEvent, OrderRequest, OrderState, OrderType, Side
@@ -544,6 +550,14 @@ def test_a_failing_migration_leaves_the_journal_as_it_was(path: Path,
 
 
 # settings -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("durability", "synchronous"), [("normal", 1), ("full", 2)])
+def test_durability_sets_how_sqlite_syncs(path: Path, durability: Durability,
+                                          synchronous: int) -> None:
+    # The setting lives on the connection only, so it is read through the journal's own.
+    with SQLiteJournal(path, durability=durability) as journal:
+        assert journal._conn.execute("PRAGMA synchronous").fetchone()[0] == synchronous
+
 
 def test_full_durability_keeps_the_same_records(path: Path) -> None:
     with SQLiteJournal(path, durability="full") as journal:

@@ -540,13 +540,12 @@ class SQLiteJournal(Journal):
             raise self._error(Code.JOURNAL_ERROR, f"order {order.id} is not in this journal; "
                               "orders must be created with create_order",
                               order_id=order.id) from None
-        except sqlite3.IntegrityError as exc:
-            self._undo(owned)
-            raise self._error(Code.JOURNAL_ERROR, f"event {event.seq} of order {order.id} is "
-                              "already in the journal; an order must have a single writer",
-                              exc, order_id=order.id, seq=event.seq) from exc
         except sqlite3.Error as exc:
             self._undo(owned)
+            if isinstance(exc, sqlite3.IntegrityError) and "events." in str(exc):
+                raise self._error(Code.JOURNAL_ERROR, f"event {event.seq} of order {order.id} "
+                                  "is already in the journal; an order must have a single "
+                                  "writer", exc, order_id=order.id, seq=event.seq) from exc
             raise self._sqlite_error(f"record event {event.seq} of order {order.id}", exc,
                                      order_id=order.id, seq=event.seq) from exc
         except BaseException:
@@ -558,10 +557,13 @@ class SQLiteJournal(Journal):
         return recorded
 
     def _report_duplicate(self, order: Order, fill: Fill) -> None:
-        row = self._conn.execute(
-            "SELECT order_id FROM fills WHERE venue = ? AND symbol = ? AND side = ? "
-            "AND trade_id = ?", (order.venue, fill.symbol, fill.side.value, fill.trade_id),
-        ).fetchone()
+        try:
+            row = self._conn.execute(
+                "SELECT order_id FROM fills WHERE venue = ? AND symbol = ? AND side = ? "
+                "AND trade_id = ?", (order.venue, fill.symbol, fill.side.value, fill.trade_id),
+            ).fetchone()
+        except sqlite3.Error:
+            row = None  # the warning matters more than naming the first order
         log.warning("execution already journaled; not stored again",
                     extra={"journal": str(self.path), "order_id": order.id, "venue": order.venue,
                            "symbol": fill.symbol, "side": fill.side.value,
