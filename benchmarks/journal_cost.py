@@ -12,7 +12,7 @@ inside another, so two commits are shared by N orders.
 Prints one JSON line per durability mode::
 
     python benchmarks/journal_cost.py            # 5,000 orders, normal and full
-    python benchmarks/journal_cost.py -n 20000 --durability normal --dir /var/tmp
+    python benchmarks/journal_cost.py -n 20000 --durability normal --dir ./scratch
     python benchmarks/journal_cost.py --batch 100
 
 The journal file is written to a fresh temporary directory under ``--dir`` (the system's
