@@ -410,6 +410,7 @@ class SQLiteJournal(Journal):
 
     @contextmanager
     def batch(self) -> Iterator[None]:
+        """One transaction for every call inside the block (see :meth:`Journal.batch`)."""
         if self.readonly:
             self._refuse_read_only()
         if self._batch_depth == 0:
