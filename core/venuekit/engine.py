@@ -107,7 +107,10 @@ class Engine:
         if self._refusal is not None:
             raise self._refusal
         prepared = await self.prepare(request)
-        order = self.journal.create_order(self.venue.name, prepared, id_rules=self.id_rules,
-                                          quantity=prepared.quantity,
-                                          limit_price=prepared.limit_price)
+        with self.journal.batch():  # NEW and SUBMIT share one commit, made before sending
+            order = self.journal.create_order(self.venue.name, prepared,
+                                              id_rules=self.id_rules,
+                                              quantity=prepared.quantity,
+                                              limit_price=prepared.limit_price)
+            self.submitter.begin(order)
         return await self.submitter.submit(order)

@@ -73,15 +73,24 @@ class Submitter:
         return request.model_copy(update={"quantity": order.quantity,
                                           "limit_price": order.limit_price})
 
+    def begin(self, order: Order) -> None:
+        """Track ``order`` and journal SUBMIT: after this, the order may be on the wire.
+
+        Call it inside the same ``journal.batch()`` as the create, so that NEW and SUBMIT
+        share one commit; :meth:`submit` calls it for an order still NEW.
+        """
+        self.tracker.track(order)
+        self.tracker.apply(order, EventKind.SUBMIT)
+
     async def submit(self, order: Order) -> Order:
         """Send ``order`` (journaled NEW) and settle what the answer means.
 
         Returns with the order acknowledged, filled, rejected, or, if the outcome could not
         be resolved within ``resolve_timeout``, still SUBMITTED (recovery resolves it).
         """
+        if order.state is OrderState.NEW:
+            self.begin(order)
         loop = asyncio.get_running_loop()
-        self.tracker.track(order)
-        self.tracker.apply(order, EventKind.SUBMIT)
         sent_at = loop.time()
         outcome = await self._send(order)
         if outcome is Outcome.UNKNOWN:

@@ -14,6 +14,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from .errors import Code, error
+from .journal._time import as_utc
+from .journal.ids import Fingerprint
 from .lifecycle import EventKind
 from .model import Fill, Order, OrderSnapshot, OrderState
 from .retry import DEFAULT_BACKOFF, Backoff, retry_call
@@ -57,25 +59,16 @@ def find_by_fingerprint(order: Order, candidates: Iterable[OrderSnapshot],
     Among several matches the earliest is taken, so that identical orders pair up in
     creation order.
     """
+    fingerprint = Fingerprint.of(order)
     best: OrderSnapshot | None = None
     for snap in candidates:
         if snap.venue_order_id in claimed and snap.venue_order_id != order.venue_order_id:
             continue
-        if snap.symbol != order.symbol or snap.side is not order.side:
+        if not fingerprint.matches(snap, FINGERPRINT_WINDOW):
             continue
-        if order.quantity is not None and snap.quantity != order.quantity:
-            continue
-        if snap.limit_price != order.limit_price:
-            continue
-        if snap.created_at is not None:
-            if abs(snap.created_at - order.created_at) > FINGERPRINT_WINDOW:
-                continue
-            if best is not None and best.created_at is not None \
-                    and best.created_at <= snap.created_at:
-                continue
-        elif best is not None:
-            continue
-        best = snap
+        if best is None or (snap.created_at is not None and (
+                best.created_at is None or as_utc(snap.created_at) < as_utc(best.created_at))):
+            best = snap
     return best
 
 

@@ -42,6 +42,7 @@ class OrderTracker:
         self._versions: dict[str, int] = {}
         self._waiters: dict[str, list[asyncio.Future[None]]] = {}
         self.overfills: list[tuple[str, Fill, str]] = []
+        self.duplicate_executions: list[tuple[str, Fill]] = []
 
     # registry -----------------------------------------------------------------------
     def track(self, order: Order) -> None:
@@ -143,7 +144,9 @@ class OrderTracker:
     def _committed(self, order: Order, applied: Applied, previous: OrderState) -> None:
         event = applied.event
         assert event is not None
-        self.journal.append(order, event)
+        if not self.journal.append(order, event) and event.fill is not None:
+            # The execution is already booked (for this or another order): say so.
+            self.duplicate_executions.append((order.id, event.fill))
         host = self.host
         if host is not None and host.has_order_observers():
             from .plugins import OrderEventRecord
