@@ -245,7 +245,9 @@ class OrderRequest(BaseModel):
 
 
 class Fill(BaseModel):
-    """One execution. ``trade_id`` is unique per venue; inferred fills carry derived ids."""
+    """One execution. ``trade_id`` is unique per venue, symbol and side (venues number trades
+    per symbol, and a self-trade reports one id on both sides); inferred fills carry derived ids.
+    """
 
     model_config = _FROZEN
     trade_id: str = Field(min_length=1)
