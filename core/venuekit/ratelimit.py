@@ -1,0 +1,387 @@
+"""Client-side rate limiting: the venue's weighted pools, kept exactly, plus backoff on a 429.
+
+This module owns when a request may leave the process. A venue declares its pools
+(:class:`~venuekit.venue.RateLimitPool`: ``capacity`` weight units per ``period`` seconds) and
+the weight each operation charges in each pool (:meth:`Capabilities.weight
+<venuekit.venue.Capabilities.weight>`). :class:`RateLimiter` admits a request only when, in
+every pool it charges, the weight charged in the trailing ``period`` plus its own weight fits
+the *usable* capacity::
+
+    usable = max(1, floor(capacity * (1 - safety_margin) * share))
+
+The margin absorbs clock skew and network jitter between us and the venue; ``share`` splits
+one budget between the processes (bots) that use the same account or IP.
+
+Each pool keeps a sliding-window log of its charges, so the limit is exact rather than
+approximated by buckets: a charge made at ``t`` frees its weight at exactly ``t + period``.
+Waiters are admitted strictly in call order; only the one at the head of the queue sleeps,
+and it sleeps precisely until the charges it needs have left the window.
+
+When the venue answers "rate limited" anyway, :meth:`RateLimiter.penalize` blocks every pool
+(or the named ones) until ``Retry-After`` has passed, or for an exponential backoff that grows
+with consecutive penalties when the venue gave no ``Retry-After``. An IP ban blocks for the
+venue's ``Retry-After`` and is logged as an error.
+
+A limiter belongs to one event loop and is not thread-safe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from fractions import Fraction
+
+from .errors import Code, ErrorCode, RateLimited
+from .retry import Backoff
+from .venue import Capabilities, RateLimitPool
+
+__all__ = [
+    "ALL_POOLS",
+    "PENALTY_BACKOFF",
+    "PoolStats",
+    "RateLimitStats",
+    "RateLimiter",
+    "usable_capacity",
+]
+
+log = logging.getLogger("venuekit.ratelimit")
+
+Clock = Callable[[], float]
+Sleep = Callable[[float], Awaitable[None]]
+
+PENALTY_BACKOFF = Backoff(base=1.0, factor=2.0, cap=60.0, jitter=0.0)
+"""Blocks after rate-limit answers without ``Retry-After``: 1 s, 2 s, 4 s, ... up to 60 s.
+(``attempts`` plays no part here: the caller decides whether to try again.)"""
+
+ALL_POOLS = "*"
+"""The ``pool`` field of log records about a block that covers every pool."""
+
+
+@dataclass(frozen=True, slots=True)
+class PoolStats:
+    """One pool at one instant: weight ``used`` in the trailing window, of ``usable``."""
+
+    name: str
+    capacity: int
+    usable: int
+    period: float
+    used: int
+    blocked_s: float
+    """Seconds until a penalty on this pool ends (0 when not blocked)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimitStats:
+    """What a limiter has done so far, for benchmarks and reports."""
+
+    pools: tuple[PoolStats, ...]
+    admitted: int
+    waits: int
+    """Admissions that had to wait (each counts once, however long it waited)."""
+    wait_s: float
+    """Seconds spent waiting, summed over those admissions."""
+    penalties: int
+    queued: int
+    blocked_s: float
+    """Seconds until a penalty on every pool ends (0 when not blocked)."""
+
+
+class _Window:
+    """One pool's sliding-window log: ``(expires_at, weight)`` for each charge, oldest first."""
+
+    __slots__ = ("blocked_until", "charges", "pool", "usable", "used")
+
+    def __init__(self, pool: RateLimitPool, usable: int) -> None:
+        self.pool = pool
+        self.usable = usable
+        self.charges: deque[tuple[float, int]] = deque()
+        self.used = 0
+        self.blocked_until = -math.inf
+
+    def expire(self, now: float) -> None:
+        charges = self.charges
+        while charges and charges[0][0] <= now:
+            self.used -= charges.popleft()[1]
+
+    def wait(self, weight: int, now: float) -> float:
+        """Seconds until ``weight`` fits (<= 0: it fits now). ``weight <= usable`` holds."""
+        self.expire(now)
+        wait = self.blocked_until - now
+        excess = self.used + weight - self.usable
+        if excess > 0:
+            freed = 0
+            for expires_at, charged in self.charges:
+                freed += charged
+                if freed >= excess:
+                    wait = max(wait, expires_at - now)
+                    break
+        return wait
+
+    def charge(self, weight: int, now: float) -> None:
+        self.charges.append((now + self.pool.period, weight))
+        self.used += weight
+
+
+_Charges = tuple[tuple[_Window, int], ...]
+
+
+def usable_capacity(pool: RateLimitPool, safety_margin: float, share: float) -> int:
+    """``floor(capacity * (1 - safety_margin) * share)``, at least 1.
+
+    Computed on the decimal values as written (0.3 is 3/10, not the nearest binary float), so
+    that 90 * (1 - 0.3) is 63 and not 62.
+    """
+    exact = pool.capacity * (1 - Fraction(str(safety_margin))) * Fraction(str(share))
+    return max(1, math.floor(exact))
+
+
+class RateLimiter:
+    """Admits requests within a venue's rate-limit pools; see the module docstring.
+
+    ``pools`` is a venue's :class:`~venuekit.venue.Capabilities` or its pools. ``weights``
+    maps an operation to the weight it charges in each pool (it defaults to the capabilities'
+    weights); an operation it does not list charges 1 in every pool, as
+    :meth:`Capabilities.weight <venuekit.venue.Capabilities.weight>` says. A limiter without
+    pools admits at once, until a penalty blocks it.
+
+    ``backoff`` sets the blocks after rate-limit answers without ``Retry-After``; the streak of
+    consecutive penalties resets once ``backoff_reset`` seconds pass after a block without a
+    new penalty. ``clock`` and ``sleep`` are injectable for tests; they must agree (``sleep(d)``
+    returns once ``clock()`` has advanced by ``d``).
+    """
+
+    def __init__(self, pools: Capabilities | Iterable[RateLimitPool], *,
+                 weights: Mapping[str, Mapping[str, int]] | None = None,
+                 safety_margin: float = 0.05, share: float = 1.0,
+                 backoff: Backoff = PENALTY_BACKOFF, backoff_reset: float = 60.0,
+                 venue: str | None = None, clock: Clock = time.monotonic,
+                 sleep: Sleep = asyncio.sleep) -> None:
+        if isinstance(pools, Capabilities):
+            weights = pools.weights if weights is None else weights
+            pools = pools.rate_limits
+        if not 0 <= safety_margin < 1:
+            raise ValueError(f"safety_margin must be in [0, 1), not {safety_margin!r}")
+        if not 0 < share <= 1:
+            raise ValueError(f"share must be in (0, 1], not {share!r}")
+        if not backoff_reset >= 0:
+            raise ValueError(f"backoff_reset must be >= 0 seconds, not {backoff_reset!r}")
+        self.safety_margin = safety_margin
+        self.share = share
+        self.venue = venue
+        self._backoff = backoff
+        self._backoff_reset = backoff_reset
+        self._clock = clock
+        self._sleep = sleep
+        self._windows: dict[str, _Window] = {}
+        for pool in pools:
+            if pool.name in self._windows:
+                raise ValueError(f"rate-limit pool {pool.name!r} is declared twice")
+            self._windows[pool.name] = _Window(pool, usable_capacity(pool, safety_margin, share))
+        self._every_pool: _Charges = tuple((window, 1) for window in self._windows.values())
+        self._charges: dict[str, _Charges] = {
+            operation: self._resolve(operation, charged)
+            for operation, charged in (weights or {}).items()
+        }
+        self._queue: deque[asyncio.Future[None]] = deque()
+        self._blocked_until = -math.inf
+        self._streak = 0
+        self._admitted = 0
+        self._waits = 0
+        self._wait_s = 0.0
+        self._penalties = 0
+
+    @classmethod
+    def for_venue(cls, capabilities: Capabilities, *, safety_margin: float = 0.05,
+                  share: float = 1.0, backoff: Backoff = PENALTY_BACKOFF,
+                  backoff_reset: float = 60.0, venue: str | None = None,
+                  clock: Clock = time.monotonic, sleep: Sleep = asyncio.sleep) -> RateLimiter:
+        """The limiter for a venue's declared pools and weights."""
+        return cls(capabilities, safety_margin=safety_margin, share=share, backoff=backoff,
+                   backoff_reset=backoff_reset, venue=venue, clock=clock, sleep=sleep)
+
+    @classmethod
+    def unlimited(cls, *, venue: str | None = None, clock: Clock = time.monotonic,
+                  sleep: Sleep = asyncio.sleep) -> RateLimiter:
+        """A limiter without pools: it admits at once and only ever waits out penalties."""
+        return cls((), venue=venue, clock=clock, sleep=sleep)
+
+    @property
+    def pools(self) -> tuple[RateLimitPool, ...]:
+        return tuple(window.pool for window in self._windows.values())
+
+    def usable(self, pool: str) -> int:
+        """The weight ``pool`` admits per period after the margin and the share."""
+        return self._window(pool).usable
+
+    async def acquire(self, operation: str) -> None:
+        """Wait until ``operation`` fits in every pool it charges, then charge them all.
+
+        Callers are admitted in call order. Cancelling a waiting caller gives up its place
+        without charging anything.
+        """
+        charges = self._charges.get(operation)
+        if charges is None:
+            charges = self._charges[operation] = self._every_pool
+        if not self._queue:
+            now = self._clock()
+            if self._wait(charges, now)[0] <= 0:
+                self._charge(charges, now)
+                return
+        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.append(turn)
+        queued_at = self._clock()
+        try:
+            if len(self._queue) > 1:
+                await turn
+            admitted_at = await self._wait_turn(operation, charges)
+        finally:
+            self._leave(turn)
+        if admitted_at > queued_at:
+            self._waits += 1
+            self._wait_s += admitted_at - queued_at
+
+    @asynccontextmanager
+    async def slot(self, operation: str) -> AsyncIterator[None]:
+        """``acquire(operation)``, then run the block; a :class:`RateLimited` it raises is
+        passed to :meth:`penalize` (with its ``retry_after`` and code) and re-raised."""
+        await self.acquire(operation)
+        try:
+            yield
+        except RateLimited as exc:
+            self.penalize(exc.retry_after, code=exc.code, operation=operation)
+            raise
+
+    def penalize(self, retry_after: float | None = None, *, code: ErrorCode | None = None,
+                 pools: Iterable[str] | None = None, operation: str | None = None) -> float:
+        """Block every pool (or ``pools``) after a rate-limit answer.
+
+        The block lasts ``retry_after`` seconds when the venue said so; otherwise it follows
+        the exponential ``backoff`` of the current streak of penalties. An IP ban
+        (``Code.IP_BANNED``) without ``retry_after`` blocks for the backoff's cap. A block
+        never shortens one already in force. Returns the seconds until the block ends.
+        """
+        if retry_after is not None and not 0 <= retry_after < math.inf:
+            raise ValueError(f"retry_after must be finite and >= 0 seconds, not {retry_after!r}")
+        if isinstance(pools, str):
+            pools = (pools,)
+        windows = None if pools is None else [self._window(name) for name in pools]
+        if windows == []:
+            raise ValueError("penalize(pools=...) names no pool; pass None to block them all")
+        now = self._clock()
+        if now - self._block_end() >= self._backoff_reset:
+            self._streak = 0
+        banned = code == Code.IP_BANNED
+        if retry_after is not None:
+            block = retry_after
+        elif banned:
+            block = self._backoff.cap
+        else:
+            block = self._backoff.delay(self._streak)
+        self._streak += 1
+        self._penalties += 1
+        until = now + block
+        if windows is None:
+            self._blocked_until = until = max(self._blocked_until, until)
+        else:
+            for window in windows:
+                window.blocked_until = max(window.blocked_until, until)
+            until = max(window.blocked_until for window in windows)
+        extra = {
+            "venue": self.venue, "operation": operation, "wait_s": round(until - now, 6),
+            "code": code.name if code is not None else Code.RATE_LIMITED.name,
+            "pool": ALL_POOLS if windows is None else ",".join(w.pool.name for w in windows),
+            "retry_after": retry_after, "streak": self._streak,
+        }
+        if banned:
+            log.error("IP banned by the venue: every request waits out the ban", extra=extra)
+        else:
+            log.warning("rate limited by the venue: backing off", extra=extra)
+        return until - now
+
+    def stats(self) -> RateLimitStats:
+        """Per-pool usage now, and the totals since the limiter was made."""
+        now = self._clock()
+        pools = []
+        for window in self._windows.values():
+            window.expire(now)
+            pools.append(PoolStats(
+                name=window.pool.name, capacity=window.pool.capacity, usable=window.usable,
+                period=window.pool.period, used=window.used,
+                blocked_s=max(0.0, window.blocked_until - now)))
+        return RateLimitStats(
+            pools=tuple(pools), admitted=self._admitted, waits=self._waits,
+            wait_s=self._wait_s, penalties=self._penalties, queued=len(self._queue),
+            blocked_s=max(0.0, self._blocked_until - now))
+
+    def _resolve(self, operation: str, charged: Mapping[str, int]) -> _Charges:
+        unknown = sorted(set(charged) - set(self._windows))
+        if unknown:
+            raise ValueError(f"operation {operation!r} charges undeclared rate-limit pools "
+                             f"{unknown}; declared: {sorted(self._windows)}")
+        charges = []
+        for name, weight in charged.items():
+            window = self._windows[name]
+            if weight < 0:
+                raise ValueError(f"operation {operation!r} has a negative weight ({weight}) "
+                                 f"in pool {name!r}")
+            if weight > window.usable:
+                raise ValueError(
+                    f"operation {operation!r} charges {weight} in pool {name!r}, which admits "
+                    f"only {window.usable} per {window.pool.period:g} s (capacity "
+                    f"{window.pool.capacity}, safety_margin {self.safety_margin:g}, share "
+                    f"{self.share:g}): it could never be sent")
+            if weight:
+                charges.append((window, weight))
+        return tuple(charges)
+
+    def _window(self, name: str) -> _Window:
+        window = self._windows.get(name)
+        if window is None:
+            raise ValueError(f"no rate-limit pool {name!r}; declared: {sorted(self._windows)}")
+        return window
+
+    def _wait(self, charges: _Charges, now: float) -> tuple[float, str]:
+        """Seconds until ``charges`` fit (<= 0: now) and the pool that holds them back."""
+        wait, binding = self._blocked_until - now, ALL_POOLS
+        for window, weight in charges:
+            pool_wait = window.wait(weight, now)
+            if pool_wait > wait:
+                wait, binding = pool_wait, window.pool.name
+        return wait, binding
+
+    def _charge(self, charges: _Charges, now: float) -> None:
+        for window, weight in charges:
+            window.charge(weight, now)
+        self._admitted += 1
+
+    async def _wait_turn(self, operation: str, charges: _Charges) -> float:
+        """At the head of the queue: sleep until ``charges`` fit, charge them, return when."""
+        now = self._clock()
+        while True:
+            wait, binding = self._wait(charges, now)
+            if wait <= 0:
+                break
+            log.info("rate limit: waiting for room",
+                     extra={"venue": self.venue, "operation": operation, "pool": binding,
+                            "wait_s": round(wait, 6), "queued": len(self._queue)})
+            await self._sleep(wait)
+            now = self._clock()
+        self._charge(charges, now)
+        return now
+
+    def _leave(self, turn: asyncio.Future[None]) -> None:
+        head = self._queue[0] is turn
+        self._queue.remove(turn)
+        if head and self._queue and not self._queue[0].done():
+            self._queue[0].set_result(None)
+
+    def _block_end(self) -> float:
+        """When the last block in force ends (-inf when there never was one)."""
+        return max([self._blocked_until,
+                    *(window.blocked_until for window in self._windows.values())])
