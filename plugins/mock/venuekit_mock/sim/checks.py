@@ -1,0 +1,127 @@
+"""Pre-acceptance checks: the rules an order must pass before the venue takes it.
+
+In the order a venue applies them: tradable symbol, positive quantity, price on the tick
+grid (price-band aware), a well-formed and unused client order id, quantity on the lot,
+minimum quantity, minimum notional, buying power or position, and for fill-or-kill orders
+whether the displayed size can fill them now. Each failure raises the venuekit error that
+names it (``INVALID_PRICE``, ``INSUFFICIENT_FUNDS``, ...).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Container
+from decimal import Decimal
+
+from venuekit.errors import Code, ErrorCode, VenueKitError, error
+from venuekit.model import OrderType, Side
+
+from .account import SimAccount
+from .config import CLIENT_ID_ALPHABET, SimConfig
+from .market import Book
+
+__all__ = ["OrderChecks"]
+
+ZERO = Decimal(0)
+_BPS = Decimal(10_000)
+
+
+class OrderChecks:
+    """The acceptance rules of one simulated venue, over its config and account."""
+
+    def __init__(self, config: SimConfig, account: SimAccount) -> None:
+        self.config = config
+        self.account = account
+        self._alphabet = frozenset(CLIENT_ID_ALPHABET)
+        self._market_markup = 1 + config.market_reserve_bps / _BPS
+
+    def error(self, code: ErrorCode, message: str) -> VenueKitError:
+        return error(code, message, venue=self.config.venue)
+
+    def validate(self, book: Book, side: Side, quantity: Decimal, order_type: OrderType,
+                 limit_price: Decimal | None, cid: str | None,
+                 used_client_ids: Container[str]) -> Decimal:
+        """Check an order against the instrument's rules; returns its reserve price.
+
+        The reserve price is what buying power is reserved at per unit: the limit, or for
+        a market buy the ask marked up by ``market_reserve_bps``.
+        """
+        spec = book.spec
+        if not spec.tradable:
+            raise self.error(Code.SYMBOL_HALTED, f"{spec.symbol} is not tradable")
+        if not quantity.is_finite() or quantity <= 0:
+            raise self.error(Code.INVALID_QUANTITY,
+                             f"{spec.symbol}: quantity {quantity} is not a positive number")
+        if order_type is OrderType.LIMIT:
+            if limit_price is None or not limit_price.is_finite() or limit_price <= 0:
+                raise self.error(Code.INVALID_PRICE, f"{spec.symbol}: a limit order needs a "
+                                 f"positive limit price, got {limit_price}")
+            if not spec.on_tick(limit_price):
+                raise self.error(Code.INVALID_PRICE, f"{spec.symbol}: price {limit_price} is "
+                                 f"not a multiple of the tick {spec.tick_at(limit_price)}")
+        elif limit_price is not None:
+            raise self.error(Code.INVALID_ORDER, "a market order takes no limit price")
+        if cid is not None:
+            self.check_client_id(cid, used_client_ids)
+        if quantity % spec.lot_size:
+            raise self.error(Code.INVALID_QUANTITY, f"{spec.symbol}: quantity {quantity} is "
+                             f"not a multiple of the lot size {spec.lot_size}")
+        if quantity < spec.min_quantity:
+            raise self.error(Code.BELOW_MIN_QUANTITY, f"{spec.symbol}: quantity {quantity} "
+                             f"is below the minimum {spec.min_quantity}")
+        buy = side is Side.BUY
+        touch = book.ask if buy else book.bid
+        price = touch if limit_price is None else limit_price
+        if spec.min_notional and quantity * price < spec.min_notional:
+            raise self.error(Code.BELOW_MIN_NOTIONAL, f"{spec.symbol}: notional "
+                             f"{quantity * price} is below the minimum {spec.min_notional}")
+        if limit_price is not None or not buy:
+            return price
+        return touch * self._market_markup
+
+    def check_client_id(self, cid: str, used: Container[str]) -> None:
+        limit = self.config.client_order_id_max_length
+        if not cid or len(cid) > limit or not self._alphabet.issuperset(cid):
+            raise self.error(Code.INVALID_ORDER, f"client order id {cid!r} must be 1 to "
+                             f"{limit} characters of [A-Za-z0-9-_.]")
+        if cid in used:
+            raise self.error(Code.DUPLICATE_CLIENT_ORDER_ID,
+                             f"client order id {cid!r} was already used")
+
+    def buy_reservation(self, quantity: Decimal, price: Decimal, volume: Decimal) -> Decimal:
+        """Cash a buy of ``quantity`` at ``price`` holds back: notional plus commission."""
+        if quantity <= 0:
+            return ZERO
+        notional = quantity * price
+        return notional + self.config.commission.order_commission(quantity, notional, volume)
+
+    def check_funds(self, symbol: str, side: Side, quantity: Decimal,
+                    reserve_price: Decimal) -> None:
+        """Refuse what the account cannot pay for (buys, short sales) or deliver (sells)."""
+        account = self.account
+        if side is Side.BUY:
+            need = self.buy_reservation(quantity, reserve_price, account.traded_notional)
+            if need > account.cash - account.reserved_cash:
+                raise self.error(Code.INSUFFICIENT_FUNDS, f"buying {quantity} {symbol} needs "
+                                 f"{need:.2f}, buying power is {account.buying_power:.2f}")
+            return
+        sellable = account.sellable(symbol)
+        if quantity <= sellable:
+            return
+        if not self.config.short_selling:
+            raise self.error(Code.INSUFFICIENT_POSITION, f"selling {quantity} {symbol}, "
+                             f"{max(sellable, ZERO)} available")
+        short = quantity - max(sellable, ZERO)
+        if short * reserve_price > account.buying_power:
+            raise self.error(Code.INSUFFICIENT_FUNDS, f"shorting {short} {symbol} needs "
+                             f"{short * reserve_price:.2f} of buying power")
+
+    def check_fill_or_kill(self, book: Book, side: Side, quantity: Decimal,
+                           limit_price: Decimal | None) -> None:
+        touch = book.touch(side)
+        marketable = limit_price is None or (
+            limit_price >= touch if side is Side.BUY else limit_price <= touch)
+        available = book.available(side) if marketable else ZERO
+        if quantity > available:
+            fillable = book.spec.floor_quantity(available)
+            raise self.error(Code.FILL_OR_KILL_UNFILLABLE, f"fill-or-kill {side.value} "
+                             f"{quantity} {book.spec.symbol}: {fillable} can fill now")

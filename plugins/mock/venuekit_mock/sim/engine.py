@@ -1,0 +1,488 @@
+"""The matching engine: orders, validation, matching, time in force, replace, the account.
+
+:class:`Simulator` is pure and synchronous: no I/O, no asyncio, no pydantic on the hot
+path. Every mutating call returns the :class:`~venuekit_mock.sim.records.SimEvent` list it
+produced, oldest first, so a caller (the mock venue, a protocol emulator) can stream them.
+Timestamps come from a stepped clock (``start + step_index * step``) unless ``start`` is
+None, in which case they are the wall clock's; the market moves only in :meth:`advance`.
+Arithmetic runs in a private decimal context, so the process's context cannot change a
+result.
+
+Matching: a taker meets the touch once per step, for at most the displayed size still
+available in that step, at a price the slippage model sets (rounded onto the grid against
+the taker, never past a limit). What is left rests: a limit order fills at its own price
+when a later quote crosses it; a market order's remainder takes again at later steps. IOC
+remainders expire at once; a FOK order that cannot fill in full now is rejected; DAY orders
+expire at each session close.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from venuekit.errors import Code, VenueKitError
+from venuekit.model import OrderState, OrderType, Side, TimeInForce
+
+from .account import SimAccount
+from .arith import standard_context
+from .checks import OrderChecks
+from .config import SimConfig
+from .ledger import Ledger, LedgerCancel, LedgerReject, LedgerReplace
+from .market import Book, Market
+from .models import SlippageModel
+from .records import OrderView, SimEvent, SimFill, SimOrder, Statistics, fast_tuple
+from .resting import RestingOrders
+from .symbols import SymbolSpec
+
+__all__ = ["Simulator"]
+
+ZERO = Decimal(0)
+_BPS = Decimal(10_000)
+
+_STAT_GRID = Decimal("0.0001")
+_IMMEDIATE = (TimeInForce.IOC, TimeInForce.FOK)
+
+
+class Simulator:
+    """A venue's matching engine, account and ledger, driven by explicit calls."""
+
+    def __init__(self, config: SimConfig | None = None) -> None:
+        self.config = cfg = config or SimConfig()
+        self.rng = random.Random(cfg.seed)
+        self.market = Market(cfg.resolved_symbols(), self.rng, cfg.replay)
+        self.account = SimAccount(cfg.cash, cfg.currency)
+        self.ledger = Ledger()
+        self.step_index = 0
+        self._step_time = cfg.start
+        self._checks = OrderChecks(cfg, self.account)
+        # Looked up on every fill: kept at hand.
+        self._slippage = cfg.slippage
+        self._commission_model = cfg.commission
+        self._has_impact = (type(cfg.slippage).permanent_impact
+                            is not SlippageModel.permanent_impact)
+        self._orders: dict[str, SimOrder] = {}
+        self._by_client_id: dict[str, SimOrder] = {}
+        self._working: dict[str, SimOrder] = {}
+        self._resting = {symbol: RestingOrders() for symbol in self.market.books}
+        self._order_seq = 0
+        self._trade_seq = 0
+        self._event_seq = 0
+        self._order_index = 0
+        self._at = self.now()
+
+    # clock, lookups ------------------------------------------------------------------
+    def now(self) -> datetime:
+        """The simulated time: the stepped clock's, or the wall clock's without a start."""
+        return self._step_time if self._step_time is not None else datetime.now(UTC)
+
+    def _tick_clock(self) -> None:
+        self.step_index += 1
+        start = self.config.start
+        if start is not None:
+            self._step_time = start + self.config.step * self.step_index
+        self._at = self.now()
+
+    @property
+    def symbols(self) -> list[SymbolSpec]:
+        return [book.spec for book in self.market.books.values()]
+
+    def book(self, symbol: str) -> Book:
+        """The symbol's current book, or an ``UNKNOWN_SYMBOL`` error."""
+        book = self.market.books.get(symbol)
+        if book is None:
+            raise self._checks.error(Code.UNKNOWN_SYMBOL, f"unknown symbol {symbol!r}")
+        return book
+
+    def take_index(self) -> int:
+        """Allocate the next order index (the ordinal of a create request, from 1)."""
+        self._order_index += 1
+        return self._order_index
+
+    def order(self, venue_order_id: str | None = None,
+              client_order_id: str | None = None) -> OrderView:
+        """One order by venue id and/or client id, or ``OrderNotFound``."""
+        return self._find(venue_order_id, client_order_id).view()
+
+    def open_orders(self, symbol: str | None = None) -> list[OrderView]:
+        """Working orders, oldest first."""
+        working = [o for o in self._working.values() if symbol is None or o.symbol == symbol]
+        working.sort(key=lambda o: o.venue_order_id)
+        return [order.view() for order in working]
+
+    def orders_since(self, at: datetime) -> list[OrderView]:
+        """Every order created at or after ``at``, open or closed, oldest first."""
+        return [o.view() for o in self._orders.values() if o.created_at >= at]
+
+    def fills_since(self, at: datetime, symbol: str | None = None) -> list[SimFill]:
+        """Executions at or after ``at``, oldest first."""
+        return [f for f in self.ledger.fills
+                if f.at >= at and (symbol is None or f.symbol == symbol)]
+
+    @standard_context
+    def statistics(self) -> Statistics:
+        """Aggregates computed from the ledger (so they can never disagree with it)."""
+        ledger = self.ledger
+        volume = notional = commission = taker_notional = slippage_cost = ZERO
+        for fill in ledger.fills:
+            volume += fill.quantity
+            notional += fill.quantity * fill.price
+            commission += fill.fee
+            if fill.liquidity == "taker":
+                taker_notional += fill.quantity * fill.touch
+                paid = fill.price - fill.touch
+                slippage_cost += (paid if fill.side is Side.BUY else -paid) * fill.quantity
+        slippage = (slippage_cost * _BPS / taker_notional if taker_notional else ZERO)
+        expired = sum(1 for c in ledger.cancels if c.kind == "expired")
+        return Statistics(len(ledger.orders), len(ledger.rejects),
+                          len(ledger.cancels) - expired, expired, len(ledger.replaces),
+                          len(ledger.fills), volume, notional, commission,
+                          slippage.quantize(_STAT_GRID))
+
+    # orders --------------------------------------------------------------------------
+    @standard_context
+    def submit(self, symbol: str, side: Side, quantity: Decimal,
+               order_type: OrderType = OrderType.MARKET, limit_price: Decimal | None = None,
+               time_in_force: TimeInForce = TimeInForce.DAY,
+               client_order_id: str | None = None,
+               order_index: int | None = None) -> tuple[OrderView, list[SimEvent]]:
+        """Accept or reject a new order, then match it against the current quote.
+
+        Returns the order after matching and the events it produced. A rejection raises
+        the venuekit error for it and is recorded in the ledger. ``order_index`` is one the
+        caller took with :meth:`take_index` (a new one by default).
+        """
+        if order_index is None:
+            self._order_index += 1
+            order_index = self._order_index
+        self._at = self._step_time or datetime.now(UTC)
+        cid = client_order_id if self.config.client_order_ids else None
+        try:
+            book = self.market.books.get(symbol) or self.book(symbol)
+            checks = self._checks
+            reserve_price = checks.validate(book, side, quantity, order_type, limit_price,
+                                            cid, self._by_client_id)
+            checks.check_funds(symbol, side, quantity, reserve_price)
+            if time_in_force is TimeInForce.FOK:
+                checks.check_fill_or_kill(book, side, quantity, limit_price)
+        except VenueKitError as exc:
+            self._reject(order_index, cid, symbol, side, quantity, limit_price, exc)
+            raise
+        out: list[SimEvent] = []
+        order = self._new_order(order_index, cid, symbol, side, order_type, time_in_force,
+                                quantity, limit_price, reserve_price)
+        self._accept(order, out)
+        self._take(order, book, out)
+        if order.state is not OrderState.FILLED:
+            if time_in_force in _IMMEDIATE:
+                self._finish(order, OrderState.EXPIRED,
+                             f"{time_in_force.value}: the unfilled remainder expired", out)
+            else:
+                self._rest(order)
+        return out[-1].order, out
+
+    @standard_context
+    def cancel(self, venue_order_id: str | None = None,
+               client_order_id: str | None = None) -> tuple[OrderView, list[SimEvent]]:
+        """Cancel a working order. An order already terminal is returned unchanged."""
+        order = self._find(venue_order_id, client_order_id)
+        out: list[SimEvent] = []
+        if order.state.is_open:
+            self._at = self.now()
+            self._finish(order, OrderState.CANCELLED, "cancelled on request", out)
+        return order.view(), out
+
+    @standard_context
+    def replace(self, venue_order_id: str | None = None, client_order_id: str | None = None,
+                *, quantity: Decimal | None = None, limit_price: Decimal | None = None,
+                new_client_order_id: str | None = None) -> tuple[OrderView, list[SimEvent]]:
+        """Replace a working limit order by a new one; returns the new order.
+
+        ``quantity`` is the new order's quantity (default: what the old one had left);
+        fills of the old order stay with it. The old order ends REPLACED. A refused
+        replace leaves the old order as it was.
+        """
+        old = self._find(venue_order_id, client_order_id)
+        self._at = self.now()
+        cid = new_client_order_id if self.config.client_order_ids else None
+        quantity = old.remaining if quantity is None else quantity
+        price = old.limit_price if limit_price is None else limit_price
+        book = self.market.books[old.symbol]
+        try:
+            reserve_price = self._check_replace(old, book, quantity, price, cid)
+        except VenueKitError as exc:
+            self._reject(old.order_index, cid, old.symbol, old.side, quantity, price, exc)
+            raise
+        out: list[SimEvent] = []
+        new = self._new_order(old.order_index, cid, old.symbol, old.side, OrderType.LIMIT,
+                              old.time_in_force, quantity, price, reserve_price)
+        new.replaces = old.venue_order_id
+        old.replaced_by = new.venue_order_id
+        self._close(old, OrderState.REPLACED)
+        self.ledger.replaces.append(LedgerReplace(old.venue_order_id, new.venue_order_id,
+                                                  self._at))
+        self._emit(old, None, out)
+        self._accept(new, out)
+        self._take(new, book, out)
+        if new.state is not OrderState.FILLED:
+            self._rest(new)
+        return out[-1].order, out
+
+    def _check_replace(self, old: SimOrder, book: Book, quantity: Decimal,
+                       price: Decimal | None, cid: str | None) -> Decimal:
+        checks = self._checks
+        if not old.state.is_open:
+            raise checks.error(Code.INVALID_ORDER, f"order {old.venue_order_id} is "
+                               f"{old.state.value}; only a working order can be replaced")
+        if old.order_type is not OrderType.LIMIT:
+            raise checks.error(Code.INVALID_ORDER, "only limit orders can be replaced")
+        reserve_price = checks.validate(book, old.side, quantity, OrderType.LIMIT, price, cid,
+                                        self._by_client_id)
+        # The old order's reservation is freed by the replace, so it counts as available.
+        held = (old.reserved_cash, old.reserved_quantity)
+        self._release(old)
+        try:
+            checks.check_funds(old.symbol, old.side, quantity, reserve_price)
+        finally:
+            self._reserve(old, *held)
+        return reserve_price
+
+    # market --------------------------------------------------------------------------
+    @standard_context
+    def advance(self, steps: int = 1) -> list[SimEvent]:
+        """Move the market ``steps`` steps; resting orders match after each one."""
+        if steps < 0:
+            raise ValueError("steps must be >= 0")
+        out: list[SimEvent] = []
+        session = self.config.steps_per_session
+        for _ in range(steps):
+            self._tick_clock()
+            if session and self.step_index % session == 0:
+                self._expire_day_orders(out)
+            self.market.step()
+            for symbol, resting in self._resting.items():
+                if resting:
+                    self._match_resting(symbol, out)
+        return out
+
+    @standard_context
+    def set_quote(self, symbol: str, bid: Decimal, ask: Decimal,
+                  bid_size: Decimal | None = None,
+                  ask_size: Decimal | None = None) -> list[SimEvent]:
+        """Force a quote (until the next step) and match resting orders against it."""
+        out: list[SimEvent] = []
+        self.book(symbol)
+        self._at = self.now()
+        self.market.set_quote(symbol, bid, ask, bid_size, ask_size)
+        self._match_resting(symbol, out)
+        return out
+
+    @standard_context
+    def end_session(self) -> list[SimEvent]:
+        """Close the session now: every working DAY order expires."""
+        out: list[SimEvent] = []
+        self._at = self.now()
+        self._expire_day_orders(out)
+        return out
+
+    def set_cash(self, amount: Decimal) -> None:
+        self.account.cash = amount
+
+    def set_position(self, symbol: str, quantity: Decimal,
+                     average_price: Decimal | None = None) -> None:
+        book = self.book(symbol)
+        price = average_price if average_price is not None else (book.bid + book.ask) / 2
+        self.account.set_position(symbol, quantity, price)
+
+    # lifecycle -----------------------------------------------------------------------
+    def _reject(self, order_index: int | None, cid: str | None, symbol: str, side: Side,
+                quantity: Decimal, limit_price: Decimal | None, exc: VenueKitError) -> None:
+        self.ledger.rejects.append(LedgerReject(order_index, cid, symbol, side, quantity,
+                                                limit_price, exc.code.name, exc.message,
+                                                self._at))
+
+    def _find(self, venue_order_id: str | None, client_order_id: str | None) -> SimOrder:
+        order = None
+        if venue_order_id is not None:
+            order = self._orders.get(venue_order_id)
+            if order is not None and client_order_id is not None \
+                    and order.client_order_id != client_order_id:
+                order = None
+        elif client_order_id is not None:
+            order = self._by_client_id.get(client_order_id)
+        if order is None:
+            ref = venue_order_id or client_order_id
+            raise self._checks.error(Code.ORDER_NOT_FOUND, f"no order {ref!r}")
+        return order
+
+    def _new_order(self, order_index: int, cid: str | None, symbol: str, side: Side,
+                   order_type: OrderType, time_in_force: TimeInForce, quantity: Decimal,
+                   limit_price: Decimal | None, reserve_price: Decimal) -> SimOrder:
+        self._order_seq += 1
+        vid = f"{self.config.order_id_prefix}{self._order_seq:08d}"
+        return SimOrder(vid, cid, order_index, symbol, side, order_type, time_in_force,
+                        quantity, limit_price, self._at, self._at, reserve_price,
+                        self.account.traded_notional)
+
+    def _accept(self, order: SimOrder, out: list[SimEvent]) -> None:
+        """Record a new order and acknowledge it (it rests only if it does not fill)."""
+        vid = order.venue_order_id
+        self._orders[vid] = order
+        if order.client_order_id is not None:
+            self._by_client_id[order.client_order_id] = order
+        view = order.view()
+        self.ledger.orders.append(view)
+        self._event_seq += 1
+        out.append(fast_tuple(SimEvent, (self._event_seq, view, None, self._at)))
+
+    def _rest(self, order: SimOrder) -> None:
+        """Put what is left of an order on the book, reserving buying power or shares."""
+        self._working[order.venue_order_id] = order
+        self._resting[order.symbol].add(order)
+        if order.side is Side.BUY:
+            self._reserve(order, self._checks.buy_reservation(
+                order.remaining, order.reserve_price, order.prior_volume), ZERO)
+        else:
+            sellable = self.account.sellable(order.symbol)
+            self._reserve(order, ZERO, min(order.remaining, max(sellable, ZERO)))
+
+    def _reserve(self, order: SimOrder, cash: Decimal, quantity: Decimal) -> None:
+        if cash:
+            order.reserved_cash += cash
+            self.account.reserved_cash += cash
+        if quantity:
+            order.reserved_quantity += quantity
+            self.account.reserve(order.symbol, ZERO, quantity)
+
+    def _release(self, order: SimOrder) -> None:
+        self._reserve(order, -order.reserved_cash, -order.reserved_quantity)
+
+    def _close(self, order: SimOrder, state: OrderState) -> None:
+        """Take a working order off the book in a terminal state."""
+        order.state = state
+        order.updated_at = self._at
+        if self._working.pop(order.venue_order_id, None) is not None:
+            self._resting[order.symbol].remove(order)
+            if order.reserved_cash or order.reserved_quantity:
+                self._release(order)
+
+    def _finish(self, order: SimOrder, state: OrderState, reason: str,
+                out: list[SimEvent]) -> None:
+        """End a working order with quantity left (cancelled or expired)."""
+        order.reason = reason
+        self._close(order, state)
+        kind = "cancelled" if state is OrderState.CANCELLED else "expired"
+        self.ledger.cancels.append(LedgerCancel(order.venue_order_id, order.client_order_id,
+                                                kind, order.remaining, self._at, reason))
+        self._emit(order, None, out)
+
+    def _expire_day_orders(self, out: list[SimEvent]) -> None:
+        for order in list(self._working.values()):
+            if order.time_in_force is TimeInForce.DAY:
+                self._finish(order, OrderState.EXPIRED,
+                             "day order expired at the session close", out)
+
+    def _emit(self, order: SimOrder, fill: SimFill | None, out: list[SimEvent]) -> None:
+        self._event_seq += 1
+        out.append(fast_tuple(SimEvent, (self._event_seq, order.view(), fill, self._at)))
+
+    # matching ------------------------------------------------------------------------
+    def _match_resting(self, symbol: str, out: list[SimEvent]) -> None:
+        """Match one symbol's working orders against its quote: market remainders first,
+        then limit orders the quote crosses, in price-time priority, at their own price."""
+        resting = self._resting[symbol]
+        book = self.market.books[symbol]
+        if resting.market:
+            for order in list(resting.market.values()):
+                self._take(order, book, out)
+        best_bid, best_ask = resting.best_bid(), resting.best_ask()
+        for side, crossing in ((Side.BUY, best_bid is not None and best_bid >= book.ask),
+                               (Side.SELL, best_ask is not None and best_ask <= book.bid)):
+            if not crossing:
+                continue
+            for limit, order in resting.crossed(side, book.touch(side)):
+                quantity = self._fillable(order, book)
+                if quantity <= 0:
+                    break
+                book.consume(side, quantity)
+                self._fill(order, quantity, limit, "maker", limit, out)
+
+    @staticmethod
+    def _fillable(order: SimOrder, book: Book) -> Decimal:
+        """How much of ``order`` the displayed size can take now, in whole lots."""
+        available = book.available(order.side)
+        remaining = order.remaining
+        return remaining if remaining <= available else book.spec.floor_quantity(available)
+
+    def _take(self, order: SimOrder, book: Book, out: list[SimEvent]) -> None:
+        """Trade ``order`` against the touch, once, as a taker."""
+        side = order.side
+        buy = side is Side.BUY
+        touch = book.ask if buy else book.bid
+        limit = order.limit_price
+        if touch <= 0 or (limit is not None and (limit < touch if buy else limit > touch)):
+            return
+        available = book.ask_left if buy else book.bid_left
+        quantity = order.remaining
+        spec = book.spec
+        if quantity > available:
+            quantity = spec.floor_quantity(available)
+            if quantity <= 0:
+                return
+        raw = self._slippage.fill_price(side, touch, quantity, available)
+        if buy:
+            price = spec.ceil_price(raw) if raw != touch else touch
+            if limit is not None and price > limit:
+                price = limit
+            book.ask_left = available - quantity
+        else:
+            price = spec.floor_price(raw) if raw != touch else touch
+            if limit is not None and price < limit:
+                price = limit
+            book.bid_left = available - quantity
+        self._fill(order, quantity, price, "taker", touch, out)
+        if self._has_impact:
+            impact = self._slippage.permanent_impact(side, touch, quantity, available)
+            if impact:
+                self.market.shift(order.symbol, impact)
+
+    def _fill(self, order: SimOrder, quantity: Decimal, price: Decimal, liquidity: str,
+              touch: Decimal, out: list[SimEvent]) -> None:
+        self._trade_seq += 1
+        filled = order.filled_quantity + quantity
+        amount = quantity * price
+        notional = order.filled_notional + amount
+        fee = self._commission_model.order_commission(filled, notional,
+                                                      order.prior_volume) - order.fees
+        if fee < 0:
+            fee = ZERO
+        order.filled_quantity = filled
+        order.filled_notional = notional
+        order.fees += fee
+        order.updated_at = self._at
+        side = order.side
+        buy = side is Side.BUY
+        done = filled == order.quantity
+        self.account.apply_fill(order.symbol, side, quantity, price, fee)
+        # A resting order's reservation shrinks with it; closing it releases the rest.
+        if done:
+            pass
+        elif buy:
+            if order.reserved_cash:
+                left = self._checks.buy_reservation(order.remaining, order.reserve_price,
+                                                    order.prior_volume)
+                self._reserve(order, left - order.reserved_cash, ZERO)
+        elif order.reserved_quantity:
+            self._reserve(order, ZERO, -min(order.reserved_quantity, quantity))
+        fill = fast_tuple(SimFill, (
+            f"{self.config.trade_id_prefix}{self._trade_seq:08d}", order.venue_order_id,
+            order.client_order_id, order.symbol, side, quantity, price, fee,
+            self.account.currency, self._at, liquidity, touch))
+        self.ledger.fills.append(fill)
+        if done:
+            self._close(order, OrderState.FILLED)
+        else:
+            order.state = OrderState.PARTIALLY_FILLED
+        self._event_seq += 1
+        out.append(fast_tuple(SimEvent, (self._event_seq, order.view(), fill, self._at)))
