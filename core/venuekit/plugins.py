@@ -4,7 +4,7 @@ Plugins are found in the ``venuekit`` entry point group (the entry point's name 
 plugin's name). ``VENUEKIT_LOAD_PLUGINS`` (comma separated) loads only the named
 plugins, and an empty value loads none; ``VENUEKIT_DISABLE_PLUGINS`` skips the named
 ones. Built-in components are plugin modules registered through the same hooks, under
-names starting with ``venuekit.``.
+names starting with ``venuekit.``, and selected by the same two variables.
 
 A plugin that fails to import or register is recorded in :attr:`PluginHost.failures` with
 its name and error; everything else keeps working.
@@ -41,7 +41,7 @@ log = logging.getLogger("venuekit.plugins")
 ENTRY_POINT_GROUP = "venuekit"
 
 # Built-in plugin modules, registered through the same hooks as third-party plugins.
-BUILTIN_PLUGINS: tuple[str, ...] = ()
+BUILTIN_PLUGINS: tuple[str, ...] = ("venuekit.builtins",)
 
 T = TypeVar("T")
 
@@ -151,7 +151,8 @@ class PluginHost:
         self._dists: dict[str, tuple[str | None, str | None]] = {}
         self._registries: dict[str, Registry[Any]] = {}
         for module_name in BUILTIN_PLUGINS:
-            self._register_builtin(module_name)
+            if self._allowed(module_name):
+                self._register_builtin(module_name)
         if load_entry_points:
             self._load_entry_points()
         self.pm.check_pending()
