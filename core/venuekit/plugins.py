@@ -4,7 +4,8 @@ Plugins are found in the ``venuekit`` entry point group (the entry point's name 
 plugin's name). ``VENUEKIT_LOAD_PLUGINS`` (comma separated) loads only the named
 plugins, and an empty value loads none; ``VENUEKIT_DISABLE_PLUGINS`` skips the named
 ones. Built-in components are plugin modules registered through the same hooks, under
-names starting with ``venuekit.``, and selected by the same two variables.
+names starting with ``venuekit.``; they always load unless ``VENUEKIT_DISABLE_PLUGINS``
+names them. A plugin may register a name a built-in uses: the plugin's item wins.
 
 A plugin that fails to import or register is recorded in :attr:`PluginHost.failures` with
 its name and error; everything else keeps working.
@@ -151,7 +152,7 @@ class PluginHost:
         self._dists: dict[str, tuple[str | None, str | None]] = {}
         self._registries: dict[str, Registry[Any]] = {}
         for module_name in BUILTIN_PLUGINS:
-            if self._allowed(module_name):
+            if module_name not in self._disabled:
                 self._register_builtin(module_name)
         if load_entry_points:
             self._load_entry_points()
@@ -225,7 +226,8 @@ class PluginHost:
         if existing is not None:
             return existing
         registry: Registry[Any] = Registry(kind)
-        for impl in reversed(call.get_hookimpls()):  # type: ignore[attr-defined]
+        # Registration order: built-ins first, so a later plugin's item replaces theirs.
+        for impl in call.get_hookimpls():  # type: ignore[attr-defined]
             owner = impl.plugin_name
 
             def register(name: str, item: Any, /, _owner: str = owner) -> None:

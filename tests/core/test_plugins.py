@@ -225,12 +225,19 @@ def test_broken_plugin_is_reported_by_name_and_cli_still_works(tmp_path: Path) -
 def test_load_plugins_subset_and_disable_list(tmp_path: Path) -> None:
     _fake_distribution(tmp_path, "alpha", "")
     _fake_distribution(tmp_path, "beta", "")
+    def external(data: dict[str, Any]) -> list[str]:
+        return [p["name"] for p in data["plugins"] if not p["builtin"]]
+
     only = json.loads(_run_cli(["plugins", "--json"], tmp_path,
                                VENUEKIT_LOAD_PLUGINS="beta").stdout)
-    assert [p["name"] for p in only["plugins"]] == ["beta"]
+    assert external(only) == ["beta"]
+    assert "venuekit.builtins" in {p["name"] for p in only["plugins"]}, "built-ins always load"
     none = json.loads(_run_cli(["plugins", "--json"], tmp_path,
                                VENUEKIT_LOAD_PLUGINS="").stdout)
-    assert none["plugins"] == []
+    assert external(none) == []
+    no_builtins = json.loads(_run_cli(["plugins", "--json"], tmp_path, VENUEKIT_LOAD_PLUGINS="",
+                                      VENUEKIT_DISABLE_PLUGINS="venuekit.builtins").stdout)
+    assert no_builtins["plugins"] == []
     disabled = json.loads(_run_cli(["plugins", "--json"], tmp_path,
                                    VENUEKIT_DISABLE_PLUGINS="alpha").stdout)
     names = {p["name"] for p in disabled["plugins"]}
@@ -243,3 +250,16 @@ def test_import_venuekit_is_light() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, timeout=60)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_plugin_can_replace_a_builtin_component() -> None:
+    class Override:
+        @hookimpl
+        def venuekit_register_pricers(self, register: Any) -> None:
+            register("mid", ThrowAwayPlugin)
+
+    host = PluginHost(load_entry_points=False)
+    assert host.pricers().owner("mid") == "venuekit.builtins"
+    host.register(Override(), name="override")
+    assert host.pricers().get("mid") is ThrowAwayPlugin
+    assert host.pricers().owner("mid") == "override"
