@@ -5,8 +5,8 @@ path. Every mutating call returns the :class:`~venuekit_mock.sim.records.SimEven
 produced, oldest first, so a caller (the mock venue, a protocol emulator) can stream them.
 Timestamps come from a stepped clock (``start + step_index * step``) unless ``start`` is
 None, in which case they are the wall clock's; the market moves only in :meth:`advance`.
-Arithmetic runs in a private decimal context, so the process's context cannot change a
-result.
+Arithmetic runs in the standard decimal context (:mod:`.arith`), so the process's context
+cannot change a result.
 
 Matching: a taker meets the touch once per step, for at most the displayed size still
 available in that step, at a price the slippage model sets (rounded onto the grid against

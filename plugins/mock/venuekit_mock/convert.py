@@ -1,0 +1,75 @@
+"""The boundary between the simulator's records and venuekit's models.
+
+The engine keeps slotted records and named tuples; what the venue returns to the SDK is
+venuekit's validated pydantic models. Every conversion lives here, one function per type.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from venuekit.model import (
+    Account,
+    Fill,
+    Instrument,
+    OrderSnapshot,
+    OrderUpdate,
+    Position,
+    Quote,
+    TickBand,
+)
+
+from .sim import Book, OrderView, SimEvent, SimFill, Simulator, SymbolSpec
+
+__all__ = ["account", "fill", "instrument", "quote", "snapshot", "update"]
+
+
+def instrument(spec: SymbolSpec) -> Instrument:
+    return Instrument(
+        symbol=spec.symbol, tick_size=spec.tick_size, lot_size=spec.lot_size,
+        min_quantity=spec.min_quantity, min_notional=spec.min_notional,
+        fractional=spec.fractional, currency=spec.currency, tradable=spec.tradable,
+        tick_table=tuple(TickBand(floor=floor, tick=tick) for floor, tick in spec.tick_table))
+
+
+def quote(book: Book, at: datetime) -> Quote:
+    return Quote(symbol=book.spec.symbol, bid=book.bid, ask=book.ask,
+                 bid_size=book.bid_left, ask_size=book.ask_left, at=at)
+
+
+def snapshot(view: OrderView) -> OrderSnapshot:
+    return OrderSnapshot(
+        venue_order_id=view.venue_order_id, client_order_id=view.client_order_id,
+        symbol=view.symbol, side=view.side, order_type=view.order_type, state=view.state,
+        quantity=view.quantity, limit_price=view.limit_price,
+        filled_quantity=view.filled_quantity, average_price=view.average_price,
+        created_at=view.created_at, updated_at=view.updated_at, reason=view.reason)
+
+
+def fill(record: SimFill) -> Fill:
+    return Fill(trade_id=record.trade_id, symbol=record.symbol, side=record.side,
+                quantity=record.quantity, price=record.price, fee=record.fee,
+                fee_currency=record.currency, at=record.at,
+                venue_order_id=record.venue_order_id, client_order_id=record.client_order_id,
+                inferred=False)
+
+
+def update(event: SimEvent) -> OrderUpdate:
+    return OrderUpdate(order=snapshot(event.order),
+                       fill=fill(event.fill) if event.fill is not None else None,
+                       at=event.at)
+
+
+def account(sim: Simulator) -> Account:
+    books = sim.market.books
+    positions = []
+    for symbol, holding in sim.account.positions.items():
+        if not holding.quantity:
+            continue
+        book = books[symbol]
+        mid = (book.bid + book.ask) / 2
+        positions.append(Position(symbol=symbol, quantity=holding.quantity,
+                                  average_price=holding.average_price,
+                                  market_value=holding.quantity * mid))
+    return Account(currency=sim.account.currency, cash=sim.account.cash,
+                   buying_power=sim.account.buying_power, positions=tuple(positions))
