@@ -128,3 +128,16 @@ def test_no_commission_is_free() -> None:
 def test_models_refuse_nonsense_parameters(make: object) -> None:
     with pytest.raises(ValueError):
         make()  # type: ignore[operator]
+
+
+def test_the_docs_show_these_worked_examples() -> None:
+    from pathlib import Path
+
+    page = Path(__file__).resolve().parents[2] / "docs" / "venues" / "mock.md"
+    if not page.exists():
+        pytest.skip("the docs are not part of this checkout")
+    text = page.read_text()
+    for figure in ("**187.69**", "**187.30**", "**100.10**", "**100.04 / 100.05**",
+                   "**18.77**", "**10.00**", "**1.00**", "**5.00**", "**40.00**",
+                   "18,787.77", "**10.1333 bps**", "fee **0.00**"):
+        assert figure in text, figure
