@@ -53,6 +53,6 @@ def load(path: Path, venue: str) -> Simulator | None:
                     f"version of the {venue} venue; delete it to start afresh", venue=venue)
     sim: Simulator = data["simulator"]
     log.info("restored simulated venue state",
-             extra={"venue": venue, "orders": len(sim.ledger.orders),
+             extra={"venue": venue, "orders": sim.ledger.order_count,
                     "fills": len(sim.ledger.fills), "step": sim.step_index})
     return sim

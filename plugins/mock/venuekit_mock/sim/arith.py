@@ -1,9 +1,9 @@
 """Decimal arithmetic the simulator can rely on, whatever the caller's decimal context.
 
 Every public method of the engine runs under :func:`standard_context`: in the caller's
-context when it is the standard one (28 digits, half-even rounding, standard exponent
-limits and traps), which is the usual case and costs nothing, or else in a private copy of
-the standard context. So a process that lowered its precision, or changed its rounding,
+context when its precision and rounding are the standard ones (28 digits, half-even), which
+is the usual case and costs next to nothing, or else in a private copy of the standard
+context. So a process that lowered its precision, or changed its rounding,
 gets the same prices and fees as every other.
 """
 
@@ -34,10 +34,9 @@ R = TypeVar("R")
 
 
 def _is_standard(ctx: Context) -> bool:
-    return (ctx.prec == 28 and ctx.rounding == ROUND_HALF_EVEN and ctx.Emax == 999_999
-            and ctx.Emin == -999_999 and ctx.clamp == 0 and ctx.capitals == 1
-            and ctx.traps[InvalidOperation] and ctx.traps[DivisionByZero]
-            and ctx.traps[Overflow])
+    # Precision and rounding decide every result the engine computes; its magnitudes are
+    # far from the exponent limits, and it performs no operation a trap would catch.
+    return ctx.prec == 28 and ctx.rounding == ROUND_HALF_EVEN
 
 
 def standard_context(method: Callable[P, R]) -> Callable[P, R]:

@@ -92,7 +92,10 @@ class OrderChecks:
         if quantity <= 0:
             return ZERO
         notional = quantity * price
-        return notional + self.config.commission.order_commission(quantity, notional, volume)
+        commission = self.config.commission
+        if commission.free:
+            return notional
+        return notional + commission.order_commission(quantity, notional, volume)
 
     def check_funds(self, symbol: str, side: Side, quantity: Decimal,
                     reserve_price: Decimal) -> None:

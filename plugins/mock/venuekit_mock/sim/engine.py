@@ -60,6 +60,10 @@ class Simulator:
         # Looked up on every fill: kept at hand.
         self._slippage = cfg.slippage
         self._commission_model = cfg.commission
+        self._client_ids = cfg.client_order_ids
+        self._order_prefix = cfg.order_id_prefix
+        self._trade_prefix = cfg.trade_id_prefix
+        self._currency = cfg.currency
         self._has_impact = (type(cfg.slippage).permanent_impact
                             is not SlippageModel.permanent_impact)
         self._orders: dict[str, SimOrder] = {}
@@ -135,7 +139,7 @@ class Simulator:
                 slippage_cost += (paid if fill.side is Side.BUY else -paid) * fill.quantity
         slippage = (slippage_cost * _BPS / taker_notional if taker_notional else ZERO)
         expired = sum(1 for c in ledger.cancels if c.kind == "expired")
-        return Statistics(len(ledger.orders), len(ledger.rejects),
+        return Statistics(ledger.order_count, len(ledger.rejects),
                           len(ledger.cancels) - expired, expired, len(ledger.replaces),
                           len(ledger.fills), volume, notional, commission,
                           slippage.quantize(_STAT_GRID))
@@ -157,7 +161,7 @@ class Simulator:
             self._order_index += 1
             order_index = self._order_index
         self._at = self._step_time or datetime.now(UTC)
-        cid = client_order_id if self.config.client_order_ids else None
+        cid = client_order_id if self._client_ids else None
         try:
             book = self.market.books.get(symbol) or self.book(symbol)
             checks = self._checks
@@ -320,7 +324,7 @@ class Simulator:
                    order_type: OrderType, time_in_force: TimeInForce, quantity: Decimal,
                    limit_price: Decimal | None, reserve_price: Decimal) -> SimOrder:
         self._order_seq += 1
-        vid = f"{self.config.order_id_prefix}{self._order_seq:08d}"
+        vid = f"{self._order_prefix}{self._order_seq:08d}"
         return SimOrder(vid, cid, order_index, symbol, side, order_type, time_in_force,
                         quantity, limit_price, self._at, self._at, reserve_price,
                         self.account.traded_notional)
@@ -331,10 +335,9 @@ class Simulator:
         self._orders[vid] = order
         if order.client_order_id is not None:
             self._by_client_id[order.client_order_id] = order
-        view = order.view()
-        self.ledger.orders.append(view)
+        self.ledger.record_order(order)
         self._event_seq += 1
-        out.append(fast_tuple(SimEvent, (self._event_seq, view, None, self._at)))
+        out.append(fast_tuple(SimEvent, (self._event_seq, order.view(), None, self._at)))
 
     def _rest(self, order: SimOrder) -> None:
         """Put what is left of an order on the book, reserving buying power or shares."""
@@ -430,7 +433,8 @@ class Simulator:
             quantity = spec.floor_quantity(available)
             if quantity <= 0:
                 return
-        raw = self._slippage.fill_price(side, touch, quantity, available)
+        raw = touch if self._slippage.free else \
+            self._slippage.fill_price(side, touch, quantity, available)
         if buy:
             price = spec.ceil_price(raw) if raw != touch else touch
             if limit is not None and price > limit:
@@ -453,10 +457,13 @@ class Simulator:
         filled = order.filled_quantity + quantity
         amount = quantity * price
         notional = order.filled_notional + amount
-        fee = self._commission_model.order_commission(filled, notional,
-                                                      order.prior_volume) - order.fees
-        if fee < 0:
+        commission = self._commission_model
+        if commission.free:
             fee = ZERO
+        else:
+            fee = commission.order_commission(filled, notional, order.prior_volume) - order.fees
+            if fee < 0:
+                fee = ZERO
         order.filled_quantity = filled
         order.filled_notional = notional
         order.fees += fee
@@ -476,9 +483,9 @@ class Simulator:
         elif order.reserved_quantity:
             self._reserve(order, ZERO, -min(order.reserved_quantity, quantity))
         fill = fast_tuple(SimFill, (
-            f"{self.config.trade_id_prefix}{self._trade_seq:08d}", order.venue_order_id,
+            f"{self._trade_prefix}{self._trade_seq:08d}", order.venue_order_id,
             order.client_order_id, order.symbol, side, quantity, price, fee,
-            self.account.currency, self._at, liquidity, touch))
+            self._currency, self._at, liquidity, touch))
         self.ledger.fills.append(fill)
         if done:
             self._close(order, OrderState.FILLED)

@@ -32,6 +32,7 @@ import abc
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from typing import ClassVar
 
 from venuekit.model import Side
 
@@ -56,6 +57,9 @@ CENT = Decimal("0.01")
 class SlippageModel(abc.ABC):
     """Prices a taker fill of ``quantity`` against ``touch`` with ``displayed`` on offer."""
 
+    free: ClassVar[bool] = False
+    """True only for a model that never moves the price (the engine then skips it)."""
+
     @abc.abstractmethod
     def fill_price(self, side: Side, touch: Decimal, quantity: Decimal,
                    displayed: Decimal) -> Decimal:
@@ -70,6 +74,8 @@ class SlippageModel(abc.ABC):
 @dataclass(frozen=True, slots=True)
 class NoSlippage(SlippageModel):
     """Every taker fill executes at the touch."""
+
+    free: ClassVar[bool] = True
 
     def fill_price(self, side: Side, touch: Decimal, quantity: Decimal,
                    displayed: Decimal) -> Decimal:
@@ -142,6 +148,9 @@ class VolumeImpactSlippage(SlippageModel):
 class CommissionModel(abc.ABC):
     """The total commission of one order, from what it has executed so far."""
 
+    free: ClassVar[bool] = False
+    """True only for a model that never charges (the engine then skips it)."""
+
     @abc.abstractmethod
     def order_commission(self, quantity: Decimal, notional: Decimal,
                          prior_volume: Decimal) -> Decimal:
@@ -159,6 +168,8 @@ def _round(amount: Decimal, precision: Decimal) -> Decimal:
 @dataclass(frozen=True, slots=True)
 class NoCommission(CommissionModel):
     """Trading is free."""
+
+    free: ClassVar[bool] = True
 
     def order_commission(self, quantity: Decimal, notional: Decimal,
                          prior_volume: Decimal) -> Decimal:

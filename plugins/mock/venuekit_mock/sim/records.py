@@ -128,6 +128,14 @@ class SimOrder:
     def remaining(self) -> Decimal:
         return self.quantity - self.filled_quantity
 
+    def accepted_view(self) -> OrderView:
+        """The order as the venue accepted it (acknowledged, nothing filled yet)."""
+        return fast_tuple(OrderView, (
+            self.venue_order_id, self.client_order_id, self.order_index, self.symbol,
+            self.side, self.order_type, self.time_in_force, OrderState.ACKNOWLEDGED,
+            self.quantity, self.limit_price, ZERO, ZERO, ZERO, self.created_at,
+            self.created_at, None, self.replaces, None))
+
     def view(self) -> OrderView:
         return fast_tuple(OrderView, (
             self.venue_order_id, self.client_order_id, self.order_index, self.symbol,
