@@ -113,9 +113,11 @@ async def recover(venue: Venue, tracker: OrderTracker,
     """Reconcile every open journaled order of ``venue``; never raises for one order."""
     policy = policy or OutcomePolicy()
     report = RecoveryReport(venue=venue.name)
-    orders = tracker.journal.open_orders(venue.name)
+    # Orders this process already tracks keep their live objects; the rest are rebuilt.
+    orders = [tracker.get(o.id) or o for o in tracker.journal.open_orders(venue.name)]
     for order in orders:
-        tracker.track(order)
+        if tracker.get(order.id) is None:
+            tracker.track(order)
     report.checked = len(orders)
     if not orders:
         return report

@@ -150,3 +150,65 @@ def test_an_order_that_cannot_be_quantized_is_refused_before_the_journal(tmp_pat
     assert venue.submits == []
     with SQLiteJournal(tmp_path / "journal.sqlite3", readonly=True) as journal:
         assert journal.orders() == []
+
+
+def journal_with(tmp_path: Path, venue: ScriptedVenue, *events: EventKind) -> str:
+    """Leave an order in the journal as a killed process would have, after ``events``."""
+    from venuekit.journal.ids import ClientIdRules
+    from venuekit.tracking import OrderTracker
+
+    with SQLiteJournal(tmp_path / "journal.sqlite3") as journal:
+        order = journal.create_order("scripted", limit_buy(), id_rules=ClientIdRules())
+        tracker = OrderTracker("scripted", journal)
+        tracker.track(order)
+        for kind in events:
+            tracker.apply(order, kind)
+        return order.id
+
+
+def test_recovery_ends_a_never_sent_order_in_error(tmp_path: Path) -> None:
+    venue = ScriptedVenue()
+    order_id = journal_with(tmp_path, venue)
+
+    async def body(engine: Engine) -> None:
+        assert engine.recovery is not None and engine.recovery.ok
+        [change] = engine.recovery.changes
+        assert change == (order_id, OrderState.NEW, OrderState.ERROR)
+
+    with_engine(tmp_path, venue, body)
+    with SQLiteJournal(tmp_path / "journal.sqlite3", readonly=True) as journal:
+        order = journal.get(order_id)
+    assert order is not None and order.state is OrderState.ERROR
+    assert "never sent" in (order.reason or "")
+    assert venue.submits == [] and venue.lookups == 0
+
+
+def test_an_acknowledged_order_missing_at_the_venue_stops_trading(tmp_path: Path) -> None:
+    venue = ScriptedVenue()
+    order_id = journal_with(tmp_path, venue, EventKind.SUBMIT, EventKind.ACK)
+
+    async def body(engine: Engine) -> str:
+        assert engine.recovery is not None and not engine.recovery.ok
+        assert engine.recovery.failed[0][0] == order_id
+        with pytest.raises(Exception) as refused:
+            await engine.submit(limit_buy())
+        return str(refused.value)
+
+    message = with_engine(tmp_path, venue, body)
+    assert "RECONCILIATION_FAILED" in message and order_id in message
+    assert venue.submits == []
+
+
+def test_recovery_finds_a_submitted_order_the_venue_accepted(tmp_path: Path) -> None:
+    venue = ScriptedVenue()
+    order_id = journal_with(tmp_path, venue, EventKind.SUBMIT)
+    venue._accept(limit_buy(), order_id)  # the venue got it; the process died before the answer
+
+    async def body(engine: Engine) -> None:
+        assert engine.recovery is not None and engine.recovery.ok
+        assert engine.recovery.changes == [(order_id, OrderState.SUBMITTED,
+                                            OrderState.ACKNOWLEDGED)]
+        assert engine.recovery.working == [order_id]
+
+    with_engine(tmp_path, venue, body)
+    assert venue.submits == []
