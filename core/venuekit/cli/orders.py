@@ -111,7 +111,8 @@ def orders_command(ctx: click.Context, states: tuple[str, ...], only_open: bool,
         console().print("No orders match.")
         return
     table = Table(title=f"orders ({len(found)})")
-    for column in ("id", "venue", "symbol", "side", "type", "quantity", "limit", "state",
+    table.add_column("id", no_wrap=True)  # people copy it into `orders show`
+    for column in ("venue", "symbol", "side", "type", "quantity", "limit", "state",
                    "filled", "avg price", "created"):
         table.add_column(column, justify="right" if column in ("quantity", "limit", "filled",
                                                                "avg price") else "left")
