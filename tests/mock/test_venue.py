@@ -182,19 +182,39 @@ def test_stream_and_replace_can_be_switched_off() -> None:
     run(scenario())
 
 
-def test_new_orders_read_as_not_found_until_visible() -> None:
+class FakeClock:
+    """Stands in for the event loop's clock in the venue's time-based rules."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    fake = FakeClock()
+    for module in ("venuekit_mock.venue", "venuekit_mock.ratelimit"):
+        monkeypatch.setattr(f"{module}.monotonic", fake)
+    return fake
+
+
+def test_new_orders_read_as_not_found_until_visible(clock: FakeClock) -> None:
     async def scenario() -> None:
-        async with MockVenue(symbols=[flat()], visibility_delay=0.15) as venue:
-            assert venue.capabilities.not_found_grace >= 0.15
+        async with MockVenue(symbols=[flat()], visibility_delay=0.5) as venue:
+            assert venue.capabilities.not_found_grace >= 0.5
             snapshot = await venue.submit(limit("99.00"), "late-1")
             ref = OrderRef(client_order_id="late-1")
+            clock.now += 0.49
             with pytest.raises(OrderNotFound):
                 await venue.fetch_order(ref)
             assert await venue.open_orders() == []
+            assert await venue.recent_orders(snapshot.created_at) == []  # type: ignore[arg-type]
             with pytest.raises(OrderNotFound):
                 await venue.cancel(ref)
             assert venue.control.ledger.orders[0].venue_order_id == snapshot.venue_order_id
-            await asyncio.sleep(0.2)
+            clock.now += 0.01
             assert (await venue.fetch_order(ref)).venue_order_id == snapshot.venue_order_id
             assert len(await venue.open_orders()) == 1
 
@@ -209,29 +229,32 @@ def test_latency_and_stream_delay_are_real_time() -> None:
             started = loop.time()
             await venue.submit(market(), "slow-1")
             took = loop.time() - started
-            assert 0.055 <= took < 0.5
+            assert took >= 0.055
             await next_update(stream)
             assert loop.time() - started >= 0.1
 
     run(scenario())
 
 
-def test_rate_limit_pools_are_enforced_with_retry_after() -> None:
-    pools = [RateLimitPool("orders", capacity=2, period=0.2)]
+def test_rate_limit_pools_are_enforced_with_retry_after(clock: FakeClock) -> None:
+    pools = [RateLimitPool("orders", capacity=2, period=1.0)]
     venue = MockVenue(symbols=[flat()], rate_limits=pools,
                       weights={"submit": {"orders": 1}, "quote": {}})
     assert venue.capabilities.rate_limits == tuple(pools)
 
     async def scenario() -> None:
         await venue.submit(limit("99.00", "1"), "p-1")
+        clock.now += 0.25
         await venue.submit(limit("99.00", "1"), "p-2")
         await venue.quote("XYZ")  # weighs nothing in the orders pool
         with pytest.raises(RateLimited) as limited:
             await venue.submit(limit("99.00", "1"), "p-3")
-        assert 0 < limited.value.retry_after <= 0.2  # type: ignore[operator]
+        assert limited.value.retry_after == pytest.approx(0.75)  # when p-1 leaves the window
         assert venue.control.ledger.orders[-1].client_order_id == "p-2"
-        await asyncio.sleep(limited.value.retry_after or 0)
+        clock.now += 0.75
         await venue.submit(limit("99.00", "1"), "p-3")
+        with pytest.raises(RateLimited):  # p-2 is still in the window
+            await venue.submit(limit("99.00", "1"), "p-4")
 
     run(scenario())
 
@@ -306,7 +329,9 @@ def test_stream_disconnect_from_control_raises_and_reconnect_works() -> None:
     async def scenario() -> None:
         async with MockVenue(symbols=[flat()]) as venue:
             stream = venue.order_updates()
+            assert venue.control.stream_subscribers == 1
             venue.control.disconnect_stream()
+            assert venue.control.stream_subscribers == 0
             with pytest.raises(ConnectivityError) as dropped:
                 await next_update(stream)
             assert dropped.value.code is Code.STREAM_DISCONNECTED

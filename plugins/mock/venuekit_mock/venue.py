@@ -28,7 +28,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Self
 
-from venuekit.errors import Code, VenueKitError, error
+from venuekit.errors import Code, ErrorCode, VenueKitError, error
 from venuekit.model import (
     Account,
     Fill,
@@ -52,6 +52,8 @@ from .sim import (
     CommissionModel,
     Fault,
     FaultPlan,
+    NoCommission,
+    NoSlippage,
     QuoteReplay,
     SimConfig,
     SimEvent,
@@ -134,15 +136,14 @@ class MockVenue(Venue):
         if clock not in ("wall", "sim"):
             raise error(Code.INVALID_CONFIG, f"mock: clock must be 'wall' or 'sim', got "
                         f"{clock!r}", venue=self.name)
-        if isinstance(replay, (str, os.PathLike)):
-            with open(replay, encoding="utf-8", newline="") as handle:
-                replay = QuoteReplay.from_csv(handle)
         try:
+            if isinstance(replay, str | os.PathLike):
+                with open(replay, encoding="utf-8", newline="") as handle:
+                    replay = QuoteReplay.from_csv(handle)
             config = SimConfig(
                 symbols=resolve_symbols(symbols) if symbols is not None else None,
                 seed=seed, cash=money(cash), currency=currency,
-                slippage=slippage or SimConfig().slippage,
-                commission=commission or SimConfig().commission,
+                slippage=slippage or NoSlippage(), commission=commission or NoCommission(),
                 client_order_ids=client_order_ids,
                 client_order_id_max_length=client_order_id_max_length,
                 short_selling=short_selling, market_reserve_bps=money(market_reserve_bps),
@@ -150,7 +151,7 @@ class MockVenue(Venue):
                 start=(start or SIM_EPOCH) if clock == "sim" else None, step=step,
                 replay=replay, venue=self.name)
             self._sim = Simulator(config)
-        except ValueError as exc:
+        except (ValueError, OSError) as exc:
             raise error(Code.INVALID_CONFIG, f"mock: {exc}", venue=self.name) from None
         self.capabilities = _capabilities(
             client_order_ids=client_order_ids, order_stream=order_stream, replace=replace,
@@ -207,7 +208,11 @@ class MockVenue(Venue):
     async def _run_clock(self, interval: float) -> None:
         while True:
             await asyncio.sleep(interval)
-            self._commit(self._sim.advance(1))
+            try:
+                self._commit(self._sim.advance(1))
+            except Exception:  # the clock keeps the market moving; the log says why not
+                log.exception("market step failed", extra={"venue": self.name,
+                                                           "step": self._sim.step_index})
 
     # reads ---------------------------------------------------------------------------
     async def instruments(self, symbols: Sequence[str] | None = None) -> Sequence[Instrument]:
@@ -265,7 +270,8 @@ class MockVenue(Venue):
                 request.limit_price, request.time_in_force, client_order_id,
                 order_index=index)
         except VenueKitError:
-            self._save()
+            self._save()  # the ledger recorded the rejection
+            await self._half_latency()
             raise
         log.debug("order accepted", extra={"venue": self.name, "order_index": index,
                                            "venue_order_id": view.venue_order_id,
@@ -295,7 +301,8 @@ class MockVenue(Venue):
                                             limit_price=limit_price,
                                             new_client_order_id=client_order_id)
         except VenueKitError:
-            self._save()
+            self._save()  # the ledger recorded the rejection
+            await self._half_latency()
             raise
         return await self._respond("replace", after, new.venue_order_id, events,
                                    new.order_index, accepted=True)
@@ -314,28 +321,35 @@ class MockVenue(Venue):
             raise error(Code.RATE_LIMITED, f"rate limit of pool {pool!r} exceeded",
                         venue=self.name, retry_after=wait)
         index = self._sim.take_index() if operation == "submit" else None
-        if self._latency:
-            await asyncio.sleep(self._latency / 2)
+        await self._half_latency()
         plan = self.faults
         if not plan.active:
             return _Admission(index)
         if plan.fires(Fault.RATE_LIMIT, operation, index):
-            self._note(Fault.RATE_LIMIT, operation, index)
-            raise error(Code.RATE_LIMITED, "rate limited (injected fault)", venue=self.name,
-                        retry_after=plan.retry_after)
+            raise self._strike(Fault.RATE_LIMIT, operation, index, Code.RATE_LIMITED,
+                               "rate limited (injected fault)", retry_after=plan.retry_after)
         if plan.fires(Fault.TIMEOUT, operation, index):
-            self._note(Fault.TIMEOUT, operation, index, detail="before the venue acted")
-            raise error(Code.TIMEOUT, f"{operation} timed out (injected fault)",
-                        venue=self.name)
+            raise self._strike(Fault.TIMEOUT, operation, index, Code.TIMEOUT,
+                               f"{operation} timed out (injected fault)")
         server_error = plan.fires(Fault.SERVER_ERROR, operation, index)
         after_accept = server_error and plan.server_error_after_accept \
             and operation in _MUTATIONS
         if server_error and not after_accept:
-            self._note(Fault.SERVER_ERROR, operation, index, detail="before the venue acted")
-            raise error(Code.VENUE_ERROR, f"{operation}: internal server error (injected "
-                        "fault)", venue=self.name)
+            raise self._strike(Fault.SERVER_ERROR, operation, index, Code.VENUE_ERROR,
+                               f"{operation}: internal server error (injected fault)")
         drop = operation in _MUTATIONS and plan.fires(Fault.DROP_RESPONSE, operation, index)
         return _Admission(index, after_accept, drop)
+
+    def _strike(self, fault: Fault, operation: str, index: int | None, code: ErrorCode,
+                message: str, **extra: Any) -> VenueKitError:
+        """Record a fault that stops a request before the venue acts; returns its error."""
+        self._note(fault, operation, index, detail="before the venue acted")
+        self._save()
+        return error(code, message, venue=self.name, **extra)
+
+    async def _half_latency(self) -> None:
+        if self._latency:
+            await asyncio.sleep(self._latency / 2)
 
     async def _respond(self, operation: str, after: _Admission, venue_order_id: str,
                        events: Sequence[SimEvent], index: int | None = None, *,
@@ -360,8 +374,7 @@ class MockVenue(Venue):
         if server_error:
             raise error(Code.VENUE_ERROR, f"{operation}: internal server error (injected "
                         "fault)", venue=self.name)
-        if self._latency:
-            await asyncio.sleep(self._latency / 2)
+        await self._half_latency()
         return snapshot
 
     def _commit(self, events: Sequence[SimEvent]) -> None:

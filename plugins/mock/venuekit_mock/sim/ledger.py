@@ -10,7 +10,6 @@ duplicate order", "the journal's fills are the venue's fills".
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import NamedTuple
@@ -161,6 +160,3 @@ class Ledger:
 
     def rejects_with(self, code: str) -> list[LedgerReject]:
         return [r for r in self.rejects if r.code == code]
-
-    def trade_ids(self) -> Sequence[str]:
-        return [f.trade_id for f in self.fills]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import csv
 import random
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
@@ -232,6 +232,3 @@ class Market:
         floor = book.spec.tick_at(ZERO)
         book.fair = max(floor, book.fair + delta).quantize(_FAIR_GRID)
         book.requote()
-
-    def mids(self) -> Mapping[str, Decimal]:
-        return {symbol: (b.bid + b.ask) / 2 for symbol, b in self.books.items()}
