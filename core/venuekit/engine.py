@@ -1,8 +1,11 @@
-"""The engine: one venue, the journal, the tracker and the outcome policy, bound together.
+"""The engine: one venue, the journal, the tracker, the rate limiter, settlement, bound together.
 
 An :class:`Engine` refuses to trade until recovery has reconciled every open order the
 journal holds for its venue. Each order is quantized to the instrument's rules, committed
-to the journal (NEW, then SUBMITTED) and only then sent.
+to the journal (NEW and SUBMITTED in one commit) and only then sent. Every venue call goes
+through the rate limiter; order updates are followed stream first (see
+:mod:`venuekit.settlement`). Strategies (:mod:`venuekit.strategies`) build on
+:meth:`Engine.submit`, :meth:`Engine.settle` and :meth:`Engine.cancel`.
 """
 
 from __future__ import annotations
@@ -12,16 +15,22 @@ from decimal import Decimal
 from types import TracebackType
 from typing import Self
 
-from .errors import Code, VenueKitError, error
+from .errors import Code, OrderNotFound, Outcome, VenueKitError, error
 from .journal.base import Journal
 from .journal.ids import ClientIdRules
-from .model import Instrument, Order, OrderRequest, OrderType
+from .lifecycle import EventKind
+from .limited import LimitedVenue
+from .model import Instrument, Order, OrderRequest, OrderType, Quote
 from .outcome import OutcomePolicy, Submitter
 from .plugins import PluginHost
 from .quantize import quantize_request
+from .ratelimit import RateLimiter
+from .reconcile import reconcile_order
 from .recovery import RecoveryReport, recover
+from .retry import retry_call
+from .settlement import SettlementOptions, StreamFirstReconciler
 from .tracking import OrderTracker
-from .venue import Venue
+from .venue import OrderRef, Venue
 
 __all__ = ["Engine"]
 
@@ -32,13 +41,17 @@ class Engine:
     """Executes orders on one venue with a durable journal."""
 
     def __init__(self, venue: Venue, journal: Journal, *, host: PluginHost | None = None,
-                 policy: OutcomePolicy | None = None) -> None:
-        self.venue = venue
+                 policy: OutcomePolicy | None = None, limiter: RateLimiter | None = None,
+                 settlement: SettlementOptions | None = None) -> None:
+        self.raw_venue = venue
+        self.limiter = limiter or RateLimiter.for_venue(venue.capabilities, venue=venue.name)
+        self.venue: Venue = LimitedVenue(venue, self.limiter)
         self.journal = journal
         self.host = host
         self.policy = policy or OutcomePolicy()
         self.tracker = OrderTracker(venue.name, journal, host)
-        self.submitter = Submitter(venue, self.tracker, self.policy)
+        self.submitter = Submitter(self.venue, self.tracker, self.policy)
+        self.settlement = StreamFirstReconciler(self.venue, self.tracker, settlement)
         self.id_rules = ClientIdRules.from_capabilities(venue.capabilities)
         self._instruments: dict[str, Instrument] = {}
         self._refusal: VenueKitError | None = error(
@@ -60,7 +73,9 @@ class Engine:
         any order could not be reconciled; run recovery again once the venue is reachable.
         """
         await self.venue.connect()
-        return await self.recover()
+        report = await self.recover()
+        await self.settlement.start()
+        return report
 
     async def recover(self) -> RecoveryReport:
         report = await recover(self.venue, self.tracker, self.policy)
@@ -80,6 +95,7 @@ class Engine:
         return report
 
     async def close(self) -> None:
+        await self.settlement.stop()
         await self.venue.close()
 
     async def instrument(self, symbol: str) -> Instrument:
@@ -107,6 +123,7 @@ class Engine:
         if self._refusal is not None:
             raise self._refusal
         prepared = await self.prepare(request)
+        await self.settlement.ready()  # no new order while a stream gap is being filled
         with self.journal.batch():  # NEW and SUBMIT share one commit, made before sending
             order = self.journal.create_order(self.venue.name, prepared,
                                               id_rules=self.id_rules,
@@ -114,3 +131,43 @@ class Engine:
                                               limit_price=prepared.limit_price)
             self.submitter.begin(order)
         return await self.submitter.submit(order)
+
+    async def quote(self, symbol: str) -> Quote:
+        return await self.venue.quote(symbol)
+
+    async def settle(self, order: Order, *, timeout: float | None = None) -> Order:
+        """Wait until ``order`` is final or ``timeout`` seconds pass (see settlement)."""
+        return await self.settlement.settle(order, timeout=timeout)
+
+    async def cancel(self, order: Order, *, timeout: float = 10.0,
+                     as_timeout: bool = False) -> Order:
+        """Cancel ``order`` and wait until the venue confirms nothing remains working.
+
+        Fills that race the cancel are counted; a cancel the venue refuses (the order
+        already filled) returns the order to its state and reconciles it. With
+        ``as_timeout`` the confirmed end is recorded as TIMEOUT (a strategy's deadline).
+        """
+        if order.state.is_terminal:
+            return order
+        kind = EventKind.TIMEOUT if as_timeout else EventKind.CANCELLED
+        if as_timeout:
+            self.tracker.cancel_as[order.id] = EventKind.TIMEOUT
+        self.tracker.apply(order, EventKind.CANCEL_REQUEST)
+        ref = OrderRef(client_order_id=order.id if self.venue.capabilities.client_order_ids
+                       is True else None, venue_order_id=order.venue_order_id)
+        try:
+            snapshot = await retry_call(lambda: self.venue.cancel(ref), operation="cancel",
+                                        venue=self.venue.name)
+        except OrderNotFound:
+            snapshot = None  # it may have filled or never arrived: look it up below
+        except VenueKitError as exc:
+            if exc.outcome is Outcome.REJECTED:
+                self.tracker.apply(order, EventKind.CANCEL_REJECTED,
+                                   reason=f"{exc.code.name}: {exc.message}")
+                await reconcile_order(self.venue, self.tracker, order, cancelled_as=kind)
+                return order
+            raise
+        if snapshot is not None:
+            await reconcile_order(self.venue, self.tracker, order, snapshot, cancelled_as=kind)
+        await self.settlement.wait_cancelled(order, timeout=timeout, cancelled_as=kind)
+        return order

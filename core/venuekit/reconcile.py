@@ -144,7 +144,7 @@ def apply_snapshot(tracker: OrderTracker, order: Order, snapshot: OrderSnapshot,
         return
     event = _TERMINAL_EVENT.get(state)
     if event is EventKind.CANCELLED:
-        event = cancelled_as
+        event = tracker.cancel_as.get(order.id, cancelled_as)
     if event is not None and order.filled_quantity >= snapshot.filled_quantity:
         tracker.apply(order, event, reason=snapshot.reason)
 

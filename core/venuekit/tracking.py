@@ -43,6 +43,9 @@ class OrderTracker:
         self._waiters: dict[str, list[asyncio.Future[None]]] = {}
         self.overfills: list[tuple[str, Fill, str]] = []
         self.duplicate_executions: list[tuple[str, Fill]] = []
+        # How a venue's "cancelled" is recorded for an order cancelled for a reason of
+        # ours: a strategy whose deadline passed records TIMEOUT, not CANCELLED.
+        self.cancel_as: dict[str, EventKind] = {}
 
     # registry -----------------------------------------------------------------------
     def track(self, order: Order) -> None:

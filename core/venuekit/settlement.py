@@ -1,0 +1,214 @@
+"""Settlement: following orders to their final state, stream first and REST for truth.
+
+:class:`StreamFirstReconciler` consumes the venue's order stream and applies every update
+through the tracker. REST is the backup and the judge:
+
+* when the stream is down, or an order has heard nothing for ``silence`` seconds, the
+  order is polled, with an interval that starts at ``poll_min`` and doubles to
+  ``poll_max`` while nothing changes;
+* after every (re)connect, every open order is reconciled over REST before the gate opens
+  again: submits wait at the gate, so no new order races a gap in the record;
+* a final state heard on the stream is confirmed over REST (after ``late_grace`` seconds
+  for a cancel-like end, so that a fill racing the cancel is counted).
+
+Venues without a stream are settled by polling alone (the same class, ``use_stream=False``,
+registered as ``"polling"``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+
+from .errors import OrderNotFound, VenueKitError
+from .lifecycle import EventKind
+from .model import Order, OrderState, OrderUpdate
+from .reconcile import apply_snapshot, reconcile_order
+from .retry import Backoff
+from .tracking import OrderTracker
+from .venue import Venue
+
+__all__ = ["SettlementOptions", "StreamFirstReconciler"]
+
+log = logging.getLogger("venuekit.settlement")
+
+_CANCEL_LIKE = frozenset({OrderState.CANCELLED, OrderState.EXPIRED, OrderState.TIMEOUT,
+                          OrderState.REPLACED})
+
+
+@dataclass(frozen=True, slots=True)
+class SettlementOptions:
+    """Timing of the REST backup, in seconds."""
+
+    poll_min: float = 0.2
+    poll_max: float = 5.0
+    silence: float = 2.0
+    late_grace: float = 0.1
+    confirm_terminal: bool = True
+    reconnect: Backoff = Backoff(base=0.1, factor=2.0, cap=5.0, jitter=0.5, attempts=1_000_000)
+
+
+class StreamFirstReconciler:
+    """Keeps one venue's tracked orders in step with the venue."""
+
+    def __init__(self, venue: Venue, tracker: OrderTracker,
+                 options: SettlementOptions | None = None, *,
+                 use_stream: bool | None = None) -> None:
+        self.venue = venue
+        self.tracker = tracker
+        self.options = options or SettlementOptions()
+        if use_stream is None:
+            use_stream = venue.capabilities.order_stream is not False
+        self.use_stream = use_stream
+        self._task: asyncio.Task[None] | None = None
+        self._connected = asyncio.Event()
+        self._gate = asyncio.Event()
+        self._gate.set()
+        self.reconnects = 0
+        self.updates = 0
+
+    @property
+    def streaming(self) -> bool:
+        return self._connected.is_set()
+
+    async def start(self) -> None:
+        if self.use_stream and self._task is None:
+            self._gate.clear()
+            self._task = asyncio.create_task(self._consume(), name=f"{self.venue.name}-stream")
+            await self.ready()
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._connected.clear()
+        self._gate.set()
+
+    async def ready(self) -> None:
+        """Return once no gap fill is pending (submits call this before sending)."""
+        if not self._gate.is_set():
+            await self._gate.wait()
+
+    # the stream ---------------------------------------------------------------------
+    async def _consume(self) -> None:
+        failures = 0
+        while True:
+            try:
+                stream = self.venue.order_updates()
+                self._connected.set()
+                await self._gap_fill()
+                failures = 0
+                async for update in stream:
+                    self.on_update(update)
+                log.warning("order stream ended", extra={"venue": self.venue.name})
+            except asyncio.CancelledError:
+                raise
+            except VenueKitError as exc:
+                log.warning("order stream lost; polling until it is back",
+                            extra={"venue": self.venue.name, "code": exc.code.name})
+            except Exception:
+                log.exception("order stream failed; polling until it is back",
+                              extra={"venue": self.venue.name})
+            self._connected.clear()
+            self._gate.clear()
+            self.reconnects += 1
+            delay = self.options.reconnect.delay(failures)
+            failures += 1
+            await asyncio.sleep(delay)
+
+    async def _gap_fill(self) -> None:
+        """Reconcile every open order over REST, then open the gate for submits."""
+        try:
+            for order in self.tracker.open_orders():
+                if order.state is OrderState.NEW:
+                    continue
+                await self._poll(order)
+        finally:
+            self._gate.set()
+
+    def on_update(self, update: OrderUpdate) -> None:
+        """Apply one stream message (public so tests and venues can feed updates)."""
+        self.updates += 1
+        snap = update.order
+        fill = update.fill
+        if fill is not None:
+            if fill.venue_order_id is None or fill.client_order_id is None:
+                fill = fill.model_copy(update={
+                    "venue_order_id": fill.venue_order_id or snap.venue_order_id,
+                    "client_order_id": fill.client_order_id or snap.client_order_id})
+            self.tracker.on_fill(fill)
+        order = self.tracker.find(client_order_id=snap.client_order_id,
+                                  venue_order_id=snap.venue_order_id)
+        if order is None:
+            return  # an order of another process, or one whose submit has not returned yet
+        apply_snapshot(self.tracker, order, snap)
+
+    # REST ---------------------------------------------------------------------------
+    async def _poll(self, order: Order) -> None:
+        try:
+            await reconcile_order(self.venue, self.tracker, order)
+        except OrderNotFound:
+            log.info("poll found no order yet", extra={"order_id": order.id})
+        except VenueKitError as exc:
+            log.warning("poll failed", extra={"order_id": order.id, "code": exc.code.name})
+
+    async def confirm(self, order: Order) -> None:
+        """Check a final state over REST (counting fills that raced a cancel)."""
+        if order.state in _CANCEL_LIKE and self.options.late_grace > 0:
+            await asyncio.sleep(self.options.late_grace)
+        await self._poll(order)
+
+    async def settle(self, order: Order, *, timeout: float | None = None) -> Order:
+        """Wait until ``order`` is final, or ``timeout`` seconds pass (it may stay open).
+
+        Stream updates wake the wait at once; silence or a stream outage triggers polls.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        interval = self.options.poll_min
+        while not order.state.is_terminal:
+            version = self.tracker.version(order)
+            if self.streaming and not (order.state is OrderState.SUBMITTED):
+                wait = self.options.silence
+            else:
+                wait = interval
+            if deadline is not None:
+                wait = min(wait, deadline - loop.time())
+                if wait <= 0:
+                    return order
+            if await self.tracker.wait_for_change(order, version, wait):
+                interval = self.options.poll_min
+                continue
+            if deadline is not None and loop.time() >= deadline:
+                return order
+            await self._poll(order)
+            if self.tracker.version(order) == version:
+                interval = min(interval * 2, self.options.poll_max)
+        if self.options.confirm_terminal:
+            await self.confirm(order)
+        return order
+
+    async def wait_cancelled(self, order: Order, *, timeout: float,
+                             cancelled_as: EventKind = EventKind.CANCELLED) -> Order:
+        """Wait for a requested cancel to be confirmed (polling when the stream is quiet)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        interval = self.options.poll_min
+        while not order.state.is_terminal and loop.time() < deadline:
+            version = self.tracker.version(order)
+            wait = min(interval, deadline - loop.time())
+            if await self.tracker.wait_for_change(order, version, wait):
+                continue
+            try:
+                await reconcile_order(self.venue, self.tracker, order,
+                                      cancelled_as=cancelled_as)
+            except VenueKitError as exc:
+                log.warning("cancel confirmation poll failed",
+                            extra={"order_id": order.id, "code": exc.code.name})
+            interval = min(interval * 2, self.options.poll_max)
+        return order
+
