@@ -38,6 +38,9 @@ _CANCEL_LIKE = frozenset({OrderState.CANCELLED, OrderState.EXPIRED, OrderState.T
                           OrderState.REPLACED})
 
 
+RECONNECT_BACKOFF = Backoff(base=0.1, factor=2.0, cap=5.0, jitter=0.5, attempts=1_000_000)
+
+
 @dataclass(frozen=True, slots=True)
 class SettlementOptions:
     """Timing of the REST backup, in seconds."""
@@ -47,7 +50,7 @@ class SettlementOptions:
     silence: float = 2.0
     late_grace: float = 0.1
     confirm_terminal: bool = True
-    reconnect: Backoff = Backoff(base=0.1, factor=2.0, cap=5.0, jitter=0.5, attempts=1_000_000)
+    reconnect: Backoff = RECONNECT_BACKOFF
 
 
 class StreamFirstReconciler:
@@ -172,7 +175,7 @@ class StreamFirstReconciler:
         interval = self.options.poll_min
         while not order.state.is_terminal:
             version = self.tracker.version(order)
-            if self.streaming and not (order.state is OrderState.SUBMITTED):
+            if self.streaming and order.state is not OrderState.SUBMITTED:
                 wait = self.options.silence
             else:
                 wait = interval

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import doctest
+from pathlib import Path
 
 import pytest
 
@@ -131,8 +132,6 @@ def test_models_refuse_nonsense_parameters(make: object) -> None:
 
 
 def test_the_docs_show_these_worked_examples() -> None:
-    from pathlib import Path
-
     page = Path(__file__).resolve().parents[2] / "docs" / "venues" / "mock.md"
     if not page.exists():
         pytest.skip("the docs are not part of this checkout")
