@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from decimal import Decimal
 from types import TracebackType
-from typing import Self
+from typing import TYPE_CHECKING, Any, Self
 
 from .errors import Code, OrderNotFound, Outcome, VenueKitError, error
 from .journal.base import Journal
@@ -31,6 +31,9 @@ from .retry import retry_call
 from .settlement import SettlementOptions, StreamFirstReconciler
 from .tracking import OrderTracker
 from .venue import OrderRef, Venue
+
+if TYPE_CHECKING:
+    from .strategies import ExecutionResult
 
 __all__ = ["Engine"]
 
@@ -171,3 +174,10 @@ class Engine:
             await reconcile_order(self.venue, self.tracker, order, snapshot, cancelled_as=kind)
         await self.settlement.wait_cancelled(order, timeout=timeout, cancelled_as=kind)
         return order
+
+    async def execute(self, request: OrderRequest, strategy: str = "market",
+                      **options: Any) -> ExecutionResult:
+        """Run ``request`` with a strategy (``market``, ``limit``, ``aggressive-limit``)."""
+        from .strategies import execute
+
+        return await execute(self, request, strategy, **options)

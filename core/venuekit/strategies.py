@@ -1,0 +1,294 @@
+"""Execution strategies: market, limit, and aggressive limit with re-pegging.
+
+A strategy turns one :class:`~venuekit.model.OrderRequest` into one or more venue orders
+through the engine and reports an :class:`ExecutionResult`. Strategies are venue-agnostic:
+they use only :meth:`Engine.submit`, :meth:`Engine.settle`, :meth:`Engine.cancel` and
+quotes. Rules they keep:
+
+* a deadline that passes ends the order in TIMEOUT only after the venue confirmed that
+  nothing remains working (the cancel is confirmed first);
+* a re-peg waits for the cancel to be confirmed and sizes the replacement from confirmed
+  fills, so a fill racing the cancel can never cause an overfill;
+* prices are compared after quantizing: a re-peg to the same tick is no re-peg.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from .errors import Code, error
+from .model import ZERO, Order, OrderRequest, OrderState, OrderType, Quote, Side, utcnow
+from .quantize import round_price, round_quantity
+from .repeg import RepegAction, RepegContext
+
+if TYPE_CHECKING:
+    from .engine import Engine
+
+__all__ = ["STRATEGIES", "ExecutionResult", "execute"]
+
+log = logging.getLogger("venuekit.strategies")
+
+_BPS = Decimal(10_000)
+
+
+@dataclass
+class ExecutionResult:
+    """What one execution did: its orders, what filled, at what price, and how long it took."""
+
+    strategy: str
+    request: OrderRequest
+    orders: list[Order] = field(default_factory=list)
+    arrival: Quote | None = None
+    repegs: int = 0
+    started_at: datetime = field(default_factory=utcnow)
+    finished_at: datetime | None = None
+    reason: str | None = None
+
+    @property
+    def order_id(self) -> str:
+        """The first order's id (never empty once an order was created)."""
+        return self.orders[0].id if self.orders else ""
+
+    @property
+    def attempts(self) -> int:
+        return len(self.orders)
+
+    @property
+    def filled_quantity(self) -> Decimal:
+        return sum((o.filled_quantity for o in self.orders), ZERO)
+
+    @property
+    def fees(self) -> Decimal:
+        return sum((o.fees for o in self.orders), ZERO)
+
+    @property
+    def average_price(self) -> Decimal | None:
+        filled = self.filled_quantity
+        if filled == 0:
+            return None
+        return sum((o.filled_notional for o in self.orders), ZERO) / filled
+
+    @property
+    def state(self) -> OrderState:
+        """FILLED when everything filled, else the last order's final state."""
+        target = self.request.quantity
+        if target is not None and self.filled_quantity >= target:
+            return OrderState.FILLED
+        return self.orders[-1].state if self.orders else OrderState.ERROR
+
+    @property
+    def seconds(self) -> float:
+        end = self.finished_at or utcnow()
+        return (end - self.started_at).total_seconds()
+
+    @property
+    def slippage_bps(self) -> Decimal | None:
+        """Against the arrival mid, positive when worse for us."""
+        avg = self.average_price
+        if avg is None or self.arrival is None or self.arrival.mid <= 0:
+            return None
+        sign = 1 if self.request.side is Side.BUY else -1
+        return (avg - self.arrival.mid) / self.arrival.mid * _BPS * sign
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "order_id": self.order_id,
+            "strategy": self.strategy,
+            "symbol": self.request.symbol,
+            "side": self.request.side.value,
+            "requested_quantity": self.request.quantity,
+            "state": self.state.value,
+            "filled_quantity": self.filled_quantity,
+            "average_price": self.average_price,
+            "fees": self.fees,
+            "attempts": self.attempts,
+            "repegs": self.repegs,
+            "slippage_bps": self.slippage_bps,
+            "seconds": round(self.seconds, 6),
+            "orders": [{"id": o.id, "state": o.state.value, "type": o.request.order_type.value,
+                        "limit_price": o.limit_price, "quantity": o.quantity,
+                        "filled_quantity": o.filled_quantity} for o in self.orders],
+            "reason": self.reason,
+        }
+
+
+def _child(request: OrderRequest, quantity: Decimal, *, price: Decimal | None) -> OrderRequest:
+    if price is None:
+        return request.model_copy(update={"quantity": quantity, "order_type": OrderType.MARKET,
+                                          "limit_price": None})
+    return request.model_copy(update={"quantity": quantity, "order_type": OrderType.LIMIT,
+                                      "limit_price": price})
+
+
+async def _run_to_deadline(engine: Engine, result: ExecutionResult, request: OrderRequest,
+                           timeout: float) -> Order:
+    order = await engine.submit(request)
+    result.orders.append(order)
+    await engine.settle(order, timeout=timeout)
+    if not order.state.is_terminal:
+        await engine.cancel(order, as_timeout=True)
+    return order
+
+
+async def market(engine: Engine, request: OrderRequest, *, timeout: float = 30.0,
+                 max_slippage_bps: Decimal | str | None = None) -> ExecutionResult:
+    """A market order; with ``max_slippage_bps``, a marketable limit when the book is wide.
+
+    The guard compares the touch with the mid: when crossing would cost more than the
+    guard, the order is sent as a limit at the mid plus (buy) or minus (sell) the guard,
+    rounded so it never exceeds it, and whatever has not filled by ``timeout`` is
+    cancelled (TIMEOUT).
+    """
+    result = ExecutionResult("market", request)
+    quote = result.arrival = await engine.quote(request.symbol)
+    price: Decimal | None = None
+    if max_slippage_bps is not None or engine.venue.capabilities.market_orders is False:
+        guard = Decimal(str(max_slippage_bps or 0))
+        mid = quote.mid
+        cost_bps = abs(quote.touch(request.side) - mid) / mid * _BPS if mid > 0 else guard
+        if cost_bps > guard or engine.venue.capabilities.market_orders is False:
+            instrument = await engine.instrument(request.symbol)
+            sign = 1 if request.side is Side.BUY else -1
+            cap = mid * (1 + sign * guard / _BPS)
+            price = round_price(instrument, cap, request.side, passive=True)
+            result.reason = f"book wider than the {guard} bps guard: limit at {price}"
+    quantity = request.quantity
+    if quantity is None:
+        raise error(Code.UNSUPPORTED_ORDER, "strategies need a quantity; convert the notional "
+                    "with the quote first")
+    await _run_to_deadline(engine, result, _child(request, quantity, price=price), timeout)
+    result.finished_at = utcnow()
+    return result
+
+
+async def limit(engine: Engine, request: OrderRequest, *, timeout: float = 30.0,
+                pricer: str = "touch", **pricer_options: Any) -> ExecutionResult:
+    """One limit order (the request's price, else the pricer's), cancelled at ``timeout``."""
+    result = ExecutionResult("limit", request)
+    quote = result.arrival = await engine.quote(request.symbol)
+    price = request.limit_price
+    if price is None:
+        instrument = await engine.instrument(request.symbol)
+        factory = (engine.host.pricers() if engine.host else _builtin_pricers()).get(pricer)
+        price = factory(**pricer_options).price(quote, request.side, instrument)
+    quantity = request.quantity
+    if quantity is None:
+        raise error(Code.UNSUPPORTED_ORDER, "strategies need a quantity")
+    await _run_to_deadline(engine, result, _child(request, quantity, price=price), timeout)
+    result.finished_at = utcnow()
+    return result
+
+
+def _builtin_pricers() -> Any:
+    from .plugins import default_host
+
+    return default_host().pricers()
+
+
+def _builtin_policies() -> Any:
+    from .plugins import default_host
+
+    return default_host().repeg_policies()
+
+
+async def aggressive_limit(engine: Engine, request: OrderRequest, *, budget: float = 30.0,
+                           interval: float = 1.0, pricer: str = "inside",
+                           policy: str = "conservative", market_fallback: bool = True,
+                           fallback_timeout: float = 30.0,
+                           policy_options: dict[str, Any] | None = None) -> ExecutionResult:
+    """A limit order re-pegged by ``policy`` every ``interval`` seconds within ``budget``.
+
+    When the budget runs out (or the policy says so) the resting order is cancelled, the
+    cancel confirmed, and the unfilled rest is sent as a market order
+    (``market_fallback``); without the fallback the execution ends in TIMEOUT.
+    """
+    result = ExecutionResult("aggressive-limit", request)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    deadline = started + budget
+    target = request.quantity
+    if target is None:
+        raise error(Code.UNSUPPORTED_ORDER, "strategies need a quantity")
+    instrument = await engine.instrument(request.symbol)
+    quote = result.arrival = await engine.quote(request.symbol)
+    pricers = engine.host.pricers() if engine.host else _builtin_pricers()
+    policies = engine.host.repeg_policies() if engine.host else _builtin_policies()
+    price = request.limit_price or pricers.get(pricer)().price(quote, request.side, instrument)
+    repeg = policies.get(policy)(**(policy_options or {}))
+    order = await engine.submit(_child(request, target, price=price))
+    result.orders.append(order)
+    go_to_market = False
+    while True:
+        await engine.settle(order, timeout=max(0.0, min(interval, deadline - loop.time())))
+        if order.state.is_terminal or result.filled_quantity >= target:
+            break
+        if loop.time() >= deadline:
+            go_to_market = market_fallback
+            await engine.cancel(order, as_timeout=not market_fallback)
+            break
+        quote = await engine.quote(request.symbol)
+        current = order.limit_price or price
+        decision = repeg.decide(RepegContext(
+            side=request.side, instrument=instrument, quote=quote, current_price=current,
+            attempt=result.repegs, elapsed=loop.time() - started,
+            remaining=deadline - loop.time(), filled_quantity=result.filled_quantity,
+            remaining_quantity=target - result.filled_quantity))
+        if decision.action is RepegAction.KEEP:
+            continue
+        await engine.cancel(order)  # confirmed before anything else is sent
+        if decision.action is RepegAction.CANCEL:
+            result.reason = decision.reason
+            break
+        if decision.action is RepegAction.MARKET:
+            go_to_market = True
+            result.reason = decision.reason
+            break
+        remaining = target - result.filled_quantity  # from confirmed fills only
+        if remaining <= 0:
+            break
+        assert decision.price is not None
+        try:
+            quantity = round_quantity(instrument, remaining)
+        except Exception:
+            break
+        order = await engine.submit(_child(request, quantity, price=decision.price))
+        result.orders.append(order)
+        result.repegs += 1
+    remaining = target - result.filled_quantity
+    if go_to_market and remaining > 0:
+        try:
+            quantity = round_quantity(instrument, remaining)
+        except Exception:
+            quantity = ZERO
+        if quantity > 0:
+            await _run_to_deadline(engine, result, _child(request, quantity, price=None),
+                                   fallback_timeout)
+    result.finished_at = utcnow()
+    return result
+
+
+Strategy = Callable[..., Awaitable[ExecutionResult]]
+
+STRATEGIES: dict[str, Strategy] = {"market": market, "limit": limit,
+                                   "aggressive-limit": aggressive_limit}
+
+
+async def execute(engine: Engine, request: OrderRequest, strategy: str = "market",
+                  **options: Any) -> ExecutionResult:
+    try:
+        run = STRATEGIES[strategy]
+    except KeyError:
+        raise error(Code.UNKNOWN_COMPONENT, f"no strategy named {strategy!r} (known: "
+                    f"{', '.join(STRATEGIES)})") from None
+    result: ExecutionResult = await run(engine, request, **options)
+    log.info("execution finished",
+             extra={"strategy": strategy, "order_id": result.order_id,
+                    "state": result.state.value, "filled": str(result.filled_quantity),
+                    "attempts": result.attempts, "repegs": result.repegs})
+    return result

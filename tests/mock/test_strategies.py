@@ -1,0 +1,88 @@
+"""Strategies end to end on the mock: market, limit with timeout, aggressive limit."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, TypeVar
+
+from venuekit.engine import Engine
+from venuekit.journal.sqlite import SQLiteJournal
+from venuekit.model import OrderRequest, OrderState
+from venuekit.plugins import PluginHost
+from venuekit.settlement import SettlementOptions
+from venuekit_mock import MockVenue
+
+from .helpers import flat
+from .journal_truth import assert_journal_matches_ledger
+
+T = TypeVar("T")
+FAST = SettlementOptions(poll_min=0.02, poll_max=0.1, silence=0.1, late_grace=0.01)
+
+
+def on_mock(tmp_path: Path, body: Callable[[Engine, MockVenue], Awaitable[T]],
+            **options: Any) -> T:
+    async def main() -> T:
+        venue = MockVenue(seed=2, symbols=[flat("XYZ", size="100")], **options)
+        with SQLiteJournal(tmp_path / "j.sqlite3") as journal:
+            engine = Engine(venue, journal, host=PluginHost(load_entry_points=False),
+                            settlement=FAST)
+            await engine.start()
+            try:
+                return await body(engine, venue)
+            finally:
+                await engine.close()
+                assert_journal_matches_ledger(journal, venue.control.ledger)
+    return asyncio.run(main())
+
+
+def buy(quantity: str, **kw: Any) -> OrderRequest:
+    return OrderRequest(symbol="XYZ", side="buy", quantity=Decimal(quantity), **kw)
+
+
+def test_market_fills_and_reports(tmp_path: Path) -> None:
+    async def body(engine: Engine, venue: MockVenue) -> None:
+        result = await engine.execute(buy("10"))
+        assert result.state is OrderState.FILLED
+        assert result.filled_quantity == Decimal(10)
+        assert result.average_price == Decimal("100.01")
+        assert result.order_id and result.attempts == 1
+    on_mock(tmp_path, body)
+
+
+def test_limit_times_out_only_after_the_venue_confirms_the_cancel(tmp_path: Path) -> None:
+    async def body(engine: Engine, venue: MockVenue) -> None:
+        result = await engine.execute(buy("5", order_type="limit", limit_price="99.50"),
+                                      "limit", timeout=0.2)
+        assert result.state is OrderState.TIMEOUT
+        assert result.filled_quantity == 0
+        [order] = result.orders
+        assert [e.kind for e in order.history][-2:] == ["cancel_request", "timeout"]
+        assert venue.control.ledger.cancels, "the venue really cancelled it"
+    on_mock(tmp_path, body)
+
+
+def test_aggressive_limit_falls_back_to_market_when_the_budget_ends(tmp_path: Path) -> None:
+    async def body(engine: Engine, venue: MockVenue) -> None:
+        result = await engine.execute(buy("30"), "aggressive-limit", budget=0.3,
+                                      interval=0.1, pricer="touch", policy="disabled")
+        assert result.state is OrderState.FILLED
+        assert result.orders[0].state is OrderState.CANCELLED
+        assert result.orders[-1].request.order_type.value == "market"
+        assert result.filled_quantity == Decimal(30)
+    on_mock(tmp_path, body)
+
+
+def test_aggressive_limit_reprices_from_confirmed_fills(tmp_path: Path) -> None:
+    async def body(engine: Engine, venue: MockVenue) -> None:
+        result = await engine.execute(buy("20"), "aggressive-limit", budget=2.0,
+                                      interval=0.05, pricer="touch", policy="aggressive",
+                                      market_fallback=False)
+        assert result.repegs >= 1
+        assert result.filled_quantity == Decimal(20)
+        total = sum((o.quantity or 0 for o in result.orders[1:]), Decimal(0))
+        assert all(o.filled_quantity <= (o.quantity or 0) for o in result.orders)
+        assert total <= Decimal(20)
+    on_mock(tmp_path, body)
