@@ -77,21 +77,24 @@ def venues_command(as_json: bool) -> None:
                    "failures": [failure.as_dict() for failure in host.failures]})
         return
     _report_failures(host)
-    table = Table(title="venuekit venues")
-    columns = ("client_order_ids", "order_stream", "replace", "market_orders", "fractional",
-               "short_selling", "notional_orders")
-    table.add_column("venue", style="bold")
-    table.add_column("plugin")
-    for column in columns:
-        table.add_column(column.replace("_", " "))
-    table.add_column("rate limits")
-    for row in rows:
-        caps = row["capabilities"]
-        pools = ", ".join(f"{p['name']}: {p['capacity']}/{p['period']:g}s"
-                          for p in caps["rate_limits"]) or "none declared"
-        table.add_row(row["name"], row["plugin"], *(_support(caps[c]) for c in columns), pools)
     if not rows:
         console().print("No venues are registered. Install a venue plugin, for example "
                         "`pip install venuekit-mock`.")
         return
+    # One column per venue, one row per capability: readable in any terminal width.
+    labels = {"client_order_ids": "client order ids", "order_stream": "order stream",
+              "replace": "replace", "market_orders": "market orders",
+              "fractional": "fractional", "short_selling": "short selling",
+              "notional_orders": "notional orders"}
+    table = Table(title="venuekit venues")
+    table.add_column("", style="bold", no_wrap=True)
+    for row in rows:
+        table.add_column(row["name"])
+    table.add_row("plugin", *(row["plugin"] for row in rows))
+    for key, label in labels.items():
+        table.add_row(label, *(_support(row["capabilities"][key]) for row in rows))
+    table.add_row("rate limits", *(
+        ", ".join(f"{p['name']}: {p['capacity']}/{p['period']:g}s"
+                  for p in row["capabilities"]["rate_limits"]) or "none declared"
+        for row in rows))
     console().print(table)
