@@ -136,10 +136,14 @@ class MockVenue(Venue):
         if clock not in ("wall", "sim"):
             raise error(Code.INVALID_CONFIG, f"mock: clock must be 'wall' or 'sim', got "
                         f"{clock!r}", venue=self.name)
-        try:
-            if isinstance(replay, str | os.PathLike):
+        if isinstance(replay, str | os.PathLike):
+            try:
                 with open(replay, encoding="utf-8", newline="") as handle:
                     replay = QuoteReplay.from_csv(handle)
+            except (OSError, ValueError) as exc:
+                raise error(Code.INVALID_CONFIG, f"mock: replay: {exc}",
+                            venue=self.name) from None
+        try:
             config = SimConfig(
                 symbols=resolve_symbols(symbols) if symbols is not None else None,
                 seed=seed, cash=money(cash), currency=currency,
@@ -151,7 +155,7 @@ class MockVenue(Venue):
                 start=(start or SIM_EPOCH) if clock == "sim" else None, step=step,
                 replay=replay, venue=self.name)
             self._sim = Simulator(config)
-        except (ValueError, OSError) as exc:
+        except ValueError as exc:
             raise error(Code.INVALID_CONFIG, f"mock: {exc}", venue=self.name) from None
         self.capabilities = _capabilities(
             client_order_ids=client_order_ids, order_stream=order_stream, replace=replace,

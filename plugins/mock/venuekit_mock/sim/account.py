@@ -55,8 +55,8 @@ class SimAccount:
             self.reserved_quantity[symbol] = self.reserved_quantity.get(symbol, ZERO) + quantity
 
     def apply_fill(self, symbol: str, side: Side, quantity: Decimal, price: Decimal,
-                   fee: Decimal) -> None:
-        notional = quantity * price
+                   notional: Decimal, fee: Decimal) -> None:
+        """Book one execution of ``quantity`` at ``price`` (``notional`` is their product)."""
         self.traded_notional += notional
         holding = self.positions.get(symbol)
         if holding is None:

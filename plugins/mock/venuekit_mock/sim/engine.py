@@ -471,7 +471,7 @@ class Simulator:
         side = order.side
         buy = side is Side.BUY
         done = filled == order.quantity
-        self.account.apply_fill(order.symbol, side, quantity, price, fee)
+        self.account.apply_fill(order.symbol, side, quantity, price, amount, fee)
         # A resting order's reservation shrinks with it; closing it releases the rest.
         if done:
             pass

@@ -36,18 +36,16 @@ class RestingOrders:
     def __len__(self) -> int:
         return self._count
 
-    def _side(self, side: Side) -> tuple[dict[Decimal, dict[str, SimOrder]], list[Decimal]]:
-        if side is Side.BUY:
-            return self._bid_levels, self._bid_prices
-        return self._ask_levels, self._ask_prices
-
     def add(self, order: SimOrder) -> None:
         self._count += 1
         price = order.limit_price
         if price is None:
             self.market[order.venue_order_id] = order
             return
-        levels, prices = self._side(order.side)
+        if order.side is Side.BUY:
+            levels, prices = self._bid_levels, self._bid_prices
+        else:
+            levels, prices = self._ask_levels, self._ask_prices
         level = levels.get(price)
         if level is None:
             level = levels[price] = {}
@@ -60,7 +58,10 @@ class RestingOrders:
         if price is None:
             del self.market[order.venue_order_id]
             return
-        levels, prices = self._side(order.side)
+        if order.side is Side.BUY:
+            levels, prices = self._bid_levels, self._bid_prices
+        else:
+            levels, prices = self._ask_levels, self._ask_prices
         level = levels[price]
         del level[order.venue_order_id]
         if not level:
@@ -80,10 +81,11 @@ class RestingOrders:
         The caller may fill (and so remove) orders while iterating: each level is copied
         before it is walked.
         """
-        levels, prices = self._side(side)
         if side is Side.BUY:
+            levels, prices = self._bid_levels, self._bid_prices
             walk = prices[bisect_left(prices, touch):][::-1]
         else:
+            levels, prices = self._ask_levels, self._ask_prices
             walk = prices[:bisect_right(prices, touch)]
         for price in walk:
             level = levels.get(price)
