@@ -115,7 +115,7 @@ class FaultPlan:
                 f"auth_failure={self.auth_failure})")
 
     def set(self, fault: str, probability: Decimal) -> None:
-        """Set one fault's probability (0 turns it off)."""
+        """Set one fault's probability (0 turns it off), to one part in a million."""
         kind = Fault(fault)
         if not isinstance(probability, Decimal) or not 0 <= probability <= 1:
             raise ValueError(f"{kind.value}: a probability is a Decimal in [0, 1], "
