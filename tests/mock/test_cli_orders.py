@@ -8,6 +8,7 @@ import sqlite3
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from venuekit.cli import main
@@ -83,7 +84,8 @@ def test_unknown_order_and_unusable_journals_exit_2_with_a_reason(tmp_path: Path
     assert too_new.exit_code == 1 and "JOURNAL_TOO_NEW" in too_new.output
 
 
-def test_recover_reports_and_exits_0(tmp_path: Path) -> None:
+def test_recover_reports_and_exits_0(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # the mock keeps its state under ./.venuekit
     path = tmp_path / "j.sqlite3"
     trade(path)
     result = CliRunner().invoke(main, ["recover", "--venue", "mock", "-o", "seed=5",

@@ -381,6 +381,10 @@ def _nest(config: Mapping[str, Any]) -> dict[str, Any]:
     return nested
 
 
+CLI_TICK_INTERVAL = 0.05
+CLI_STATE_PATH = ".venuekit/mock-venue.state"
+
+
 def parse_config(config: Mapping[str, Any]) -> dict[str, Any]:
     """``MockVenue`` keyword arguments from a configuration mapping."""
     nested = _nest(config)
@@ -410,4 +414,9 @@ def parse_config(config: Mapping[str, Any]) -> dict[str, Any]:
         raise error(Code.INVALID_CONFIG, f"mock: {key}: {exc}", venue="mock") from None
     except VenueKitError:
         raise
+    # Built from a CLI or a config file, the venue lives across commands like a real one:
+    # its market moves on its own and its orders and ledger persist between runs.
+    options.setdefault("tick_interval", CLI_TICK_INTERVAL)
+    if options.get("state_path") in (None, "", "none"):
+        options["state_path"] = None if "state_path" in nested else CLI_STATE_PATH
     return options
