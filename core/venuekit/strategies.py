@@ -96,6 +96,13 @@ class ExecutionResult:
         sign = 1 if self.request.side is Side.BUY else -1
         return (avg - self.arrival.mid) / self.arrival.mid * _BPS * sign
 
+    @property
+    def note(self) -> str | None:
+        """Why it ended as it did: the strategy's reason, else the last order's."""
+        if self.reason:
+            return self.reason
+        return self.orders[-1].reason if self.orders else None
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "order_id": self.order_id,
@@ -114,7 +121,7 @@ class ExecutionResult:
             "orders": [{"id": o.id, "state": o.state.value, "type": o.request.order_type.value,
                         "limit_price": o.limit_price, "quantity": o.quantity,
                         "filled_quantity": o.filled_quantity} for o in self.orders],
-            "reason": self.reason,
+            "reason": self.note,
         }
 
 

@@ -18,6 +18,7 @@ from .. import __version__
 from .orders import orders_command
 from .plugins import plugins_command, venues_command
 from .recover import recover_command
+from .trade import order_command, quote_command
 
 
 class _Group(click.Group):
@@ -44,5 +45,7 @@ def main(verbose: int) -> None:
 
 main.add_command(plugins_command)
 main.add_command(venues_command)
+main.add_command(quote_command)
+main.add_command(order_command)
 main.add_command(orders_command)
 main.add_command(recover_command)

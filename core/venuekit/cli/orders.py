@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from rich import box
 from rich.table import Table
 
 from ..errors import Code, VenueKitError, error
@@ -110,20 +111,19 @@ def orders_command(ctx: click.Context, states: tuple[str, ...], only_open: bool,
     if not found:
         console().print("No orders match.")
         return
-    table = Table(title=f"orders ({len(found)})")
+    table = Table(title=f"orders ({len(found)}, newest first)", box=box.SIMPLE_HEAD,
+                  pad_edge=False, collapse_padding=True)
     table.add_column("id", no_wrap=True)  # people copy it into `orders show`
-    for column in ("venue", "symbol", "side", "type", "quantity", "limit", "state",
-                   "filled", "avg price", "created"):
-        table.add_column(column, justify="right" if column in ("quantity", "limit", "filled",
-                                                               "avg price") else "left")
+    for column in ("symbol", "side", "qty", "limit", "state", "filled", "avg", "UTC"):
+        table.add_column(column, no_wrap=True, justify="right" if column in (
+            "qty", "limit", "filled", "avg") else "left")
     for order in found:
         avg = order.average_price
-        table.add_row(order.id, order.venue, order.symbol, order.side.value,
-                      order.request.order_type.value,
+        table.add_row(order.id, order.symbol, order.side.value,
                       _dash(order.quantity) or f"${order.request.notional}",
-                      _dash(order.limit_price), order.state.value,
-                      str(order.filled_quantity), _dash(avg and round(avg, 6)),
-                      order.created_at.strftime("%Y-%m-%d %H:%M:%S"))
+                      _dash(order.limit_price) or "market", order.state.value,
+                      str(order.filled_quantity), _dash(avg and round(avg, 4)),
+                      order.created_at.strftime("%H:%M:%S"))
     console().print(table)
 
 
