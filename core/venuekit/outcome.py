@@ -59,6 +59,7 @@ class Submitter:
         self.venue = venue
         self.tracker = tracker
         self.policy = policy or OutcomePolicy()
+        self._throttled: set[str] = set()
 
     @property
     def grace(self) -> float:
@@ -104,6 +105,7 @@ class Submitter:
 
     async def _send(self, order: Order) -> Outcome | None:
         """One create. Returns UNKNOWN when the answer did not settle the outcome."""
+        self._throttled.discard(order.id)
         try:
             snapshot = await self.venue.submit(self._request(order), order.id)
         except VenueKitError as exc:
@@ -114,6 +116,8 @@ class Submitter:
             log.warning("create outcome unknown; will look it up",
                         extra={"order_id": order.id, "venue": self.venue.name,
                                "code": exc.code.name})
+            if exc.code is Code.RATE_LIMITED:
+                self._throttled.add(order.id)
             return Outcome.UNKNOWN
         except Exception as exc:  # anything unexpected after the call began may have sent it
             log.error("unexpected error during create; outcome unknown",
@@ -169,6 +173,10 @@ class Submitter:
                 outcome = await self._send(order)
                 if outcome is not Outcome.UNKNOWN:
                     return
+                if order.id in self._throttled:
+                    # The venue throttled the resend: that attempt does not count against
+                    # max_resends (resolve_timeout still bounds the whole resolution).
+                    resends -= 1
                 next_lookup = sent_at + self.grace
                 continue
             except VenueKitError as exc:

@@ -212,3 +212,13 @@ def test_recovery_finds_a_submitted_order_the_venue_accepted(tmp_path: Path) -> 
 
     with_engine(tmp_path, venue, body)
     assert venue.submits == []
+
+
+def test_throttled_resends_do_not_use_up_the_resend_budget(tmp_path: Path) -> None:
+    """A venue that keeps answering 429 has not refused the order: keep trying in time."""
+    venue = ScriptedVenue()
+    venue.submit_script = ["429", "429", "429"]  # refused without acting, three times
+    order = with_engine(tmp_path, venue, lambda e: e.submit(limit_buy()))
+    assert order.state is OrderState.ACKNOWLEDGED
+    assert venue.submits == [order.id] * 4
+    assert len(venue.orders) == 1

@@ -344,11 +344,9 @@ def test_burst_with_too_generous_limits_backs_off_and_loses_nothing(tmp_path: Pa
         return orders
 
     # A refused create is an unknown outcome: it is looked up, proven absent and sent
-    # again with the same client order id. A resend can be refused too while the budget
-    # is wrong, so this policy allows more resends than the default one (with the default,
-    # an order refused twice ends ERROR, "never reached the venue": not duplicated, but not
-    # executed either).
-    policy = OutcomePolicy(max_resends=10, resolve_timeout=15)
+    # again with the same client order id. A resend the venue throttles again does not use
+    # up the resend budget, so the default policy gets every order through.
+    policy = OutcomePolicy(resolve_timeout=15)
     orders = on_mock(tmp_path, body, venue=venue,
                      engine_options={"limiter": wrong, "policy": policy})
     assert venue.rate_limited > 0
