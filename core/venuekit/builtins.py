@@ -1,4 +1,4 @@
-"""The built-in plugin: venuekit's own pricers and re-peg policies.
+"""The built-in plugin: venuekit's own pricers, re-peg policies and settlement reconcilers.
 
 Registered through the same hooks as any third-party plugin (under the name
 ``venuekit.builtins``), so the built-ins are listed, selected and overridden the same way.
@@ -17,7 +17,11 @@ from .pricing import (
 )
 from .repeg import AdaptiveRepeg, AggressiveRepeg, ConservativeRepeg, DisabledRepeg
 
-__all__ = ["venuekit_register_pricers", "venuekit_register_repeg_policies"]
+__all__ = [
+    "venuekit_register_pricers",
+    "venuekit_register_reconcilers",
+    "venuekit_register_repeg_policies",
+]
 
 
 @hookimpl
@@ -35,3 +39,11 @@ def venuekit_register_repeg_policies(register: Register) -> None:
     register("conservative", ConservativeRepeg)
     register("aggressive", AggressiveRepeg)
     register("adaptive", AdaptiveRepeg)
+
+
+@hookimpl
+def venuekit_register_reconcilers(register: Register) -> None:
+    from .settlement import PollingReconciler, StreamFirstReconciler
+
+    register("stream-first", StreamFirstReconciler)
+    register("polling", PollingReconciler)

@@ -28,7 +28,7 @@ from .ratelimit import RateLimiter
 from .reconcile import reconcile_order
 from .recovery import RecoveryReport, recover
 from .retry import retry_call
-from .settlement import SettlementOptions, StreamFirstReconciler
+from .settlement import Reconciler, SettlementOptions
 from .tracking import OrderTracker
 from .venue import OrderRef, Venue
 
@@ -45,7 +45,8 @@ class Engine:
 
     def __init__(self, venue: Venue, journal: Journal, *, host: PluginHost | None = None,
                  policy: OutcomePolicy | None = None, limiter: RateLimiter | None = None,
-                 settlement: SettlementOptions | None = None) -> None:
+                 settlement: SettlementOptions | None = None,
+                 reconciler: str | None = None) -> None:
         self.raw_venue = venue
         self.limiter = limiter or RateLimiter.for_venue(venue.capabilities, venue=venue.name)
         self.venue: Venue = LimitedVenue(venue, self.limiter)
@@ -54,7 +55,14 @@ class Engine:
         self.policy = policy or OutcomePolicy()
         self.tracker = OrderTracker(venue.name, journal, host)
         self.submitter = Submitter(self.venue, self.tracker, self.policy)
-        self.settlement = StreamFirstReconciler(self.venue, self.tracker, settlement)
+        if reconciler is None:
+            reconciler = ("stream-first" if venue.capabilities.order_stream is not False
+                          else "polling")
+        # Components (reconcilers, pricers, re-peg policies) come from the plugin host; with
+        # none given, from a host holding only the built-ins.
+        self.components = host or PluginHost(load_entry_points=False)
+        factory = self.components.reconcilers().get(reconciler)
+        self.settlement: Reconciler = factory(self.venue, self.tracker, settlement)
         self.id_rules = ClientIdRules.from_capabilities(venue.capabilities)
         self._instruments: dict[str, Instrument] = {}
         self._refusal: VenueKitError | None = error(

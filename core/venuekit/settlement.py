@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass
+from typing import Protocol
 
 from .errors import OrderNotFound, VenueKitError
 from .lifecycle import EventKind
@@ -30,7 +31,7 @@ from .retry import Backoff
 from .tracking import OrderTracker
 from .venue import Venue
 
-__all__ = ["SettlementOptions", "StreamFirstReconciler"]
+__all__ = ["PollingReconciler", "Reconciler", "SettlementOptions", "StreamFirstReconciler"]
 
 log = logging.getLogger("venuekit.settlement")
 
@@ -51,6 +52,18 @@ class SettlementOptions:
     late_grace: float = 0.1
     confirm_terminal: bool = True
     reconnect: Backoff = RECONNECT_BACKOFF
+
+
+class Reconciler(Protocol):
+    """What the engine needs from a settlement component (registered by name through
+    ``venuekit_register_reconcilers``; built as ``factory(venue, tracker, options)``)."""
+
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
+    async def ready(self) -> None: ...
+    async def settle(self, order: Order, *, timeout: float | None = None) -> Order: ...
+    async def wait_cancelled(self, order: Order, *, timeout: float,
+                             cancelled_as: EventKind = EventKind.CANCELLED) -> Order: ...
 
 
 class StreamFirstReconciler:
@@ -215,3 +228,11 @@ class StreamFirstReconciler:
             interval = min(interval * 2, self.options.poll_max)
         return order
 
+
+
+class PollingReconciler(StreamFirstReconciler):
+    """Settlement by REST polling alone, for venues without an order stream."""
+
+    def __init__(self, venue: Venue, tracker: OrderTracker,
+                 options: SettlementOptions | None = None) -> None:
+        super().__init__(venue, tracker, options, use_stream=False)

@@ -182,7 +182,7 @@ async def limit(engine: Engine, request: OrderRequest, *, timeout: float = 30.0,
     price = request.limit_price
     if price is None:
         instrument = await engine.instrument(request.symbol)
-        factory = (engine.host.pricers() if engine.host else _builtin_pricers()).get(pricer)
+        factory = engine.components.pricers().get(pricer)
         price = factory(**pricer_options).price(quote, request.side, instrument)
     quantity = request.quantity
     if quantity is None:
@@ -190,18 +190,6 @@ async def limit(engine: Engine, request: OrderRequest, *, timeout: float = 30.0,
     await _run_to_deadline(engine, result, _child(request, quantity, price=price), timeout)
     result.finished_at = utcnow()
     return result
-
-
-def _builtin_pricers() -> Any:
-    from .plugins import default_host
-
-    return default_host().pricers()
-
-
-def _builtin_policies() -> Any:
-    from .plugins import default_host
-
-    return default_host().repeg_policies()
 
 
 async def aggressive_limit(engine: Engine, request: OrderRequest, *, budget: float = 30.0,
@@ -224,8 +212,8 @@ async def aggressive_limit(engine: Engine, request: OrderRequest, *, budget: flo
         raise error(Code.UNSUPPORTED_ORDER, "strategies need a quantity")
     instrument = await engine.instrument(request.symbol)
     quote = result.arrival = await engine.quote(request.symbol)
-    pricers = engine.host.pricers() if engine.host else _builtin_pricers()
-    policies = engine.host.repeg_policies() if engine.host else _builtin_policies()
+    pricers = engine.components.pricers()
+    policies = engine.components.repeg_policies()
     price = request.limit_price or pricers.get(pricer)().price(quote, request.side, instrument)
     repeg = policies.get(policy)(**(policy_options or {}))
     order = await engine.submit(_child(request, target, price=price))

@@ -276,7 +276,9 @@ def test_builtins_are_a_listed_plugin_registering_every_name() -> None:
     host = PluginHost(load_entry_points=False)
     info = {p.name: p for p in host.plugins()}["venuekit.builtins"]
     assert info.builtin and info.distribution == "venuekit"
-    assert info.hooks == ("venuekit_register_pricers", "venuekit_register_repeg_policies")
+    assert info.hooks == ("venuekit_register_pricers", "venuekit_register_reconcilers",
+                          "venuekit_register_repeg_policies")
+    assert host.reconcilers().names() == ["polling", "stream-first"]
     assert host.pricers().names() == ["break-even", "cross", "inside", "mid", "touch"]
     assert host.repeg_policies().names() == ["adaptive", "aggressive", "conservative",
                                              "disabled"]
