@@ -294,21 +294,21 @@ class CountingMock(MockVenue):
             raise
 
 
-def burst_venue() -> CountingMock:
+def burst_venue(pools: list[RateLimitPool] = POOLS) -> CountingMock:
     return CountingMock(seed=9, symbols=[flat("XYZ", size="1000000")], cash=D(10**9),
-                        rate_limits=POOLS, weights=WEIGHTS)
+                        rate_limits=pools, weights=WEIGHTS)
 
 
-async def burst(engine: Engine) -> list[Order]:
+async def burst(engine: Engine, count: int = BURST) -> list[Order]:
     await engine.instrument("XYZ")
     # Distinct quantities keep fingerprints distinct; every order is marketable.
     return await asyncio.gather(*(engine.submit(limit_buy(str(1 + i), "100.01"))
-                                  for i in range(BURST)))
+                                  for i in range(count)))
 
 
 def check_burst(venue: CountingMock, orders: list[Order]) -> None:
     ledger = venue.control.ledger
-    assert ledger.order_count == BURST, "one venue order per SDK order"
+    assert ledger.order_count == len(orders), "one venue order per SDK order"
     assert ledger.duplicate_client_ids() == {}
     assert {v.client_order_id for v in ledger.orders} == {o.id for o in orders}
     assert [o.id for o in orders if o.state is not OrderState.FILLED] == []
@@ -334,12 +334,14 @@ def test_burst_within_declared_limits_is_never_rate_limited(tmp_path: Path) -> N
 
 
 def test_burst_with_too_generous_limits_backs_off_and_loses_nothing(tmp_path: Path) -> None:
-    venue = burst_venue()
-    wrong = RateLimiter([RateLimitPool("orders", 600, 0.5), RateLimitPool("requests", 900, 0.5)],
-                        weights=WEIGHTS, venue="mock")
+    # The venue allows 50 creates per 0.5 s; the engine is told ten times that, so even a
+    # slow machine outruns the venue and meets its rate-limit answers.
+    venue = burst_venue([RateLimitPool("orders", 100, 0.5), RateLimitPool("requests", 150, 0.5)])
+    wrong = RateLimiter([RateLimitPool("orders", 1000, 0.5),
+                         RateLimitPool("requests", 1500, 0.5)], weights=WEIGHTS, venue="mock")
 
     async def body(engine: Engine, mock: MockVenue) -> list[Order]:
-        orders = await burst(engine)
+        orders = await burst(engine, 200)
         assert engine.limiter.stats().penalties > 0
         return orders
 
