@@ -34,6 +34,7 @@ from .venue import OrderRef, Venue
 
 if TYPE_CHECKING:
     from .strategies import ExecutionResult
+    from .validation import OrderValidator
 
 __all__ = ["Engine"]
 
@@ -46,8 +47,10 @@ class Engine:
     def __init__(self, venue: Venue, journal: Journal, *, host: PluginHost | None = None,
                  policy: OutcomePolicy | None = None, limiter: RateLimiter | None = None,
                  settlement: SettlementOptions | None = None,
-                 reconciler: str | None = None) -> None:
+                 reconciler: str | None = None,
+                 validator: OrderValidator | None = None) -> None:
         self.raw_venue = venue
+        self.validator = validator
         self.limiter = limiter or RateLimiter.for_venue(venue.capabilities, venue=venue.name)
         self.venue: Venue = LimitedVenue(venue, self.limiter)
         self.journal = journal
@@ -129,11 +132,15 @@ class Engine:
         Returns the order acknowledged, filled or rejected, or still SUBMITTED when its
         outcome could not be resolved in time (recovery resolves it later; the order is in
         the journal either way). Raises a validation error, with nothing sent, when the
-        request cannot satisfy the instrument's rules.
+        request cannot satisfy the instrument's rules, and the error of the first violation
+        (listing them all), with nothing journaled or sent, when the engine's ``validator``
+        refuses it (see :mod:`venuekit.validation`).
         """
         if self._refusal is not None:
             raise self._refusal
         prepared = await self.prepare(request)
+        if self.validator is not None:
+            await self.validator.check(prepared, self.venue)
         await self.settlement.ready()  # no new order while a stream gap is being filled
         with self.journal.batch():  # NEW and SUBMIT share one commit, made before sending
             order = self.journal.create_order(self.venue.name, prepared,
