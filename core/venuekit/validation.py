@@ -1,0 +1,512 @@
+"""Pre-trade validation: the risk rules an order must pass before it may be sent.
+
+A :class:`Rule` looks at one order request in a :class:`ValidationContext` (the account,
+the instrument, the quote, what this process has already committed since the account was
+read) and reports :class:`Finding` objects: violations that refuse the order, warnings that
+do not, and optionally the largest quantity it would approve. :func:`validate` runs every
+rule and returns all findings at once in a :class:`ValidationResult`, with an approved
+quantity (the smallest cap, rounded down to the lot) and a risk score between 0 and 1.
+
+The built-in rules, configured by :class:`ValidationRules` (defaults in brackets):
+
+* ``buying-power``: a buy must fit in the buying power net of pending orders, keeping a
+  reserve [5 %]; a sell must not exceed the position when the venue refuses short sales;
+* ``concentration``: a buy must not take one symbol above a share of equity [25 %];
+* ``notional``: one order must not exceed a notional [100,000];
+* ``spread``: the book must not be wider than a limit [100 bps];
+* ``instrument``: the symbol must be tradable and the quantity must satisfy the lot and
+  minimum rules.
+
+Rules are pluggable: pass ``ValidationRules(extra=(MyRule(),))`` or build a
+:class:`PreTradeValidator` with any list of objects that satisfy :class:`Rule`.
+:class:`PreTradeValidator` is what :class:`venuekit.engine.Engine` calls before an order is
+journaled: a refused order raises a :class:`~venuekit.errors.RiskError` (or the error class
+of its first violation) listing every violation, and nothing is journaled or sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import ROUND_FLOOR, Decimal
+from typing import Any, Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .errors import Code, ErrorCode, VenueKitError, error
+from .model import ZERO, Account, Instrument, OrderRequest, Quote, Side
+from .venue import Venue
+
+__all__ = [
+    "BuyingPowerRule",
+    "ConcentrationRule",
+    "Finding",
+    "InstrumentRule",
+    "NotionalRule",
+    "OrderValidator",
+    "PreTradeValidator",
+    "Rule",
+    "SpreadRule",
+    "ValidationContext",
+    "ValidationResult",
+    "ValidationRules",
+    "default_rules",
+    "validate",
+]
+
+log = logging.getLogger("venuekit.validation")
+
+_BPS = Decimal(10_000)
+ONE = Decimal(1)
+
+
+class ValidationRules(BaseModel):
+    """The limits the built-in rules enforce; load one per environment with :meth:`from_config`.
+
+    Fractions are decimals (``"0.05"`` is 5 %); a limit of ``None`` turns its rule off.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+    buying_power_reserve: Decimal = Field(default=Decimal("0.05"), ge=0, lt=1)
+    max_concentration: Decimal | None = Field(default=Decimal("0.25"), gt=0, le=1)
+    max_order_notional: Decimal | None = Field(default=Decimal(100_000), gt=0)
+    max_spread_bps: Decimal | None = Field(default=Decimal(100), gt=0)
+    allow_short: bool = False
+    warn_at: Decimal = Field(default=Decimal("0.8"), gt=0, le=1)
+    """A warning is raised when an order uses more than this share of a limit."""
+    extra: tuple[Any, ...] = ()
+    """Rules of your own (objects satisfying :class:`Rule`), run after the built-ins."""
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any], environment: str | None = None
+                    ) -> ValidationRules:
+        """Rules from a ``[validation]`` table; ``[validation.<environment>]`` overrides it.
+
+        Numbers are read from strings or integers (``max_spread_bps = 50``,
+        ``buying_power_reserve = "0.10"``); ``"none"`` turns a limit off. A bad value raises
+        ``INVALID_CONFIG`` naming the key.
+        """
+        base = {k: v for k, v in config.items() if not isinstance(v, Mapping)}
+        if environment is not None:
+            override = config.get(environment)
+            if not isinstance(override, Mapping):
+                raise error(Code.INVALID_CONFIG, f"no [validation.{environment}] table in the "
+                            "config")
+            base.update(override)
+        values: dict[str, Any] = {}
+        for key, value in base.items():
+            if key not in cls.model_fields or key == "extra":
+                raise error(Code.INVALID_CONFIG, f"validation: unknown setting {key!r} (known: "
+                            f"{', '.join(k for k in cls.model_fields if k != 'extra')})")
+            if key == "allow_short":
+                values[key] = bool(value)
+            elif value is None or str(value).strip().lower() == "none":
+                values[key] = None
+            elif isinstance(value, float):
+                raise error(Code.INVALID_CONFIG, f"validation: {key} must be a string or an "
+                            f"integer, got the float {value!r}; write it as \"{value!r}\"")
+            else:
+                values[key] = Decimal(str(value).strip())
+        try:
+            return cls(**values)
+        except ValueError as exc:
+            raise error(Code.INVALID_CONFIG, f"validation: {exc}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One thing a rule found: a violation (refuses the order) or a warning (does not)."""
+
+    rule: str
+    code: ErrorCode
+    message: str
+    violation: bool = True
+    cap: Decimal | None = None
+    """The largest quantity this rule would approve, when it can tell."""
+    usage: Decimal | None = None
+    """How much of the rule's limit the order uses (1 is the limit)."""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"rule": self.rule, "code": self.code.name, "message": self.message}
+
+
+@dataclass(frozen=True, slots=True)
+class ValidationContext:
+    """What an order is checked against.
+
+    ``committed`` is the buy notional this process committed since ``account`` was read
+    (the account does not show it yet); ``prices`` values the positions for equity.
+    """
+
+    account: Account
+    instrument: Instrument
+    quote: Quote
+    rules: ValidationRules = field(default_factory=ValidationRules)
+    committed: Decimal = ZERO
+    committed_by_symbol: Mapping[str, Decimal] = field(default_factory=dict)
+    sold_by_symbol: Mapping[str, Decimal] = field(default_factory=dict)
+    prices: Mapping[str, Decimal] = field(default_factory=dict)
+
+    def reference_price(self, request: OrderRequest) -> Decimal:
+        """The limit price, else the touch the order would trade against."""
+        return request.limit_price or self.quote.touch(request.side)
+
+    def position_quantity(self, symbol: str) -> Decimal:
+        position = self.account.position(symbol)
+        return position.quantity if position is not None else ZERO
+
+    def position_value(self, symbol: str) -> Decimal:
+        position = self.account.position(symbol)
+        if position is None:
+            return ZERO
+        price = self.prices.get(symbol)
+        if price is None and symbol == self.quote.symbol:
+            price = self.quote.mid
+        if price is not None:
+            return position.quantity * price
+        if position.market_value is not None:
+            return position.market_value
+        return position.quantity * position.average_price
+
+    @property
+    def equity(self) -> Decimal:
+        """Cash plus the value of every position."""
+        return self.account.cash + sum(
+            (self.position_value(p.symbol) for p in self.account.positions), ZERO)
+
+
+@runtime_checkable
+class Rule(Protocol):
+    """A pre-trade rule: every finding about ``request`` in ``context``."""
+
+    name: str
+
+    def check(self, request: OrderRequest, context: ValidationContext) -> Iterable[Finding]:
+        ...
+
+
+def _quantity(request: OrderRequest, price: Decimal) -> Decimal:
+    if request.quantity is not None:
+        return request.quantity
+    assert request.notional is not None
+    return request.notional / price if price > 0 else ZERO
+
+
+def _usage_warning(rule: str, code: ErrorCode, usage: Decimal, warn_at: Decimal,
+                   what: str) -> Finding | None:
+    if usage <= warn_at:
+        return None
+    return Finding(rule, code, f"{what} uses {usage * 100:.1f} % of its limit",
+                   violation=False, usage=usage)
+
+
+class BuyingPowerRule:
+    """Buys fit in the buying power net of pending orders and the reserve; sells in the position."""
+
+    name = "buying-power"
+
+    def check(self, request: OrderRequest, context: ValidationContext) -> Iterable[Finding]:
+        rules = context.rules
+        price = context.reference_price(request)
+        quantity = _quantity(request, price)
+        if request.side is Side.SELL:
+            held = context.position_quantity(request.symbol) \
+                - context.sold_by_symbol.get(request.symbol, ZERO)
+            if rules.allow_short or quantity <= held:
+                return []
+            return [Finding(self.name, Code.INSUFFICIENT_POSITION,
+                            f"selling {quantity} {request.symbol} but only {max(held, ZERO)} "
+                            "is held (net of pending sells)", cap=max(held, ZERO))]
+        available = context.account.buying_power * (ONE - rules.buying_power_reserve) \
+            - context.committed
+        cost = quantity * price
+        cap = max(available, ZERO) / price if price > 0 else ZERO
+        if cost > available:
+            return [Finding(self.name, Code.INSUFFICIENT_FUNDS,
+                            f"buying {request.symbol} for {cost:.2f} needs more than the "
+                            f"{max(available, ZERO):.2f} available (buying power "
+                            f"{context.account.buying_power:.2f} less pending orders "
+                            f"{context.committed:.2f} and the "
+                            f"{rules.buying_power_reserve * 100:.1f} % reserve)", cap=cap,
+                            usage=ONE)]
+        usage = cost / available if available > 0 else ONE
+        warning = _usage_warning(self.name, Code.INSUFFICIENT_FUNDS, usage, rules.warn_at,
+                                 "the order's cost")
+        return [Finding(self.name, Code.INSUFFICIENT_FUNDS, "", violation=False, cap=cap,
+                        usage=usage)] + ([warning] if warning else [])
+
+
+class ConcentrationRule:
+    """A buy must not take its symbol above ``max_concentration`` of equity."""
+
+    name = "concentration"
+
+    def check(self, request: OrderRequest, context: ValidationContext) -> Iterable[Finding]:
+        limit = context.rules.max_concentration
+        if limit is None or request.side is Side.SELL:
+            return []
+        equity = context.equity
+        price = context.reference_price(request)
+        if equity <= 0 or price <= 0:
+            return []
+        current = context.position_value(request.symbol) \
+            + context.committed_by_symbol.get(request.symbol, ZERO)
+        after = current + _quantity(request, price) * price
+        share = after / equity
+        cap = max(limit * equity - current, ZERO) / price
+        usage = share / limit
+        if share > limit:
+            return [Finding(self.name, Code.CONCENTRATION_LIMIT,
+                            f"{request.symbol} would be {share * 100:.1f} % of equity "
+                            f"{equity:.2f}, above the {limit * 100:.1f} % limit", cap=cap,
+                            usage=usage)]
+        warning = _usage_warning(self.name, Code.CONCENTRATION_LIMIT, usage,
+                                 context.rules.warn_at, f"{request.symbol}'s concentration")
+        return [Finding(self.name, Code.CONCENTRATION_LIMIT, "", violation=False, cap=cap,
+                        usage=usage)] + ([warning] if warning else [])
+
+
+class NotionalRule:
+    """One order must not exceed ``max_order_notional``."""
+
+    name = "notional"
+
+    def check(self, request: OrderRequest, context: ValidationContext) -> Iterable[Finding]:
+        limit = context.rules.max_order_notional
+        if limit is None:
+            return []
+        price = context.reference_price(request)
+        notional = _quantity(request, price) * price
+        usage = notional / limit
+        cap = limit / price if price > 0 else None
+        if notional > limit:
+            return [Finding(self.name, Code.NOTIONAL_LIMIT,
+                            f"the order's notional {notional:.2f} exceeds the per-order limit "
+                            f"{limit}", cap=cap, usage=usage)]
+        return [Finding(self.name, Code.NOTIONAL_LIMIT, "", violation=False, cap=cap,
+                        usage=usage)]
+
+
+class SpreadRule:
+    """The book must not be wider than ``max_spread_bps``."""
+
+    name = "spread"
+
+    def check(self, request: OrderRequest, context: ValidationContext) -> Iterable[Finding]:
+        limit = context.rules.max_spread_bps
+        if limit is None:
+            return []
+        spread = context.quote.spread_bps
+        if not spread.is_finite():
+            return [Finding(self.name, Code.SPREAD_TOO_WIDE,
+                            f"{request.symbol} has a one-sided or empty book", usage=ONE)]
+        usage = spread / limit
+        if spread > limit:
+            return [Finding(self.name, Code.SPREAD_TOO_WIDE,
+                            f"{request.symbol}'s spread is {spread:.1f} bps, above the "
+                            f"{limit} bps limit", usage=usage)]
+        warning = _usage_warning(self.name, Code.SPREAD_TOO_WIDE, usage,
+                                 context.rules.warn_at, f"{request.symbol}'s spread")
+        return [Finding(self.name, Code.SPREAD_TOO_WIDE, "", violation=False, usage=usage)] \
+            + ([warning] if warning else [])
+
+
+class InstrumentRule:
+    """The symbol is tradable and the quantity meets the lot, minimum quantity and notional."""
+
+    name = "instrument"
+
+    def check(self, request: OrderRequest, context: ValidationContext) -> Iterable[Finding]:
+        instrument = context.instrument
+        findings: list[Finding] = []
+        if not instrument.tradable:
+            findings.append(Finding(self.name, Code.SYMBOL_HALTED,
+                                    f"{instrument.symbol} is not tradable", cap=ZERO))
+        price = context.reference_price(request)
+        quantity = _quantity(request, price)
+        rounded = _floor(quantity, instrument.lot_size)
+        if rounded <= 0:
+            findings.append(Finding(self.name, Code.ROUNDS_TO_ZERO,
+                                    f"{instrument.symbol}: quantity {quantity} rounds down to 0 "
+                                    f"with lot size {instrument.lot_size}", cap=ZERO))
+            return findings
+        if rounded != quantity:
+            findings.append(Finding(self.name, Code.INVALID_QUANTITY,
+                                    f"{instrument.symbol}: quantity {quantity} is rounded down "
+                                    f"to the lot size: {rounded}", violation=False,
+                                    cap=rounded))
+        if rounded < instrument.min_quantity:
+            findings.append(Finding(self.name, Code.BELOW_MIN_QUANTITY,
+                                    f"{instrument.symbol}: quantity {rounded} is below the "
+                                    f"minimum {instrument.min_quantity}"))
+        if instrument.min_notional and rounded * price < instrument.min_notional:
+            findings.append(Finding(self.name, Code.BELOW_MIN_NOTIONAL,
+                                    f"{instrument.symbol}: notional {rounded * price:.2f} is "
+                                    f"below the minimum {instrument.min_notional}"))
+        return findings
+
+
+def _floor(value: Decimal, step: Decimal) -> Decimal:
+    return (value / step).to_integral_value(ROUND_FLOOR) * step
+
+
+def default_rules() -> list[Rule]:
+    """The built-in rules, in the order they run."""
+    return [InstrumentRule(), BuyingPowerRule(), ConcentrationRule(), NotionalRule(),
+            SpreadRule()]
+
+
+@dataclass(frozen=True, slots=True)
+class ValidationResult:
+    """Every violation and warning about one order, what could be approved, and a risk score.
+
+    ``approved_quantity`` is the largest quantity every rule accepts, on the lot grid (0 when
+    nothing can be approved); ``risk_score`` is 0 for an order far inside every limit and 1
+    for one at or beyond a limit.
+    """
+
+    request: OrderRequest
+    violations: tuple[Finding, ...]
+    warnings: tuple[Finding, ...]
+    approved_quantity: Decimal
+    risk_score: Decimal
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations
+
+    def to_error(self) -> VenueKitError:
+        """The error a refused order raises: the first violation's class, every message."""
+        first = self.violations[0]
+        listed = "; ".join(f"{v.code.name}: {v.message}" for v in self.violations)
+        return error(first.code, f"{self.request.side.value} {self.request.symbol} refused "
+                     f"before sending ({len(self.violations)} violation(s)): {listed}",
+                     details={"violations": [v.as_dict() for v in self.violations]})
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"violations": [v.as_dict() for v in self.violations],
+                "warnings": [w.as_dict() for w in self.warnings],
+                "approved_quantity": self.approved_quantity, "risk_score": self.risk_score}
+
+
+def validate(request: OrderRequest, context: ValidationContext,
+             rules: Sequence[Rule] | None = None) -> ValidationResult:
+    """Run every rule (the built-ins plus ``context.rules.extra`` by default) on ``request``."""
+    active: list[Rule] = list(rules) if rules is not None else \
+        [*default_rules(), *context.rules.extra]
+    findings = [finding for rule in active for finding in rule.check(request, context)]
+    violations = tuple(f for f in findings if f.violation)
+    warnings = tuple(f for f in findings if not f.violation and f.message)
+    price = context.reference_price(request)
+    approved = _quantity(request, price)
+    for finding in findings:
+        if finding.cap is not None:
+            approved = min(approved, finding.cap)
+    approved = max(_floor(max(approved, ZERO), context.instrument.lot_size), ZERO)
+    if violations:
+        score = ONE
+    else:
+        usages = [f.usage for f in findings if f.usage is not None]
+        score = min(max(usages, default=ZERO), ONE)
+    return ValidationResult(request, violations, warnings, approved,
+                            score.quantize(Decimal("0.0001")))
+
+
+class OrderValidator(Protocol):
+    """What :class:`venuekit.engine.Engine` calls before journaling an order.
+
+    ``check`` raises (nothing is journaled or sent) when the order must be refused.
+    """
+
+    async def check(self, request: OrderRequest, venue: Venue) -> ValidationResult:
+        ...
+
+
+class PreTradeValidator:
+    """Validates orders against an account snapshot and what was committed since.
+
+    :meth:`refresh` reads the account (the executor does it before each phase); every
+    approved buy is then counted as committed until the next refresh, so orders sent
+    concurrently can never promise the same buying power twice. Quotes primed with
+    :meth:`use_quotes` are reused for ``quote_max_age`` seconds, so validation adds no venue
+    call to an order's path. A re-peg is counted again (the conservative side).
+    """
+
+    def __init__(self, rules: ValidationRules | None = None, *,
+                 extra_rules: Sequence[Rule] = (), quote_max_age: float = 2.0) -> None:
+        self.rules = rules or ValidationRules()
+        self._rules: list[Rule] = [*default_rules(), *self.rules.extra, *extra_rules]
+        self.quote_max_age = quote_max_age
+        self.account: Account | None = None
+        self._quotes: dict[str, tuple[Quote, float]] = {}
+        self._instruments: dict[str, Instrument] = {}
+        self._committed = ZERO
+        self._by_symbol: dict[str, Decimal] = {}
+        self._sold: dict[str, Decimal] = {}
+
+    def use_account(self, account: Account) -> None:
+        """Start from ``account``; nothing is committed since."""
+        self.account = account
+        self._committed = ZERO
+        self._by_symbol.clear()
+        self._sold.clear()
+
+    async def refresh(self, venue: Venue) -> Account:
+        account = await venue.account()
+        self.use_account(account)
+        return account
+
+    def use_quotes(self, quotes: Iterable[Quote]) -> None:
+        now = asyncio.get_running_loop().time()
+        for quote in quotes:
+            self._quotes[quote.symbol] = (quote, now)
+
+    def use_instruments(self, instruments: Iterable[Instrument]) -> None:
+        self._instruments.update((i.symbol, i) for i in instruments)
+
+    async def context(self, request: OrderRequest, venue: Venue) -> ValidationContext:
+        """The context ``request`` is checked in (fetching only what is missing or stale)."""
+        if self.account is None:
+            await self.refresh(venue)
+        assert self.account is not None
+        instrument = self._instruments.get(request.symbol)
+        if instrument is None:
+            instrument = self._instruments[request.symbol] = await venue.instrument(
+                request.symbol)
+        now = asyncio.get_running_loop().time()
+        cached = self._quotes.get(request.symbol)
+        if cached is None or now - cached[1] > self.quote_max_age:
+            self.use_quotes([await venue.quote(request.symbol)])
+        quote = self._quotes[request.symbol][0]
+        prices = {symbol: q.mid for symbol, (q, _) in self._quotes.items()}
+        return ValidationContext(account=self.account, instrument=instrument, quote=quote,
+                                 rules=self.rules, committed=self._committed,
+                                 committed_by_symbol=dict(self._by_symbol),
+                                 sold_by_symbol=dict(self._sold), prices=prices)
+
+    def evaluate(self, request: OrderRequest, context: ValidationContext) -> ValidationResult:
+        """Validate without committing anything (a dry run, or sizing)."""
+        return validate(request, context, self._rules)
+
+    async def check(self, request: OrderRequest, venue: Venue) -> ValidationResult:
+        """Validate ``request`` and commit it; raise listing every violation when refused."""
+        context = await self.context(request, venue)
+        # No await from here on: the context's committed amounts and the commit below
+        # happen in one step, so concurrent checks never approve the same buying power.
+        result = self.evaluate(request, context)
+        if not result.ok:
+            log.warning("order refused before sending",
+                        extra={"symbol": request.symbol, "side": request.side.value,
+                               "violations": [v.code.name for v in result.violations]})
+            raise result.to_error()
+        price = context.reference_price(request)
+        quantity = _quantity(request, price)
+        if request.side is Side.BUY:
+            self._committed += quantity * price
+            self._by_symbol[request.symbol] = \
+                self._by_symbol.get(request.symbol, ZERO) + quantity * price
+        else:
+            self._sold[request.symbol] = self._sold.get(request.symbol, ZERO) + quantity
+        return result
