@@ -20,10 +20,10 @@ from .journal.base import Journal
 from .journal.ids import ClientIdRules
 from .lifecycle import EventKind
 from .limited import LimitedVenue
-from .model import Instrument, Order, OrderRequest, OrderType, Quote
+from .model import Instrument, Order, OrderRequest, OrderState, OrderType, Quote
 from .outcome import OutcomePolicy, Submitter
 from .plugins import PluginHost
-from .quantize import quantize_request
+from .quantize import quantize_request, round_price
 from .ratelimit import RateLimiter
 from .reconcile import reconcile_order
 from .recovery import RecoveryReport, recover
@@ -171,8 +171,7 @@ class Engine:
         if as_timeout:
             self.tracker.cancel_as[order.id] = EventKind.TIMEOUT
         self.tracker.apply(order, EventKind.CANCEL_REQUEST)
-        ref = OrderRef(client_order_id=order.id if self.venue.capabilities.client_order_ids
-                       is True else None, venue_order_id=order.venue_order_id)
+        ref = self._ref(order)
         try:
             snapshot = await retry_call(lambda: self.venue.cancel(ref), operation="cancel",
                                         venue=self.venue.name)
@@ -196,3 +195,69 @@ class Engine:
         from .strategies import execute
 
         return await execute(self, request, strategy, **options)
+
+    def _ref(self, order: Order) -> OrderRef:
+        client_id = order.id if self.venue.capabilities.client_order_ids is True else None
+        return OrderRef(client_order_id=client_id, venue_order_id=order.venue_order_id)
+
+    async def replace(self, order: Order, *, limit_price: Decimal) -> Order:
+        """Reprice a working limit order; returns the order that now works (or ``order``).
+
+        Where the venue replaces natively, the replacement keeps whatever the venue still
+        has open of the old order, decided atomically at the venue, so a fill racing the
+        replace cannot cause an overfill. Elsewhere the order is cancelled, the cancel
+        confirmed, and the rest (from confirmed fills) sent as a new order.
+        """
+        instrument = await self.instrument(order.symbol)
+        price = round_price(instrument, limit_price, order.side)
+        if order.state.is_terminal or price == order.limit_price:
+            return order
+        if self.venue.capabilities.replace is not True:
+            await self.cancel(order)
+            remaining = order.remaining_quantity
+            if remaining is None or remaining <= 0 or order.state is OrderState.FILLED:
+                return order
+            return await self.submit(order.request.model_copy(update={
+                "quantity": remaining, "order_type": OrderType.LIMIT, "limit_price": price}))
+        request = order.request.model_copy(update={
+            "quantity": order.remaining_quantity, "order_type": OrderType.LIMIT,
+            "limit_price": price})
+        with self.journal.batch():
+            new = self.journal.create_order(self.venue.name, request, id_rules=self.id_rules,
+                                            quantity=request.quantity, limit_price=price,
+                                            replaces=order.id)
+            # Journaled as sent, but tracked only once its size is known: stream fills that
+            # overtake the answer wait in the tracker's buffer meanwhile.
+            self.tracker.apply(new, EventKind.SUBMIT)
+            self.tracker.replacements[order.id] = new.id
+            self.tracker.apply(order, EventKind.REPLACE_REQUEST)
+        try:
+            snapshot = await self.venue.replace(self._ref(order), limit_price=price,
+                                                client_order_id=new.id)
+        except VenueKitError as exc:
+            self.tracker.track(new)
+            return await self._replace_failed(order, new, exc)
+        if snapshot.quantity is not None:
+            new.quantity = snapshot.quantity  # what the venue kept open
+        if snapshot.venue_order_id:
+            new.venue_order_id = snapshot.venue_order_id
+            self.journal.set_venue_order_id(new.id, snapshot.venue_order_id)
+        self.tracker.track(new)
+        await reconcile_order(self.venue, self.tracker, new, snapshot)
+        self.tracker.apply(order, EventKind.REPLACED, data={"replaced_by": new.id})
+        await self.settlement.settle(order, timeout=0)  # counts fills that raced it
+        return new
+
+    async def _replace_failed(self, order: Order, new: Order, exc: VenueKitError) -> Order:
+        reason = f"{exc.code.name}: {exc.message}"
+        if exc.outcome is Outcome.UNKNOWN:
+            # Did it happen? The old order's state at the venue says.
+            await reconcile_order(self.venue, self.tracker, order)
+            if order.state is OrderState.REPLACED:
+                await reconcile_order(self.venue, self.tracker, new)
+                return new
+        if order.state is OrderState.PENDING_REPLACE:
+            self.tracker.apply(order, EventKind.REPLACE_REJECTED, reason=reason)
+        self.tracker.apply(new, EventKind.REJECT, reason=f"the replace did not happen ({reason})")
+        log.warning("replace refused", extra={"order_id": order.id, "code": exc.code.name})
+        return order

@@ -146,7 +146,10 @@ def apply_snapshot(tracker: OrderTracker, order: Order, snapshot: OrderSnapshot,
     if event is EventKind.CANCELLED:
         event = tracker.cancel_as.get(order.id, cancelled_as)
     if event is not None and order.filled_quantity >= snapshot.filled_quantity:
-        tracker.apply(order, event, reason=snapshot.reason)
+        data = None
+        if event is EventKind.REPLACED and order.id in tracker.replacements:
+            data = {"replaced_by": tracker.replacements[order.id]}
+        tracker.apply(order, event, reason=snapshot.reason, data=data)
 
 
 async def reconcile_order(venue: Venue, tracker: OrderTracker, order: Order,

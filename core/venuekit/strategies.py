@@ -7,8 +7,9 @@ quotes. Rules they keep:
 
 * a deadline that passes ends the order in TIMEOUT only after the venue confirmed that
   nothing remains working (the cancel is confirmed first);
-* a re-peg waits for the cancel to be confirmed and sizes the replacement from confirmed
-  fills, so a fill racing the cancel can never cause an overfill;
+* a re-peg uses the venue's native replace where it has one (the venue keeps what is still
+  open, atomically); elsewhere it waits for the cancel to be confirmed and sizes the
+  replacement from confirmed fills, so a fill racing the cancel can never cause an overfill;
 * prices are compared after quantizing: a re-peg to the same tick is no re-peg.
 """
 
@@ -235,6 +236,14 @@ async def aggressive_limit(engine: Engine, request: OrderRequest, *, budget: flo
             remaining=deadline - loop.time(), filled_quantity=result.filled_quantity,
             remaining_quantity=target - result.filled_quantity))
         if decision.action is RepegAction.KEEP:
+            continue
+        if decision.action is RepegAction.REPRICE and engine.venue.capabilities.replace is True:
+            assert decision.price is not None
+            replacement = await engine.replace(order, limit_price=decision.price)
+            if replacement is not order:
+                order = replacement
+                result.orders.append(order)
+                result.repegs += 1
             continue
         await engine.cancel(order)  # confirmed before anything else is sent
         if decision.action is RepegAction.CANCEL:

@@ -46,6 +46,8 @@ class OrderTracker:
         # How a venue's "cancelled" is recorded for an order cancelled for a reason of
         # ours: a strategy whose deadline passed records TIMEOUT, not CANCELLED.
         self.cancel_as: dict[str, EventKind] = {}
+        # Old order id -> the id of the order replacing it, set before the replace is sent.
+        self.replacements: dict[str, str] = {}
 
     # registry -----------------------------------------------------------------------
     def track(self, order: Order) -> None:

@@ -236,6 +236,34 @@ def test_repeg_sizes_the_replacement_from_fills_that_raced_the_cancel(tmp_path: 
         assert result.filled_quantity == 100
         assert sum(f.quantity for f in venue.control.ledger.fills) == 100, "no overfill"
         assert result.repegs == 1
+    # A venue without native replace: the re-peg is a confirmed cancel and a new order.
+    on_mock(tmp_path, body, latency=0.06, replace=False)
+
+
+def test_native_replace_keeps_only_what_the_venue_still_has_open(tmp_path: Path) -> None:
+    """A fill racing a native replace: the venue sizes the replacement, so no overfill."""
+    async def body(engine: Engine, venue: MockVenue) -> None:
+        async def race() -> None:
+            await until(lambda: any(o.state is OrderState.PENDING_REPLACE
+                                    for o in engine.tracker))
+            assert not venue.control.ledger.replaces
+            cross(venue, "30")  # the venue fills 30 of the order being replaced
+            restore(venue)
+
+        racer = asyncio.create_task(race())
+        result = await engine.execute(
+            OrderRequest(symbol="XYZ", side=Side.BUY, quantity=D(100)), "aggressive-limit",
+            budget=3.0, interval=0.1, pricer="touch", policy="aggressive",
+            market_fallback=False)
+        await racer
+        first, replacement = result.orders
+        assert first.state is OrderState.REPLACED and first.replaced_by == replacement.id
+        assert first.filled_quantity == 30 == venue_filled(venue, first)
+        assert replacement.quantity == 70, "the venue kept what was still open"
+        assert replacement.limit_price == D("100.01")
+        assert result.state is OrderState.FILLED and result.filled_quantity == 100
+        assert sum(f.quantity for f in venue.control.ledger.fills) == 100, "no overfill"
+        assert not venue.control.ledger.cancels, "a replace, not a cancel and a new order"
     on_mock(tmp_path, body, latency=0.06)
 
 
