@@ -29,6 +29,8 @@ _LAZY: dict[str, str] = {
     "Code": "errors", "VenueKitError": "errors", "Outcome": "errors", "Category": "errors",
     # plugins
     "PluginHost": "plugins",
+    # running
+    "Engine": "engine", "execute": "sync",
 }
 
 __all__ = ["__version__", "hookimpl", *sorted(_LAZY)]
@@ -66,5 +68,7 @@ if TYPE_CHECKING:
         TickBand,
         TimeInForce,
     )
+    from .engine import Engine
     from .plugins import PluginHost
+    from .sync import execute
     from .venue import Capabilities, OrderRef, RateLimitPool, Venue
