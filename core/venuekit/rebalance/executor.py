@@ -1,0 +1,293 @@
+"""The rebalance executor: validate, SELL phase, settle, refresh, BUY phase sized to reality.
+
+:class:`Rebalancer` consumes a :class:`~venuekit.rebalance.plan.Plan` and places its orders
+through an :class:`~venuekit.engine.Engine`; it never recalculates the portfolio.
+
+1. Every symbol is looked up (an unknown one fails the whole plan with ``INVALID_PLAN``
+   before anything is sent); the account, the instruments and the arrival quotes are read
+   concurrently.
+2. SELL phase: each sell is sized (a notional at the bid, rounded down to the lot),
+   validated, and executed; all sells run concurrently (the engine's rate limiter paces the
+   venue calls) and the phase ends when every one of them is final.
+3. The account and the quotes are read again.
+4. BUY phase: the buys are sized to the real buying power less the safety margin: when the
+   plan asks for more, every buy is scaled down by the same factor (a notional scales, a
+   quantity scales and rounds down to the lot), so the phase never exceeds the buying
+   power. Then they run concurrently like the sells.
+5. The report says what happened to every item. One failing order never stops the others:
+   its error is its item's status and note.
+
+A dry run does steps 1 to 4 without sending anything (buys are sized against the buying
+power plus the sells' expected proceeds).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from decimal import ROUND_FLOOR, Decimal
+from typing import TYPE_CHECKING, Any
+
+from ..errors import Code, Outcome, VenueKitError
+from ..model import ZERO, Account, Instrument, OrderRequest, OrderState, Quote, Side, utcnow
+from ..quantize import round_quantity
+from ..validation import PreTradeValidator
+from .plan import Action, Plan, PlanError, PlanItem
+from .report import ItemReport, ItemStatus, RebalanceReport
+
+if TYPE_CHECKING:
+    from ..engine import Engine
+    from ..strategies import ExecutionResult
+
+__all__ = ["Rebalancer"]
+
+log = logging.getLogger("venuekit.rebalance")
+
+ProgressCallback = Callable[[ItemReport], None]
+
+
+def _floor(value: Decimal, places: str = "0.0001") -> Decimal:
+    return value.quantize(Decimal(places), ROUND_FLOOR)
+
+
+class Rebalancer:
+    """Runs plans on one engine. See the module docstring for the pipeline."""
+
+    def __init__(self, engine: Engine, *, strategy: str = "market",
+                 strategy_options: dict[str, Any] | None = None,
+                 validator: PreTradeValidator | None = None,
+                 safety_margin: Decimal | None = None,
+                 on_item: ProgressCallback | None = None) -> None:
+        existing = engine.validator
+        self.validator = validator or (existing if isinstance(existing, PreTradeValidator)
+                                       else PreTradeValidator())
+        self.engine = engine
+        self.strategy = strategy
+        self.strategy_options = strategy_options or {}
+        reserve = self.validator.rules.buying_power_reserve
+        self.safety_margin = max(safety_margin if safety_margin is not None else reserve,
+                                 reserve)
+        self.on_item = on_item
+
+    async def run(self, plan: Plan, *, dry_run: bool = False) -> RebalanceReport:
+        engine = self.engine
+        report = RebalanceReport(venue=engine.venue.name, strategy=self.strategy,
+                                 dry_run=dry_run, correlation_id=plan.correlation_id)
+        items = [ItemReport(i, item.symbol, item.action, planned_notional=item.notional,
+                            planned_quantity=item.quantity) for i, item in
+                 enumerate(plan.items)]
+        report.items = items
+        instruments = await self._instruments(plan)
+        traded = sorted({item.symbol for item in plan.items if item.action is not Action.HOLD})
+        account, quotes = await self._snapshot(traded)
+        report.account_before = account
+        self.validator.use_instruments(instruments.values())
+
+        sells = [(items[i], plan_item) for i, plan_item in plan.trades(Action.SELL)]
+        buys = [(items[i], plan_item) for i, plan_item in plan.trades(Action.BUY)]
+        for entry, _ in sells + buys:
+            entry.arrival_price = quotes[entry.symbol].mid
+        for entry in items:
+            if entry.action is Action.HOLD:
+                self._finish(entry)
+
+        log.info("rebalance started", extra={"venue": report.venue, "sells": len(sells),
+                                            "buys": len(buys), "dry_run": dry_run,
+                                            "correlation_id": plan.correlation_id})
+        started = asyncio.get_running_loop().time()
+        self.validator.use_account(account)
+        self.validator.use_quotes(quotes.values())
+        sell_requests = [self._size_sell(entry, plan_item, instruments[entry.symbol],
+                                         quotes[entry.symbol], plan.correlation_id)
+                         for entry, plan_item in sells]
+        await self._phase(list(zip((e for e, _ in sells), sell_requests, strict=True)),
+                          dry_run)
+        report.phase_seconds["sell"] = asyncio.get_running_loop().time() - started
+
+        if sells and not dry_run:
+            account, quotes = await self._snapshot(traded)
+        if dry_run:  # what the account would hold once the priced sells filled at the bid
+            proceeds = sum((entry.requested_quantity * quotes[entry.symbol].bid
+                            for entry, _ in sells if entry.requested_quantity
+                            and entry.status is ItemStatus.PRICED), ZERO)
+            account = account.model_copy(update={"cash": account.cash + proceeds,
+                                                 "buying_power": account.buying_power
+                                                 + proceeds})
+        report.account_between = account
+        budget = account.buying_power * (Decimal(1) - self.safety_margin)
+        report.buy_budget = _floor(max(budget, ZERO), "0.01")
+        self.validator.use_account(account)
+        self.validator.use_quotes(quotes.values())
+        started = asyncio.get_running_loop().time()
+        buy_requests = self._size_buys(buys, instruments, quotes, report, plan.correlation_id)
+        await self._phase(list(zip((e for e, _ in buys), buy_requests, strict=True)), dry_run)
+        report.phase_seconds["buy"] = asyncio.get_running_loop().time() - started
+
+        if not dry_run:
+            report.account_after = await engine.venue.account()
+        report.finished_at = utcnow()
+        log.info("rebalance finished",
+                 extra={"venue": report.venue, "complete": report.complete,
+                        "success_rate": str(report.success_rate),
+                        "seconds": round(report.seconds, 3)})
+        return report
+
+    # preparation ---------------------------------------------------------------------
+    async def _instruments(self, plan: Plan) -> dict[str, Instrument]:
+        """Every plan symbol's instrument; unknown symbols fail the plan, nothing sent."""
+        symbols = [item.symbol for item in plan.items]
+        found = await asyncio.gather(*(self.engine.instrument(s) for s in symbols),
+                                     return_exceptions=True)
+        known: dict[str, Instrument] = {}
+        for symbol, result in zip(symbols, found, strict=True):
+            if isinstance(result, VenueKitError) and result.code is Code.UNKNOWN_SYMBOL:
+                continue
+            if isinstance(result, BaseException):
+                raise result
+            known[symbol] = result
+        problems = plan.unknown_symbols(known)
+        if problems:
+            raise PlanError(problems, f"the plan (symbols on {self.engine.venue.name})")
+        return known
+
+    async def _snapshot(self, symbols: Sequence[str]) -> tuple[Account, dict[str, Quote]]:
+        venue = self.engine.venue
+        account, *quotes = await asyncio.gather(venue.account(),
+                                                *(venue.quote(s) for s in symbols))
+        assert isinstance(account, Account)
+        return account, {q.symbol: q for q in quotes if isinstance(q, Quote)}
+
+    def _size_sell(self, entry: ItemReport, item: PlanItem, instrument: Instrument,
+                   quote: Quote, correlation_id: str | None) -> OrderRequest | None:
+        quantity = item.quantity
+        if quantity is None:
+            assert item.notional is not None
+            if quote.bid <= 0:
+                self._finish(entry, ItemStatus.REFUSED, f"{item.symbol} has no bid to price "
+                             "the notional")
+                return None
+            quantity = item.notional / quote.bid
+        return self._request(entry, instrument, Side.SELL, quantity, correlation_id)
+
+    def _size_buys(self, buys: Sequence[tuple[ItemReport, PlanItem]],
+                   instruments: dict[str, Instrument], quotes: dict[str, Quote],
+                   report: RebalanceReport, correlation_id: str | None
+                   ) -> list[OrderRequest | None]:
+        wanted: list[Decimal] = []
+        for entry, item in buys:
+            ask = quotes[entry.symbol].ask
+            wanted.append(item.quantity if item.quantity is not None
+                          else (item.notional or ZERO) / ask if ask > 0 else ZERO)
+        cost = sum((q * quotes[e.symbol].ask for q, (e, _) in zip(wanted, buys, strict=True)),
+                   ZERO)
+        budget = report.buy_budget or ZERO
+        scale = Decimal(1)
+        if cost > budget:
+            scale = _floor(budget / cost, "0.000001") if cost > 0 else ZERO
+            log.warning("buys scaled down to the buying power",
+                        extra={"planned_cost": str(cost), "budget": str(budget),
+                               "scale": str(scale)})
+        report.buy_scale = scale
+        requests: list[OrderRequest | None] = []
+        for quantity, (entry, item) in zip(wanted, buys, strict=True):
+            if quotes[entry.symbol].ask <= 0:
+                self._finish(entry, ItemStatus.REFUSED, f"{item.symbol} has no ask to price "
+                             "the order")
+                requests.append(None)
+                continue
+            request = self._request(entry, instruments[entry.symbol], Side.BUY,
+                                    quantity * scale, correlation_id)
+            if request is not None and scale < 1:
+                entry.warnings.append(f"scaled to {scale} of the plan to fit the buying "
+                                      "power")
+            requests.append(request)
+        return requests
+
+    def _request(self, entry: ItemReport, instrument: Instrument, side: Side,
+                 quantity: Decimal, correlation_id: str | None) -> OrderRequest | None:
+        try:
+            rounded = round_quantity(instrument, quantity)
+        except VenueKitError as exc:
+            self._finish(entry, ItemStatus.SKIPPED, exc.message)
+            return None
+        entry.requested_quantity = rounded
+        return OrderRequest(symbol=entry.symbol, side=side, quantity=rounded,
+                            correlation_id=correlation_id)
+
+    # execution -----------------------------------------------------------------------
+    async def _phase(self, work: Sequence[tuple[ItemReport, OrderRequest | None]],
+                     dry_run: bool) -> None:
+        runs = [self._one(entry, request, dry_run) for entry, request in work
+                if request is not None]
+        await asyncio.gather(*runs)
+
+    async def _one(self, entry: ItemReport, request: OrderRequest, dry_run: bool) -> None:
+        """Validate and execute one order; every outcome ends in ``entry``, none escapes."""
+        validator = self.validator
+        try:
+            context = await validator.context(request, self.engine.venue)
+            verdict = validator.evaluate(request, context)
+        except VenueKitError as exc:
+            self._finish(entry, ItemStatus.FAILED, f"{exc.code.name}: {exc.message}")
+            return
+        entry.risk_score = verdict.risk_score
+        entry.warnings.extend(w.message for w in verdict.warnings)
+        if not verdict.ok:
+            self._finish(entry, ItemStatus.REFUSED, "; ".join(
+                f"{v.code.name}: {v.message}" for v in verdict.violations))
+            return
+        if dry_run:
+            self._finish(entry, ItemStatus.PRICED)
+            return
+        entry.started_at = utcnow()
+        try:
+            result = await self.engine.execute(request, self.strategy, **self.strategy_options)
+        except VenueKitError as exc:
+            # Raised before the order reached the venue (validation, instrument rules) or
+            # with an outcome the journal and recovery resolve later.
+            status = ItemStatus.REFUSED if exc.outcome is Outcome.REJECTED else \
+                ItemStatus.FAILED
+            entry.finished_at = utcnow()
+            self._finish(entry, status, f"{exc.code.name}: {exc.message}")
+            return
+        except Exception as exc:  # a bug must not hide the other orders' outcomes
+            log.exception("rebalance order failed", extra={"symbol": entry.symbol})
+            entry.finished_at = utcnow()
+            self._finish(entry, ItemStatus.FAILED, f"{type(exc).__name__}: {exc}")
+            return
+        self._record(entry, result)
+
+    def _record(self, entry: ItemReport, result: ExecutionResult) -> None:
+        entry.order_id = result.order_id or None
+        state = result.state
+        entry.state = state.value
+        entry.filled_quantity = result.filled_quantity
+        entry.average_price = result.average_price
+        entry.fees = result.fees
+        entry.attempts = result.attempts
+        entry.repegs = result.repegs
+        entry.slippage_bps = None if result.slippage_bps is None else \
+            result.slippage_bps.quantize(Decimal("0.01"))
+        entry.started_at = result.started_at
+        entry.finished_at = result.finished_at or utcnow()
+        entry.orders = [{"id": o.id, "venue_order_id": o.venue_order_id,
+                         "state": o.state.value, "quantity": o.quantity,
+                         "filled_quantity": o.filled_quantity} for o in result.orders]
+        if state is OrderState.FILLED:
+            status = ItemStatus.COMPLETED
+        elif state is OrderState.REJECTED and result.filled_quantity == 0:
+            status = ItemStatus.REJECTED
+        elif state.is_terminal:
+            status = ItemStatus.INCOMPLETE
+        else:
+            status = ItemStatus.FAILED  # outcome unknown: recovery resolves it
+        self._finish(entry, status, result.note)
+
+    def _finish(self, entry: ItemReport, status: ItemStatus = ItemStatus.HELD,
+                note: str | None = None) -> None:
+        entry.status = status
+        if note:
+            entry.note = note
+        if self.on_item is not None:
+            self.on_item(entry)

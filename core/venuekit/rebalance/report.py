@@ -1,0 +1,230 @@
+"""The rebalance report: what happened to every plan item, per phase, and overall.
+
+Each :class:`ItemReport` says what the plan asked, what was sent (after sizing), what the
+venue did (order id, final state, fills, average price, fees, attempts, re-pegs, timings),
+the slippage against the arrival mid in basis points, and the drift against the plan in
+the plan's own unit (notional for a notional item, quantity for a quantity item).
+:class:`RebalanceReport` adds the account before and after, the buy scaling, success rates
+overall and by phase, and the exit code the CLI uses.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from ..model import ZERO, Account, utcnow
+from .plan import Action
+
+__all__ = ["ItemReport", "ItemStatus", "PhaseSummary", "RebalanceReport"]
+
+_HUNDRED = Decimal(100)
+
+
+class ItemStatus(enum.StrEnum):
+    """What became of one plan item."""
+
+    COMPLETED = "completed"
+    """Sent and filled in full."""
+    INCOMPLETE = "incomplete"
+    """Sent; partly filled or not filled by the deadline (cancelled, expired, timed out)."""
+    REJECTED = "rejected"
+    """The venue refused the order."""
+    REFUSED = "refused"
+    """Refused before sending (pre-trade validation or instrument rules): nothing was sent."""
+    FAILED = "failed"
+    """An error stopped the order; its outcome may be unknown (see the journal)."""
+    SKIPPED = "skipped"
+    """Sized to nothing (the buying power or the lot size left no quantity to send)."""
+    PRICED = "priced"
+    """A dry run: validated and priced, not sent."""
+    HELD = "held"
+    """A HOLD item: nothing to do."""
+
+    @property
+    def done(self) -> bool:
+        return self in (ItemStatus.COMPLETED, ItemStatus.PRICED, ItemStatus.HELD)
+
+
+@dataclass
+class ItemReport:
+    """One plan item: the plan, the sizing, and the outcome."""
+
+    index: int
+    symbol: str
+    action: Action
+    planned_notional: Decimal | None = None
+    planned_quantity: Decimal | None = None
+    requested_quantity: Decimal | None = None
+    arrival_price: Decimal | None = None
+    status: ItemStatus = ItemStatus.HELD
+    order_id: str | None = None
+    state: str | None = None
+    filled_quantity: Decimal = ZERO
+    average_price: Decimal | None = None
+    fees: Decimal = ZERO
+    attempts: int = 0
+    repegs: int = 0
+    slippage_bps: Decimal | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    risk_score: Decimal | None = None
+    warnings: list[str] = field(default_factory=list)
+    orders: list[dict[str, Any]] = field(default_factory=list)
+    note: str | None = None
+
+    @property
+    def phase(self) -> str:
+        return self.action.value.lower()
+
+    @property
+    def seconds(self) -> float | None:
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()
+
+    @property
+    def executed_notional(self) -> Decimal:
+        return self.filled_quantity * self.average_price if self.average_price else ZERO
+
+    @property
+    def drift(self) -> Decimal | None:
+        """Executed minus planned, in the plan's unit (negative: less than planned).
+
+        None for a HOLD and for a dry run (nothing was meant to execute)."""
+        if self.status in (ItemStatus.HELD, ItemStatus.PRICED):
+            return None
+        if self.planned_notional is not None:
+            return self.executed_notional - self.planned_notional
+        if self.planned_quantity is not None:
+            return self.filled_quantity - self.planned_quantity
+        return None
+
+    @property
+    def drift_pct(self) -> Decimal | None:
+        planned = self.planned_notional or self.planned_quantity
+        drift = self.drift
+        if drift is None or not planned:
+            return None
+        return (drift / planned * _HUNDRED).quantize(Decimal("0.01"))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "index": self.index, "symbol": self.symbol, "action": self.action.value,
+            "status": self.status.value, "order_id": self.order_id, "state": self.state,
+            "planned_notional": self.planned_notional,
+            "planned_quantity": self.planned_quantity,
+            "requested_quantity": self.requested_quantity,
+            "filled_quantity": self.filled_quantity, "average_price": self.average_price,
+            "executed_notional": self.executed_notional, "fees": self.fees,
+            "attempts": self.attempts, "repegs": self.repegs,
+            "arrival_price": self.arrival_price, "slippage_bps": self.slippage_bps,
+            "drift": self.drift, "drift_pct": self.drift_pct,
+            "started_at": self.started_at, "finished_at": self.finished_at,
+            "seconds": None if self.seconds is None else round(self.seconds, 6),
+            "risk_score": self.risk_score, "warnings": self.warnings,
+            "orders": self.orders, "note": self.note,
+        }
+
+
+def _rate(done: int, total: int) -> Decimal:
+    ratio = Decimal(done) / Decimal(total) if total else Decimal(1)
+    return ratio.quantize(Decimal("0.0001"))
+
+
+@dataclass(frozen=True)
+class PhaseSummary:
+    """One phase (sell or buy): how many orders, how many completed, what was traded."""
+
+    name: str
+    items: int
+    completed: int
+    planned_notional: Decimal
+    executed_notional: Decimal
+    fees: Decimal
+    seconds: float
+
+    @property
+    def success_rate(self) -> Decimal:
+        return _rate(self.completed, self.items)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"items": self.items, "completed": self.completed,
+                "success_rate": self.success_rate, "planned_notional": self.planned_notional,
+                "executed_notional": self.executed_notional, "fees": self.fees,
+                "seconds": round(self.seconds, 6)}
+
+
+def _money(account: Account | None) -> dict[str, Any] | None:
+    if account is None:
+        return None
+    return {"cash": account.cash, "buying_power": account.buying_power,
+            "positions": {p.symbol: p.quantity for p in account.positions}}
+
+
+@dataclass
+class RebalanceReport:
+    """The whole run: every item, each phase, the account before and after."""
+
+    venue: str
+    strategy: str
+    dry_run: bool
+    correlation_id: str | None
+    items: list[ItemReport] = field(default_factory=list)
+    started_at: datetime = field(default_factory=utcnow)
+    finished_at: datetime | None = None
+    account_before: Account | None = None
+    account_between: Account | None = None
+    account_after: Account | None = None
+    buy_scale: Decimal = Decimal(1)
+    buy_budget: Decimal | None = None
+    phase_seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def trades(self) -> list[ItemReport]:
+        return [item for item in self.items if item.action is not Action.HOLD]
+
+    def phase(self, action: Action) -> PhaseSummary:
+        items = [item for item in self.items if item.action is action]
+        planned = sum((item.planned_notional or (item.planned_quantity or ZERO)
+                       * (item.arrival_price or ZERO) for item in items), ZERO)
+        return PhaseSummary(
+            name=action.value.lower(), items=len(items),
+            completed=sum(1 for item in items if item.status.done),
+            planned_notional=planned.quantize(Decimal("0.01")),
+            executed_notional=sum((item.executed_notional for item in items), ZERO),
+            fees=sum((item.fees for item in items), ZERO),
+            seconds=self.phase_seconds.get(action.value.lower(), 0.0))
+
+    @property
+    def success_rate(self) -> Decimal:
+        trades = self.trades
+        return _rate(sum(1 for item in trades if item.status.done), len(trades))
+
+    @property
+    def complete(self) -> bool:
+        """True when every item is done (filled, held, or priced in a dry run)."""
+        return all(item.status.done for item in self.items)
+
+    @property
+    def seconds(self) -> float:
+        return ((self.finished_at or utcnow()) - self.started_at).total_seconds()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "venue": self.venue, "strategy": self.strategy, "dry_run": self.dry_run,
+            "correlation_id": self.correlation_id, "complete": self.complete,
+            "success_rate": self.success_rate,
+            "phases": {p.name: p.as_dict() for p in (self.phase(Action.SELL),
+                                                     self.phase(Action.BUY))},
+            "buy_scale": self.buy_scale, "buy_budget": self.buy_budget,
+            "account_before": _money(self.account_before),
+            "account_between": _money(self.account_between),
+            "account_after": _money(self.account_after),
+            "started_at": self.started_at, "finished_at": self.finished_at,
+            "seconds": round(self.seconds, 6),
+            "items": [item.as_dict() for item in self.items],
+        }
