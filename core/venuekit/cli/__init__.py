@@ -17,6 +17,7 @@ import click
 from .. import __version__
 from .orders import orders_command
 from .plugins import plugins_command, venues_command
+from .rebalance import rebalance_command
 from .recover import recover_command
 from .trade import order_command, quote_command
 
@@ -47,5 +48,6 @@ main.add_command(plugins_command)
 main.add_command(venues_command)
 main.add_command(quote_command)
 main.add_command(order_command)
+main.add_command(rebalance_command)
 main.add_command(orders_command)
 main.add_command(recover_command)

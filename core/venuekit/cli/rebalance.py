@@ -1,0 +1,198 @@
+"""``venuekit rebalance PLAN``: run a rebalance plan, SELL -> settle -> BUY, and report it."""
+
+from __future__ import annotations
+
+import sys
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import click
+from rich import box
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ..engine import Engine
+from ..errors import VenueKitError
+from ..plugins import default_host
+from ..rebalance import (
+    ItemReport,
+    Plan,
+    PlanError,
+    Rebalancer,
+    RebalanceReport,
+    load_plan,
+    plan_schema,
+)
+from ..rebalance.plan import Action
+from ..strategies import STRATEGIES
+from ..validation import PreTradeValidator, ValidationRules
+from .config import read_config, resolve, venue_options
+from .output import console, dumps, emit_json, error_console
+from .session import EXIT_INCOMPLETE, build_venue, fail, open_journal, run
+
+_STYLE = {"completed": "green", "held": "dim", "priced": "cyan", "incomplete": "yellow",
+          "skipped": "yellow", "rejected": "red", "refused": "red", "failed": "red"}
+
+
+def _rules(config_path: Path | None, environment: str | None) -> ValidationRules:
+    section = read_config(config_path).get("validation", {})
+    if not isinstance(section, dict):
+        section = {}
+    return ValidationRules.from_config(section, environment)
+
+
+@click.command("rebalance")
+@click.argument("plan_path", metavar="PLAN", required=False,
+                type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Validate and price the plan; send nothing.")
+@click.option("--strategy", type=click.Choice(sorted(STRATEGIES)), default="market",
+              show_default=True, help="How each order is executed.")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True,
+              help="Seconds each order may take (the budget of aggressive-limit).")
+@click.option("--environment", envvar="VENUEKIT_ENV", default=None,
+              help="Validation rules of [validation.ENVIRONMENT] in the config file.")
+@venue_options
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the report as JSON to this file.")
+@click.option("--schema", is_flag=True, help="Print the plan's JSON schema and exit.")
+def rebalance_command(plan_path: Path | None, dry_run: bool, strategy: str, timeout: float,
+                      environment: str | None, venue: str, options: tuple[str, ...],
+                      config_path: Path | None, journal: Path | None, as_json: bool,
+                      report_path: Path | None, schema: bool) -> None:
+    """Execute the rebalance PLAN (JSON, or YAML with PyYAML): sells, then buys.
+
+    Each order is checked against the pre-trade rules (buying power with a 5 % reserve,
+    25 % per symbol, 100,000 per order, 100 bps spread, instrument rules) before it is
+    sent. The sells run first and settle; the buys are then sized to the real buying
+    power. Exits 0 when every order completed, 1 when some did not, 2 when the plan is
+    invalid (every problem is listed and nothing is sent).
+
+    \b
+    Examples:
+      venuekit rebalance docs/examples/rebalance.json
+      venuekit rebalance plan.json --dry-run
+      venuekit rebalance plan.json --json --report report.json
+    """
+    if schema:
+        emit_json(plan_schema())
+        return
+    if plan_path is None:
+        raise click.UsageError("missing the PLAN file (or pass --schema)")
+    try:
+        plan = load_plan(plan_path)
+        rules = _rules(config_path, environment)
+        settings = resolve(venue, options, config_path, journal)
+    except VenueKitError as exc:
+        _fail(exc)
+        raise AssertionError("unreachable") from exc
+    strategy_options: dict[str, Any] = {"aggressive-limit": {"budget": timeout}}.get(
+        strategy, {"timeout": timeout})
+    show_progress = not as_json and sys.stderr.isatty()
+
+    async def work() -> RebalanceReport | PlanError:
+        with open_journal(settings.journal) as book:
+            validator = PreTradeValidator(rules)
+            engine = Engine(build_venue(settings), book, host=default_host(),
+                            validator=validator)
+            await engine.start()
+            try:
+                return await _execute(engine, plan, strategy, strategy_options, dry_run,
+                                      show_progress)
+            except PlanError as exc:  # symbols the venue does not list: nothing was sent
+                return exc
+            finally:
+                await engine.close()
+
+    report = run(work)
+    if isinstance(report, PlanError):
+        _fail(report)
+        return
+    data = report.as_dict()
+    if report_path is not None:
+        report_path.parent.mkdir(parents=True, exist_ok=True)
+        report_path.write_text(dumps(data) + "\n", encoding="utf-8")
+    if as_json:
+        emit_json(data)
+    else:
+        print_report(report)
+    if not report.complete:
+        sys.exit(EXIT_INCOMPLETE)
+
+
+def _fail(exc: VenueKitError) -> None:
+    if isinstance(exc, PlanError):
+        err = error_console()
+        err.print(f"[red]error[/] {exc.code.name}: {len(exc.problems)} problem(s) in "
+                  f"{exc.source}; nothing was sent")
+        for problem in exc.problems:
+            err.print(f"  {problem.location}: {problem.message}")
+        err.print(f"[dim]what to do:[/] {exc.code.action}")
+        sys.exit(2)
+    fail(exc)
+
+
+async def _execute(engine: Engine, plan: Plan, strategy: str, options: dict[str, Any],
+                   dry_run: bool, show_progress: bool) -> RebalanceReport:
+    trades = sum(1 for item in plan.items if item.action is not Action.HOLD)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=error_console(), transient=True,
+                  disable=not show_progress) as progress:
+        task = progress.add_task("rebalancing" if not dry_run else "pricing", total=trades)
+
+        def advance(item: ItemReport) -> None:
+            if item.action is not Action.HOLD:
+                progress.update(task, advance=1,
+                                description=f"{item.phase} {item.symbol}: {item.status}")
+
+        rebalancer = Rebalancer(engine, strategy=strategy, strategy_options=options,
+                                on_item=advance)
+        return await rebalancer.run(plan, dry_run=dry_run)
+
+
+def _fmt(value: Decimal | None, places: int = 2) -> str:
+    if value is None:
+        return ""
+    return f"{value:,.{places}f}"
+
+
+def print_report(report: RebalanceReport) -> None:
+    title = "rebalance (dry run)" if report.dry_run else "rebalance"
+    table = Table(title=f"{title} on {report.venue}: {report.strategy}", box=box.SIMPLE)
+    notes = any(item.note or item.warnings for item in report.items)
+    columns = ["symbol", "action", "status", "order id", "filled", "avg price", "slip bps",
+               "drift %"] + (["note"] if notes else [])
+    for column in columns:
+        table.add_column(column, justify="left" if column in ("symbol", "action", "status",
+                                                               "order id", "note")
+                         else "right", no_wrap=column != "note")
+    for item in report.items:
+        style = _STYLE.get(item.status.value, "")
+        row = [item.symbol, item.action.value,
+               f"[{style}]{item.status.value}[/]" if style else item.status.value,
+               item.order_id or "",
+               "" if item.action is Action.HOLD else str(item.filled_quantity),
+               _fmt(item.average_price), _fmt(item.slippage_bps), _fmt(item.drift_pct)]
+        if notes:
+            row.append("; ".join(filter(None, [item.note, *item.warnings])))
+        table.add_row(*row)
+    out = console()
+    out.print(table)
+    for phase in (report.phase(Action.SELL), report.phase(Action.BUY)):
+        if phase.items:
+            done = "priced" if report.dry_run else "completed"
+            out.print(f"{phase.name}: {phase.completed}/{phase.items} {done} "
+                      f"({phase.success_rate * 100:.0f} %), traded "
+                      f"{_fmt(phase.executed_notional)} of {_fmt(phase.planned_notional)} "
+                      f"planned, fees {_fmt(phase.fees)}, {phase.seconds:.2f} s")
+    if report.buy_scale < 1:
+        out.print(f"buys scaled to {report.buy_scale} of the plan to fit the buying power "
+                  f"({_fmt(report.buy_budget)} after the safety margin)")
+    before, after = report.account_before, report.account_after
+    if before is not None and after is not None:
+        out.print(f"cash {_fmt(before.cash)} -> {_fmt(after.cash)}; success rate "
+                  f"{report.success_rate * 100:.0f} % in {report.seconds:.2f} s")
+    if report.dry_run:
+        out.print("dry run: nothing was sent")
+
