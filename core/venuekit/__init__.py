@@ -50,6 +50,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
+    from .engine import Engine
     from .errors import Category, Code, Outcome, VenueKitError
     from .model import (
         Account,
@@ -68,7 +69,6 @@ if TYPE_CHECKING:
         TickBand,
         TimeInForce,
     )
-    from .engine import Engine
     from .plugins import PluginHost
     from .sync import execute
     from .venue import Capabilities, OrderRef, RateLimitPool, Venue
