@@ -86,3 +86,19 @@ def test_aggressive_limit_reprices_from_confirmed_fills(tmp_path: Path) -> None:
         assert all(o.filled_quantity <= (o.quantity or 0) for o in result.orders)
         assert total <= Decimal(20)
     on_mock(tmp_path, body)
+
+
+def test_slippage_guard_falls_back_to_a_marketable_limit_when_the_book_is_wide(
+        tmp_path: Path) -> None:
+    async def body(engine: Engine, venue: MockVenue) -> None:
+        venue.control.set_quote("XYZ", "99.00", "101.00")  # crossing costs 100 bps
+        guarded = await engine.execute(buy("5"), max_slippage_bps="20", timeout=0.2)
+        [order] = guarded.orders
+        assert order.request.order_type.value == "limit"
+        assert order.limit_price == Decimal("100.20")  # mid + 20 bps, never beyond
+        assert guarded.state is OrderState.TIMEOUT and guarded.filled_quantity == 0
+        assert guarded.note is not None and "guard" in guarded.note
+        loose = await engine.execute(buy("5"), max_slippage_bps="150")
+        assert loose.orders[0].request.order_type.value == "market"
+        assert loose.state is OrderState.FILLED and loose.average_price == Decimal("101.00")
+    on_mock(tmp_path, body)
