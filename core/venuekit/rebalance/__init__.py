@@ -12,7 +12,16 @@ The executor consumes a plan and places orders; it never recalculates the portfo
 from __future__ import annotations
 
 from .executor import Rebalancer
-from .plan import Action, Plan, PlanError, PlanItem, PlanProblem, load_plan, plan_schema
+from .plan import (
+    Action,
+    Plan,
+    PlanError,
+    PlanItem,
+    PlanProblem,
+    load_plan,
+    parse_plan,
+    plan_schema,
+)
 from .report import ItemReport, ItemStatus, PhaseSummary, RebalanceReport
 
 __all__ = [
@@ -27,5 +36,6 @@ __all__ = [
     "RebalanceReport",
     "Rebalancer",
     "load_plan",
+    "parse_plan",
     "plan_schema",
 ]
