@@ -115,7 +115,9 @@ class Engine:
     async def instrument(self, symbol: str) -> Instrument:
         cached = self._instruments.get(symbol)
         if cached is None:
-            cached = self._instruments[symbol] = await self.venue.instrument(symbol)
+            cached = self._instruments[symbol] = await retry_call(
+                lambda: self.venue.instrument(symbol), operation="instruments",
+                venue=self.venue.name)
         return cached
 
     async def prepare(self, request: OrderRequest) -> OrderRequest:
@@ -123,7 +125,7 @@ class Engine:
         instrument = await self.instrument(request.symbol)
         reference: Decimal | None = None
         if request.order_type is OrderType.MARKET and instrument.min_notional > 0:
-            reference = (await self.venue.quote(request.symbol)).touch(request.side)
+            reference = (await self.quote(request.symbol)).touch(request.side)
         return quantize_request(instrument, request, reference_price=reference)
 
     async def submit(self, request: OrderRequest) -> Order:
@@ -151,7 +153,9 @@ class Engine:
         return await self.submitter.submit(order)
 
     async def quote(self, symbol: str) -> Quote:
-        return await self.venue.quote(symbol)
+        """The latest quote (a read: retried with backoff on transport errors)."""
+        return await retry_call(lambda: self.venue.quote(symbol), operation="quote",
+                                venue=self.venue.name)
 
     async def settle(self, order: Order, *, timeout: float | None = None) -> Order:
         """Wait until ``order`` is final or ``timeout`` seconds pass (see settlement)."""
