@@ -1,0 +1,128 @@
+"""Rebalancing end to end on the mock: exact reports, SELL before BUY, scaling, dry runs."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from venuekit.engine import Engine
+from venuekit.journal.sqlite import SQLiteJournal
+from venuekit.model import Instrument
+from venuekit.plugins import PluginHost
+from venuekit.rebalance import Action, ItemStatus, Rebalancer, RebalanceReport, parse_plan
+from venuekit.settlement import SettlementOptions
+from venuekit.validation import PreTradeValidator
+from venuekit_mock import MockVenue, PercentageSlippage
+
+from .helpers import flat
+from .journal_truth import assert_journal_matches_ledger
+
+D = Decimal
+FAST = SettlementOptions(poll_min=0.02, poll_max=0.1, silence=0.1, late_grace=0.01)
+SYMBOLS = [f"S{i:02d}" for i in range(20)]
+
+
+class HaltedAfterListing(MockVenue):
+    """Reference data still lists every symbol as tradable; the matching engine halts some."""
+
+    async def instruments(self, symbols: Sequence[str] | None = None) -> Sequence[Instrument]:
+        listed = await super().instruments(symbols)
+        return [i.model_copy(update={"tradable": True}) for i in listed]
+
+
+def rebalance(tmp_path: Path, venue: MockVenue, plan: dict[str, Any], *,
+              dry_run: bool = False, setup: Any = None) -> RebalanceReport:
+    async def main() -> RebalanceReport:
+        with SQLiteJournal(tmp_path / "j.sqlite3") as journal:
+            engine = Engine(venue, journal, host=PluginHost(load_entry_points=False),
+                            settlement=FAST, validator=PreTradeValidator())
+            await engine.start()
+            try:
+                if setup is not None:
+                    setup(venue)
+                return await Rebalancer(engine, strategy_options={"timeout": 10}).run(
+                    parse_plan(plan), dry_run=dry_run)
+            finally:
+                await engine.close()
+                assert_journal_matches_ledger(journal, venue.control.ledger)
+    return asyncio.run(main())
+
+
+def test_twenty_symbols_with_partial_fills_and_a_halted_symbol(tmp_path: Path) -> None:
+    # 30 displayed per step: the 50-share sells fill 30 then 20 at the next market step.
+    specs = [flat(s, size="30") for s in SYMBOLS[:19]] + [flat("S19", tradable=False)]
+    venue = HaltedAfterListing(seed=3, symbols=specs, cash="50000", tick_interval=0.01)
+
+    def positions(v: MockVenue) -> None:
+        for symbol in SYMBOLS[:8]:
+            v.control.set_position(symbol, "50", "90")
+
+    plan = {"correlation_id": "twenty", "items": [
+        *({"symbol": s, "action": "SELL", "quantity": "50"} for s in SYMBOLS[:8]),
+        *({"symbol": s, "action": "BUY", "notional": "2000"} for s in SYMBOLS[8:20])]}
+    report = rebalance(tmp_path, venue, plan, setup=positions)
+
+    assert not report.complete and report.success_rate == D("0.95")
+    sells, buys = report.items[:8], report.items[8:19]
+    for item in sells:
+        assert (item.status, item.state, item.filled_quantity, item.average_price) == \
+            (ItemStatus.COMPLETED, "filled", D(50), D("100.00"))
+        assert item.order_id and item.attempts == 1 and item.drift == 0
+    assert any(len(f) > 1 for f in (venue.control.ledger.fills_for(i.order_id or "")
+                                    for i in sells)), "partial fills happened"
+    for item in buys:  # 2000 / 100.01 rounds down to 19
+        assert (item.status, item.requested_quantity, item.filled_quantity,
+                item.average_price) == (ItemStatus.COMPLETED, D(19), D(19), D("100.01"))
+        assert item.drift == D(19) * D("100.01") - D(2000)
+        assert item.slippage_bps == D("0.50")  # the ask against the 100.005 mid
+    halted = report.items[19]
+    assert (halted.status, halted.state, halted.filled_quantity) == \
+        (ItemStatus.REJECTED, "rejected", D(0))
+    assert halted.order_id and halted.note and "SYMBOL_HALTED" in halted.note
+    assert report.phase(Action.BUY).completed == 11
+    data = report.as_dict()
+    assert data["phases"]["sell"]["success_rate"] == D(1)
+    assert data["phases"]["buy"]["success_rate"] == D("0.9167")
+    assert [r.code for r in venue.control.ledger.rejects] == ["SYMBOL_HALTED"]
+
+
+def test_sells_settle_before_buys_and_worse_sells_scale_the_buys_down(tmp_path: Path) -> None:
+    names = ["A", "B", "C", "D", "E", "F"]
+    venue = MockVenue(seed=1, symbols=[flat(s, size="1000") for s in names], cash="0",
+                      slippage=PercentageSlippage(D(200)))
+    plan = {"items": [{"symbol": "A", "action": "SELL", "quantity": "100"},
+                      *({"symbol": s, "action": "BUY", "notional": "1998"} for s in names[1:])]}
+    report = rebalance(tmp_path, venue, plan,
+                       setup=lambda v: v.control.set_position("A", "100", "90"))
+    sell, *buys = report.items
+    assert sell.status is ItemStatus.COMPLETED and sell.average_price == D("98.00")
+    between = report.account_between
+    assert between is not None and between.buying_power == D(9800)
+    assert report.buy_scale < 1  # the plan expected ~10,000 of proceeds
+    assert report.buy_scale == D("0.931931")  # 9,310 (95 % of 9,800) / 9,990 planned
+    for buy in buys:  # 1998 / 100.01 x 0.931931 = 18.6, rounded down
+        assert buy.status is ItemStatus.COMPLETED and buy.filled_quantity == D(18)
+    spent = sum(b.executed_notional + b.fees for b in buys)
+    assert spent <= between.buying_power
+    ledger = venue.control.ledger
+    assert [o.side.value for o in ledger.orders] == ["sell"] + ["buy"] * 5
+    last_sell_fill = max(f.at for f in ledger.fills if f.side.value == "sell")
+    first_buy_fill = min(f.at for f in ledger.fills if f.side.value == "buy")
+    assert last_sell_fill <= first_buy_fill
+    assert sell.finished_at is not None
+    assert all(b.started_at is not None and sell.finished_at <= b.started_at for b in buys)
+
+
+def test_a_dry_run_validates_and_prices_but_sends_nothing(tmp_path: Path) -> None:
+    venue = MockVenue(seed=1, symbols=[flat("A"), flat("B")], cash="10000")
+    plan = {"items": [{"symbol": "A", "action": "BUY", "notional": "2000"},
+                      {"symbol": "B", "action": "BUY", "notional": "5000"}]}
+    report = rebalance(tmp_path, venue, plan, dry_run=True)
+    first, second = report.items
+    assert first.status is ItemStatus.PRICED and first.requested_quantity == D(19)
+    assert second.status is ItemStatus.REFUSED  # 50 % of equity: above the 25 % limit
+    assert second.note and "CONCENTRATION_LIMIT" in second.note
+    assert not venue.control.ledger.orders and not venue.control.ledger.rejects
