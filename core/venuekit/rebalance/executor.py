@@ -78,9 +78,18 @@ class Rebalancer:
                             planned_quantity=item.quantity) for i, item in
                  enumerate(plan.items)]
         report.items = items
-        instruments = await self._instruments(plan)
         traded = sorted({item.symbol for item in plan.items if item.action is not Action.HOLD})
-        account, quotes = await self._snapshot(traded)
+        # Reference data, the account and the arrival quotes in one concurrent round trip;
+        # the quotes of unknown symbols fail, which the instrument check reports first.
+        looked_up, snapshot = await asyncio.gather(self._instruments(plan),
+                                                   self._snapshot(traded),
+                                                   return_exceptions=True)
+        if isinstance(looked_up, BaseException):
+            raise looked_up
+        if isinstance(snapshot, BaseException):
+            raise snapshot
+        instruments = looked_up
+        account, quotes = snapshot
         report.account_before = account
         self.validator.use_instruments(instruments.values())
 
