@@ -16,6 +16,8 @@ from venuekit.model import Side
 __all__ = ["Holding", "SimAccount"]
 
 ZERO = Decimal(0)
+# Enum members are slow to look up on Python 3.11 (see engine.py): an alias for hot paths.
+_BUY = Side.BUY
 
 
 @dataclass(slots=True)
@@ -62,7 +64,7 @@ class SimAccount:
         if holding is None:
             holding = self.positions[symbol] = Holding()
         before = holding.quantity
-        if side is Side.BUY:
+        if side is _BUY:
             self.cash -= notional + fee
             after = before + quantity
             if before >= 0:  # opening or adding to a long

@@ -33,18 +33,16 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-def _is_standard(ctx: Context) -> bool:
-    # Precision and rounding decide every result the engine computes; its magnitudes are
-    # far from the exponent limits, and it performs no operation a trap would catch.
-    return ctx.prec == 28 and ctx.rounding == ROUND_HALF_EVEN
-
-
 def standard_context(method: Callable[P, R]) -> Callable[P, R]:
     """Run ``method`` in the standard decimal context (see the module docstring)."""
 
     @functools.wraps(method)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        if _is_standard(getcontext()):
+        # Precision and rounding decide every result the engine computes; its magnitudes
+        # are far from the exponent limits, and it performs no operation a trap would
+        # catch. (Checked inline: this runs on every call into the engine.)
+        ctx = getcontext()
+        if ctx.prec == 28 and ctx.rounding == ROUND_HALF_EVEN:
             return method(*args, **kwargs)
         with localcontext(STANDARD):
             return method(*args, **kwargs)

@@ -24,6 +24,10 @@ __all__ = ["OrderChecks"]
 ZERO = Decimal(0)
 _BPS = Decimal(10_000)
 
+# Enum members are slow to look up on Python 3.11 (see engine.py): aliases for hot paths.
+_BUY = Side.BUY
+_LIMIT = OrderType.LIMIT
+
 
 class OrderChecks:
     """The acceptance rules of one simulated venue, over its config and account."""
@@ -51,7 +55,7 @@ class OrderChecks:
         if not quantity.is_finite() or quantity <= 0:
             raise self.error(Code.INVALID_QUANTITY,
                              f"{spec.symbol}: quantity {quantity} is not a positive number")
-        if order_type is OrderType.LIMIT:
+        if order_type is _LIMIT:
             if limit_price is None or not limit_price.is_finite() or limit_price <= 0:
                 raise self.error(Code.INVALID_PRICE, f"{spec.symbol}: a limit order needs a "
                                  f"positive limit price, got {limit_price}")
@@ -68,7 +72,7 @@ class OrderChecks:
         if quantity < spec.min_quantity:
             raise self.error(Code.BELOW_MIN_QUANTITY, f"{spec.symbol}: quantity {quantity} "
                              f"is below the minimum {spec.min_quantity}")
-        buy = side is Side.BUY
+        buy = side is _BUY
         touch = book.ask if buy else book.bid
         price = touch if limit_price is None else limit_price
         if spec.min_notional and quantity * price < spec.min_notional:
@@ -101,7 +105,7 @@ class OrderChecks:
                     reserve_price: Decimal) -> None:
         """Refuse what the account cannot pay for (buys, short sales) or deliver (sells)."""
         account = self.account
-        if side is Side.BUY:
+        if side is _BUY:
             need = self.buy_reservation(quantity, reserve_price, account.traded_notional)
             if need > account.cash - account.reserved_cash:
                 raise self.error(Code.INSUFFICIENT_FUNDS, f"buying {quantity} {symbol} needs "
@@ -122,7 +126,7 @@ class OrderChecks:
                            limit_price: Decimal | None) -> None:
         touch = book.touch(side)
         marketable = limit_price is None or (
-            limit_price >= touch if side is Side.BUY else limit_price <= touch)
+            limit_price >= touch if side is _BUY else limit_price <= touch)
         available = book.available(side) if marketable else ZERO
         if quantity > available:
             fillable = book.spec.floor_quantity(available)

@@ -44,6 +44,17 @@ _BPS = Decimal(10_000)
 _STAT_GRID = Decimal("0.0001")
 _IMMEDIATE = (TimeInForce.IOC, TimeInForce.FOK)
 
+# On Python 3.11 the enum metaclass defines __getattr__, which makes every ``Side.BUY`` a
+# slow attribute lookup (about eight times a module global's); the per-order paths compare
+# against these aliases instead.
+_BUY = Side.BUY
+_SELL = Side.SELL
+_LIMIT = OrderType.LIMIT
+_FOK = TimeInForce.FOK
+_FILLED = OrderState.FILLED
+_PARTIALLY_FILLED = OrderState.PARTIALLY_FILLED
+_CANCELLED = OrderState.CANCELLED
+
 
 class Simulator:
     """A venue's matching engine, account and ledger, driven by explicit calls."""
@@ -136,7 +147,7 @@ class Simulator:
             if fill.liquidity == "taker":
                 taker_notional += fill.quantity * fill.touch
                 paid = fill.price - fill.touch
-                slippage_cost += (paid if fill.side is Side.BUY else -paid) * fill.quantity
+                slippage_cost += (paid if fill.side is _BUY else -paid) * fill.quantity
         slippage = (slippage_cost * _BPS / taker_notional if taker_notional else ZERO)
         expired = sum(1 for c in ledger.cancels if c.kind == "expired")
         return Statistics(ledger.order_count, len(ledger.rejects),
@@ -168,7 +179,7 @@ class Simulator:
             reserve_price = checks.validate(book, side, quantity, order_type, limit_price,
                                             cid, self._by_client_id)
             checks.check_funds(symbol, side, quantity, reserve_price)
-            if time_in_force is TimeInForce.FOK:
+            if time_in_force is _FOK:
                 checks.check_fill_or_kill(book, side, quantity, limit_price)
         except VenueKitError as exc:
             self._reject(order_index, cid, symbol, side, quantity, limit_price, exc)
@@ -178,7 +189,7 @@ class Simulator:
                                 quantity, limit_price, reserve_price)
         self._accept(order, out)
         self._take(order, book, out)
-        if order.state is not OrderState.FILLED:
+        if order.state is not _FILLED:
             if time_in_force in _IMMEDIATE:
                 self._finish(order, OrderState.EXPIRED,
                              f"{time_in_force.value}: the unfilled remainder expired", out)
@@ -229,7 +240,7 @@ class Simulator:
         self._emit(old, None, out)
         self._accept(new, out)
         self._take(new, book, out)
-        if new.state is not OrderState.FILLED:
+        if new.state is not _FILLED:
             self._rest(new)
         return out[-1].order, out
 
@@ -324,7 +335,7 @@ class Simulator:
                    order_type: OrderType, time_in_force: TimeInForce, quantity: Decimal,
                    limit_price: Decimal | None, reserve_price: Decimal) -> SimOrder:
         self._order_seq += 1
-        vid = f"{self._order_prefix}{self._order_seq:08d}"
+        vid = self._order_prefix + str(self._order_seq).zfill(8)
         return SimOrder(vid, cid, order_index, symbol, side, order_type, time_in_force,
                         quantity, limit_price, self._at, self._at, reserve_price,
                         self.account.traded_notional)
@@ -343,7 +354,7 @@ class Simulator:
         """Put what is left of an order on the book, reserving buying power or shares."""
         self._working[order.venue_order_id] = order
         self._resting[order.symbol].add(order)
-        if order.side is Side.BUY:
+        if order.side is _BUY:
             self._reserve(order, self._checks.buy_reservation(
                 order.remaining, order.reserve_price, order.prior_volume), ZERO)
         else:
@@ -375,7 +386,7 @@ class Simulator:
         """End a working order with quantity left (cancelled or expired)."""
         order.reason = reason
         self._close(order, state)
-        kind = "cancelled" if state is OrderState.CANCELLED else "expired"
+        kind = "cancelled" if state is _CANCELLED else "expired"
         self.ledger.cancels.append(LedgerCancel(order.venue_order_id, order.client_order_id,
                                                 kind, order.remaining, self._at, reason))
         self._emit(order, None, out)
@@ -400,8 +411,8 @@ class Simulator:
             for order in list(resting.market.values()):
                 self._take(order, book, out)
         best_bid, best_ask = resting.best_bid(), resting.best_ask()
-        for side, crossing in ((Side.BUY, best_bid is not None and best_bid >= book.ask),
-                               (Side.SELL, best_ask is not None and best_ask <= book.bid)):
+        for side, crossing in ((_BUY, best_bid is not None and best_bid >= book.ask),
+                               (_SELL, best_ask is not None and best_ask <= book.bid)):
             if not crossing:
                 continue
             for limit, order in resting.crossed(side, book.touch(side)):
@@ -421,7 +432,7 @@ class Simulator:
     def _take(self, order: SimOrder, book: Book, out: list[SimEvent]) -> None:
         """Trade ``order`` against the touch, once, as a taker."""
         side = order.side
-        buy = side is Side.BUY
+        buy = side is _BUY
         touch = book.ask if buy else book.bid
         limit = order.limit_price
         if touch <= 0 or (limit is not None and (limit < touch if buy else limit > touch)):
@@ -469,7 +480,7 @@ class Simulator:
         order.fees += fee
         order.updated_at = self._at
         side = order.side
-        buy = side is Side.BUY
+        buy = side is _BUY
         done = filled == order.quantity
         self.account.apply_fill(order.symbol, side, quantity, price, amount, fee)
         # A resting order's reservation shrinks with it; closing it releases the rest.
@@ -483,13 +494,13 @@ class Simulator:
         elif order.reserved_quantity:
             self._reserve(order, ZERO, -min(order.reserved_quantity, quantity))
         fill = fast_tuple(SimFill, (
-            f"{self._trade_prefix}{self._trade_seq:08d}", order.venue_order_id,
+            self._trade_prefix + str(self._trade_seq).zfill(8), order.venue_order_id,
             order.client_order_id, order.symbol, side, quantity, price, fee,
             self._currency, self._at, liquidity, touch))
         self.ledger.fills.append(fill)
         if done:
-            self._close(order, OrderState.FILLED)
+            self._close(order, _FILLED)
         else:
-            order.state = OrderState.PARTIALLY_FILLED
+            order.state = _PARTIALLY_FILLED
         self._event_seq += 1
         out.append(fast_tuple(SimEvent, (self._event_seq, order.view(), fill, self._at)))

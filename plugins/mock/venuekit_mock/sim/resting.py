@@ -18,6 +18,9 @@ from .records import SimOrder
 
 __all__ = ["RestingOrders"]
 
+# Enum members are slow to look up on Python 3.11 (see engine.py): an alias for hot paths.
+_BUY = Side.BUY
+
 
 class RestingOrders:
     """Working orders of one symbol: market remainders, bids and asks by price level."""
@@ -42,7 +45,7 @@ class RestingOrders:
         if price is None:
             self.market[order.venue_order_id] = order
             return
-        if order.side is Side.BUY:
+        if order.side is _BUY:
             levels, prices = self._bid_levels, self._bid_prices
         else:
             levels, prices = self._ask_levels, self._ask_prices
@@ -58,7 +61,7 @@ class RestingOrders:
         if price is None:
             del self.market[order.venue_order_id]
             return
-        if order.side is Side.BUY:
+        if order.side is _BUY:
             levels, prices = self._bid_levels, self._bid_prices
         else:
             levels, prices = self._ask_levels, self._ask_prices
@@ -81,7 +84,7 @@ class RestingOrders:
         The caller may fill (and so remove) orders while iterating: each level is copied
         before it is walked.
         """
-        if side is Side.BUY:
+        if side is _BUY:
             levels, prices = self._bid_levels, self._bid_prices
             walk = prices[bisect_left(prices, touch):][::-1]
         else:
