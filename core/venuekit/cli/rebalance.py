@@ -159,10 +159,12 @@ def _fmt(value: Decimal | None, places: int = 2) -> str:
 
 def print_report(report: RebalanceReport) -> None:
     title = "rebalance (dry run)" if report.dry_run else "rebalance"
-    table = Table(title=f"{title} on {report.venue}: {report.strategy}", box=box.SIMPLE)
+    table = Table(title=f"{title} on {report.venue}: {report.strategy}", box=box.SIMPLE_HEAD,
+                  pad_edge=False, collapse_padding=True)
     notes = any(item.note or item.warnings for item in report.items)
     columns = ["symbol", "action", "status", "order id", "filled", "avg price", "slip bps",
                "drift %"] + (["note"] if notes else [])
+    # Every column but the note keeps its full text: people copy ids and read quantities.
     for column in columns:
         table.add_column(column, justify="left" if column in ("symbol", "action", "status",
                                                                "order id", "note")
