@@ -47,7 +47,9 @@ class SimAccount:
 
     def sellable(self, symbol: str) -> Decimal:
         """What a new sell may take without going short."""
-        return self.position(symbol) - self.reserved_quantity.get(symbol, ZERO)
+        holding = self.positions.get(symbol)  # position(), inlined: one call per sell order
+        held = holding.quantity if holding is not None else ZERO
+        return held - self.reserved_quantity.get(symbol, ZERO)
 
     def reserve(self, symbol: str, cash: Decimal, quantity: Decimal) -> None:
         """Add (or, with negative amounts, release) reservations."""

@@ -470,14 +470,14 @@ class Simulator:
         notional = order.filled_notional + amount
         commission = self._commission_model
         if commission.free:
-            fee = ZERO
+            fee = ZERO  # and order.fees stays ZERO
         else:
             fee = commission.order_commission(filled, notional, order.prior_volume) - order.fees
             if fee < 0:
                 fee = ZERO
+            order.fees += fee
         order.filled_quantity = filled
         order.filled_notional = notional
-        order.fees += fee
         order.updated_at = self._at
         side = order.side
         buy = side is _BUY

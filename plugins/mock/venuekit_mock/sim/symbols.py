@@ -82,6 +82,8 @@ class SymbolSpec:
     def tick_at(self, price: Decimal) -> Decimal:
         """The tick that applies at ``price``."""
         tick = self.tick_size
+        if not self.tick_table:  # the usual flat grid: no band to look for
+            return tick
         for floor, band_tick in self.tick_table:
             if price >= floor:
                 tick = band_tick
@@ -90,7 +92,8 @@ class SymbolSpec:
         return tick
 
     def on_tick(self, price: Decimal) -> bool:
-        return price % self.tick_at(price) == 0
+        # Every limit order is checked: skip the band lookup (a call) on a flat grid.
+        return price % (self.tick_at(price) if self.tick_table else self.tick_size) == 0
 
     def on_lot(self, quantity: Decimal) -> bool:
         return quantity % self.lot_size == 0
