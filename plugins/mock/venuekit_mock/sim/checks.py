@@ -64,7 +64,11 @@ class OrderChecks:
                                  f"not a multiple of the tick {spec.tick_at(limit_price)}")
         elif limit_price is not None:
             raise self.error(Code.INVALID_ORDER, "a market order takes no limit price")
-        if cid is not None:
+        # The check_client_id test, inlined (every order may carry an id); that method
+        # then raises the precise error.
+        if cid is not None and (not cid or len(cid) > self.config.client_order_id_max_length
+                                or not self._alphabet.issuperset(cid)
+                                or cid in used_client_ids):
             self.check_client_id(cid, used_client_ids)
         if quantity % spec.lot_size:
             raise self.error(Code.INVALID_QUANTITY, f"{spec.symbol}: quantity {quantity} is "
@@ -118,7 +122,7 @@ class OrderChecks:
             raise self.error(Code.INSUFFICIENT_POSITION, f"selling {quantity} {symbol}, "
                              f"{max(sellable, ZERO)} available")
         short = quantity - max(sellable, ZERO)
-        if short * reserve_price > account.buying_power:
+        if short * reserve_price > account.cash - account.reserved_cash:
             raise self.error(Code.INSUFFICIENT_FUNDS, f"shorting {short} {symbol} needs "
                              f"{short * reserve_price:.2f} of buying power")
 

@@ -499,7 +499,11 @@ class Simulator:
             self._currency, self._at, liquidity, touch))
         self.ledger.fills.append(fill)
         if done:
-            self._close(order, _FILLED)
+            order.state = _FILLED
+            # Most fills complete a taker that never rested: only a working order needs
+            # _close (off the book, reservation released).
+            if order.venue_order_id in self._working:
+                self._close(order, _FILLED)
         else:
             order.state = _PARTIALLY_FILLED
         self._event_seq += 1
