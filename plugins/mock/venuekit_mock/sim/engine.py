@@ -438,7 +438,7 @@ class Simulator:
         if touch <= 0 or (limit is not None and (limit < touch if buy else limit > touch)):
             return
         available = book.ask_left if buy else book.bid_left
-        quantity = order.remaining
+        quantity = order.quantity - order.filled_quantity  # order.remaining, without a call
         spec = book.spec
         if quantity > available:
             quantity = spec.floor_quantity(available)
