@@ -11,6 +11,9 @@ quotes. Rules they keep:
   open, atomically); elsewhere it waits for the cancel to be confirmed and sizes the
   replacement from confirmed fills, so a fill racing the cancel can never cause an overfill;
 * prices are compared after quantizing: a re-peg to the same tick is no re-peg.
+
+Every strategy takes ``arrival``: a quote the caller already holds (a rebalance's snapshot),
+used as the arrival price and the first pricing input instead of asking the venue again.
 """
 
 from __future__ import annotations
@@ -145,7 +148,8 @@ async def _run_to_deadline(engine: Engine, result: ExecutionResult, request: Ord
 
 
 async def market(engine: Engine, request: OrderRequest, *, timeout: float = 30.0,
-                 max_slippage_bps: Decimal | str | None = None) -> ExecutionResult:
+                 max_slippage_bps: Decimal | str | None = None,
+                 arrival: Quote | None = None) -> ExecutionResult:
     """A market order; with ``max_slippage_bps``, a marketable limit when the book is wide.
 
     The guard compares the touch with the mid: when crossing would cost more than the
@@ -154,7 +158,7 @@ async def market(engine: Engine, request: OrderRequest, *, timeout: float = 30.0
     cancelled (TIMEOUT).
     """
     result = ExecutionResult("market", request)
-    quote = result.arrival = await engine.quote(request.symbol)
+    quote = result.arrival = arrival or await engine.quote(request.symbol)
     price: Decimal | None = None
     if max_slippage_bps is not None or engine.venue.capabilities.market_orders is False:
         guard = Decimal(str(max_slippage_bps or 0))
@@ -176,10 +180,11 @@ async def market(engine: Engine, request: OrderRequest, *, timeout: float = 30.0
 
 
 async def limit(engine: Engine, request: OrderRequest, *, timeout: float = 30.0,
-                pricer: str = "touch", **pricer_options: Any) -> ExecutionResult:
+                pricer: str = "touch", arrival: Quote | None = None,
+                **pricer_options: Any) -> ExecutionResult:
     """One limit order (the request's price, else the pricer's), cancelled at ``timeout``."""
     result = ExecutionResult("limit", request)
-    quote = result.arrival = await engine.quote(request.symbol)
+    quote = result.arrival = arrival or await engine.quote(request.symbol)
     price = request.limit_price
     if price is None:
         instrument = await engine.instrument(request.symbol)
@@ -197,7 +202,8 @@ async def aggressive_limit(engine: Engine, request: OrderRequest, *, budget: flo
                            interval: float = 1.0, pricer: str = "inside",
                            policy: str = "conservative", market_fallback: bool = True,
                            fallback_timeout: float = 30.0,
-                           policy_options: dict[str, Any] | None = None) -> ExecutionResult:
+                           policy_options: dict[str, Any] | None = None,
+                           arrival: Quote | None = None) -> ExecutionResult:
     """A limit order re-pegged by ``policy`` every ``interval`` seconds within ``budget``.
 
     When the budget runs out (or the policy says so) the resting order is cancelled, the
@@ -212,7 +218,7 @@ async def aggressive_limit(engine: Engine, request: OrderRequest, *, budget: flo
     if target is None:
         raise error(Code.UNSUPPORTED_ORDER, "strategies need a quantity")
     instrument = await engine.instrument(request.symbol)
-    quote = result.arrival = await engine.quote(request.symbol)
+    quote = result.arrival = arrival or await engine.quote(request.symbol)
     pricers = engine.components.pricers()
     policies = engine.components.repeg_policies()
     price = request.limit_price or pricers.get(pricer)().price(quote, request.side, instrument)

@@ -65,6 +65,7 @@ class Rebalancer:
         self.engine = engine
         self.strategy = strategy
         self.strategy_options = strategy_options or {}
+        self._arrivals: dict[str, Quote] = {}
         reserve = self.validator.rules.buying_power_reserve
         self.safety_margin = max(safety_margin if safety_margin is not None else reserve,
                                  reserve)
@@ -107,6 +108,7 @@ class Rebalancer:
         started = asyncio.get_running_loop().time()
         self.validator.use_account(account)
         self.validator.use_quotes(quotes.values())
+        self._arrivals = dict(quotes)  # the strategies price off this snapshot
         sell_requests = [self._size_sell(entry, plan_item, instruments[entry.symbol],
                                          quotes[entry.symbol], plan.correlation_id)
                          for entry, plan_item in sells]
@@ -128,6 +130,7 @@ class Rebalancer:
         report.buy_budget = _floor(max(budget, ZERO), "0.01")
         self.validator.use_account(account)
         self.validator.use_quotes(quotes.values())
+        self._arrivals = dict(quotes)  # the strategies price off this snapshot
         started = asyncio.get_running_loop().time()
         buy_requests = self._size_buys(buys, instruments, quotes, report, plan.correlation_id)
         await self._phase(list(zip((e for e, _ in buys), buy_requests, strict=True)), dry_run)
@@ -251,7 +254,9 @@ class Rebalancer:
             return
         entry.started_at = utcnow()
         try:
-            result = await self.engine.execute(request, self.strategy, **self.strategy_options)
+            result = await self.engine.execute(request, self.strategy,
+                                               arrival=self._arrivals.get(entry.symbol),
+                                               **self.strategy_options)
         except VenueKitError as exc:
             # Raised before the order reached the venue (validation, instrument rules) or
             # with an outcome the journal and recovery resolve later.
