@@ -10,6 +10,7 @@ through the rate limiter; order updates are followed stream first (see
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from decimal import Decimal
 from types import TracebackType
@@ -235,12 +236,13 @@ class Engine:
             self.tracker.apply(new, EventKind.SUBMIT)
             self.tracker.replacements[order.id] = new.id
             self.tracker.apply(order, EventKind.REPLACE_REQUEST)
+        sent_at = asyncio.get_running_loop().time()
         try:
             snapshot = await self.venue.replace(self._ref(order), limit_price=price,
                                                 client_order_id=new.id)
         except VenueKitError as exc:
             self.tracker.track(new)
-            return await self._replace_failed(order, new, exc)
+            return await self._replace_failed(order, new, exc, sent_at)
         if snapshot.quantity is not None:
             new.quantity = snapshot.quantity  # what the venue kept open
         if snapshot.venue_order_id:
@@ -252,16 +254,31 @@ class Engine:
         await self.settlement.settle(order, timeout=0)  # counts fills that raced it
         return new
 
-    async def _replace_failed(self, order: Order, new: Order, exc: VenueKitError) -> Order:
+    async def _replace_failed(self, order: Order, new: Order, exc: VenueKitError,
+                              sent_at: float) -> Order:
         reason = f"{exc.code.name}: {exc.message}"
         if exc.outcome is Outcome.UNKNOWN:
-            # Did it happen? The old order's state at the venue says.
-            await reconcile_order(self.venue, self.tracker, order)
-            if order.state is OrderState.REPLACED:
-                await reconcile_order(self.venue, self.tracker, new)
+            # The replacement may exist: look it up like any unknown create, but never send
+            # it again (that would be a second order beside the old one).
+            log.warning("replace outcome unknown; looking the replacement up",
+                        extra={"order_id": order.id, "replacement": new.id,
+                               "code": exc.code.name})
+            await self.submitter.resolve(new, sent_at, resend=False)
+            if new.state is OrderState.SUBMITTED:
+                return order  # still unknown: both stay open for recovery to settle
+            if new.state is not OrderState.ERROR:
+                await reconcile_order(self.venue, self.tracker, order)
+                if order.state is OrderState.PENDING_REPLACE:
+                    self.tracker.apply(order, EventKind.REPLACED,
+                                       data={"replaced_by": new.id})
                 return new
+            reason = f"{reason}; the venue never received the replacement"
+        else:
+            self.tracker.apply(new, EventKind.REJECT,
+                               reason=f"the replace did not happen ({reason})")
         if order.state is OrderState.PENDING_REPLACE:
             self.tracker.apply(order, EventKind.REPLACE_REJECTED, reason=reason)
-        self.tracker.apply(new, EventKind.REJECT, reason=f"the replace did not happen ({reason})")
-        log.warning("replace refused", extra={"order_id": order.id, "code": exc.code.name})
+        await reconcile_order(self.venue, self.tracker, order)
+        log.warning("replace did not happen", extra={"order_id": order.id,
+                                                     "code": exc.code.name})
         return order

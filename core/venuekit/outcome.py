@@ -95,13 +95,23 @@ class Submitter:
         sent_at = loop.time()
         outcome = await self._send(order)
         if outcome is Outcome.UNKNOWN:
-            try:
-                await asyncio.wait_for(self._resolve(order, sent_at), self.policy.resolve_timeout)
-            except TimeoutError:
-                log.error("order outcome still unknown; recovery will resolve it",
-                          extra={"order_id": order.id, "venue": self.venue.name,
-                                 "timeout_s": self.policy.resolve_timeout})
+            await self.resolve(order, sent_at)
         return order
+
+    async def resolve(self, order: Order, sent_at: float, *, resend: bool = True) -> None:
+        """Settle an unknown outcome by lookups (``sent_at`` in loop time).
+
+        With ``resend=False`` (a replacement, whose re-send would be a second order) an
+        order proven absent ends in ERROR instead of being sent again. An order still
+        unresolved after ``resolve_timeout`` stays SUBMITTED for recovery.
+        """
+        try:
+            await asyncio.wait_for(self._resolve(order, sent_at, resend),
+                                   self.policy.resolve_timeout)
+        except TimeoutError:
+            log.error("order outcome still unknown; recovery will resolve it",
+                      extra={"order_id": order.id, "venue": self.venue.name,
+                             "timeout_s": self.policy.resolve_timeout})
 
     async def _send(self, order: Order) -> Outcome | None:
         """One create. Returns UNKNOWN when the answer did not settle the outcome."""
@@ -132,8 +142,9 @@ class Submitter:
         return (order.state is not OrderState.SUBMITTED or order.venue_order_id is not None
                 or order.filled_quantity > 0)
 
-    async def _resolve(self, order: Order, sent_at: float) -> None:
+    async def _resolve(self, order: Order, sent_at: float, resend: bool) -> None:
         loop = asyncio.get_running_loop()
+        max_resends = self.policy.max_resends if resend else 0
         not_found = 0
         resends = 0
         next_lookup = sent_at + self.grace
@@ -156,7 +167,7 @@ class Submitter:
                 if not_found < self.policy.confirmations:
                     next_lookup = loop.time() + self.grace
                     continue
-                if resends >= self.policy.max_resends:
+                if resends >= max_resends:
                     self.tracker.apply(order, EventKind.ERROR,
                                        reason="the venue never received the order "
                                               f"({not_found} not-found answers after the grace "

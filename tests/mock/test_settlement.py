@@ -383,3 +383,36 @@ def test_burst_with_too_generous_limits_backs_off_and_loses_nothing(tmp_path: Pa
     check_burst(venue, orders)
     resent = [o for o in orders if sum(1 for e in o.history if e.kind == "submit") > 1]
     assert resent, "refused creates were looked up and sent again"
+
+
+# 6. a native replace whose answer is lost --------------------------------------------------
+def replace_faults(fault: Fault) -> Any:
+    from venuekit_mock.sim import FaultPlan
+
+    return FaultPlan({fault.value: Decimal(1)}, operations=["replace"], seed=5)
+
+
+@pytest.mark.parametrize(("fault", "replaced"), [(Fault.DROP_RESPONSE, True),
+                                                  (Fault.TIMEOUT, False)])
+def test_a_replace_with_an_unknown_outcome_is_looked_up_never_resent(
+        tmp_path: Path, fault: Fault, replaced: bool) -> None:
+    """The replace times out: done at the venue (answer lost) or not done at all."""
+    async def body(engine: Engine, venue: MockVenue) -> None:
+        order = await engine.submit(OrderRequest(symbol="XYZ", side=Side.BUY, quantity=D(10),
+                                                 order_type=OrderType.LIMIT,
+                                                 limit_price=D("99.90")))
+        working = await engine.replace(order, limit_price=D("99.95"))
+        ledger = venue.control.ledger
+        assert len(ledger.orders) == (2 if replaced else 1), "never a second create"
+        if replaced:
+            assert working is not order and working.state is OrderState.ACKNOWLEDGED
+            assert order.state is OrderState.REPLACED and order.replaced_by == working.id
+            assert working.venue_order_id == ledger.orders[1].venue_order_id
+        else:
+            assert working is order and order.state is OrderState.ACKNOWLEDGED
+            replacement = engine.journal.orders(state=OrderState.ERROR)
+            assert [r.replaces for r in replacement] == [order.id]
+        submits = [e for o in engine.journal.orders() for e in o.history if e.kind == "submit"]
+        assert len(submits) == 2, "the replacement was journaled once and never resent"
+    on_mock(tmp_path, body, faults=replace_faults(fault),
+            engine_options={"policy": OutcomePolicy(grace=0.05, resolve_timeout=5)})
