@@ -26,7 +26,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from .errors import Code, error
+from .errors import Code, ValidationError, error
 from .model import ZERO, Order, OrderRequest, OrderState, OrderType, Quote, Side, utcnow
 from .quantize import round_price, round_quantity
 from .repeg import RepegAction, RepegContext
@@ -265,7 +265,7 @@ async def aggressive_limit(engine: Engine, request: OrderRequest, *, budget: flo
         assert decision.price is not None
         try:
             quantity = round_quantity(instrument, remaining)
-        except Exception:
+        except ValidationError:  # less than a lot is left: nothing more can be sent
             break
         order = await engine.submit(_child(request, quantity, price=decision.price))
         result.orders.append(order)
@@ -274,7 +274,7 @@ async def aggressive_limit(engine: Engine, request: OrderRequest, *, budget: flo
     if go_to_market and remaining > 0:
         try:
             quantity = round_quantity(instrument, remaining)
-        except Exception:
+        except ValidationError:  # less than a lot is left
             quantity = ZERO
         if quantity > 0:
             await _run_to_deadline(engine, result, _child(request, quantity, price=None),
