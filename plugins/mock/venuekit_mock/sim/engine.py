@@ -110,6 +110,11 @@ class Simulator:
             raise self._checks.error(Code.UNKNOWN_SYMBOL, f"unknown symbol {symbol!r}")
         return book
 
+    @property
+    def next_order_index(self) -> int:
+        """The index the next create request will take (scripted faults aim at it)."""
+        return self._order_index + 1
+
     def take_index(self) -> int:
         """Allocate the next order index (the ordinal of a create request, from 1)."""
         self._order_index += 1

@@ -1,0 +1,37 @@
+"""The conformance kit's self-test: the mock venue, the reference integration, passes it.
+
+Two configurations cover both sides of every capability gate: the default mock (client
+order ids, an order stream, native replace) and an id-less, stream-less venue without
+replace that declares a rate-limit pool (as KIS paper trading does).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any, ClassVar
+
+from venuekit.testing import VenueConformanceTests, VenueUnderTest
+from venuekit.venue import RateLimitPool
+from venuekit_mock import FaultPlan, MockVenue
+from venuekit_mock.testing import MockMarketControl
+
+
+class TestMockVenue(VenueConformanceTests):
+    symbol = "AAPL"
+    options: ClassVar[dict[str, Any]] = {}
+
+    @asynccontextmanager
+    async def venue_under_test(self) -> AsyncIterator[VenueUnderTest]:
+        # A short retry_after keeps the engine's reactive backoff after an injected 429 brief.
+        async with MockVenue(seed=3, faults=FaultPlan(retry_after=0.05),
+                             **self.options) as venue:
+            yield VenueUnderTest(venue, MockMarketControl(venue))
+
+
+class TestMockVenueWithoutIdsStreamOrReplace(TestMockVenue):
+    symbol = "NVDA"
+    options: ClassVar[dict[str, Any]] = {
+        "client_order_ids": False, "order_stream": False, "replace": False,
+        "rate_limits": [RateLimitPool("orders", 20, 0.5)],
+    }
