@@ -1,0 +1,253 @@
+"""``AlpacaVenue``: Alpaca's Trading API through alpaca-py, behind the Venue contract.
+
+alpaca-py's REST clients are synchronous (requests); every call runs in a worker thread
+(``asyncio.to_thread``) so the event loop never blocks, and every failure is mapped into
+venuekit's taxonomy (:mod:`.errors`). The clients never retry by themselves (:mod:`.sdk`):
+venuekit's outcome policy decides. Order updates come from the ``trade_updates``
+websocket (:mod:`.stream`), run in the engine's event loop.
+
+Executions: alpaca-py 0.44's trading client has no account-activities call, so
+:meth:`AlpacaVenue.fills_since` rebuilds executions from the orders' filled quantities and
+average prices, itemized as far as this venue object saw them on the stream (see
+:func:`.convert.fills_from_orders`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any, ClassVar, Self
+
+from venuekit.errors import Code, ErrorCode, VenueKitError, error
+from venuekit.model import (
+    Account,
+    Fill,
+    Instrument,
+    OrderRequest,
+    OrderSnapshot,
+    OrderType,
+    OrderUpdate,
+    Quote,
+)
+from venuekit.venue import Capabilities, OrderRef, RateLimitPool, Venue
+
+from . import convert, sdk
+from .config import AlpacaSettings
+from .errors import NotFound, map_exception
+from .stream import TradeUpdateStream
+
+__all__ = ["AlpacaVenue"]
+
+log = logging.getLogger("venuekit_alpaca.venue")
+
+_ALPHABET = ("0123456789abcdefghijklmnopqrstuvwxyz"
+             "ABCDEFGHIJKLMNOPQRSTUVWXYZ-_")
+_SETTINGS = frozenset({"api_key", "secret_key", "base_url", "data_url", "stream_url",
+                       "paper", "live", "feed", "timeout", "stream_timeout"})
+_ASSET_TTL = 300.0
+_PAGE = 500  # the most orders Alpaca returns in one list
+
+
+class AlpacaVenue(Venue):
+    """Alpaca equities (paper by default). See ``docs/venues/alpaca.md`` for every setting.
+
+    Keyword arguments (all optional; credentials and URLs fall back to Alpaca's usual
+    environment variables): ``api_key``, ``secret_key``, ``base_url``, ``data_url``,
+    ``stream_url``, ``paper``, ``live``, ``feed``, ``timeout``, ``stream_timeout``.
+    """
+
+    name: ClassVar[str] = "alpaca"
+    capabilities = Capabilities(
+        client_order_ids=True, order_stream=True, replace=True, market_orders=True,
+        fractional=True, short_selling=True, notional_orders=True,
+        client_order_id_max_length=128, client_order_id_alphabet=_ALPHABET,
+        not_found_grace=2.0,
+        rate_limits=(RateLimitPool("requests", 200, 60.0),))
+
+    def __init__(self, **settings: Any) -> None:
+        unknown = sorted(set(settings) - _SETTINGS)
+        if unknown:
+            raise error(Code.INVALID_CONFIG, f"alpaca: unknown setting(s) {', '.join(unknown)}; "
+                        f"known: {', '.join(sorted(_SETTINGS))}", venue=self.name)
+        self.settings = AlpacaSettings.resolve(**settings)
+        self._trading = sdk.trading_client(self.settings)
+        self._data = sdk.data_client(self.settings)
+        self._assets: dict[str, tuple[float, Instrument | None]] = {}
+        self._stream_fills: dict[str, list[Fill]] = {}
+        if self.settings.live:
+            log.warning("ALPACA LIVE TRADING: orders will be sent to the live endpoint",
+                        extra={"venue": self.name, "base_url": self.settings.base_url})
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Self:
+        """Build from CLI options or a config-file table (strings are parsed)."""
+        return cls(**dict(config))
+
+    def __repr__(self) -> str:
+        return f"AlpacaVenue({self.settings!r})"
+
+    # lifecycle -----------------------------------------------------------------------
+    async def close(self) -> None:
+        for client in (self._trading, self._data):
+            client._session.close()
+
+    async def _call(self, operation: str, func: Callable[..., Any], *args: Any,
+                    not_found: ErrorCode = Code.ORDER_NOT_FOUND) -> Any:
+        """``func(*args)`` in a worker thread; any failure mapped into the taxonomy."""
+        try:
+            return await asyncio.to_thread(func, *args)
+        except Exception as exc:
+            mapped = map_exception(exc, operation, not_found=not_found)
+            log.debug("alpaca call failed", extra={"venue": self.name, "operation": operation,
+                                                    "code": mapped.code.name})
+            raise mapped from None
+
+    # reads ---------------------------------------------------------------------------
+    async def instruments(self, symbols: Sequence[str] | None = None) -> Sequence[Instrument]:
+        if symbols is None:
+            request = sdk.GetAssetsRequest(status=sdk.AssetStatus.ACTIVE,
+                                           asset_class=sdk.AssetClass.US_EQUITY)
+            assets = await self._call("instruments", self._trading.get_all_assets, request)
+            found = [convert.instrument(asset) for asset in assets]
+            now = time.monotonic()
+            for item in found:
+                self._assets[item.symbol] = (now, item)
+            return found
+        looked_up = await asyncio.gather(*(self._asset(symbol) for symbol in symbols))
+        return [item for item in looked_up if item is not None]
+
+    async def _asset(self, symbol: str) -> Instrument | None:
+        cached = self._assets.get(symbol)
+        if cached is not None and time.monotonic() - cached[0] < _ASSET_TTL:
+            return cached[1]
+        try:
+            asset = await self._call("instruments", self._trading.get_asset, symbol,
+                                     not_found=NotFound.SYMBOL)
+        except VenueKitError as exc:
+            if exc.code is not Code.UNKNOWN_SYMBOL:
+                raise
+            item = None
+        else:
+            item = convert.instrument(asset)
+        self._assets[symbol] = (time.monotonic(), item)
+        return item
+
+    async def quote(self, symbol: str) -> Quote:
+        feed = sdk.DataFeed(self.settings.feed) if self.settings.feed else None
+        request = sdk.StockLatestQuoteRequest(symbol_or_symbols=symbol, feed=feed)
+        quotes = await self._call("quote", self._data.get_stock_latest_quote, request,
+                                  not_found=NotFound.SYMBOL)
+        raw = quotes.get(symbol) if isinstance(quotes, dict) else None
+        if raw is None:
+            raise error(Code.UNKNOWN_SYMBOL, f"Alpaca has no quote for {symbol!r}",
+                        venue=self.name)
+        return convert.quote(symbol, raw)
+
+    async def account(self) -> Account:
+        trade_account, positions = await asyncio.gather(
+            self._call("account", self._trading.get_account),
+            self._call("account", self._trading.get_all_positions))
+        return convert.account(trade_account, positions)
+
+    async def fetch_order(self, ref: OrderRef) -> OrderSnapshot:
+        if ref.venue_order_id:
+            order = await self._call("fetch_order", self._trading.get_order_by_id,
+                                     ref.venue_order_id)
+        else:
+            order = await self._call("fetch_order", self._trading.get_order_by_client_id,
+                                     ref.client_order_id)
+        return convert.snapshot(order)
+
+    async def _orders(self, operation: str, status: Any, *, after: datetime | None = None,
+                      symbol: str | None = None) -> list[Any]:
+        """Every order of a listing, paging forward by submission time."""
+        out: list[Any] = []
+        seen: set[str] = set()
+        while True:
+            request = sdk.GetOrdersRequest(status=status, limit=_PAGE, after=after,
+                                           direction=sdk.Sort.ASC,
+                                           symbols=[symbol] if symbol else None)
+            page = await self._call(operation, self._trading.get_orders, request)
+            fresh = [order for order in page if str(order.id) not in seen]
+            out.extend(fresh)
+            seen.update(str(order.id) for order in fresh)
+            if len(page) < _PAGE or not fresh:
+                return out
+            # ``after`` is exclusive at Alpaca; a tie on the last time is kept by ``seen``.
+            after = max(order.submitted_at for order in page) - timedelta(microseconds=1)
+
+    async def open_orders(self, symbol: str | None = None) -> Sequence[OrderSnapshot]:
+        orders = await self._orders("open_orders", sdk.QueryOrderStatus.OPEN, symbol=symbol)
+        return [convert.snapshot(order) for order in orders]
+
+    async def recent_orders(self, since: datetime) -> Sequence[OrderSnapshot]:
+        orders = await self._orders("recent_orders", sdk.QueryOrderStatus.ALL, after=since)
+        return [convert.snapshot(order) for order in orders]
+
+    async def fills_since(self, since: datetime, symbol: str | None = None) -> Sequence[Fill]:
+        orders = await self._orders("fills_since", sdk.QueryOrderStatus.ALL, after=since,
+                                    symbol=symbol)
+        return convert.fills_from_orders(orders, since, self._stream_fills)
+
+    def order_updates(self) -> AsyncIterator[OrderUpdate]:
+        """A new connection to the ``trade_updates`` stream (see :mod:`.stream`)."""
+        return TradeUpdateStream(self.settings, on_update=self._remember)
+
+    def _remember(self, update: OrderUpdate) -> None:
+        fill = update.fill
+        if fill is not None and fill.venue_order_id:
+            known = self._stream_fills.setdefault(fill.venue_order_id, [])
+            if all(f.trade_id != fill.trade_id for f in known):
+                known.append(fill)
+
+    # actions -------------------------------------------------------------------------
+    async def submit(self, request: OrderRequest, client_order_id: str) -> OrderSnapshot:
+        instrument = self._assets.get(request.symbol, (0.0, None))[1]
+        try:
+            fields = convert.order_fields(request, client_order_id, instrument)
+            model = (sdk.LimitOrderRequest if request.order_type is OrderType.LIMIT
+                     else sdk.MarketOrderRequest)
+            order_request = model(**fields)
+        except VenueKitError:
+            raise
+        except ValueError as exc:  # alpaca-py's request model refused it: nothing was sent
+            raise error(Code.INVALID_ORDER, f"alpaca-py refused the order: {exc}",
+                        venue=self.name) from None
+        order = await self._call("submit", self._trading.submit_order, order_request)
+        snapshot = convert.snapshot(order)
+        log.debug("order accepted", extra={"venue": self.name,
+                                           "venue_order_id": snapshot.venue_order_id,
+                                           "client_order_id": client_order_id})
+        return snapshot
+
+    async def cancel(self, ref: OrderRef) -> OrderSnapshot | None:
+        venue_order_id = ref.venue_order_id
+        if venue_order_id is None:
+            venue_order_id = (await self.fetch_order(ref)).venue_order_id
+        await self._call("cancel", self._trading.cancel_order_by_id, venue_order_id)
+        return None  # Alpaca answers 204 without a body; the stream and polls tell the end
+
+    async def replace(self, ref: OrderRef, *, quantity: Decimal | None = None,
+                      limit_price: Decimal | None = None,
+                      client_order_id: str | None = None) -> OrderSnapshot:
+        fields: dict[str, Any] = {}
+        if quantity is not None:
+            if quantity != quantity.to_integral_value():
+                raise error(Code.INVALID_QUANTITY, f"Alpaca replaces whole quantities only; "
+                            f"{quantity} is fractional", venue=self.name)
+            fields["qty"] = int(quantity)
+        if limit_price is not None:
+            fields["limit_price"] = convert.wire_number(limit_price, "limit price",
+                                                        Code.INVALID_PRICE)
+        if client_order_id is not None:
+            fields["client_order_id"] = client_order_id
+        venue_order_id = ref.venue_order_id
+        if venue_order_id is None:
+            venue_order_id = (await self.fetch_order(ref)).venue_order_id
+        order = await self._call("replace", self._trading.replace_order_by_id, venue_order_id,
+                                 sdk.ReplaceOrderRequest(**fields))
+        return convert.snapshot(order)
