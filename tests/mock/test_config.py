@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 
+from tests.support.helpers import D
 from venuekit.errors import Code, ConfigurationError
 from venuekit.plugins import PluginHost
 from venuekit_mock import (
@@ -20,8 +21,6 @@ from venuekit_mock import (
     TieredCommission,
     VolumeImpactSlippage,
 )
-
-from .helpers import D
 
 TOML = """
 [venue.mock]

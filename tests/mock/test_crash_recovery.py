@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.journal_truth import assert_journal_matches_ledger
 from venuekit.journal.sqlite import SQLiteJournal
 from venuekit.model import OrderState
 from venuekit_mock import MockVenue
 
 from .crash_driver import POINTS, SYMBOLS
-from .journal_truth import assert_journal_matches_ledger
 
 ROOT = Path(__file__).resolve().parents[2]
 ORDERS = 6

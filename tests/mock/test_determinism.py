@@ -7,6 +7,7 @@ import json
 from datetime import datetime
 from decimal import Decimal
 
+from tests.support.helpers import D, run
 from venuekit.errors import VenueKitError
 from venuekit.model import OrderRequest, OrderType, Side, TimeInForce
 from venuekit.venue import OrderRef
@@ -17,8 +18,6 @@ from venuekit_mock import (
     VolumeImpactSlippage,
 )
 from venuekit_mock.sim import SimConfig, Simulator
-
-from .helpers import D, run
 
 EPOCH = datetime.fromisoformat("2000-01-01T00:00:00+00:00")
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from tests.support.helpers import D, flat, simulator
 from venuekit.errors import Code, OrderNotFound, VenueKitError
 from venuekit.model import OrderState, OrderType, Side, TimeInForce
 from venuekit_mock.sim import KRX_TICK_TABLE, SymbolSpec
-
-from .helpers import D, flat, simulator
 
 BUY, SELL = Side.BUY, Side.SELL
 LIMIT = OrderType.LIMIT

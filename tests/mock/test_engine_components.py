@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 
 import venuekit
+from tests.support.helpers import flat
+from tests.support.journal_truth import assert_journal_matches_ledger
 from venuekit import hookimpl
 from venuekit.engine import Engine
 from venuekit.journal.sqlite import SQLiteJournal
@@ -20,9 +22,6 @@ from venuekit.quantize import round_price
 from venuekit.repeg import RepegContext, RepegDecision
 from venuekit.settlement import PollingReconciler, SettlementOptions
 from venuekit_mock import MockVenue
-
-from .helpers import flat
-from .journal_truth import assert_journal_matches_ledger
 
 FAST = SettlementOptions(poll_min=0.02, poll_max=0.1, silence=0.1, late_grace=0.01)
 

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from tests.support.helpers import D, flat, run
 from venuekit.errors import (
     AuthorizationError,
     Code,
@@ -20,8 +21,6 @@ from venuekit.errors import (
 from venuekit.model import OrderRequest, OrderState, OrderUpdate
 from venuekit.venue import OrderRef
 from venuekit_mock import Fault, FaultPlan, MockVenue
-
-from .helpers import D, flat, run
 
 
 def market(quantity: str = "10") -> OrderRequest:

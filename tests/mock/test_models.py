@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.helpers import D, flat, simulator
 from venuekit.model import OrderType, Side
 from venuekit_mock.sim import (
     NoCommission,
@@ -18,8 +19,6 @@ from venuekit_mock.sim import (
     VolumeImpactSlippage,
     models,
 )
-
-from .helpers import D, flat, simulator
 
 
 def test_module_examples_hold() -> None:

@@ -12,15 +12,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from tests.support.helpers import flat
+from tests.support.journal_truth import assert_journal_matches_ledger
 from venuekit.engine import Engine
 from venuekit.journal.sqlite import SQLiteJournal
 from venuekit.model import Order, OrderRequest, OrderState
 from venuekit.outcome import OutcomePolicy
 from venuekit_mock import MockVenue
 from venuekit_mock.sim import Fault
-
-from .helpers import flat
-from .journal_truth import assert_journal_matches_ledger
 
 SYMBOLS = ("AAPL", "MSFT", "SPY", "NVDA", "TSLA", "F")
 # Deep books: every market order fills on arrival, so each order has one final answer.

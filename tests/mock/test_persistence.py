@@ -12,12 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.helpers import D, flat, run
 from venuekit.errors import Code, ConfigurationError
 from venuekit.model import OrderRequest, OrderSnapshot, OrderState
 from venuekit.venue import OrderRef
 from venuekit_mock import MockVenue, state
-
-from .helpers import D, flat, run
 
 
 def limit(price: str = "99.00") -> OrderRequest:

@@ -8,6 +8,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from tests.support.helpers import flat
+from tests.support.journal_truth import assert_journal_matches_ledger
 from venuekit.engine import Engine
 from venuekit.journal.sqlite import SQLiteJournal
 from venuekit.model import Instrument
@@ -16,9 +18,6 @@ from venuekit.rebalance import Action, ItemStatus, Rebalancer, RebalanceReport, 
 from venuekit.settlement import SettlementOptions
 from venuekit.validation import PreTradeValidator
 from venuekit_mock import MockVenue, PercentageSlippage
-
-from .helpers import flat
-from .journal_truth import assert_journal_matches_ledger
 
 D = Decimal
 FAST = SettlementOptions(poll_min=0.02, poll_max=0.1, silence=0.1, late_grace=0.01)

@@ -10,12 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.helpers import D, run
 from venuekit.errors import ConfigurationError
 from venuekit.model import OrderRequest, OrderState
 from venuekit.venue import OrderRef
 from venuekit_mock import MockVenue, QuoteReplay
-
-from .helpers import D, run
 
 CSV = """time,symbol,bid,ask,bid_size,ask_size
 09:30:00,ABC,10.00,10.02,100,200

@@ -16,6 +16,8 @@ from typing import Any, TypeVar
 
 import pytest
 
+from tests.support.helpers import flat
+from tests.support.journal_truth import assert_journal_matches_ledger
 from venuekit.engine import Engine
 from venuekit.errors import Code, VenueKitError
 from venuekit.journal.sqlite import SQLiteJournal
@@ -28,9 +30,6 @@ from venuekit.settlement import SettlementOptions
 from venuekit.venue import RateLimitPool
 from venuekit_mock import MockVenue
 from venuekit_mock.sim import Fault
-
-from .helpers import flat
-from .journal_truth import assert_journal_matches_ledger
 
 T = TypeVar("T")
 D = Decimal

@@ -8,15 +8,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
+from tests.support.helpers import flat
+from tests.support.journal_truth import assert_journal_matches_ledger
 from venuekit.engine import Engine
 from venuekit.journal.sqlite import SQLiteJournal
 from venuekit.model import OrderRequest, OrderState
 from venuekit.plugins import PluginHost
 from venuekit.settlement import SettlementOptions
 from venuekit_mock import MockVenue
-
-from .helpers import flat
-from .journal_truth import assert_journal_matches_ledger
 
 T = TypeVar("T")
 FAST = SettlementOptions(poll_min=0.02, poll_max=0.1, silence=0.1, late_grace=0.01)

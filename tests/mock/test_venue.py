@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from tests.support.helpers import D, flat, run
 from venuekit.errors import (
     Code,
     ConfigurationError,
@@ -19,8 +20,6 @@ from venuekit.model import OrderRequest, OrderState, OrderUpdate, Side, utcnow
 from venuekit.plugins import PluginHost
 from venuekit.venue import OrderRef, RateLimitPool
 from venuekit_mock import DEFAULT_SYMBOLS, MockVenue
-
-from .helpers import D, flat, run
 
 
 def market(quantity: str = "10", symbol: str = "XYZ", side: str = "buy") -> OrderRequest:

@@ -1,0 +1,80 @@
+"""Randomized fault scenarios against every venue target, judged by the venue's ledger.
+
+Every fault knob of the simulated venue, mixed at random per scenario, under market,
+limit and aggressive-limit executions and rebalances (see :mod:`tests.faults.scenarios`).
+The run prints one JSON line of totals, with the seed of every failing scenario; re-run
+one with ``python -m tests.faults.scenarios SEED``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .report import emit, machine
+from .scenarios import run_many, totals
+from .targets import TARGETS
+
+REDUCED, FULL = 200, 10_000
+
+
+@pytest.fixture(scope="module", params=sorted(TARGETS))
+def tallied(request: pytest.FixtureRequest, full_size: bool,
+            tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    target = TARGETS[request.param]
+    count = FULL if full_size else REDUCED
+    directory: Path = tmp_path_factory.mktemp(f"faults-{target.name}")
+    logging.disable(logging.CRITICAL)  # thousands of expected warnings; the ledger judges
+    started = time.perf_counter()
+    try:
+        results = asyncio.run(run_many(range(count), directory, target,
+                                       concurrency=48 if full_size else 24))
+    finally:
+        logging.disable(logging.NOTSET)
+    summary = totals(results, venue=target.name, size="full" if full_size else "reduced",
+                     seconds=round(time.perf_counter() - started, 1), machine=machine())
+    emit(request.config, summary)
+    return summary
+
+
+def test_every_scenario_ran_with_faults_injected(tallied: dict[str, Any]) -> None:
+    assert tallied["scenarios"] in (REDUCED, FULL)
+    assert tallied["faults_injected"] > tallied["scenarios"], "the knobs did not bite"
+    assert tallied["intended"] > tallied["scenarios"]
+
+
+def test_no_duplicate_orders_at_the_venue(tallied: dict[str, Any]) -> None:
+    """Each journaled order is at most one venue order, and the venue holds no other."""
+    assert tallied["duplicates"] == 0, tallied["failing_seeds"]
+
+
+def test_no_fill_lost_or_invented(tallied: dict[str, Any]) -> None:
+    """Every venue execution is in the journal (by trade id, or an inferred fill standing in
+    for it) and the journal holds no execution the venue never made."""
+    assert (tallied["lost_fills"], tallied["phantom_fills"]) == (0, 0), \
+        tallied["failing_seeds"]
+
+
+def test_no_unhandled_exception_and_nothing_hangs(tallied: dict[str, Any]) -> None:
+    """Whatever the faults, the caller sees only venuekit errors, and every scenario ends."""
+    assert (tallied["crashes"], tallied["hung"]) == (0, 0), tallied["failing_seeds"]
+
+
+@pytest.mark.xfail(strict=False, reason=(
+    "known defect: a fill inferred while the venue had not itemized it yet (visibility "
+    "delay) is counted again when the itemized execution arrives (docs/reliability.md)"))
+def test_journal_fills_equal_the_venue_fills_per_order(tallied: dict[str, Any]) -> None:
+    assert (tallied["overfills"], tallied["underfills"]) == (0, 0), tallied["failing_seeds"]
+
+
+@pytest.mark.xfail(strict=False, reason=(
+    "known defect: a replacement whose replace answer was lost keeps the requested "
+    "quantity, not the venue's, so it can never read as filled (docs/reliability.md)"))
+def test_nothing_left_unresolved_after_recovery(tallied: dict[str, Any]) -> None:
+    """After the network heals, recovery plus a cancel of leftovers ends every order."""
+    assert tallied["unresolved"] == 0, tallied["failing_seeds"]
