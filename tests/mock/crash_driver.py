@@ -14,14 +14,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import signal
 import sys
 from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from tests.support.crash import die
 from venuekit import hookimpl
 from venuekit.engine import Engine
 from venuekit.journal.sqlite import SQLiteJournal
@@ -36,11 +35,6 @@ LATENCY = 0.2
 # Thin books: an order of 15 against 10 displayed fills partly and keeps working.
 SYMBOLS = [SymbolSpec("AAA", Decimal("50.005"), volatility_bps=Decimal(0), size=Decimal(10)),
            SymbolSpec("BBB", Decimal("20.005"), volatility_bps=Decimal(0), size=Decimal(10))]
-
-
-def die() -> None:
-    sys.stdout.flush()
-    os.kill(os.getpid(), signal.SIGKILL)
 
 
 def request(i: int) -> OrderRequest:

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.support.crash import run_driver
 from tests.support.journal_truth import assert_journal_matches_ledger
 from venuekit.journal.sqlite import SQLiteJournal
 from venuekit.model import OrderState
@@ -23,17 +22,12 @@ from venuekit_mock import MockVenue
 
 from .crash_driver import POINTS, SYMBOLS
 
-ROOT = Path(__file__).resolve().parents[2]
 ORDERS = 6
 KILL_ORDER = 3  # an order of 15 against 10 displayed: it can fill partly
 
 
 def driver(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [
-        str(ROOT), os.environ.get("PYTHONPATH")]))}
-    return subprocess.run([sys.executable, "-m", "tests.mock.crash_driver", *args],
-                          capture_output=True, text=True, env=env, timeout=120, cwd=ROOT,
-                          check=False)
+    return run_driver("tests.mock.crash_driver", *args)
 
 
 def ledger_of(directory: Path) -> MockVenue:
