@@ -14,9 +14,9 @@ plan. ``--kill`` says where it dies:
 * ``time:MS``: MS milliseconds after the rebalance started, wherever it is.
 
 ``resume`` is the restart: the engine recovers every open order, cancels the ones the dead
-process left working (their deadlines have passed), then the job is finished
-(the plan's items none of whose orders can have reached the venue are run), and the recovery report is
-printed as one JSON line. A run that finishes before its kill point exits 0.
+process left working (their deadlines have passed), then finishes the job (runs the plan's
+items none of whose orders can have reached the venue), and prints the recovery report as
+one JSON line. A run that finishes before its kill point exits 0.
 """
 
 from __future__ import annotations
