@@ -15,6 +15,7 @@ import logging
 import click
 
 from .. import __version__
+from .new_plugin import new_plugin_command
 from .orders import orders_command
 from .plugins import plugins_command, venues_command
 from .rebalance import rebalance_command
@@ -51,3 +52,4 @@ main.add_command(order_command)
 main.add_command(rebalance_command)
 main.add_command(orders_command)
 main.add_command(recover_command)
+main.add_command(new_plugin_command)
