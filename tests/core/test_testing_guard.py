@@ -115,3 +115,12 @@ def test_violations_lists_every_problem_at_once() -> None:
     problems = violations(TestBoth)
     assert len(problems) == 2
     assert "test_cancel deletes" in problems[0] and "test_replace overrides" in problems[1]
+
+
+def test_every_standard_test_is_in_the_authoring_guide() -> None:
+    from pathlib import Path
+
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "plugins" / "authoring.md")
+    text = guide.read_text(encoding="utf-8")
+    missing = [name for name in standard_tests(VenueConformanceTests) if f"`{name}`" not in text]
+    assert missing == [], f"docs/plugins/authoring.md does not list {missing}"
