@@ -71,6 +71,18 @@ def venuekit_register_repeg_policies(register: Register) -> None:
 
 
 @hookspec
+def venuekit_register_emulators(register: Register) -> None:
+    """Register venue emulators: ``register("alpaca", AlpacaEmulator)``.
+
+    The item is a :class:`venuekit.emulator.EmulatorFactory`: its
+    ``from_config(mapping, host=, port=, allow_remote=)`` builds an
+    :class:`venuekit.emulator.Emulator` that serves the venue's wire protocol locally.
+    Called when the emulator registry is first built (``venuekit emulate``); every
+    implementation is called (not firstresult).
+    """
+
+
+@hookspec
 def venuekit_order_event(event: OrderEventRecord) -> None:
     """Observe one order lifecycle event after it was applied and journaled.
 

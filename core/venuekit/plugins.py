@@ -256,6 +256,10 @@ class PluginHost:
         """Re-peg policy factories by name (``venuekit_register_repeg_policies``)."""
         return self._registry("repeg policy", self.pm.hook.venuekit_register_repeg_policies)
 
+    def emulators(self) -> Registry[Any]:
+        """Emulator factories by venue name (``venuekit_register_emulators``)."""
+        return self._registry("emulator", self.pm.hook.venuekit_register_emulators)
+
     # observers ----------------------------------------------------------------------
     def has_order_observers(self) -> bool:
         return bool(self.pm.hook.venuekit_order_event.get_hookimpls())

@@ -15,6 +15,7 @@ import logging
 import click
 
 from .. import __version__
+from .emulate import emulate_command
 from .new_plugin import new_plugin_command
 from .orders import orders_command
 from .plugins import plugins_command, venues_command
@@ -52,4 +53,5 @@ main.add_command(order_command)
 main.add_command(rebalance_command)
 main.add_command(orders_command)
 main.add_command(recover_command)
+main.add_command(emulate_command)
 main.add_command(new_plugin_command)
