@@ -11,3 +11,10 @@ def venuekit_register_venues(register: Register) -> None:
     from .venue import AlpacaVenue
 
     register("alpaca", AlpacaVenue)
+
+
+@hookimpl
+def venuekit_register_emulators(register: Register) -> None:
+    from .emulator import AlpacaEmulator
+
+    register("alpaca", AlpacaEmulator)
