@@ -31,6 +31,7 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, Decimal
+from types import MappingProxyType
 from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -441,6 +442,9 @@ class PreTradeValidator:
         self.quote_max_age = quote_max_age
         self.account: Account | None = None
         self._quotes: dict[str, tuple[Quote, float]] = {}
+        # The mids that value positions, rebuilt (not mutated) when quotes arrive: every
+        # context shares the current mapping instead of recomputing one per order.
+        self._prices: Mapping[str, Decimal] = MappingProxyType({})
         self._instruments: dict[str, Instrument] = {}
         self._committed = ZERO
         self._by_symbol: dict[str, Decimal] = {}
@@ -460,8 +464,11 @@ class PreTradeValidator:
 
     def use_quotes(self, quotes: Iterable[Quote]) -> None:
         now = asyncio.get_running_loop().time()
+        prices = dict(self._prices)
         for quote in quotes:
             self._quotes[quote.symbol] = (quote, now)
+            prices[quote.symbol] = quote.mid
+        self._prices = MappingProxyType(prices)
 
     def use_instruments(self, instruments: Iterable[Instrument]) -> None:
         self._instruments.update((i.symbol, i) for i in instruments)
@@ -480,11 +487,10 @@ class PreTradeValidator:
         if cached is None or now - cached[1] > self.quote_max_age:
             self.use_quotes([await venue.quote(request.symbol)])
         quote = self._quotes[request.symbol][0]
-        prices = {symbol: q.mid for symbol, (q, _) in self._quotes.items()}
         return ValidationContext(account=self.account, instrument=instrument, quote=quote,
                                  rules=self.rules, committed=self._committed,
                                  committed_by_symbol=dict(self._by_symbol),
-                                 sold_by_symbol=dict(self._sold), prices=prices)
+                                 sold_by_symbol=dict(self._sold), prices=self._prices)
 
     def evaluate(self, request: OrderRequest, context: ValidationContext) -> ValidationResult:
         """Validate without committing anything (a dry run, or sizing)."""
