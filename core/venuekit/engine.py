@@ -158,9 +158,19 @@ class Engine:
         return await retry_call(lambda: self.venue.quote(symbol), operation="quote",
                                 venue=self.venue.name)
 
-    async def settle(self, order: Order, *, timeout: float | None = None) -> Order:
-        """Wait until ``order`` is final or ``timeout`` seconds pass (see settlement)."""
-        return await self.settlement.settle(order, timeout=timeout)
+    async def settle(self, order: Order, *, timeout: float | None = None,
+                     confirm: bool = True) -> Order:
+        """Wait until ``order`` is final or ``timeout`` seconds pass (see settlement).
+
+        With ``confirm=False`` the REST confirmation of the final state is left to a later
+        :meth:`confirm`, so that many orders' confirmations can run together.
+        """
+        return await self.settlement.settle(order, timeout=timeout, confirm=confirm)
+
+    async def confirm(self, order: Order) -> Order:
+        """Confirm a final state over REST (what :meth:`settle` does unless told not to)."""
+        await self.settlement.confirm(order)
+        return order
 
     async def cancel(self, order: Order, *, timeout: float = 10.0,
                      as_timeout: bool = False) -> Order:

@@ -61,7 +61,9 @@ class Reconciler(Protocol):
     async def start(self) -> None: ...
     async def stop(self) -> None: ...
     async def ready(self) -> None: ...
-    async def settle(self, order: Order, *, timeout: float | None = None) -> Order: ...
+    async def settle(self, order: Order, *, timeout: float | None = None,
+                     confirm: bool = True) -> Order: ...
+    async def confirm(self, order: Order) -> None: ...
     async def wait_cancelled(self, order: Order, *, timeout: float,
                              cancelled_as: EventKind = EventKind.CANCELLED) -> Order: ...
 
@@ -173,15 +175,25 @@ class StreamFirstReconciler:
             log.warning("poll failed", extra={"order_id": order.id, "code": exc.code.name})
 
     async def confirm(self, order: Order) -> None:
-        """Check a final state over REST (counting fills that raced a cancel)."""
+        """Check a final state over REST (counting fills that raced a cancel).
+
+        Does nothing when ``confirm_terminal`` is off or ``order`` is not final yet.
+        """
+        if not self.options.confirm_terminal or not order.state.is_terminal:
+            return
         if order.state in _CANCEL_LIKE and self.options.late_grace > 0:
             await asyncio.sleep(self.options.late_grace)
         await self._poll(order)
 
-    async def settle(self, order: Order, *, timeout: float | None = None) -> Order:
+    async def settle(self, order: Order, *, timeout: float | None = None,
+                     confirm: bool = True) -> Order:
         """Wait until ``order`` is final, or ``timeout`` seconds pass (it may stay open).
 
         Stream updates wake the wait at once; silence or a stream outage triggers polls.
+        A final state is then confirmed over REST (:meth:`confirm`). With ``confirm=False``
+        this returns as soon as the order is final and the caller owes the confirmation:
+        a batch of orders can be confirmed together, beside other reads, but nothing may
+        rely on the order's fills before :meth:`confirm` has returned.
         """
         loop = asyncio.get_running_loop()
         deadline = None if timeout is None else loop.time() + timeout
@@ -204,7 +216,7 @@ class StreamFirstReconciler:
             await self._poll(order)
             if self.tracker.version(order) == version:
                 interval = min(interval * 2, self.options.poll_max)
-        if self.options.confirm_terminal:
+        if confirm:
             await self.confirm(order)
         return order
 

@@ -14,6 +14,13 @@ quotes. Rules they keep:
 
 Every strategy takes ``arrival``: a quote the caller already holds (a rebalance's snapshot),
 used as the arrival price and the first pricing input instead of asking the venue again.
+
+Every strategy also takes ``confirm``. By default an execution returns once its orders are
+final and their final states were confirmed over REST. With ``confirm=False`` it returns
+as soon as they are final (usually on the stream's word) and lists them in
+:attr:`ExecutionResult.unconfirmed`; the caller then runs :meth:`ExecutionResult.confirm`
+before trusting the figures. A rebalance uses this to confirm a whole phase's orders at
+once, beside its account refresh, instead of one round trip after another.
 """
 
 from __future__ import annotations
@@ -53,6 +60,7 @@ class ExecutionResult:
     started_at: datetime = field(default_factory=utcnow)
     finished_at: datetime | None = None
     reason: str | None = None
+    unconfirmed: list[Order] = field(default_factory=list)
 
     @property
     def order_id(self) -> str:
@@ -107,6 +115,16 @@ class ExecutionResult:
             return self.reason
         return self.orders[-1].reason if self.orders else None
 
+    async def confirm(self, engine: Engine) -> None:
+        """Confirm over REST the final states the strategy left unconfirmed.
+
+        A confirmation may still add a fill (one that raced a cancel, or that the stream
+        lost); every figure of the result reflects it once this returns.
+        """
+        pending, self.unconfirmed = self.unconfirmed, []
+        if pending:
+            await asyncio.gather(*(engine.confirm(order) for order in pending))
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "order_id": self.order_id,
@@ -137,19 +155,27 @@ def _child(request: OrderRequest, quantity: Decimal, *, price: Decimal | None) -
                                       "limit_price": price})
 
 
+async def _settle(engine: Engine, result: ExecutionResult, order: Order, *,
+                  timeout: float | None, confirm: bool) -> None:
+    """Settle ``order``; a final state left unconfirmed is listed for the caller."""
+    await engine.settle(order, timeout=timeout, confirm=confirm)
+    if not confirm and order.state.is_terminal:
+        result.unconfirmed.append(order)
+
+
 async def _run_to_deadline(engine: Engine, result: ExecutionResult, request: OrderRequest,
-                           timeout: float) -> Order:
+                           timeout: float, confirm: bool) -> Order:
     order = await engine.submit(request)
     result.orders.append(order)
-    await engine.settle(order, timeout=timeout)
+    await _settle(engine, result, order, timeout=timeout, confirm=confirm)
     if not order.state.is_terminal:
-        await engine.cancel(order, as_timeout=True)
+        await engine.cancel(order, as_timeout=True)  # the venue's answer is the evidence
     return order
 
 
 async def market(engine: Engine, request: OrderRequest, *, timeout: float = 30.0,
                  max_slippage_bps: Decimal | str | None = None,
-                 arrival: Quote | None = None) -> ExecutionResult:
+                 arrival: Quote | None = None, confirm: bool = True) -> ExecutionResult:
     """A market order; with ``max_slippage_bps``, a marketable limit when the book is wide.
 
     The guard compares the touch with the mid: when crossing would cost more than the
@@ -174,14 +200,15 @@ async def market(engine: Engine, request: OrderRequest, *, timeout: float = 30.0
     if quantity is None:
         raise error(Code.UNSUPPORTED_ORDER, "strategies need a quantity; convert the notional "
                     "with the quote first")
-    await _run_to_deadline(engine, result, _child(request, quantity, price=price), timeout)
+    await _run_to_deadline(engine, result, _child(request, quantity, price=price), timeout,
+                           confirm)
     result.finished_at = utcnow()
     return result
 
 
 async def limit(engine: Engine, request: OrderRequest, *, timeout: float = 30.0,
                 pricer: str = "touch", arrival: Quote | None = None,
-                **pricer_options: Any) -> ExecutionResult:
+                confirm: bool = True, **pricer_options: Any) -> ExecutionResult:
     """One limit order (the request's price, else the pricer's), cancelled at ``timeout``."""
     result = ExecutionResult("limit", request)
     quote = result.arrival = arrival or await engine.quote(request.symbol)
@@ -193,7 +220,8 @@ async def limit(engine: Engine, request: OrderRequest, *, timeout: float = 30.0,
     quantity = request.quantity
     if quantity is None:
         raise error(Code.UNSUPPORTED_ORDER, "strategies need a quantity")
-    await _run_to_deadline(engine, result, _child(request, quantity, price=price), timeout)
+    await _run_to_deadline(engine, result, _child(request, quantity, price=price), timeout,
+                           confirm)
     result.finished_at = utcnow()
     return result
 
@@ -203,7 +231,8 @@ async def aggressive_limit(engine: Engine, request: OrderRequest, *, budget: flo
                            policy: str = "conservative", market_fallback: bool = True,
                            fallback_timeout: float = 30.0,
                            policy_options: dict[str, Any] | None = None,
-                           arrival: Quote | None = None) -> ExecutionResult:
+                           arrival: Quote | None = None,
+                           confirm: bool = True) -> ExecutionResult:
     """A limit order re-pegged by ``policy`` every ``interval`` seconds within ``budget``.
 
     When the budget runs out (or the policy says so) the resting order is cancelled, the
@@ -227,7 +256,8 @@ async def aggressive_limit(engine: Engine, request: OrderRequest, *, budget: flo
     result.orders.append(order)
     go_to_market = False
     while True:
-        await engine.settle(order, timeout=max(0.0, min(interval, deadline - loop.time())))
+        await _settle(engine, result, order, confirm=confirm,
+                      timeout=max(0.0, min(interval, deadline - loop.time())))
         if order.state.is_terminal or result.filled_quantity >= target:
             break
         if loop.time() >= deadline:
@@ -278,7 +308,7 @@ async def aggressive_limit(engine: Engine, request: OrderRequest, *, budget: flo
             quantity = ZERO
         if quantity > 0:
             await _run_to_deadline(engine, result, _child(request, quantity, price=None),
-                                   fallback_timeout)
+                                   fallback_timeout, confirm)
     result.finished_at = utcnow()
     return result
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
-from tests.support.helpers import flat
+from tests.support.helpers import StreamEndsEarly, flat
 from tests.support.journal_truth import assert_journal_matches_ledger
 from venuekit.engine import Engine
 from venuekit.journal.sqlite import SQLiteJournal
@@ -21,10 +21,10 @@ T = TypeVar("T")
 FAST = SettlementOptions(poll_min=0.02, poll_max=0.1, silence=0.1, late_grace=0.01)
 
 
-def on_mock(tmp_path: Path, body: Callable[[Engine, MockVenue], Awaitable[T]],
-            **options: Any) -> T:
+def on_mock(tmp_path: Path, body: Callable[[Engine, MockVenue], Awaitable[T]], *,
+            venue_class: type[MockVenue] = MockVenue, **options: Any) -> T:
     async def main() -> T:
-        venue = MockVenue(seed=2, symbols=[flat("XYZ", size="100")], **options)
+        venue = venue_class(seed=2, symbols=[flat("XYZ", size="100")], **options)
         with SQLiteJournal(tmp_path / "j.sqlite3") as journal:
             engine = Engine(venue, journal, host=PluginHost(load_entry_points=False),
                             settlement=FAST)
@@ -49,6 +49,34 @@ def test_market_fills_and_reports(tmp_path: Path) -> None:
         assert result.average_price == Decimal("100.01")
         assert result.order_id and result.attempts == 1
     on_mock(tmp_path, body)
+
+
+def test_a_final_state_from_the_stream_is_confirmed_over_rest(tmp_path: Path) -> None:
+    # 100 shown: a 150 market buy takes 100 at once and the stream wrongly calls it
+    # cancelled there; the venue fills the other 50 at the next step.
+    async def body(engine: Engine, venue: MockVenue) -> None:
+        confirmed = await engine.execute(buy("150"))
+        assert confirmed.state is OrderState.FILLED and confirmed.unconfirmed == []
+        assert confirmed.filled_quantity == Decimal(150)
+    on_mock(tmp_path, body, venue_class=StreamEndsEarly)
+
+
+def test_without_confirmation_the_caller_confirms_later(tmp_path: Path) -> None:
+    async def body(engine: Engine, venue: MockVenue) -> None:
+        result = await engine.execute(buy("150"), confirm=False)
+        [order] = result.orders
+        assert result.unconfirmed == [order]
+        assert order.state is OrderState.CANCELLED  # the stream's word, not yet checked
+        assert result.filled_quantity == Decimal(100)
+        await result.confirm(engine)
+        assert result.unconfirmed == []
+        assert result.state is OrderState.FILLED and order.state is OrderState.FILLED
+        assert result.filled_quantity == Decimal(150)
+        assert sum(f.quantity for f in venue.control.ledger.fills_for(order.id)) == 150
+        steps = venue.simulator.step_index  # every lookup steps this venue's market
+        await result.confirm(engine)  # nothing left to confirm: no lookup
+        assert venue.simulator.step_index == steps
+    on_mock(tmp_path, body, venue_class=StreamEndsEarly)
 
 
 def test_limit_times_out_only_after_the_venue_confirms_the_cancel(tmp_path: Path) -> None:
