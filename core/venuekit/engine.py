@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from decimal import Decimal
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
@@ -69,6 +70,8 @@ class Engine:
         self.settlement: Reconciler = factory(self.venue, self.tracker, settlement)
         self.id_rules = ClientIdRules.from_capabilities(venue.capabilities)
         self._instruments: dict[str, Instrument] = {}
+        # Creates waiting for the end of this turn of the event loop (see _journal_new).
+        self._staged: list[tuple[OrderRequest, asyncio.Future[Order]]] = []
         self._refusal: VenueKitError | None = error(
             Code.INVALID_CONFIG, "the engine is not started: call `await engine.start()`")
         self.recovery: RecoveryReport | None = None
@@ -121,6 +124,20 @@ class Engine:
                 venue=self.venue.name)
         return cached
 
+    async def instruments(self, symbols: Sequence[str]) -> dict[str, Instrument]:
+        """The instruments of ``symbols`` by symbol, those not cached in one venue call.
+
+        A symbol the venue does not list is absent from the answer (not an error).
+        """
+        cache = self._instruments
+        missing = [symbol for symbol in dict.fromkeys(symbols) if symbol not in cache]
+        if missing:
+            listed = await retry_call(lambda: self.venue.instruments(missing),
+                                      operation="instruments", venue=self.venue.name)
+            wanted = set(missing)
+            cache.update((i.symbol, i) for i in listed if i.symbol in wanted)
+        return {symbol: cache[symbol] for symbol in symbols if symbol in cache}
+
     async def prepare(self, request: OrderRequest) -> OrderRequest:
         """``request`` quantized to its instrument's rules (a validation error if it cannot be)."""
         instrument = await self.instrument(request.symbol)
@@ -145,13 +162,48 @@ class Engine:
         if self.validator is not None:
             await self.validator.check(prepared, self.venue)
         await self.settlement.ready()  # no new order while a stream gap is being filled
-        with self.journal.batch():  # NEW and SUBMIT share one commit, made before sending
-            order = self.journal.create_order(self.venue.name, prepared,
-                                              id_rules=self.id_rules,
-                                              quantity=prepared.quantity,
-                                              limit_price=prepared.limit_price)
-            self.submitter.begin(order)
+        order = await self._journal_new(prepared)
         return await self.submitter.submit(order)
+
+    async def _journal_new(self, prepared: OrderRequest) -> Order:
+        """Journal ``prepared`` as NEW and SUBMIT; returns once both are committed.
+
+        Submits made in the same turn of the event loop (a burst, such as a rebalance
+        phase) are journaled together at the end of the turn under one commit, instead of
+        one commit each. Nothing is sent before that commit.
+        """
+        loop = asyncio.get_running_loop()
+        created: asyncio.Future[Order] = loop.create_future()
+        if not self._staged:
+            loop.call_soon(self._commit_staged)
+        self._staged.append((prepared, created))
+        return await created
+
+    def _commit_staged(self) -> None:
+        staged, self._staged = self._staged, []
+        done: list[tuple[Order, asyncio.Future[Order]]] = []
+        try:
+            with self.journal.batch():
+                for prepared, created in staged:
+                    if created.cancelled():  # its submit was abandoned: nothing to journal
+                        continue
+                    try:
+                        order = self.journal.create_order(
+                            self.venue.name, prepared, id_rules=self.id_rules,
+                            quantity=prepared.quantity, limit_price=prepared.limit_price)
+                        self.submitter.begin(order)
+                    except Exception as exc:  # this create alone failed and left no trace
+                        created.set_exception(exc)
+                        continue
+                    done.append((order, created))
+        except Exception as exc:  # the commit failed: nothing of the batch was kept
+            for _, created in done:
+                if not created.done():
+                    created.set_exception(exc)
+            return
+        for order, created in done:
+            if not created.done():
+                created.set_result(order)
 
     async def quote(self, symbol: str) -> Quote:
         """The latest quote (a read: retried with backoff on transport errors)."""
