@@ -449,9 +449,16 @@ class PreTradeValidator:
         self._committed = ZERO
         self._by_symbol: dict[str, Decimal] = {}
         self._sold: dict[str, Decimal] = {}
+        # A caller that evaluates an order and then sends it through an engine with this
+        # validator has it checked twice in a row; while nothing changed in between, the
+        # second check reuses the first's context and result. Every change bumps _version.
+        self._version = 0
+        self._context: tuple[int, str, ValidationContext] | None = None
+        self._verdict: tuple[ValidationContext, OrderRequest, ValidationResult] | None = None
 
     def use_account(self, account: Account) -> None:
         """Start from ``account``; nothing is committed since."""
+        self._version += 1
         self.account = account
         self._committed = ZERO
         self._by_symbol.clear()
@@ -463,6 +470,7 @@ class PreTradeValidator:
         return account
 
     def use_quotes(self, quotes: Iterable[Quote]) -> None:
+        self._version += 1
         now = asyncio.get_running_loop().time()
         prices = dict(self._prices)
         for quote in quotes:
@@ -471,6 +479,7 @@ class PreTradeValidator:
         self._prices = MappingProxyType(prices)
 
     def use_instruments(self, instruments: Iterable[Instrument]) -> None:
+        self._version += 1
         self._instruments.update((i.symbol, i) for i in instruments)
 
     async def context(self, request: OrderRequest, venue: Venue) -> ValidationContext:
@@ -480,21 +489,31 @@ class PreTradeValidator:
         assert self.account is not None
         instrument = self._instruments.get(request.symbol)
         if instrument is None:
-            instrument = self._instruments[request.symbol] = await venue.instrument(
-                request.symbol)
+            self.use_instruments([await venue.instrument(request.symbol)])
+            instrument = self._instruments[request.symbol]
         now = asyncio.get_running_loop().time()
         cached = self._quotes.get(request.symbol)
         if cached is None or now - cached[1] > self.quote_max_age:
             self.use_quotes([await venue.quote(request.symbol)])
+        last = self._context
+        if last is not None and last[0] == self._version and last[1] == request.symbol:
+            return last[2]
         quote = self._quotes[request.symbol][0]
-        return ValidationContext(account=self.account, instrument=instrument, quote=quote,
-                                 rules=self.rules, committed=self._committed,
-                                 committed_by_symbol=dict(self._by_symbol),
-                                 sold_by_symbol=dict(self._sold), prices=self._prices)
+        context = ValidationContext(account=self.account, instrument=instrument, quote=quote,
+                                    rules=self.rules, committed=self._committed,
+                                    committed_by_symbol=dict(self._by_symbol),
+                                    sold_by_symbol=dict(self._sold), prices=self._prices)
+        self._context = (self._version, request.symbol, context)
+        return context
 
     def evaluate(self, request: OrderRequest, context: ValidationContext) -> ValidationResult:
         """Validate without committing anything (a dry run, or sizing)."""
-        return validate(request, context, self._rules)
+        last = self._verdict
+        if last is not None and last[0] is context and last[1] == request:
+            return last[2]
+        result = validate(request, context, self._rules)
+        self._verdict = (context, request, result)
+        return result
 
     async def check(self, request: OrderRequest, venue: Venue) -> ValidationResult:
         """Validate ``request`` and commit it; raise listing every violation when refused."""
@@ -509,6 +528,7 @@ class PreTradeValidator:
             raise result.to_error()
         price = context.reference_price(request)
         quantity = _quantity(request, price)
+        self._version += 1
         if request.side is Side.BUY:
             self._committed += quantity * price
             self._by_symbol[request.symbol] = \

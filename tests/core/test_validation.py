@@ -140,3 +140,29 @@ def test_the_validator_commits_approved_buys_so_they_cannot_share_buying_power()
         await validator.check(buy("60"), venue)  # a fresh account starts over
 
     asyncio.run(main())
+
+
+def test_an_order_evaluated_then_checked_is_judged_once_while_nothing_changed() -> None:
+    import asyncio
+
+    from venuekit.venue import Venue
+
+    validator = PreTradeValidator(ValidationRules(max_concentration=None))
+    venue: Venue = None  # type: ignore[assignment]  # everything is cached: no call
+
+    async def main() -> None:
+        validator.use_account(Account(cash="10000", buying_power="10000"))
+        validator.use_instruments([XYZ])
+        validator.use_quotes([Quote(symbol="XYZ", bid="99.99", ask="100.01")])
+        first = validator.evaluate(buy("60"), await validator.context(buy("60"), venue))
+        assert await validator.check(buy("60"), venue) is first  # the engine's second look
+        # The check committed 6,000: the same order is now judged afresh, and refused.
+        after = validator.evaluate(buy("60"), await validator.context(buy("60"), venue))
+        assert after is not first and not after.ok
+        small = validator.evaluate(buy("1"), await validator.context(buy("1"), venue))
+        assert small.ok and small.request == buy("1")
+        validator.use_quotes([Quote(symbol="XYZ", bid="90.00", ask="110.00")])
+        wide = validator.evaluate(buy("1"), await validator.context(buy("1"), venue))
+        assert codes(wide.violations) == {"SPREAD_TOO_WIDE"}  # new quotes, new judgement
+
+    asyncio.run(main())
