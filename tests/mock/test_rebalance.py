@@ -8,7 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from tests.support.helpers import flat
+from tests.support.helpers import StreamEndsEarly, flat
 from tests.support.journal_truth import assert_journal_matches_ledger
 from venuekit.engine import Engine
 from venuekit.journal.sqlite import SQLiteJournal
@@ -113,6 +113,32 @@ def test_sells_settle_before_buys_and_worse_sells_scale_the_buys_down(tmp_path: 
     assert last_sell_fill <= first_buy_fill
     assert sell.finished_at is not None
     assert all(b.started_at is not None and sell.finished_at <= b.started_at for b in buys)
+
+
+def test_buys_are_sized_from_the_account_after_the_sells_are_confirmed(
+        tmp_path: Path) -> None:
+    # The stream calls the sell cancelled after 30 of 50 (30 shown); the venue fills the
+    # other 20 at the next step. The confirmation runs beside the account read, finds the
+    # 20, and the account is read again: the buys see all 5,000 of proceeds (on 3,000 they
+    # would have been scaled down).
+    names = ["B", "C", "D", "E"]
+    venue = StreamEndsEarly(seed=1, symbols=[flat("A", size="30"),
+                                             *(flat(s, size="1000") for s in names)],
+                            cash="0")
+    plan = {"items": [{"symbol": "A", "action": "SELL", "quantity": "50"},
+                      *({"symbol": s, "action": "BUY", "notional": "1000"} for s in names)]}
+    report = rebalance(tmp_path, venue, plan,
+                       setup=lambda v: v.control.set_position("A", "50", "90"))
+    sell, *buys = report.items
+    assert (sell.status, sell.state, sell.filled_quantity) == \
+        (ItemStatus.COMPLETED, "filled", D(50))
+    assert report.account_between is not None
+    assert report.account_between.cash == D(5000)  # not the 3,000 the stream implied
+    assert report.buy_scale == 1 and report.buy_budget == D(4750)
+    for buy in buys:  # 1000 / 100.01, rounded down
+        assert (buy.status, buy.filled_quantity) == (ItemStatus.COMPLETED, D(9))
+    assert report.account_after is not None
+    assert report.account_after.cash == D(5000) - 4 * D(9) * D("100.01")
 
 
 def test_a_dry_run_validates_and_prices_but_sends_nothing(tmp_path: Path) -> None:

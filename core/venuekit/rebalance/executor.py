@@ -25,11 +25,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from decimal import ROUND_FLOOR, Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from ..errors import Code, Outcome, VenueKitError
+from ..errors import Outcome, VenueKitError
 from ..model import ZERO, Account, Instrument, OrderRequest, OrderState, Quote, Side, utcnow
 from ..quantize import round_quantity
 from ..validation import PreTradeValidator
@@ -45,6 +45,7 @@ __all__ = ["Rebalancer"]
 log = logging.getLogger("venuekit.rebalance")
 
 ProgressCallback = Callable[[ItemReport], None]
+_T = TypeVar("_T")
 
 
 def _floor(value: Decimal, places: str = "0.0001") -> Decimal:
@@ -112,12 +113,12 @@ class Rebalancer:
         sell_requests = [self._size_sell(entry, plan_item, instruments[entry.symbol],
                                          quotes[entry.symbol], plan.correlation_id)
                          for entry, plan_item in sells]
-        await self._phase(list(zip((e for e, _ in sells), sell_requests, strict=True)),
-                          dry_run)
+        sold = await self._phase(list(zip((e for e, _ in sells), sell_requests, strict=True)),
+                                 dry_run)
+        if sells and not dry_run:
+            account, quotes = await self._confirm_beside(sold, lambda: self._snapshot(traded))
         report.phase_seconds["sell"] = asyncio.get_running_loop().time() - started
 
-        if sells and not dry_run:
-            account, quotes = await self._snapshot(traded)
         if dry_run:  # what the account would hold once the priced sells filled at the bid
             proceeds = sum((entry.requested_quantity * quotes[entry.symbol].bid
                             for entry, _ in sells if entry.requested_quantity
@@ -133,11 +134,11 @@ class Rebalancer:
         self._arrivals = dict(quotes)  # the strategies price off this snapshot
         started = asyncio.get_running_loop().time()
         buy_requests = self._size_buys(buys, instruments, quotes, report, plan.correlation_id)
-        await self._phase(list(zip((e for e, _ in buys), buy_requests, strict=True)), dry_run)
-        report.phase_seconds["buy"] = asyncio.get_running_loop().time() - started
-
+        bought = await self._phase(list(zip((e for e, _ in buys), buy_requests, strict=True)),
+                                   dry_run)
         if not dry_run:
-            report.account_after = await engine.venue.account()
+            report.account_after = await self._confirm_beside(bought, engine.venue.account)
+        report.phase_seconds["buy"] = asyncio.get_running_loop().time() - started
         report.finished_at = utcnow()
         log.info("rebalance finished",
                  extra={"venue": report.venue, "complete": report.complete,
@@ -148,16 +149,7 @@ class Rebalancer:
     # preparation ---------------------------------------------------------------------
     async def _instruments(self, plan: Plan) -> dict[str, Instrument]:
         """Every plan symbol's instrument; unknown symbols fail the plan, nothing sent."""
-        symbols = [item.symbol for item in plan.items]
-        found = await asyncio.gather(*(self.engine.instrument(s) for s in symbols),
-                                     return_exceptions=True)
-        known: dict[str, Instrument] = {}
-        for symbol, result in zip(symbols, found, strict=True):
-            if isinstance(result, VenueKitError) and result.code is Code.UNKNOWN_SYMBOL:
-                continue
-            if isinstance(result, BaseException):
-                raise result
-            known[symbol] = result
+        known = await self.engine.instruments([item.symbol for item in plan.items])
         problems = plan.unknown_symbols(known)
         if problems:
             raise PlanError(problems, f"the plan (symbols on {self.engine.venue.name})")
@@ -229,34 +221,70 @@ class Rebalancer:
 
     # execution -----------------------------------------------------------------------
     async def _phase(self, work: Sequence[tuple[ItemReport, OrderRequest | None]],
-                     dry_run: bool) -> None:
+                     dry_run: bool) -> list[tuple[ItemReport, ExecutionResult]]:
+        """Run the orders concurrently until each is final; their REST confirmations are
+        left to :meth:`_confirm_beside`."""
         runs = [self._one(entry, request, dry_run) for entry, request in work
                 if request is not None]
-        await asyncio.gather(*runs)
+        executed = await asyncio.gather(*runs)
+        return [(entry, result) for (entry, _), result in
+                zip((w for w in work if w[1] is not None), executed, strict=True)
+                if result is not None]
 
-    async def _one(self, entry: ItemReport, request: OrderRequest, dry_run: bool) -> None:
-        """Validate and execute one order; every outcome ends in ``entry``, none escapes."""
+    async def _confirm_beside(self, executed: Sequence[tuple[ItemReport, ExecutionResult]],
+                              read: Callable[[], Awaitable[_T]]) -> _T:
+        """Confirm a phase's final states over REST while ``read`` asks for the account.
+
+        Both start once every order of the phase is final on the venue's word, so the
+        account read sees what they did and costs no extra round trip. A confirmation that
+        changes an order (a fill the stream lost, or one that raced a cancel) means the
+        read may predate it: it is then made again. The items are recorded from the
+        confirmed orders.
+        """
+        orders = [order for _, result in executed for order in result.unconfirmed]
+        seen = [len(order.history) for order in orders]
+        confirming = asyncio.gather(*(result.confirm(self.engine) for _, result in executed))
+        try:
+            outcome = await read()
+        finally:
+            await confirming  # never left running, even when the read failed
+            for entry, result in executed:
+                self._record(entry, result, notify=False)
+        if any(len(order.history) != count for order, count in zip(orders, seen,
+                                                                     strict=True)):
+            log.info("a confirmation changed an order; reading the account again",
+                     extra={"venue": self.engine.venue.name})
+            return await read()
+        return outcome
+
+    async def _one(self, entry: ItemReport, request: OrderRequest,
+                   dry_run: bool) -> ExecutionResult | None:
+        """Validate and execute one order; every outcome ends in ``entry``, none escapes.
+
+        Returns the execution, its final states still to be confirmed, when it ran.
+        """
         validator = self.validator
         try:
             context = await validator.context(request, self.engine.venue)
             verdict = validator.evaluate(request, context)
         except VenueKitError as exc:
             self._finish(entry, ItemStatus.FAILED, f"{exc.code.name}: {exc.message}")
-            return
+            return None
         entry.risk_score = verdict.risk_score
         entry.warnings.extend(w.message for w in verdict.warnings)
         if not verdict.ok:
             self._finish(entry, ItemStatus.REFUSED, "; ".join(
                 f"{v.code.name}: {v.message}" for v in verdict.violations))
-            return
+            return None
         if dry_run:
             self._finish(entry, ItemStatus.PRICED)
-            return
+            return None
         entry.started_at = utcnow()
+        options = {**self.strategy_options, "confirm": False}
         try:
             result = await self.engine.execute(request, self.strategy,
                                                arrival=self._arrivals.get(entry.symbol),
-                                               **self.strategy_options)
+                                               **options)
         except VenueKitError as exc:
             # Raised before the order reached the venue (validation, instrument rules) or
             # with an outcome the journal and recovery resolve later.
@@ -264,15 +292,18 @@ class Rebalancer:
                 ItemStatus.FAILED
             entry.finished_at = utcnow()
             self._finish(entry, status, f"{exc.code.name}: {exc.message}")
-            return
+            return None
         except Exception as exc:  # a bug must not hide the other orders' outcomes
             log.exception("rebalance order failed", extra={"symbol": entry.symbol})
             entry.finished_at = utcnow()
             self._finish(entry, ItemStatus.FAILED, f"{type(exc).__name__}: {exc}")
-            return
-        self._record(entry, result)
+            return None
+        if self.on_item is not None:  # shown as done now; recorded again once confirmed
+            self._record(entry, result)
+        return result
 
-    def _record(self, entry: ItemReport, result: ExecutionResult) -> None:
+    def _record(self, entry: ItemReport, result: ExecutionResult, *,
+                notify: bool = True) -> None:
         entry.order_id = result.order_id or None
         state = result.state
         entry.state = state.value
@@ -296,12 +327,12 @@ class Rebalancer:
             status = ItemStatus.INCOMPLETE
         else:
             status = ItemStatus.FAILED  # outcome unknown: recovery resolves it
-        self._finish(entry, status, result.note)
+        self._finish(entry, status, result.note, notify=notify)
 
     def _finish(self, entry: ItemReport, status: ItemStatus = ItemStatus.HELD,
-                note: str | None = None) -> None:
+                note: str | None = None, *, notify: bool = True) -> None:
         entry.status = status
         if note:
             entry.note = note
-        if self.on_item is not None:
+        if notify and self.on_item is not None:
             self.on_item(entry)
