@@ -9,14 +9,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from tests.support.helpers import D, flat
+from tests.support.journal_truth import assert_journal_matches_ledger
 from venuekit.engine import Engine
 from venuekit.journal.sqlite import SQLiteJournal
 from venuekit.model import Instrument, OrderRequest, OrderSnapshot, OrderState
 from venuekit.plugins import PluginHost
 from venuekit_mock import MockVenue
-
-from .helpers import D, flat
-from .journal_truth import assert_journal_matches_ledger
 
 BURST = 20
 
