@@ -167,3 +167,23 @@ def test_capabilities() -> None:
     assert caps.fractional is True and caps.notional_orders is True
     assert caps.short_selling is True and caps.market_orders is True
     assert [(p.capacity, p.period) for p in caps.rate_limits] == [(200, 60.0)]
+
+
+@pytest.mark.parametrize("broken", [{"side": None}, {"symbol": ""}, {"symbol": None}])
+def test_an_order_payload_venuekit_cannot_read_is_a_venue_error(broken: dict[str, object]
+                                                                 ) -> None:
+    # Found by the parser fuzzing (tests/faults): these escaped as ValueError and pydantic's
+    # ValidationError.
+    order = Order(**{**ORDER, **broken})
+    with pytest.raises(VenueKitError) as unreadable:
+        convert.snapshot(order)
+    assert unreadable.value.code is Code.VENUE_ERROR
+    assert "cannot read" in unreadable.value.message
+
+
+def test_a_trade_update_venuekit_cannot_read_is_a_venue_error() -> None:
+    event = TradeUpdate(event="fill", timestamp="2024-01-02T15:00:01Z", qty="-3", price="10",
+                        order={**ORDER, "status": "filled", "filled_qty": "1"})
+    with pytest.raises(VenueKitError) as unreadable:
+        convert.update(event)
+    assert unreadable.value.code is Code.VENUE_ERROR

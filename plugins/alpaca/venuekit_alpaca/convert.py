@@ -175,7 +175,20 @@ def quote(symbol: str, raw: Any) -> Quote:
 
 
 def snapshot(order: Any) -> OrderSnapshot:
-    """An alpaca-py ``Order`` as an OrderSnapshot."""
+    """An alpaca-py ``Order`` as an OrderSnapshot (VENUE_ERROR when it cannot be read)."""
+    try:
+        return _snapshot(order)
+    except (ValueError, TypeError, ArithmeticError) as exc:  # pydantic's errors included
+        raise _unreadable("an order", exc) from None
+
+
+def _unreadable(what: str, exc: Exception) -> Exception:
+    first = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+    return error(Code.VENUE_ERROR, f"Alpaca sent {what} venuekit cannot read "
+                 f"({type(exc).__name__}: {first})", venue=VENUE)
+
+
+def _snapshot(order: Any) -> OrderSnapshot:
     status = _text(order.status)
     state = _STATE.get(status)
     if state is None:
@@ -219,9 +232,12 @@ def fill_from_update(event: Any, snap: OrderSnapshot) -> Fill | None:
 
 
 def update(event: Any) -> OrderUpdate:
-    """An alpaca-py ``TradeUpdate`` as an OrderUpdate."""
+    """An alpaca-py ``TradeUpdate`` as an OrderUpdate (VENUE_ERROR when it cannot be read)."""
     snap = snapshot(event.order)
-    return OrderUpdate(order=snap, fill=fill_from_update(event, snap), at=event.timestamp)
+    try:
+        return OrderUpdate(order=snap, fill=fill_from_update(event, snap), at=event.timestamp)
+    except (ValueError, TypeError, ArithmeticError) as exc:
+        raise _unreadable("a trade update", exc) from None
 
 
 def fills_from_orders(orders: Sequence[Any], since: datetime,
