@@ -20,6 +20,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="also append every JSON line of totals to PATH")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # Hypothesis sizes are fixed when the test modules are imported: pass the choice on.
+    if config.getoption("--full", default=False):
+        os.environ["VENUEKIT_FAULTS_FULL"] = "1"
+
+
 @pytest.fixture(scope="session")
 def full_size(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--full")) or \
