@@ -374,6 +374,92 @@ def test_a_failed_call_in_a_batch_leaves_no_trace_and_the_rest_is_kept(
     assert_same(journal.get(kept.id), kept)
 
 
+# writing behind ---------------------------------------------------------------------------
+
+def test_events_written_behind_become_durable_with_the_next_commit(journal: SQLiteJournal,
+                                                                   path: Path) -> None:
+    with SQLiteJournal(path, readonly=True) as reader:
+        first = journal.create_order("mock", limit(), id_rules=RULES)
+        step(journal, first, EventKind.SUBMIT)
+        acked = apply(first, EventKind.ACK)
+        assert acked.event is not None
+        journal.append_behind(first, acked.event)
+        assert journal.pending
+        assert_same(journal.get(first.id), first)  # the writer sees it at once
+        assert reader.get(first.id).state is OrderState.SUBMITTED  # type: ignore[union-attr]
+        # The next create commits it, before the new order could be sent.
+        second = journal.create_order("mock", limit(), id_rules=RULES)
+        assert not journal.pending
+        assert_same(reader.get(first.id), first)
+        assert reader.get(second.id) is not None
+
+
+def test_flush_and_close_commit_what_was_written_behind(journal: SQLiteJournal,
+                                                        path: Path) -> None:
+    order = journal.create_order("mock", limit(), id_rules=RULES)
+    step(journal, order, EventKind.SUBMIT)
+    for applied in (apply(order, EventKind.ACK),
+                    apply_fill(order, execution("t-1", "4", "101.25"))):
+        assert applied.event is not None
+        assert journal.append_behind(order, applied.event)
+    journal.set_venue_order_id(order.id, "V-1", behind=True)
+    order.venue_order_id = "V-1"
+    journal.flush()
+    assert not journal.pending
+    with SQLiteJournal(path, readonly=True) as reader:
+        assert_same(reader.get(order.id), order)
+    cancelled = apply(order, EventKind.CANCELLED)
+    assert cancelled.event is not None
+    journal.append_behind(order, cancelled.event)
+    journal.close()
+    with SQLiteJournal(path, readonly=True) as reader:
+        assert_same(reader.get(order.id), order)
+        assert [f.trade_id for f in reader.fills()] == ["t-1"]
+
+
+def test_a_batch_takes_what_was_written_behind_along(journal: SQLiteJournal,
+                                                     path: Path) -> None:
+    order = journal.create_order("mock", limit(), id_rules=RULES)
+    step(journal, order, EventKind.SUBMIT)
+    acked = apply(order, EventKind.ACK)
+    assert acked.event is not None
+    journal.append_behind(order, acked.event)
+    with journal.batch():
+        journal.create_order("mock", limit(), id_rules=RULES)
+    assert not journal.pending
+    with SQLiteJournal(path, readonly=True) as reader:
+        assert_same(reader.get(order.id), order)
+
+
+_BEHIND_THEN_KILLED = textwrap.dedent("""
+    import os, signal, sys
+    from venuekit.journal import ClientIdRules, SQLiteJournal
+    from venuekit.lifecycle import EventKind, apply
+    from venuekit.model import OrderRequest
+
+    journal = SQLiteJournal(sys.argv[1])
+    order = journal.create_order(
+        "mock", OrderRequest(symbol="AAPL", side="buy", quantity="3"), id_rules=ClientIdRules())
+    journal.append(order, apply(order, EventKind.SUBMIT).event)
+    journal.append_behind(order, apply(order, EventKind.ACK).event)
+    print(order.id, flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)
+""")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
+def test_a_crash_loses_only_events_written_behind_and_the_order_stays_open(
+        path: Path) -> None:
+    killed = subprocess.run([sys.executable, "-c", _BEHIND_THEN_KILLED, str(path)],
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert killed.returncode == -9, killed.stderr
+    with SQLiteJournal(path) as journal:
+        [order] = journal.open_orders()  # still open: recovery reconciles it with the venue
+    assert order.id == killed.stdout.strip()
+    assert order.state is OrderState.SUBMITTED
+    assert [e.kind for e in order.history] == ["new", "submit"]
+
+
 # opening: locks, read-only, bad files ---------------------------------------------------------
 
 _HOLDER = textwrap.dedent("""

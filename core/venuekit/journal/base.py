@@ -7,7 +7,13 @@ promises, which the rest of venuekit relies on:
   its NEW event in one transaction, durable before it returns. Nothing is sent to a venue
   before that.
 * :meth:`Journal.append` records one lifecycle event and the order's new totals together:
-  a reader never sees one without the other.
+  a reader never sees one without the other. It is durable when it returns.
+* :meth:`Journal.append_behind` records an event the same way but lets it become durable
+  with the next commit (the next create, batch, durable append, :meth:`Journal.flush` or
+  :meth:`Journal.close`): one commit then carries the events of many orders. Commits keep
+  their order, so the durable journal is always a prefix of what happened: a crash can
+  lose only the latest events, of orders that were durably open before them, which
+  recovery reconciles with the venue.
 * Executions are stored once: a fill whose execution is already recorded is not stored
   again, and :meth:`Journal.append` says so instead of raising.
 * Orders read back (:meth:`Journal.get`, :meth:`Journal.open_orders`, :meth:`Journal.orders`)
@@ -56,6 +62,23 @@ class Journal(abc.ABC):
         stored twice, and a warning is logged. Returns True otherwise.
         """
 
+    def append_behind(self, order: Order, event: OrderEvent) -> bool:
+        """Record ``event`` like :meth:`append`; it becomes durable with the next commit.
+
+        Use it only for an event that recovery can rebuild from the venue should the
+        process die before that commit: an event of an order whose open state is already
+        durable (an ack, a fill, a cancel). The default writes it durably at once.
+        """
+        return self.append(order, event)
+
+    def flush(self) -> None:
+        """Make every event written behind durable now (nothing to do by default)."""
+
+    @property
+    def pending(self) -> bool:
+        """True while events written behind wait for a commit."""
+        return False
+
     def batch(self) -> AbstractContextManager[None]:
         """Share one commit among the journal calls made inside ``with journal.batch():``.
 
@@ -73,8 +96,10 @@ class Journal(abc.ABC):
         return nullcontext()
 
     @abc.abstractmethod
-    def set_venue_order_id(self, order_id: str, venue_order_id: str) -> None:
-        """Record the id the venue gave the order."""
+    def set_venue_order_id(self, order_id: str, venue_order_id: str, *,
+                           behind: bool = False) -> None:
+        """Record the id the venue gave the order (with ``behind``, durable with the next
+        commit, as :meth:`append_behind`)."""
 
     @abc.abstractmethod
     def get(self, order_id: str) -> Order | None:
@@ -102,7 +127,7 @@ class Journal(abc.ABC):
 
     @abc.abstractmethod
     def close(self) -> None:
-        """Release the storage; safe to call twice."""
+        """Commit what was written behind, then release the storage; safe to call twice."""
 
     def __enter__(self) -> Self:
         return self

@@ -202,6 +202,7 @@ class SQLiteJournal(Journal):
         self.readonly = readonly
         self._closed = False
         self._batch_depth = 0
+        self._behind = False  # a transaction holds events written behind
         self._lock: BinaryIO | None = None
         if not readonly:
             try:
@@ -380,18 +381,49 @@ class SQLiteJournal(Journal):
 
     # writing ----------------------------------------------------------------------------
     def _begin(self) -> bool:
-        """Start one call's atomic unit: a transaction, or a savepoint inside a batch.
+        """Start one call's atomic unit: a transaction, or a savepoint inside an open one
+        (a batch, or the transaction holding events written behind).
 
         Returns True when the call owns a transaction it must commit itself.
         """
-        if self._batch_depth:
+        if self._batch_depth or self._behind:
             self._write("SAVEPOINT entry")
             return False
         self._write("BEGIN IMMEDIATE")
         return True
 
-    def _end(self, owned: bool) -> None:
-        self._write("COMMIT" if owned else "RELEASE entry")
+    def _end(self, owned: bool, *, durable: bool = True) -> None:
+        """End one call's atomic unit; a durable call outside a batch commits, taking every
+        event written behind with it."""
+        if owned:
+            self._write("COMMIT")
+            return
+        self._write("RELEASE entry")
+        if durable and self._behind and not self._batch_depth:
+            self._commit_behind()
+
+    def _commit_behind(self) -> None:
+        self._behind = False
+        try:
+            self._write("COMMIT")
+        except sqlite3.Error:
+            self._rollback()
+            raise
+
+    def flush(self) -> None:
+        """Commit the events written behind (nothing to do inside a batch: it commits)."""
+        if not self._behind or self._batch_depth:
+            return
+        try:
+            self._commit_behind()
+        except sqlite3.Error as exc:
+            raise self._sqlite_error("commit the events written behind; they were not kept",
+                                     exc) from exc
+
+    @property
+    def pending(self) -> bool:
+        """True while events written behind wait for a commit."""
+        return self._behind
 
     def _undo(self, owned: bool | None) -> None:
         """Undo what :meth:`_begin` started (``owned`` is None when it never started)."""
@@ -413,7 +445,7 @@ class SQLiteJournal(Journal):
         """One transaction for every call inside the block (see :meth:`Journal.batch`)."""
         if self.readonly:
             self._refuse_read_only()
-        if self._batch_depth == 0:
+        if self._batch_depth == 0 and not self._behind:
             try:
                 self._conn.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
@@ -424,6 +456,7 @@ class SQLiteJournal(Journal):
         finally:
             self._batch_depth -= 1
             if self._batch_depth == 0:
+                self._behind = False  # the batch's commit takes them along
                 try:
                     self._conn.execute("COMMIT")
                 except sqlite3.Error as exc:
@@ -496,6 +529,26 @@ class SQLiteJournal(Journal):
             return False
 
     def append(self, order: Order, event: OrderEvent) -> bool:
+        return self._append(order, event, durable=True)
+
+    def append_behind(self, order: Order, event: OrderEvent) -> bool:
+        if self._batch_depth:
+            return self._append(order, event, durable=True)  # the batch commits it
+        if self.readonly:
+            self._refuse_read_only()
+        self._open_behind()
+        return self._append(order, event, durable=False)
+
+    def _open_behind(self) -> None:
+        if self._behind:
+            return
+        try:
+            self._write("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise self._sqlite_error("start writing behind", exc) from exc
+        self._behind = True
+
+    def _append(self, order: Order, event: OrderEvent, *, durable: bool) -> bool:
         if self.readonly:
             self._refuse_read_only()
         fill = event.fill
@@ -535,7 +588,7 @@ class SQLiteJournal(Journal):
                     order.venue, fill.symbol, side, fill.trade_id, order.id, quantity, price,
                     fee, fill.fee_currency, fill_at, fill.venue_order_id, fill.client_order_id,
                     inferred))).rowcount == 1
-            self._end(owned)
+            self._end(owned, durable=durable)
         except _UnknownOrder:
             self._undo(owned)
             raise self._error(Code.JOURNAL_ERROR, f"order {order.id} is not in this journal; "
@@ -571,12 +624,17 @@ class SQLiteJournal(Journal):
                            "trade_id": fill.trade_id,
                            "recorded_for": row["order_id"] if row else None})
 
-    def set_venue_order_id(self, order_id: str, venue_order_id: str) -> None:
+    def set_venue_order_id(self, order_id: str, venue_order_id: str, *,
+                           behind: bool = False) -> None:
         if self.readonly:
             self._refuse_read_only()
+        if behind and not self._batch_depth:
+            self._open_behind()
         try:
-            updated = self._conn.execute("UPDATE orders SET venue_order_id = ? WHERE id = ?",
-                                         (venue_order_id, order_id)).rowcount
+            updated = self._write("UPDATE orders SET venue_order_id = ? WHERE id = ?",
+                                  (venue_order_id, order_id)).rowcount
+            if updated == 1 and not behind and self._behind and not self._batch_depth:
+                self._commit_behind()
         except sqlite3.Error as exc:
             raise self._sqlite_error(f"record the venue id of order {order_id}", exc,
                                      order_id=order_id) from exc
@@ -684,6 +742,13 @@ class SQLiteJournal(Journal):
             return
         self._closed = True
         try:
+            if self._behind:
+                try:
+                    self.flush()
+                except JournalError:
+                    log.exception("events written behind were lost at close; recovery "
+                                  "rebuilds them from the venue",
+                                  extra={"journal": str(self.path)})
             self._conn.close()
         finally:
             self._release_lock()
