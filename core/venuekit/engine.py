@@ -59,7 +59,11 @@ class Engine:
         self.host = host
         self.policy = policy or OutcomePolicy()
         self.tracker = OrderTracker(venue.name, journal, host)
-        self.submitter = Submitter(self.venue, self.tracker, self.policy)
+        # The settlement component says whether the order stream is live (a third-party
+        # reconciler without ``streaming`` is taken not to stream).
+        self.submitter = Submitter(self.venue, self.tracker, self.policy,
+                                   streaming=lambda: getattr(self.settlement, "streaming",
+                                                             False))
         if reconciler is None:
             reconciler = ("stream-first" if venue.capabilities.order_stream is not False
                           else "polling")
@@ -97,6 +101,7 @@ class Engine:
 
     async def recover(self) -> RecoveryReport:
         report = await recover(self.venue, self.tracker, self.policy)
+        self.tracker.flush()  # what recovery learned is durable before trading resumes
         self.recovery = report
         if report.ok:
             self._refusal = None
@@ -114,6 +119,7 @@ class Engine:
 
     async def close(self) -> None:
         await self.settlement.stop()
+        self.tracker.flush()
         await self.venue.close()
 
     async def instrument(self, symbol: str) -> Instrument:

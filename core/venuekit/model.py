@@ -337,7 +337,7 @@ class OrderEvent:
     data: dict[str, str] | None = None
 
 
-@dataclass(slots=True, eq=False)
+@dataclass(slots=True, eq=False, weakref_slot=True)
 class Order:
     """The SDK's tracked order. Mutated only by :func:`venuekit.lifecycle.apply`.
 

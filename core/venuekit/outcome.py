@@ -11,18 +11,25 @@ This is the invariant that protects money:
 * a create is sent again only after absence was proven, and with the same client order id;
 * the moment any venue evidence for the order arrives (an ack or fill on the stream, a
   lookup hit), pending lookups and re-sends stop.
+
+Stream first for fills: when the answer to a create shows executions the tracker has not
+seen and the venue's order stream is live, the stream (which itemizes them, with trade
+ids) is given ``stream_fill_wait`` seconds to deliver them before they are fetched over
+REST. A market order then costs one request instead of two, and its fills are never
+inferred from an average price while the stream has them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .errors import Code, OrderNotFound, Outcome, VenueKitError, error
 from .lifecycle import EventKind
-from .model import Order, OrderRequest, OrderState
-from .reconcile import lookup, reconcile_order
+from .model import Order, OrderRequest, OrderSnapshot, OrderState
+from .reconcile import apply_snapshot, lookup, reconcile_order
 from .retry import Backoff
 from .tracking import OrderTracker
 from .venue import Venue
@@ -41,12 +48,15 @@ class OutcomePolicy:
     create proven absent is sent again; after that the order ends in ERROR ("never reached
     the venue"). ``resolve_timeout`` bounds how long a submit waits for the outcome; an
     order still unresolved then stays SUBMITTED for recovery, and the caller is told.
+    ``stream_fill_wait`` bounds how long the fills a create's answer shows may take to
+    arrive on a live order stream before they are fetched over REST (0: fetch at once).
     """
 
     grace: float | None = None
     confirmations: int = 2
     max_resends: int = 1
     resolve_timeout: float = 60.0
+    stream_fill_wait: float = 0.5
     lookup_backoff: Backoff = field(default_factory=lambda: Backoff(base=0.05, cap=2.0,
                                                                      attempts=4))
 
@@ -55,10 +65,13 @@ class Submitter:
     """Sends creates for one venue under the outcome policy."""
 
     def __init__(self, venue: Venue, tracker: OrderTracker,
-                 policy: OutcomePolicy | None = None) -> None:
+                 policy: OutcomePolicy | None = None, *,
+                 streaming: Callable[[], bool] | None = None) -> None:
         self.venue = venue
         self.tracker = tracker
         self.policy = policy or OutcomePolicy()
+        # True while the venue's order stream is live (the settlement component knows).
+        self.streaming = streaming
         self._throttled: set[str] = set()
 
     @property
@@ -134,9 +147,26 @@ class Submitter:
                       extra={"order_id": order.id, "venue": self.venue.name,
                              "error": f"{type(exc).__name__}: {exc}"})
             return Outcome.UNKNOWN
+        if snapshot.filled_quantity > order.filled_quantity:
+            await self._stream_fills(order, snapshot)
         await reconcile_order(self.venue, self.tracker, order, snapshot,
                               backoff=self.policy.lookup_backoff)
         return None
+
+    async def _stream_fills(self, order: Order, snapshot: OrderSnapshot) -> None:
+        """Give a live order stream the chance to itemize the fills ``snapshot`` shows."""
+        wait = self.policy.stream_fill_wait
+        if wait <= 0 or self.streaming is None or not self.streaming():
+            return
+        tracker = self.tracker
+        apply_snapshot(tracker, order, snapshot)  # the venue id and the ack, not the end
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
+        while order.filled_quantity < snapshot.filled_quantity:
+            left = deadline - loop.time()
+            if left <= 0 or not await tracker.wait_for_change(
+                    order, tracker.version(order), left):
+                return  # the rest is fetched over REST
 
     def _has_evidence(self, order: Order) -> bool:
         return (order.state is not OrderState.SUBMITTED or order.venue_order_id is not None

@@ -6,6 +6,23 @@ waiting on the order is woken. Fills for an order the tracker does not know yet 
 fill that overtakes the submit response) are buffered by venue and client order id and
 applied as soon as the order is known.
 
+Memory stays proportional to the open orders, not to every order ever placed: an order
+that reaches a terminal state leaves the tracker once the event is journaled. Late events
+still find it: while any caller holds the order object the tracker reaches it through a
+weak reference, and a fill for an order it no longer holds is matched by client order id
+against the journal, rebuilt from there and recorded (a fill after a cancel, an expiry or
+a replace counts; see :mod:`venuekit.lifecycle`).
+
+Journal writes. Before an order is sent, its NEW and SUBMIT events are committed by the
+engine. Every later event of an order whose open state is already durable is written
+behind (:meth:`Journal.append_behind`): it becomes durable with the next commit, at the
+latest ``flush_after`` seconds later, so that one commit carries the events of many
+orders. A crash can lose only such events, and recovery rebuilds them from the venue
+because their order is still open in the journal. An event of an order that the journal
+already holds as terminal (a late fill) is committed at once, because recovery does not
+revisit terminal orders; and when observers are registered, an event is durable before
+they hear of it.
+
 The tracker does no I/O with the venue; :mod:`venuekit.reconcile` does.
 """
 
@@ -13,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -28,16 +46,29 @@ __all__ = ["OrderTracker"]
 
 log = logging.getLogger("venuekit.tracking")
 
+FLUSH_AFTER = 0.05
+"""Seconds within which an event written behind is committed when no other commit comes."""
+
+MAX_BUFFERED = 10_000
+"""Fills for unknown orders kept at most (the oldest are dropped, with a warning)."""
+
 
 class OrderTracker:
     """Live orders of one venue, kept in step with the journal."""
 
-    def __init__(self, venue: str, journal: Journal, host: PluginHost | None = None) -> None:
+    def __init__(self, venue: str, journal: Journal, host: PluginHost | None = None, *,
+                 flush_after: float = FLUSH_AFTER) -> None:
         self.venue = venue
         self.journal = journal
         self.host = host
+        self.flush_after = flush_after
+        self._flush_scheduled = False
         self._orders: dict[str, Order] = {}
         self._by_venue_id: dict[str, Order] = {}
+        # Terminal orders that left the tracker, reachable while someone holds them.
+        self._retired: weakref.WeakValueDictionary[str, Order] = weakref.WeakValueDictionary()
+        self._retired_by_venue_id: weakref.WeakValueDictionary[str, Order] = (
+            weakref.WeakValueDictionary())
         self._buffered: dict[str, list[Fill]] = {}
         self._versions: dict[str, int] = {}
         self._waiters: dict[str, list[asyncio.Future[None]]] = {}
@@ -55,24 +86,47 @@ class OrderTracker:
         if order.venue_order_id:
             self._by_venue_id[order.venue_order_id] = order
         self._drain_buffer(order)
+        if order.state.is_terminal:
+            self.forget(order)
 
     def forget(self, order: Order) -> None:
-        """Stop tracking a terminal order (its record stays in the journal)."""
-        self._orders.pop(order.id, None)
-        if order.venue_order_id:
-            self._by_venue_id.pop(order.venue_order_id, None)
-        self._versions.pop(order.id, None)
-        self._waiters.pop(order.id, None)
+        """Stop tracking a terminal order (its record stays in the journal).
+
+        The order stays reachable for late events while any caller holds it.
+        """
+        order_id = order.id
+        self._orders.pop(order_id, None)
+        self._versions.pop(order_id, None)
+        self._waiters.pop(order_id, None)
+        self.cancel_as.pop(order_id, None)
+        self.replacements.pop(order_id, None)
+        self._retired[order_id] = order
+        venue_order_id = order.venue_order_id
+        if venue_order_id:
+            self._by_venue_id.pop(venue_order_id, None)
+            self._retired_by_venue_id[venue_order_id] = order
 
     def get(self, order_id: str) -> Order | None:
+        """The tracked (open) order with client order id ``order_id``."""
         return self._orders.get(order_id)
 
     def find(self, *, client_order_id: str | None = None,
              venue_order_id: str | None = None) -> Order | None:
-        if venue_order_id and venue_order_id in self._by_venue_id:
-            return self._by_venue_id[venue_order_id]
+        """The order these ids name: a tracked one, or a retired one someone still holds."""
+        if venue_order_id:
+            order = self._by_venue_id.get(venue_order_id)
+            if order is not None:
+                return order
         if client_order_id:
-            return self._orders.get(client_order_id)
+            order = self._orders.get(client_order_id)
+            if order is not None:
+                return order
+        if venue_order_id:
+            order = self._retired_by_venue_id.get(venue_order_id)
+            if order is not None:
+                return order
+        if client_order_id:
+            return self._retired.get(client_order_id)
         return None
 
     def __iter__(self) -> Iterator[Order]:
@@ -94,8 +148,13 @@ class OrderTracker:
         if order.venue_order_id:
             self._by_venue_id.pop(order.venue_order_id, None)
         order.venue_order_id = venue_order_id
-        self._by_venue_id[venue_order_id] = order
-        self.journal.set_venue_order_id(order.id, venue_order_id)
+        if order.id in self._orders:
+            self._by_venue_id[venue_order_id] = order
+        else:
+            self._retired_by_venue_id[venue_order_id] = order
+        # A lookup by client order id or fingerprint finds the venue id again: written behind.
+        self.journal.set_venue_order_id(order.id, venue_order_id, behind=True)
+        self._schedule_flush()
         self._drain_buffer(order)
         self._wake(order)
 
@@ -124,14 +183,35 @@ class OrderTracker:
         order = self.find(client_order_id=fill.client_order_id,
                           venue_order_id=fill.venue_order_id)
         if order is None:
-            for key in (fill.venue_order_id, fill.client_order_id):
-                if key:
-                    self._buffered.setdefault(key, []).append(fill)
+            order = self._from_journal(fill.client_order_id)
+        if order is None:
+            self._buffer(fill)
+            return None
+        return self.apply_fill(order, fill)
+
+    def _from_journal(self, client_order_id: str | None) -> Order | None:
+        """A terminal order of this venue that left the tracker, rebuilt from the journal."""
+        if not client_order_id:
+            return None
+        order = self.journal.get(client_order_id)
+        if order is None or order.venue != self.venue or not order.state.is_terminal:
+            return None  # not ours, or not tracked yet (a replacement being sent)
+        self.forget(order)  # reachable by its ids while the fill is applied
+        return order
+
+    def _buffer(self, fill: Fill) -> None:
+        buffered = self._buffered
+        for key in (fill.venue_order_id, fill.client_order_id):
+            if key:
+                buffered.setdefault(key, []).append(fill)
+        while len(buffered) > MAX_BUFFERED:
+            dropped = buffered.pop(next(iter(buffered)))
+            log.warning("dropped buffered fills of an order never seen",
+                        extra={"trade_ids": [f.trade_id for f in dropped]})
+        if log.isEnabledFor(logging.DEBUG):
             log.debug("buffered fill for an unknown order",
                       extra={"trade_id": fill.trade_id, "venue_order_id": fill.venue_order_id,
                              "client_order_id": fill.client_order_id})
-            return None
-        return self.apply_fill(order, fill)
 
     def _drain_buffer(self, order: Order) -> None:
         if not self._buffered:
@@ -149,11 +229,22 @@ class OrderTracker:
     def _committed(self, order: Order, applied: Applied, previous: OrderState) -> None:
         event = applied.event
         assert event is not None
-        if not self.journal.append(order, event) and event.fill is not None:
+        journal = self.journal
+        host = self.host
+        observed = host is not None and host.has_order_observers()
+        if previous.is_terminal:
+            recorded = journal.append(order, event)  # recovery would not revisit it
+        else:
+            recorded = journal.append_behind(order, event)
+            if observed:
+                journal.flush()  # durable before anyone hears of it
+            else:
+                self._schedule_flush()
+        if not recorded and event.fill is not None:
             # The execution is already booked (for this or another order): say so.
             self.duplicate_executions.append((order.id, event.fill))
-        host = self.host
-        if host is not None and host.has_order_observers():
+        if observed:
+            assert host is not None
             from .plugins import OrderEventRecord
 
             host.order_event(OrderEventRecord(
@@ -161,6 +252,33 @@ class OrderTracker:
                 state=event.state, previous_state=previous, seq=event.seq, at=event.at,
                 fill=event.fill, reason=event.reason))
         self._wake(order)
+        if order.state.is_terminal and order.id in self._orders:
+            self.forget(order)
+
+    # durability ---------------------------------------------------------------------
+    def _schedule_flush(self) -> None:
+        if self._flush_scheduled or not self.journal.pending:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no event loop to flush later: flush now
+            self.journal.flush()
+            return
+        self._flush_scheduled = True
+        loop.call_later(self.flush_after, self._flush)
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        try:
+            self.journal.flush()
+        except Exception:
+            # The next commit retries; recovery rebuilds what a crash would lose meanwhile.
+            log.exception("could not commit the events written behind",
+                          extra={"venue": self.venue})
+
+    def flush(self) -> None:
+        """Commit every event written behind now."""
+        self.journal.flush()
 
     # waiting ------------------------------------------------------------------------
     def version(self, order: Order) -> int:
@@ -184,9 +302,14 @@ class OrderTracker:
         if self.version(order) != since:
             return True
         waiter = asyncio.get_running_loop().create_future()
-        self._waiters.setdefault(order.id, []).append(waiter)
+        waiters = self._waiters.setdefault(order.id, [])
+        waiters.append(waiter)
         try:
             await asyncio.wait_for(waiter, timeout)
         except TimeoutError:
+            if waiter in waiters:
+                waiters.remove(waiter)
+                if not waiters and self._waiters.get(order.id) is waiters:
+                    del self._waiters[order.id]
             return self.version(order) != since
         return True
