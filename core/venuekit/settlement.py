@@ -177,9 +177,12 @@ class StreamFirstReconciler:
     async def confirm(self, order: Order) -> None:
         """Check a final state over REST (counting fills that raced a cancel).
 
-        Does nothing when ``confirm_terminal`` is off or ``order`` is not final yet.
+        Does nothing when ``confirm_terminal`` is off or ``order`` is not final yet, nor for
+        a FILLED order: it is FILLED only once executions itemized by trade id add up to its
+        whole quantity, and nothing can happen to it after that.
         """
-        if not self.options.confirm_terminal or not order.state.is_terminal:
+        if (not self.options.confirm_terminal or not order.state.is_terminal
+                or order.state is OrderState.FILLED):
             return
         if order.state in _CANCEL_LIKE and self.options.late_grace > 0:
             await asyncio.sleep(self.options.late_grace)
