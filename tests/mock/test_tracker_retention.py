@@ -122,6 +122,7 @@ def test_a_late_fill_for_an_order_nobody_holds_is_found_in_the_journal(tmp_path:
         update = late_fill(order, "late-2", "10")
         order_id = order.id
         del order
+        await asyncio.sleep(0.01)  # the event loop lets go of what it still referenced
         gc.collect()
         assert engine.tracker.find(client_order_id=order_id) is None
         engine.settlement.on_update(update)  # type: ignore[attr-defined]
