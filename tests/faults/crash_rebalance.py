@@ -8,7 +8,7 @@ process as a real one does) and the journal (``D/journal.sqlite3``), then runs t
 plan. ``--kill`` says where it dies:
 
 * ``journal:N``: just after the N-th journal write (a create or an event; inside a
-  batch, before its commit);
+  batch or written behind, before its commit);
 * ``venue:N``: during the N-th venue call, after the request left and before the answer
   came back (the venue may have acted, or not);
 * ``time:MS``: MS milliseconds after the rebalance started, wherever it is.
@@ -107,7 +107,7 @@ def _arm(mode: str, count: int, mock: MockVenue, journal: SQLiteJournal) -> None
         return seen == count
 
     if mode == "journal":
-        for name in ("create_order", "append"):
+        for name in ("create_order", "append", "append_behind"):
             real = getattr(journal, name)
 
             def wrapped(*args: Any, _real: Any = real, **kwargs: Any) -> Any:
