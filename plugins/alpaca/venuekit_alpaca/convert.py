@@ -19,6 +19,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from pydantic import TypeAdapter
+
 from venuekit.errors import Code, ErrorCode, error
 from venuekit.model import (
     ZERO,
@@ -42,7 +44,9 @@ __all__ = [
     "FRACTIONAL_STEP",
     "account",
     "decimal",
+    "fill_from_activity",
     "fill_from_update",
+    "fills_from_orders",
     "instrument",
     "order_fields",
     "quote",
@@ -238,6 +242,23 @@ def update(event: Any) -> OrderUpdate:
         return OrderUpdate(order=snap, fill=fill_from_update(event, snap), at=event.timestamp)
     except (ValueError, TypeError, ArithmeticError) as exc:
         raise _unreadable("a trade update", exc) from None
+
+
+_WHEN: TypeAdapter[datetime] = TypeAdapter(datetime)
+
+
+def fill_from_activity(raw: Mapping[str, Any]) -> Fill:
+    """One ``FILL`` account activity (``GET /v2/account/activities/FILL``) as a Fill."""
+    order_id = str(raw["order_id"])
+    cumulative = decimal(raw.get("cum_qty"), "cum_qty")
+    quantity = decimal(raw.get("qty"), "qty")
+    price = decimal(raw.get("price"), "price")
+    if cumulative is None or quantity is None or price is None:
+        raise error(Code.VENUE_ERROR, "Alpaca sent a FILL activity without cum_qty, qty or "
+                    "price", venue=VENUE)
+    return Fill(trade_id=trade_id(order_id, cumulative), symbol=str(raw["symbol"]),
+                side=Side(str(raw["side"]).lower()), quantity=quantity, price=price,
+                at=_WHEN.validate_python(raw["transaction_time"]), venue_order_id=order_id)
 
 
 def fills_from_orders(orders: Sequence[Any], since: datetime,

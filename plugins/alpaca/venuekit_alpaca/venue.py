@@ -6,10 +6,11 @@ venuekit's taxonomy (:mod:`.errors`). The clients never retry by themselves (:mo
 venuekit's outcome policy decides. Order updates come from the ``trade_updates``
 websocket (:mod:`.stream`), run in the engine's event loop.
 
-Executions: alpaca-py 0.44's trading client has no account-activities call, so
-:meth:`AlpacaVenue.fills_since` rebuilds executions from the orders' filled quantities and
-average prices, itemized as far as this venue object saw them on the stream (see
-:func:`.convert.fills_from_orders`).
+Executions come from Alpaca's ``FILL`` account activities (``GET
+/v2/account/activities/FILL``, through the client's generic ``get``: alpaca-py 0.44 has
+no typed call for it), one per execution. A server that does not serve activities (404)
+gets :func:`.convert.fills_from_orders` instead: executions rebuilt from the orders' filled
+quantities and average prices, itemized as far as this venue object saw them on the stream.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ _SETTINGS = frozenset({"api_key", "secret_key", "base_url", "data_url", "stream_
                        "paper", "live", "feed", "timeout", "stream_timeout"})
 _ASSET_TTL = 300.0
 _PAGE = 500  # the most orders Alpaca returns in one list
+_ACTIVITY_PAGE = 100  # the most activities Alpaca returns in one page
 
 
 class AlpacaVenue(Venue):
@@ -78,6 +80,7 @@ class AlpacaVenue(Venue):
         self._data = sdk.data_client(self.settings)
         self._assets: dict[str, tuple[float, Instrument | None]] = {}
         self._stream_fills: dict[str, list[Fill]] = {}
+        self._activities = True  # until the server shows it does not serve them
         if self.settings.live:
             log.warning("ALPACA LIVE TRADING: orders will be sent to the live endpoint",
                         extra={"venue": self.name, "base_url": self.settings.base_url})
@@ -189,9 +192,39 @@ class AlpacaVenue(Venue):
         return [convert.snapshot(order) for order in orders]
 
     async def fills_since(self, since: datetime, symbol: str | None = None) -> Sequence[Fill]:
+        if self._activities:
+            try:
+                fills = await self._activity_fills(since)
+            except VenueKitError as exc:
+                if exc.code is not Code.CAPABILITY_NOT_SUPPORTED:
+                    raise
+                self._activities = False
+                log.info("the server has no account activities; rebuilding fills from orders",
+                         extra={"venue": self.name})
+            else:
+                return [f for f in fills if symbol is None or f.symbol == symbol]
         orders = await self._orders("fills_since", sdk.QueryOrderStatus.ALL, after=since,
                                     symbol=symbol)
         return convert.fills_from_orders(orders, since, self._stream_fills)
+
+    async def _activity_fills(self, since: datetime) -> list[Fill]:
+        fills: list[Fill] = []
+        token: str | None = None
+        while True:
+            params: dict[str, Any] = {"after": since.isoformat(), "direction": "asc",
+                                      "page_size": _ACTIVITY_PAGE}
+            if token:
+                params["page_token"] = token
+            page = await self._call("fills_since", self._trading.get,
+                                    "/account/activities/FILL", params,
+                                    not_found=Code.CAPABILITY_NOT_SUPPORTED)
+            if not isinstance(page, list):
+                raise error(Code.VENUE_ERROR, "Alpaca's activities answer is not a list",
+                            venue=self.name)
+            fills.extend(convert.fill_from_activity(item) for item in page)
+            if len(page) < _ACTIVITY_PAGE:
+                return fills
+            token = str(page[-1]["id"])
 
     def order_updates(self) -> AsyncIterator[OrderUpdate]:
         """A new connection to the ``trade_updates`` stream (see :mod:`.stream`)."""
