@@ -136,3 +136,19 @@ def test_secrets_are_masked_and_not_picklable() -> None:
         assert "PKENV" not in text
     with pytest.raises(TypeError):
         pickle.dumps(settings.secret_key)
+
+
+@pytest.mark.parametrize(("value", "pool"), [("1000", (1000, 61.0)), ("40/2", (40, 3.0))])
+def test_rate_limit_setting_declares_the_pool_with_slack(
+        monkeypatch: pytest.MonkeyPatch, value: str, pool: tuple[int, float]) -> None:
+    for key, env_value in CREDS.items():
+        monkeypatch.setenv(key, env_value)
+    venue = AlpacaVenue.from_config({"rate_limit": value})
+    assert [(p.capacity, p.period) for p in venue.capabilities.rate_limits] == [pool]
+    assert AlpacaVenue.capabilities.rate_limits[0].capacity == 200  # the class is untouched
+
+
+def test_bad_rate_limit_is_refused() -> None:
+    with pytest.raises(VenueKitError) as caught:
+        resolve(rate_limit="fast")
+    assert caught.value.code is Code.INVALID_CONFIG and "rate_limit" in caught.value.message

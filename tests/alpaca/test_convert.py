@@ -166,7 +166,8 @@ def test_capabilities() -> None:
     assert caps.order_stream is True and caps.replace is True
     assert caps.fractional is True and caps.notional_orders is True
     assert caps.short_selling is True and caps.market_orders is True
-    assert [(p.capacity, p.period) for p in caps.rate_limits] == [(200, 60.0)]
+    assert [(p.capacity, p.period) for p in caps.rate_limits] == [(200, 61.0)]
+    assert caps.weight("account") == {"requests": 2}  # the account and its positions
 
 
 @pytest.mark.parametrize("broken", [{"side": None}, {"symbol": ""}, {"symbol": None}])

@@ -184,3 +184,18 @@ def test_credentials_never_appear_in_errors_reprs_or_logs(
     for text in texts:
         assert SECRET not in text
         assert KEY not in text
+
+
+def test_an_id_that_is_not_a_uuid_is_looked_up_by_client_id_or_not_found() -> None:
+    """Alpaca names orders by UUID: another id cannot be one of its orders."""
+    body = {"code": 40410000, "message": "order not found"}
+    with ScriptedServer([Answer(404, body)]) as server:
+        venue = venue_for(server)
+        with pytest.raises(OrderNotFound):
+            asyncio.run(venue.fetch_order(OrderRef(venue_order_id="VK-1")))
+        assert server.seen == []
+        with pytest.raises(OrderNotFound):
+            asyncio.run(venue.fetch_order(OrderRef(venue_order_id="VK-1",
+                                                   client_order_id="cid-5")))
+        assert [s.path for s in server.seen] == [
+            "/v2/orders:by_client_order_id?client_order_id=cid-5"]

@@ -110,6 +110,19 @@ def _positive(key: str, value: object) -> float:
     return number
 
 
+def _rate(value: object) -> tuple[int, float]:
+    """``200`` (per minute) or ``200/60`` (per so many seconds)."""
+    count, _, period = str(value).strip().partition("/")
+    try:
+        requests, seconds = int(count), float(period) if period else 60.0
+    except ValueError:
+        requests = seconds = 0
+    if requests <= 0 or not seconds > 0:
+        raise error(Code.INVALID_CONFIG, f"alpaca: rate_limit must be requests per minute "
+                    f"(200) or requests/seconds (200/60), got {value!r}", venue=VENUE)
+    return requests, seconds
+
+
 def _url(key: str, value: str, schemes: tuple[str, ...]) -> str:
     parts = urlsplit(value.strip())
     if parts.scheme not in schemes or not parts.netloc:
@@ -144,6 +157,8 @@ class AlpacaSettings:
     feed: str | None = None
     timeout: float = 10.0
     stream_timeout: float = 10.0
+    rate_limit: tuple[int, float] = (200, 60.0)
+    """Requests per period (seconds) the account may make: Alpaca's default is 200/minute."""
 
     @classmethod
     def resolve(cls, *, api_key: str | Secret | None = None,
@@ -151,6 +166,7 @@ class AlpacaSettings:
                 data_url: str | None = None, stream_url: str | None = None,
                 paper: object = True, live: object = False, feed: str | None = None,
                 timeout: object = 10.0, stream_timeout: object = 10.0,
+                rate_limit: object = 200,
                 environ: Mapping[str, str] | None = None) -> AlpacaSettings:
         """Merge explicit settings with the environment and check them.
 
@@ -202,7 +218,8 @@ class AlpacaSettings:
             base_url=trading, data_url=data, stream_url=stream, live=want_live,
             feed=str(feed).lower() if feed is not None else None,
             timeout=_positive("timeout", timeout),
-            stream_timeout=_positive("stream_timeout", stream_timeout))
+            stream_timeout=_positive("stream_timeout", stream_timeout),
+            rate_limit=_rate(rate_limit))
 
     @staticmethod
     def _confirm_live(env: Mapping[str, str], *, explicit: bool) -> None:

@@ -11,7 +11,7 @@ Alpaca answer                           venuekit code                outcome
 404 (an order lookup, cancel, replace)  ORDER_NOT_FOUND              not applicable
 404 (an asset or a position)            UNKNOWN_SYMBOL               rejected
 422 client_order_id must be unique      DUPLICATE_CLIENT_ORDER_ID    unknown (look up)
-422 asset not found                     UNKNOWN_SYMBOL               rejected
+422 asset / symbol not found / unknown  UNKNOWN_SYMBOL               rejected
 422 qty / quantity                      INVALID_QUANTITY             rejected
 422 price / sub-penny                   INVALID_PRICE                rejected
 400, 422, other 4xx                     INVALID_ORDER                rejected
@@ -102,7 +102,8 @@ def _code_for(status: int, message: str, not_found: ErrorCode) -> ErrorCode:
         return Code.VENUE_ERROR
     if "client_order_id" in text and ("unique" in text or "duplicate" in text):
         return Code.DUPLICATE_CLIENT_ORDER_ID
-    if "asset" in text and ("not found" in text or "could not find" in text):
+    if ("asset" in text or "symbol" in text) and any(
+            word in text for word in ("not found", "could not find", "unknown")):
         return Code.UNKNOWN_SYMBOL
     if "sub-penny" in text or "price" in text:
         return Code.INVALID_PRICE

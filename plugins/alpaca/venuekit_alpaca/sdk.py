@@ -20,6 +20,7 @@ import warnings
 from typing import Any
 
 import requests
+import requests.adapters
 
 from .config import AlpacaSettings
 
@@ -67,12 +68,19 @@ __all__ = [
 ]
 
 
+WORKERS = 16
+"""Threads (and pooled connections per host) for one venue's concurrent REST calls."""
+
+
 class BoundedSession(requests.Session):
     """A requests session whose every request has a timeout unless one is given."""
 
     def __init__(self, timeout: float) -> None:
         super().__init__()
         self.timeout = timeout
+        adapter = requests.adapters.HTTPAdapter(pool_maxsize=WORKERS)
+        self.mount("http://", adapter)
+        self.mount("https://", adapter)
 
     def request(self, method: str | bytes, url: str | bytes,
                 *args: Any, **kwargs: Any) -> requests.Response:

@@ -1,7 +1,7 @@
 """``AlpacaVenue``: Alpaca's Trading API through alpaca-py, behind the Venue contract.
 
 alpaca-py's REST clients are synchronous (requests); every call runs in a worker thread
-(``asyncio.to_thread``) so the event loop never blocks, and every failure is mapped into
+of the venue's own pool so the event loop never blocks, and every failure is mapped into
 venuekit's taxonomy (:mod:`.errors`). The clients never retry by themselves (:mod:`.sdk`):
 venuekit's outcome policy decides. Order updates come from the ``trade_updates``
 websocket (:mod:`.stream`), run in the engine's event loop.
@@ -16,9 +16,13 @@ quantities and average prices, itemized as far as this venue object saw them on 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
+import uuid
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, ClassVar, Self
@@ -48,8 +52,13 @@ log = logging.getLogger("venuekit_alpaca.venue")
 _ALPHABET = ("0123456789abcdefghijklmnopqrstuvwxyz"
              "ABCDEFGHIJKLMNOPQRSTUVWXYZ-_")
 _SETTINGS = frozenset({"api_key", "secret_key", "base_url", "data_url", "stream_url",
-                       "paper", "live", "feed", "timeout", "stream_timeout"})
+                       "paper", "live", "feed", "timeout", "stream_timeout", "rate_limit"})
 _ASSET_TTL = 300.0
+ARRIVAL_SLACK = 1.0
+"""Seconds added to Alpaca's rate-limit window in the declared pool. venuekit's limiter
+counts a request when it lets it go; Alpaca counts it when it arrives, a little later, and
+frees it a window after that. Without slack, a full window's burst followed by another at
+the very moment the first leaves the limiter's window can still meet a 429."""
 _PAGE = 500  # the most orders Alpaca returns in one list
 _ACTIVITY_PAGE = 100  # the most activities Alpaca returns in one page
 
@@ -59,7 +68,8 @@ class AlpacaVenue(Venue):
 
     Keyword arguments (all optional; credentials and URLs fall back to Alpaca's usual
     environment variables): ``api_key``, ``secret_key``, ``base_url``, ``data_url``,
-    ``stream_url``, ``paper``, ``live``, ``feed``, ``timeout``, ``stream_timeout``.
+    ``stream_url``, ``paper``, ``live``, ``feed``, ``timeout``, ``stream_timeout``,
+    ``rate_limit`` (requests per minute, or ``requests/seconds``; Alpaca's default is 200).
     """
 
     name: ClassVar[str] = "alpaca"
@@ -68,7 +78,8 @@ class AlpacaVenue(Venue):
         fractional=True, short_selling=True, notional_orders=True,
         client_order_id_max_length=128, client_order_id_alphabet=_ALPHABET,
         not_found_grace=2.0,
-        rate_limits=(RateLimitPool("requests", 200, 60.0),))
+        rate_limits=(RateLimitPool("requests", 200, 60.0 + ARRIVAL_SLACK),),
+        weights={"account": {"requests": 2}})
 
     def __init__(self, **settings: Any) -> None:
         unknown = sorted(set(settings) - _SETTINGS)
@@ -76,11 +87,18 @@ class AlpacaVenue(Venue):
             raise error(Code.INVALID_CONFIG, f"alpaca: unknown setting(s) {', '.join(unknown)}; "
                         f"known: {', '.join(sorted(_SETTINGS))}", venue=self.name)
         self.settings = AlpacaSettings.resolve(**settings)
+        requests, period = self.settings.rate_limit
+        if (requests, period) != (200, 60.0):
+            self.capabilities = replace(self.capabilities, rate_limits=(
+                RateLimitPool("requests", requests, period + ARRIVAL_SLACK),))
         self._trading = sdk.trading_client(self.settings)
         self._data = sdk.data_client(self.settings)
         self._assets: dict[str, tuple[float, Instrument | None]] = {}
         self._stream_fills: dict[str, list[Fill]] = {}
         self._activities = True  # until the server shows it does not serve them
+        # A pool of its own, wide enough that a call admitted by the rate limiter goes out
+        # at once rather than queueing behind others (the venue counts on arrival).
+        self._executor: ThreadPoolExecutor | None = None
         if self.settings.live:
             log.warning("ALPACA LIVE TRADING: orders will be sent to the live endpoint",
                         extra={"venue": self.name, "base_url": self.settings.base_url})
@@ -95,14 +113,21 @@ class AlpacaVenue(Venue):
 
     # lifecycle -----------------------------------------------------------------------
     async def close(self) -> None:
+        executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=False, cancel_futures=True)
         for client in (self._trading, self._data):
             client._session.close()
 
     async def _call(self, operation: str, func: Callable[..., Any], *args: Any,
                     not_found: ErrorCode = Code.ORDER_NOT_FOUND) -> Any:
         """``func(*args)`` in a worker thread; any failure mapped into the taxonomy."""
+        loop = asyncio.get_running_loop()
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=sdk.WORKERS,
+                                                thread_name_prefix="venuekit-alpaca")
         try:
-            return await asyncio.to_thread(func, *args)
+            return await loop.run_in_executor(self._executor, functools.partial(func, *args))
         except Exception as exc:
             mapped = map_exception(exc, operation, not_found=not_found)
             log.debug("alpaca call failed", extra={"venue": self.name, "operation": operation,
@@ -157,12 +182,16 @@ class AlpacaVenue(Venue):
         return convert.account(trade_account, positions)
 
     async def fetch_order(self, ref: OrderRef) -> OrderSnapshot:
-        if ref.venue_order_id:
+        venue_order_id = _order_id(ref)
+        if venue_order_id:
             order = await self._call("fetch_order", self._trading.get_order_by_id,
-                                     ref.venue_order_id)
-        else:
+                                     venue_order_id)
+        elif ref.client_order_id:
             order = await self._call("fetch_order", self._trading.get_order_by_client_id,
                                      ref.client_order_id)
+        else:
+            raise error(Code.ORDER_NOT_FOUND, f"{ref.venue_order_id!r} is not an Alpaca order "
+                        "id (Alpaca names orders by UUID)", venue=self.name)
         return convert.snapshot(order)
 
     async def _orders(self, operation: str, status: Any, *, after: datetime | None = None,
@@ -258,7 +287,7 @@ class AlpacaVenue(Venue):
         return snapshot
 
     async def cancel(self, ref: OrderRef) -> OrderSnapshot | None:
-        venue_order_id = ref.venue_order_id
+        venue_order_id = _order_id(ref)
         if venue_order_id is None:
             venue_order_id = (await self.fetch_order(ref)).venue_order_id
         await self._call("cancel", self._trading.cancel_order_by_id, venue_order_id)
@@ -278,9 +307,19 @@ class AlpacaVenue(Venue):
                                                         Code.INVALID_PRICE)
         if client_order_id is not None:
             fields["client_order_id"] = client_order_id
-        venue_order_id = ref.venue_order_id
+        venue_order_id = _order_id(ref)
         if venue_order_id is None:
             venue_order_id = (await self.fetch_order(ref)).venue_order_id
         order = await self._call("replace", self._trading.replace_order_by_id, venue_order_id,
                                  sdk.ReplaceOrderRequest(**fields))
         return convert.snapshot(order)
+
+
+def _order_id(ref: OrderRef) -> str | None:
+    """``ref``'s venue order id when it can be an Alpaca order id (a UUID), else None."""
+    if ref.venue_order_id is None:
+        return None
+    try:
+        return str(uuid.UUID(ref.venue_order_id))
+    except ValueError:
+        return None
