@@ -68,6 +68,9 @@ __all__ = [
 ]
 
 
+CLOSE_TIMEOUT = 1.0
+"""Seconds a closing stream waits for the server's half of the closing handshake."""
+
 WORKERS = 16
 """Threads (and pooled connections per host) for one venue's concurrent REST calls."""
 
@@ -152,4 +155,5 @@ def trading_stream(settings: AlpacaSettings) -> TradingStream:
                          websocket_params={"ping_interval": 10, "ping_timeout": 180,
                                            "max_queue": 1024,
                                            "open_timeout": settings.stream_timeout,
+                                           "close_timeout": CLOSE_TIMEOUT,
                                            "logger": wire_logger(settings)})

@@ -22,7 +22,7 @@ from venuekit.model import OrderUpdate
 
 from . import convert
 from .config import AlpacaSettings
-from .sdk import TradeUpdate, TradingStream, trading_stream
+from .sdk import CLOSE_TIMEOUT, TradeUpdate, TradingStream, trading_stream
 
 __all__ = ["TradeUpdateStream"]
 
@@ -105,12 +105,17 @@ class TradeUpdateStream(AsyncIterator[OrderUpdate]):
             return
         self._closed = True
         task, self._task = self._task, None
-        if task is not None and not task.done():
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if task is not None:
+            await self._client.stop_ws()  # alpaca-py checks this between messages
+            # Python 3.11's wait_for can swallow a cancel when a message arrives at the same
+            # moment (alpaca-py reads with it), so cancel until the task has really ended.
+            while not task.done():
+                task.cancel()
+                await asyncio.wait({task}, timeout=0.1)
+            if not task.cancelled():
+                task.exception()  # retrieved: the stream is closing anyway
         with contextlib.suppress(Exception):
-            await self._client.close()
+            await asyncio.wait_for(self._client.close(), 2 * CLOSE_TIMEOUT)
 
 
 def _parse(message: Any) -> Any:

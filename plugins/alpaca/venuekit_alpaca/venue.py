@@ -20,6 +20,7 @@ import functools
 import logging
 import time
 import uuid
+import weakref
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -99,6 +100,8 @@ class AlpacaVenue(Venue):
         # A pool of its own, wide enough that a call admitted by the rate limiter goes out
         # at once rather than queueing behind others (the venue counts on arrival).
         self._executor: ThreadPoolExecutor | None = None
+        # Streams a consumer may have abandoned without closing: close() ends them.
+        self._streams: weakref.WeakSet[TradeUpdateStream] = weakref.WeakSet()
         if self.settings.live:
             log.warning("ALPACA LIVE TRADING: orders will be sent to the live endpoint",
                         extra={"venue": self.name, "base_url": self.settings.base_url})
@@ -113,6 +116,9 @@ class AlpacaVenue(Venue):
 
     # lifecycle -----------------------------------------------------------------------
     async def close(self) -> None:
+        for stream in list(self._streams):
+            await stream.aclose()
+        self._streams.clear()
         executor, self._executor = self._executor, None
         if executor is not None:
             executor.shutdown(wait=False, cancel_futures=True)
@@ -257,7 +263,9 @@ class AlpacaVenue(Venue):
 
     def order_updates(self) -> AsyncIterator[OrderUpdate]:
         """A new connection to the ``trade_updates`` stream (see :mod:`.stream`)."""
-        return TradeUpdateStream(self.settings, on_update=self._remember)
+        stream = TradeUpdateStream(self.settings, on_update=self._remember)
+        self._streams.add(stream)
+        return stream
 
     def _remember(self, update: OrderUpdate) -> None:
         fill = update.fill
