@@ -91,8 +91,10 @@ def test_cli_style_dotted_strings_configure_the_same_way() -> None:
         "faults.timeout": "0.5", "faults.schedule.drop_response": "1,4",
         "rate_limits": "orders=10/1,requests=200/60", "weights.submit.orders": "2",
         "tick_interval": "0.05", "order_stream": "off", "replace": "no",
+        "halted": "SPY",
     })
     config = venue.simulator.config
+    assert config.halted == frozenset({"SPY"})
     assert [s.symbol for s in venue.simulator.symbols] == ["AAPL", "SPY"]
     assert config.slippage == PercentageSlippage(D(5))
     assert config.commission == TieredCommission([(D(0), D(10)), (D(1_000_000), D(5))])
@@ -143,6 +145,8 @@ def test_json_config_round_trips() -> None:
     ({"faults.schedule.timeout": "0"}, "faults"),
     ({"rate_limits": "orders=ten/1"}, "rate_limits"),
     ({"step_seconds": "0"}, "step_seconds"),
+    ({"symbols": "AAPL", "halted": "MSFT"}, "halted"),
+    ({"halted": [""]}, "halted"),
     ({"colour": "blue"}, "colour"),
 ])
 def test_bad_values_name_the_key(config: dict[str, object], key: str) -> None:

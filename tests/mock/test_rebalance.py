@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,6 @@ from tests.support.helpers import StreamEndsEarly, flat
 from tests.support.journal_truth import assert_journal_matches_ledger
 from venuekit.engine import Engine
 from venuekit.journal.sqlite import SQLiteJournal
-from venuekit.model import Instrument
 from venuekit.plugins import PluginHost
 from venuekit.rebalance import Action, ItemStatus, Rebalancer, RebalanceReport, parse_plan
 from venuekit.settlement import SettlementOptions
@@ -22,14 +20,6 @@ from venuekit_mock import MockVenue, PercentageSlippage
 D = Decimal
 FAST = SettlementOptions(poll_min=0.02, poll_max=0.1, silence=0.1, late_grace=0.01)
 SYMBOLS = [f"S{i:02d}" for i in range(20)]
-
-
-class HaltedAfterListing(MockVenue):
-    """Reference data still lists every symbol as tradable; the matching engine halts some."""
-
-    async def instruments(self, symbols: Sequence[str] | None = None) -> Sequence[Instrument]:
-        listed = await super().instruments(symbols)
-        return [i.model_copy(update={"tradable": True}) for i in listed]
 
 
 def rebalance(tmp_path: Path, venue: MockVenue, plan: dict[str, Any], *,
@@ -52,8 +42,11 @@ def rebalance(tmp_path: Path, venue: MockVenue, plan: dict[str, Any], *,
 
 def test_twenty_symbols_with_partial_fills_and_a_halted_symbol(tmp_path: Path) -> None:
     # 30 displayed per step: the 50-share sells fill 30 then 20 at the next market step.
-    specs = [flat(s, size="30") for s in SYMBOLS[:19]] + [flat("S19", tradable=False)]
-    venue = HaltedAfterListing(seed=3, symbols=specs, cash="50000", tick_interval=0.01)
+    # S19 is halted after the listing: its reference data still reads tradable, so the
+    # order passes pre-trade validation and the venue rejects it.
+    specs = [flat(s, size="30") for s in SYMBOLS[:19]] + [flat("S19")]
+    venue = MockVenue(seed=3, symbols=specs, cash="50000", tick_interval=0.01,
+                      halted=["S19"])
 
     def positions(v: MockVenue) -> None:
         for symbol in SYMBOLS[:8]:

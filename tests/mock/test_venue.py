@@ -147,6 +147,26 @@ def test_rejections_are_venuekit_errors_with_rejected_outcome() -> None:
     run(scenario())
 
 
+def test_a_halted_symbol_is_listed_as_tradable_but_its_orders_are_rejected() -> None:
+    async def scenario() -> None:
+        async with MockVenue(symbols=[flat(), flat("HLT")], halted=["HLT"]) as venue:
+            # The reference data has not caught up with the halt: only the venue knows.
+            assert (await venue.instrument("HLT")).tradable is True
+            with pytest.raises(VenueKitError) as halted:
+                await venue.submit(market("1", "HLT"), "halted-1")
+            assert halted.value.code is Code.SYMBOL_HALTED
+            assert halted.value.outcome.value == "rejected"
+            assert halted.value.message == "HLT: trading is halted"
+            [reject] = venue.control.ledger.rejects
+            assert reject.code == "SYMBOL_HALTED" and reject.client_order_id == "halted-1"
+            filled = await venue.submit(market("1"), "other-1")  # the others trade on
+            assert filled.state is OrderState.FILLED
+        with pytest.raises(ConfigurationError, match="halted: NOPE"):
+            MockVenue(symbols=[flat()], halted=["NOPE"])
+
+    run(scenario())
+
+
 def test_a_venue_without_client_ids_is_looked_up_by_venue_id() -> None:
     async def scenario() -> None:
         async with MockVenue(symbols=[flat()], client_order_ids=False) as venue:

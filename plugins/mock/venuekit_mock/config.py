@@ -347,6 +347,7 @@ _SIMPLE: dict[str, Callable[[object], object]] = {
     "start": _start,
     "steps_per_session": lambda v: _integer(v, 1),
     "replay": _text,
+    "halted": lambda v: tuple(_text(symbol) for symbol in _items(v)),
     "market_reserve_bps": money,
     "state_path": _text,
 }

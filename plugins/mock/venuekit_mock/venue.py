@@ -21,7 +21,7 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -123,6 +123,7 @@ class MockVenue(Venue):
                  step: timedelta = timedelta(seconds=1),
                  steps_per_session: int | None = None,
                  replay: QuoteReplay | str | os.PathLike[str] | None = None,
+                 halted: Iterable[str] = (),
                  market_reserve_bps: Decimal | int | str = Decimal(200),
                  state_path: str | os.PathLike[str] | None = None,
                  on_accepted: Callable[[OrderSnapshot], None] | None = None) -> None:
@@ -153,7 +154,7 @@ class MockVenue(Venue):
                 short_selling=short_selling, market_reserve_bps=money(market_reserve_bps),
                 steps_per_session=steps_per_session,
                 start=(start or SIM_EPOCH) if clock == "sim" else None, step=step,
-                replay=replay, venue=self.name)
+                replay=replay, halted=frozenset(halted), venue=self.name)
             self._sim = Simulator(config)
         except ValueError as exc:
             raise error(Code.INVALID_CONFIG, f"mock: {exc}", venue=self.name) from None

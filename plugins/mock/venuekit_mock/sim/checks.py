@@ -52,6 +52,8 @@ class OrderChecks:
         spec = book.spec
         if not spec.tradable:
             raise self.error(Code.SYMBOL_HALTED, f"{spec.symbol} is not tradable")
+        if spec.symbol in self.config.halted:
+            raise self.error(Code.SYMBOL_HALTED, f"{spec.symbol}: trading is halted")
         if not quantity.is_finite() or quantity <= 0:
             raise self.error(Code.INVALID_QUANTITY,
                              f"{spec.symbol}: quantity {quantity} is not a positive number")

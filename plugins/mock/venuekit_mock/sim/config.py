@@ -31,6 +31,9 @@ class SimConfig:
     ``symbols`` defaults to :data:`DEFAULT_SYMBOLS`, or with a ``replay`` to the replayed
     symbols with a 0.01 tick and a lot of 1. ``market_reserve_bps`` marks up the ask to
     reserve buying power for a market buy. ``start=None`` stamps events with the wall clock.
+    ``halted`` names symbols whose trading is halted: their reference data still reads
+    tradable (it has not caught up), but every order for them is rejected with
+    ``SYMBOL_HALTED``.
     """
 
     symbols: tuple[SymbolSpec, ...] | None = None
@@ -47,6 +50,7 @@ class SimConfig:
     start: datetime | None = SIM_EPOCH
     step: timedelta = timedelta(seconds=1)
     replay: QuoteReplay | None = None
+    halted: frozenset[str] = frozenset()
     venue: str = "mock"
     order_id_prefix: str = "M"
     trade_id_prefix: str = "T"
@@ -62,6 +66,12 @@ class SimConfig:
             raise ValueError("client_order_id_max_length must be at least 1")
         if self.market_reserve_bps < 0:
             raise ValueError("market_reserve_bps must be >= 0")
+        if self.halted:
+            listed = {spec.symbol for spec in self.resolved_symbols()}
+            unknown = sorted(set(self.halted) - listed)
+            if unknown:
+                raise ValueError(f"halted: {', '.join(unknown)} not among the symbols "
+                                 f"({', '.join(sorted(listed))})")
 
     def resolved_symbols(self) -> tuple[SymbolSpec, ...]:
         if self.symbols is not None:
