@@ -41,6 +41,12 @@ class LimitedVenue(Venue):
         async with self.limiter.slot("quote"):
             return await self.inner.quote(symbol)
 
+    async def quotes(self, symbols: Sequence[str]) -> Sequence[Quote]:
+        if type(self.inner).quotes is Venue.quotes:  # no batch: one limited quote each
+            return await super().quotes(symbols)
+        async with self.limiter.slot("quotes"):
+            return await self.inner.quotes(symbols)
+
     async def account(self) -> Account:
         async with self.limiter.slot("account"):
             return await self.inner.account()

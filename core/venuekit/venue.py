@@ -16,6 +16,7 @@ Rules every implementation keeps (the conformance kit in :mod:`venuekit.testing`
 from __future__ import annotations
 
 import abc
+import asyncio
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,7 +24,7 @@ from decimal import Decimal
 from types import TracebackType
 from typing import Any, ClassVar, Literal, Self
 
-from .errors import Code, error
+from .errors import Code, VenueKitError, error
 from .model import Account, Fill, Instrument, OrderRequest, OrderSnapshot, OrderUpdate, Quote
 
 __all__ = [
@@ -167,6 +168,24 @@ class Venue(abc.ABC):
     @abc.abstractmethod
     async def quote(self, symbol: str) -> Quote:
         """The latest top of book for ``symbol``."""
+
+    async def quotes(self, symbols: Sequence[str]) -> Sequence[Quote]:
+        """The latest quotes of ``symbols`` (unknown ones are omitted).
+
+        The default asks :meth:`quote` once per symbol, concurrently. A venue with a
+        multi-symbol quote request overrides this to make one request: a rebalance of a
+        hundred symbols then costs one call of the venue's rate limit, not a hundred.
+        """
+        found = await asyncio.gather(*(self.quote(symbol) for symbol in symbols),
+                                     return_exceptions=True)
+        quotes: list[Quote] = []
+        for result in found:
+            if isinstance(result, VenueKitError) and result.code is Code.UNKNOWN_SYMBOL:
+                continue
+            if isinstance(result, BaseException):
+                raise result
+            quotes.append(result)
+        return quotes
 
     @abc.abstractmethod
     async def account(self) -> Account:

@@ -147,6 +147,21 @@ def test_rejections_are_venuekit_errors_with_rejected_outcome() -> None:
     run(scenario())
 
 
+def test_quotes_of_many_symbols_are_one_request() -> None:
+    async def scenario() -> None:
+        pool = RateLimitPool("requests", 2, 60)
+        async with MockVenue(symbols=[flat("A"), flat("B", "50.005"), flat("C")],
+                             rate_limits=[pool]) as venue:
+            quotes = await venue.quotes(["B", "NOPE", "A"])
+            assert [(q.symbol, q.bid, q.ask) for q in quotes] == [
+                ("B", D("50.00"), D("50.01")), ("A", D("100.00"), D("100.01"))]
+            await venue.quotes(["C"])
+            with pytest.raises(RateLimited):  # two requests so far: the pool is spent
+                await venue.quotes(["C"])
+
+    run(scenario())
+
+
 def test_a_halted_symbol_is_listed_as_tradable_but_its_orders_are_rejected() -> None:
     async def scenario() -> None:
         async with MockVenue(symbols=[flat(), flat("HLT")], halted=["HLT"]) as venue:

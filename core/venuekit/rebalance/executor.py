@@ -29,7 +29,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from decimal import ROUND_FLOOR, Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ..errors import Outcome, VenueKitError
+from ..errors import Code, Outcome, VenueKitError, error
 from ..model import ZERO, Account, Instrument, OrderRequest, OrderState, Quote, Side, utcnow
 from ..quantize import round_quantity
 from ..validation import PreTradeValidator
@@ -156,11 +156,15 @@ class Rebalancer:
         return known
 
     async def _snapshot(self, symbols: Sequence[str]) -> tuple[Account, dict[str, Quote]]:
+        """The account and the quotes of ``symbols``, read concurrently."""
         venue = self.engine.venue
-        account, *quotes = await asyncio.gather(venue.account(),
-                                                *(venue.quote(s) for s in symbols))
-        assert isinstance(account, Account)
-        return account, {q.symbol: q for q in quotes if isinstance(q, Quote)}
+        account, quotes = await asyncio.gather(venue.account(), venue.quotes(symbols))
+        found = {quote.symbol: quote for quote in quotes}
+        missing = [symbol for symbol in symbols if symbol not in found]
+        if missing:
+            raise error(Code.UNKNOWN_SYMBOL, f"{venue.name} has no quote for "
+                        f"{', '.join(missing)}", venue=venue.name)
+        return account, found
 
     def _size_sell(self, entry: ItemReport, item: PlanItem, instrument: Instrument,
                    quote: Quote, correlation_id: str | None) -> OrderRequest | None:

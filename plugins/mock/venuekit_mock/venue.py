@@ -230,6 +230,13 @@ class MockVenue(Venue):
         await self._request("quote")
         return convert.quote(self._sim.book(symbol), self._sim.now())
 
+    async def quotes(self, symbols: Sequence[str]) -> Sequence[Quote]:
+        """Quotes of many symbols in one request (unknown symbols are omitted)."""
+        await self._request("quotes")
+        books = self._sim.market.books
+        now = self._sim.now()
+        return [convert.quote(books[symbol], now) for symbol in symbols if symbol in books]
+
     async def account(self) -> Account:
         await self._request("account")
         return convert.account(self._sim)
