@@ -5,17 +5,20 @@ through an :class:`~venuekit.engine.Engine`; it never recalculates the portfolio
 
 1. Every symbol is looked up (an unknown one fails the whole plan with ``INVALID_PLAN``
    before anything is sent); the account, the instruments and the arrival quotes are read
-   concurrently.
+   concurrently (instruments and quotes one request each where the venue batches them).
 2. SELL phase: each sell is sized (a notional at the bid, rounded down to the lot),
    validated, and executed; all sells run concurrently (the engine's rate limiter paces the
-   venue calls) and the phase ends when every one of them is final.
-3. The account and the quotes are read again.
+   venue calls, and the engine journals the phase's creates under one commit) until every
+   one of them is final on the venue's word.
+3. The final states are confirmed over REST while the account and the quotes are read
+   again, concurrently; if a confirmation changed an order, the account is read once more.
 4. BUY phase: the buys are sized to the real buying power less the safety margin: when the
    plan asks for more, every buy is scaled down by the same factor (a notional scales, a
    quantity scales and rounds down to the lot), so the phase never exceeds the buying
-   power. Then they run concurrently like the sells.
-5. The report says what happened to every item. One failing order never stops the others:
-   its error is its item's status and note.
+   power. Then they run concurrently like the sells, and are confirmed beside the final
+   account read.
+5. The report says what happened to every item, from the confirmed orders. One failing
+   order never stops the others: its error is its item's status and note.
 
 A dry run does steps 1 to 4 without sending anything (buys are sized against the buying
 power plus the sells' expected proceeds).
