@@ -16,8 +16,11 @@ backtest anchor, each with one order per quote update, alternating buy and sell:
 A quote update is one step of the mock's market (its simulated clock advances one
 second), read back with ``engine.quote``. Each scenario runs ``--rounds`` times on a fresh
 venue, journal and engine; the figure is the best round (the one least disturbed by other
-work on the machine) and every round is listed. ``peak_rss_mb`` is the process's peak
-resident set size after the scenario (``ru_maxrss``, cumulative over the process).
+work on the machine) and every round is listed. ``orders_per_cpu_s`` divides by the CPU
+time the process used instead (user and system, best round): on a machine shared with
+other work it approaches what the wall-clock figure would be on an idle one.
+``peak_rss_mb`` is the process's peak resident set size after the scenario (``ru_maxrss``,
+cumulative over the process).
 
 Prints one JSON line per scenario::
 
@@ -94,7 +97,8 @@ SCENARIOS: dict[str, tuple[Scenario, OrderState]] = {
 }
 
 
-async def _round(name: str, orders: int, durability: Durability, directory: str | None) -> float:
+async def _round(name: str, orders: int, durability: Durability,
+                 directory: str | None) -> tuple[float, float]:
     scenario, final = SCENARIOS[name]
     requests = [OrderRequest(symbol=SYMBOL, side=Side.BUY if i % 2 == 0 else Side.SELL,
                              quantity=QUANTITY) for i in range(orders)]
@@ -106,6 +110,7 @@ async def _round(name: str, orders: int, durability: Durability, directory: str 
         await engine.instrument(SYMBOL)  # reference data is loaded once, before trading
         control = venue.control
         started = time.perf_counter()
+        cpu_started = time.process_time()
         for request in requests:
             control.advance()  # one quote update ...
             await asyncio.sleep(0)  # ... delivered through the event loop, as a feed's is
@@ -117,9 +122,10 @@ async def _round(name: str, orders: int, durability: Durability, directory: str 
         await _drain(engine, UPDATES_PER_ORDER * orders)
         await engine.close()
         elapsed = time.perf_counter() - started
+        cpu = time.process_time() - cpu_started
         if getattr(journal, "pending", False):  # (older journals commit every write)
             raise RuntimeError("events were left uncommitted")
-    return elapsed
+    return elapsed, cpu
 
 
 async def _drain(engine: Engine, expected: int) -> None:
@@ -133,9 +139,11 @@ async def _drain(engine: Engine, expected: int) -> None:
 
 def run(name: str, orders: int, rounds: int, durability: Durability,
         directory: str | None) -> dict[str, object]:
-    times = [asyncio.run(_round(name, orders, durability, directory))
-             for _ in range(max(rounds, 1))]
+    measured = [asyncio.run(_round(name, orders, durability, directory))
+                for _ in range(max(rounds, 1))]
+    times = [wall for wall, _ in measured]
     best = min(times)
+    cpu = min(cpu for _, cpu in measured)
     return {
         "benchmark": "engine_throughput",
         "scenario": name,
@@ -144,6 +152,8 @@ def run(name: str, orders: int, rounds: int, durability: Durability,
         "orders_per_s": round(orders / best),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "rounds_orders_per_s": [round(orders / t) for t in times],
+        "cpu_seconds": round(cpu, 3),
+        "orders_per_cpu_s": round(orders / cpu),
         "durability": durability,
         "target": TARGET,
         "python": platform.python_version(),
