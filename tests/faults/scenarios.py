@@ -241,7 +241,7 @@ async def run_scenario(seed: int, directory: Path, target: Target = MOCK) -> Res
                 hung += 1
             finally:
                 await engine.close()
-            result.counts = tally(journal, session.handle.ledger,
+            result.counts = tally(journal, session.truth(),
                                   client_order_ids=knobs.client_order_ids,
                                   venue=session.venue.name)
     path.unlink(missing_ok=True)

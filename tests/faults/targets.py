@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
 
+from tests.support.journal_truth import Truth
 from venuekit.venue import Venue
 from venuekit_mock import MockVenue
-from venuekit_mock.sim import Fault, Ledger, SymbolSpec
+from venuekit_mock.sim import Fault, FaultPlan, Ledger, SymbolSpec
 
 
 class FaultHandle(Protocol):
@@ -63,8 +64,12 @@ class Knobs:
 
 @dataclass
 class Session:
+    """One opened venue: what the engine trades on, the fault knobs, and the truth."""
+
     venue: Venue
     handle: FaultHandle
+    truth: Callable[[], Truth]
+    """The venue's record of orders and executions, in the ids the SDK sees."""
 
     def inject(self, knobs: Knobs) -> None:
         """Turn the scenario's faults on (after set-up, so set-up itself is clean)."""
@@ -96,7 +101,7 @@ async def _open_mock(knobs: Knobs) -> AsyncIterator[Session]:
     venue.faults.server_error_after_accept = knobs.server_error_after_accept
     venue.faults.retry_after = knobs.retry_after
     try:
-        yield Session(venue, venue.control)
+        yield Session(venue, venue.control, lambda: venue.control.ledger)
     finally:
         await venue.close()
 
@@ -104,4 +109,83 @@ async def _open_mock(knobs: Knobs) -> AsyncIterator[Session]:
 MOCK = Target("mock", _open_mock, client_order_ids_optional=True)
 
 TARGETS: dict[str, Target] = {"mock": MOCK}
+
+
+@dataclass(frozen=True)
+class _Placed:
+    venue_order_id: str
+    client_order_id: str | None
+
+
+@dataclass(frozen=True)
+class _Executed:
+    trade_id: str
+    venue_order_id: str
+    quantity: Decimal
+
+
+@dataclass(frozen=True)
+class WireTruth:
+    """An emulator's ledger in Alpaca's ids: order UUIDs, and executions named as the
+    plugin names them (the order id and its cumulative filled quantity)."""
+
+    orders: list[_Placed]
+    fills: list[_Executed]
+
+    @classmethod
+    def of(cls, control: Any) -> WireTruth:
+        from venuekit_alpaca.convert import trade_id
+
+        cumulative: dict[str, Decimal] = {}
+        fills = []
+        for fill in control.fills():
+            order_id, quantity = fill["order_id"], Decimal(fill["qty"])
+            cumulative[order_id] = cumulative.get(order_id, Decimal(0)) + quantity
+            fills.append(_Executed(trade_id(order_id, cumulative[order_id]), order_id,
+                                   quantity))
+        return cls([_Placed(o["id"], o["client_order_id"]) for o in control.orders()], fills)
+
+    def filled_quantity(self, venue_order_id: str) -> Decimal:
+        return sum((f.quantity for f in self.fills if f.venue_order_id == venue_order_id),
+                   Decimal(0))
+
+
+CLIENT_TIMEOUT = 0.5
+"""The Alpaca client's request timeout; the emulator holds a ``timeout`` fault longer."""
+
+
+@contextlib.asynccontextmanager
+async def _open_alpaca(knobs: Knobs) -> AsyncIterator[Session]:
+    from venuekit_alpaca.emulator import AlpacaEmulator
+    from venuekit_alpaca.venue import AlpacaVenue
+
+    plan = FaultPlan(server_error_after_accept=knobs.server_error_after_accept,
+                     retry_after=knobs.retry_after, seed=knobs.seed)
+    emulator = AlpacaEmulator(symbols=list(knobs.symbols), cash=knobs.cash, seed=knobs.seed,
+                              latency=knobs.latency, stream_delay=knobs.stream_delay,
+                              visibility_delay=knobs.visibility_delay,
+                              tick_interval=knobs.tick_interval, faults=plan,
+                              stall=CLIENT_TIMEOUT * 4, rate_limit=1_000_000)
+    async with emulator:
+        venue = AlpacaVenue(api_key=emulator.api_key, secret_key=emulator.secret_key,
+                            base_url=emulator.base_url, data_url=emulator.data_url,
+                            stream_url=emulator.stream_url, timeout=CLIENT_TIMEOUT,
+                            stream_timeout=2)
+        try:
+            yield Session(venue, emulator.control, lambda: WireTruth.of(emulator.control))
+        finally:
+            await venue.close()
+
+
+def _alpaca_installed() -> bool:
+    try:
+        import venuekit_alpaca.emulator  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+ALPACA = Target("alpaca", _open_alpaca)
+if _alpaca_installed():
+    TARGETS["alpaca"] = ALPACA
 """Every venue the fault scenarios cover, by name."""

@@ -91,7 +91,7 @@ def kills(request: pytest.FixtureRequest, full_size: bool,
                                           "unresolved"))]
     summed = {key: sum(o.get(key, 0) for o in outcomes)
               for key in ("duplicates", "duplicate_client_ids", "lost_fills", "phantom_fills",
-                          "itemized_but_inferred", "overfills", "underfills", "unresolved",
+                          "restated_fills", "overfills", "underfills", "unresolved",
                           "intended", "venue_orders", "recovery_changes")}
     emit(request.config, {
         "suite": "crash", "size": "full" if full_size else "reduced",

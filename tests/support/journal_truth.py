@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from decimal import Decimal
+from typing import Protocol
 
 from venuekit.journal.base import Journal
 from venuekit_mock.sim.ledger import Ledger
@@ -34,7 +36,33 @@ def assert_journal_matches_ledger(journal: Journal, ledger: Ledger, venue: str =
             assert order.filled_quantity == ledger.filled_quantity(order.venue_order_id), order
 
 
-def tally(journal: Journal, ledger: Ledger, *, client_order_ids: bool,
+class Placed(Protocol):
+    @property
+    def venue_order_id(self) -> str: ...
+    @property
+    def client_order_id(self) -> str | None: ...
+
+
+class Executed(Protocol):
+    @property
+    def trade_id(self) -> str: ...
+    @property
+    def venue_order_id(self) -> str: ...
+    @property
+    def quantity(self) -> Decimal: ...
+
+
+class Truth(Protocol):
+    """What a venue really did, in the ids the SDK sees (the mock's :class:`Ledger` is one)."""
+
+    @property
+    def orders(self) -> Sequence[Placed]: ...
+    @property
+    def fills(self) -> Sequence[Executed]: ...
+    def filled_quantity(self, venue_order_id: str) -> Decimal: ...
+
+
+def tally(journal: Journal, truth: Truth, *, client_order_ids: bool,
           venue: str = "mock") -> dict[str, int]:
     """How far the journal is from the venue's truth, as counts (all 0 when it is exact).
 
@@ -43,19 +71,18 @@ def tally(journal: Journal, ledger: Ledger, *, client_order_ids: bool,
       journal does not know at all (matched by client order id where the venue keeps it,
       else by the venue order id the journal recorded);
     * ``lost_fills``: venue executions missing from the journal (by trade id) that no
-      inferred fill of the same order stands in for;
-    * ``itemized_but_inferred``: venue executions the journal holds only as an inferred
-      fill (right quantity, derived id and price, no fee), because the venue did not
-      itemize them yet when the SDK looked;
-    * ``phantom_fills``: journaled executions the venue never made (inferred ones aside);
-    * ``inferred_fills``: executions the SDK had to infer because the venue did not
-      itemize them;
+      journaled execution of the same order stands in for;
+    * ``phantom_fills``: journaled executions beyond what the venue executed for the order;
+    * ``restated_fills``: venue executions the journal holds under another id, with the
+      quantity right: an inferred fill (derived id and price, no fee) made while the venue
+      had not itemized them, or one execution rebuilt from an order's cumulative fill;
+    * ``inferred_fills``: executions the SDK inferred;
     * ``overfills``: orders whose journaled fill exceeds the order or the venue's fill;
     * ``underfills``: orders whose journaled fill is short of the venue's;
     * ``unresolved``: journaled orders not in a final state.
     """
     orders = journal.orders(venue=venue)
-    accepted = ledger.orders
+    accepted = truth.orders
     by_client = {o.id for o in orders} if client_order_ids else set()
     by_venue_id = {o.venue_order_id: o.id for o in orders if o.venue_order_id}
     owned: Counter[str] = Counter()
@@ -70,41 +97,44 @@ def tally(journal: Journal, ledger: Ledger, *, client_order_ids: bool,
     duplicates = orphans + sum(n - 1 for n in owned.values())
     journaled = journal.fills(venue=venue)
     journaled_ids = {f.trade_id for f in journaled}
-    venue_fills = {f.trade_id for f in ledger.fills}
-    inferred_quantity: dict[str, Decimal] = {}
-    for fill in journaled:
-        if fill.inferred:
-            key = fill.venue_order_id or ""
-            inferred_quantity[key] = inferred_quantity.get(key, Decimal(0)) + fill.quantity
+    venue_ids = {f.trade_id for f in truth.fills}
     missing: dict[str, list[Decimal]] = {}
-    for fill in ledger.fills:
+    for fill in truth.fills:
         if fill.trade_id not in journaled_ids:
             missing.setdefault(fill.venue_order_id, []).append(fill.quantity)
-    lost = covered = 0
-    for venue_order_id, quantities in missing.items():
-        if sum(quantities) <= inferred_quantity.get(venue_order_id, Decimal(0)):
-            covered += len(quantities)
+    extra: dict[str, list[Decimal]] = {}
+    for journal_fill in journaled:
+        if journal_fill.trade_id not in venue_ids:
+            extra.setdefault(journal_fill.venue_order_id or "", []).append(
+                journal_fill.quantity)
+    lost = phantom = restated = 0
+    for venue_order_id in set(missing) | set(extra):
+        absent = missing.get(venue_order_id, [])
+        added = extra.get(venue_order_id, [])
+        if sum(absent) == sum(added):
+            restated += len(absent)
+        elif sum(absent) > sum(added):
+            lost += len(absent)
         else:
-            lost += len(quantities)
+            phantom += len(added)
     overfills = underfills = 0
     for order in orders:
         if order.quantity is not None and order.filled_quantity > order.quantity:
             overfills += 1
             continue
-        truth = ledger.filled_quantity(order.venue_order_id) if order.venue_order_id \
+        executed = truth.filled_quantity(order.venue_order_id) if order.venue_order_id \
             else Decimal(0)
-        if order.filled_quantity > truth:
+        if order.filled_quantity > executed:
             overfills += 1
-        elif order.filled_quantity < truth:
+        elif order.filled_quantity < executed:
             underfills += 1
     return {
         "intended": len(orders),
         "venue_orders": len(accepted),
         "duplicates": duplicates,
         "lost_fills": lost,
-        "itemized_but_inferred": covered,
-        "phantom_fills": sum(1 for f in journaled
-                             if not f.inferred and f.trade_id not in venue_fills),
+        "phantom_fills": phantom,
+        "restated_fills": restated,
         "inferred_fills": sum(1 for f in journaled if f.inferred),
         "overfills": overfills,
         "underfills": underfills,
