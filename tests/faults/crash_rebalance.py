@@ -7,8 +7,8 @@
 process as a real one does) and the journal (``D/journal.sqlite3``), then runs the seed's
 plan. ``--kill`` says where it dies:
 
-* ``journal:N``: just after the N-th journal write (a create or an event; inside a
-  batch or written behind, before its commit);
+* ``journal:N``: just after the N-th journal write (a create, an event, an event written
+  behind, or the flush that commits those; inside a batch, before its commit);
 * ``venue:N``: during the N-th venue call, after the request left and before the answer
   came back (the venue may have acted, or not);
 * ``time:MS``: MS milliseconds after the rebalance started, wherever it is.
@@ -50,6 +50,7 @@ PRICES = {"KA": "40.005", "KB": "75.005", "KC": "120.005", "KD": "15.005", "KE":
           "KF": "200.005"}
 HELD = D(60)
 MODES = ("journal", "venue", "time")
+_JOURNAL_WRITES = ("create_order", "append", "append_behind", "flush")
 _VENUE_CALLS = ("submit", "cancel", "replace", "fetch_order", "open_orders", "recent_orders",
                 "fills_since", "account", "quote", "instruments")
 
@@ -107,7 +108,7 @@ def _arm(mode: str, count: int, mock: MockVenue, journal: SQLiteJournal) -> None
         return seen == count
 
     if mode == "journal":
-        for name in ("create_order", "append", "append_behind"):
+        for name in _JOURNAL_WRITES:
             real = getattr(journal, name)
 
             def wrapped(*args: Any, _real: Any = real, **kwargs: Any) -> Any:

@@ -30,8 +30,9 @@ from .report import emit, machine
 
 DRIVER = "tests.faults.crash_rebalance"
 REDUCED, FULL = 12, 200
-# A whole run makes about 22-29 journal writes and 29-32 venue calls and lasts 0.1-0.4 s.
-RANGES = {"journal": (1, 24), "venue": (1, 30), "time": (10, 300)}
+# A whole run makes 24 to 58 journal writes and 19 to 36 venue calls, and its rebalance
+# lasts 0.1 to 0.9 s: the ranges keep nearly every kill point inside the run.
+RANGES = {"journal": (1, 24), "venue": (1, 19), "time": (5, 100)}
 
 
 def kill_point(seed: int) -> str:
@@ -101,14 +102,16 @@ def kills(request: pytest.FixtureRequest, full_size: bool,
                     for m in MODES},
         **summed, "journal_not_equal_ledger": sum(1 for o in outcomes
                                                   if not o.get("journal_equals_ledger")),
-        "failing": [{k: o.get(k) for k in ("seed", "kill", "error")} for o in failing[:20]]})
+        "failing": [{k: v for k, v in o.items() if v and k not in (
+            "killed", "intended", "venue_orders", "recovery_changes", "recovered_ok",
+            "journal_equals_ledger")} for o in failing[:20]]})
     return outcomes
 
 
 def test_the_kill_points_really_kill(kills: list[dict[str, Any]]) -> None:
     assert [o["error"] for o in kills if o.get("error")] == []
     killed = [o for o in kills if o["killed"]]
-    assert len(killed) >= len(kills) * 2 // 3, "most seeded points must land inside the run"
+    assert len(killed) >= len(kills) * 9 // 10, "the seeded points must land inside the run"
     assert {o["kill"].split(":")[0] for o in killed} == set(MODES)
 
 
