@@ -25,6 +25,7 @@ from venuekit.venue import OrderRef
 from venuekit_mock.sim import OrderView
 
 from . import errors, payloads
+from .activities import fill_activities
 from .jsonio import dumps, loads
 
 if TYPE_CHECKING:
@@ -125,6 +126,7 @@ class RestApi:
             web.get("/v2/assets/{symbol_or_asset_id}", self.asset),
             web.get("/v2/clock", self.clock),
             web.get("/v2/stocks/quotes/latest", self.latest_quotes),
+            web.get("/v2/account/activities/FILL", self.fill_activities),
         ]
 
     # helpers -------------------------------------------------------------------------
@@ -292,6 +294,9 @@ class RestApi:
         views.sort(key=lambda v: (v.created_at, v.venue_order_id),
                    reverse=direction == "desc")
         return json_response([self._order_json(v) for v in views[:limit]])
+
+    async def fill_activities(self, request: web.Request) -> web.Response:
+        return json_response(await fill_activities(request, self.venue, self.ids))
 
     async def get_order(self, request: web.Request) -> web.Response:
         record = self._record_id(request.match_info["order_id"])
