@@ -171,15 +171,28 @@ class AlpacaVenue(Venue):
         return item
 
     async def quote(self, symbol: str) -> Quote:
+        for found in await self.quotes([symbol]):
+            return found
+        raise error(Code.UNKNOWN_SYMBOL, f"Alpaca has no quote for {symbol!r}",
+                    venue=self.name)
+
+    async def quotes(self, symbols: Sequence[str]) -> Sequence[Quote]:
+        """Latest quotes of ``symbols`` in one request (unknown symbols are omitted)."""
+        if not symbols:
+            return []
         feed = sdk.DataFeed(self.settings.feed) if self.settings.feed else None
-        request = sdk.StockLatestQuoteRequest(symbol_or_symbols=symbol, feed=feed)
-        quotes = await self._call("quote", self._data.get_stock_latest_quote, request,
-                                  not_found=NotFound.SYMBOL)
-        raw = quotes.get(symbol) if isinstance(quotes, dict) else None
-        if raw is None:
-            raise error(Code.UNKNOWN_SYMBOL, f"Alpaca has no quote for {symbol!r}",
+        request = sdk.StockLatestQuoteRequest(symbol_or_symbols=list(symbols), feed=feed)
+        try:
+            found = await self._call("quote", self._data.get_stock_latest_quote, request,
+                                     not_found=NotFound.SYMBOL)
+        except VenueKitError as exc:
+            if exc.code is Code.UNKNOWN_SYMBOL:
+                return []
+            raise
+        if not isinstance(found, dict):
+            raise error(Code.VENUE_ERROR, "Alpaca's latest quotes answer is not a mapping",
                         venue=self.name)
-        return convert.quote(symbol, raw)
+        return [convert.quote(symbol, found[symbol]) for symbol in symbols if symbol in found]
 
     async def account(self) -> Account:
         trade_account, positions = await asyncio.gather(
