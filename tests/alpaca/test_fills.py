@@ -59,3 +59,33 @@ def test_without_activities_fills_come_from_orders() -> None:
     assert fills == again
     assert [(f.trade_id, f.quantity, f.price) for f in fills] == [
         (f"{OID}:3", Decimal(3), Decimal(100))]
+
+
+def test_emulator_activities_itemize_every_execution() -> None:
+    """A fresh venue (no stream memory) lists each partial execution as the ledger has it."""
+    from venuekit.model import OrderRequest, OrderType, Side
+    from venuekit_alpaca.emulator import AlpacaEmulator
+    from venuekit_alpaca.testing import AlpacaMarketControl
+
+    async def body() -> None:
+        async with AlpacaEmulator(seed=9, symbols=["AAPL"]) as emulator:
+            control = AlpacaMarketControl(emulator)
+            await control.set_quote("AAPL", Decimal("99.99"), Decimal(100), Decimal(100),
+                                    Decimal(2))
+            settings = {"api_key": emulator.api_key, "secret_key": emulator.secret_key,
+                        "base_url": emulator.base_url, "timeout": 3}
+            async with AlpacaVenue(**settings) as first:
+                placed = await first.submit(OrderRequest(
+                    symbol="AAPL", side=Side.BUY, quantity=Decimal(5),
+                    order_type=OrderType.LIMIT, limit_price=Decimal(100)), "act-1")
+                for ask_size in (Decimal(2), Decimal(10)):
+                    await control.set_quote("AAPL", Decimal("99.99"), Decimal(100),
+                                            Decimal(100), ask_size)
+            truth = [f for f in await control.fills()
+                     if f.venue_order_id == placed.venue_order_id]
+            assert len(truth) >= 2
+            async with AlpacaVenue(**settings) as fresh:
+                listed = await fresh.fills_since(SINCE)
+            assert [(f.trade_id, f.quantity, f.price) for f in listed] == [
+                (f.trade_id, f.quantity, f.price) for f in truth]
+    asyncio.run(asyncio.wait_for(body(), 30))

@@ -1,0 +1,88 @@
+"""``venuekit rebalance PLAN --venue alpaca`` against ``venuekit emulate alpaca``: two real
+processes, as a user runs them (credentials in the environment, the URL as an option)."""
+
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import urllib.request
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+START_TIMEOUT = 30.0
+RUN_TIMEOUT = 90.0
+
+
+def _start_emulator() -> tuple[subprocess.Popen[str], dict[str, Any]]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "venuekit", "emulate", "alpaca", "--port", "0", "--json",
+         "-o", "seed=11", "-o", "cash=50000"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    assert process.stdout is not None
+    with selectors.DefaultSelector() as selector:
+        selector.register(process.stdout, selectors.EVENT_READ)
+        if not selector.select(START_TIMEOUT):
+            process.kill()
+            raise AssertionError("the emulator printed nothing in time")
+    return process, json.loads(process.stdout.readline())
+
+
+def _ledger(settings: dict[str, str]) -> dict[str, Any]:
+    request = urllib.request.Request(
+        settings["APCA_API_BASE_URL"] + "/_venuekit/ledger",
+        headers={"APCA-API-KEY-ID": settings["APCA_API_KEY_ID"],
+                 "APCA-API-SECRET-KEY": settings["APCA_API_SECRET_KEY"]})
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        body: dict[str, Any] = json.loads(answer.read())
+    return body.get("ledger", body)
+
+
+def test_rebalance_on_the_alpaca_emulator(tmp_path: Path) -> None:
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps({"correlation_id": "alpaca-e2e", "items": [
+        {"symbol": "AAPL", "action": "BUY", "notional": "2000"},
+        {"symbol": "MSFT", "action": "BUY", "quantity": "3"},
+        {"symbol": "SPY", "action": "HOLD"},
+    ]}))
+    emulator, info = _start_emulator()
+    try:
+        settings = info["client_settings"]
+        env = {**os.environ, "APCA_API_KEY_ID": settings["APCA_API_KEY_ID"],
+               "APCA_API_SECRET_KEY": settings["APCA_API_SECRET_KEY"]}
+        for name in ("APCA_API_BASE_URL", "APCA_API_DATA_URL", "APCA_API_STREAM_URL",
+                     "VENUEKIT_LIVE"):
+            env.pop(name, None)
+        run = subprocess.run(
+            [sys.executable, "-m", "venuekit", "rebalance", str(plan), "--venue", "alpaca",
+             "-o", f"base_url={settings['APCA_API_BASE_URL']}",
+             "--journal", str(tmp_path / "journal.sqlite3"), "--json"],
+            capture_output=True, text=True, env=env, timeout=RUN_TIMEOUT)
+        assert run.returncode == 0, run.stderr[-2000:]
+        report = json.loads(run.stdout)
+        assert settings["APCA_API_SECRET_KEY"] not in run.stdout + run.stderr
+        items = {item["symbol"]: item for item in report["items"]}
+        assert set(items) == {"AAPL", "MSFT", "SPY"}
+        for symbol in ("AAPL", "MSFT"):
+            assert items[symbol]["status"] == "completed", items[symbol]
+        assert Decimal(items["MSFT"]["filled_quantity"]) == 3
+        assert 0 < Decimal(items["AAPL"]["filled_quantity"]) < 100  # $2000 of a ~$190 share
+        truth = _ledger(settings)
+        placed = {o["symbol"]: o for o in truth["orders"]}
+        assert set(placed) == {"AAPL", "MSFT"}, "one order per traded item, none for HOLD"
+        assert Decimal(placed["MSFT"]["qty"]) == 3
+        assert truth["duplicate_client_order_ids"] == {}
+        emulator.send_signal(signal.SIGTERM)
+        assert emulator.wait(timeout=15) == 0
+    finally:
+        if emulator.poll() is None:
+            emulator.kill()
+            emulator.wait(timeout=5)
+        for stream in (emulator.stdout, emulator.stderr):
+            if stream is not None:
+                stream.close()
