@@ -15,11 +15,13 @@ from typing import Any
 import pytest
 
 from venuekit.engine import Engine
+from venuekit.errors import Code, Outcome, VenueKitError
 from venuekit.journal.sqlite import SQLiteJournal
 from venuekit.model import OrderRequest, OrderState, OrderType, Side
 from venuekit.outcome import OutcomePolicy
 from venuekit.plugins import PluginHost
 from venuekit.settlement import SettlementOptions
+from venuekit.venue import OrderRef
 from venuekit_alpaca.emulator import AlpacaEmulator
 from venuekit_alpaca.venue import AlpacaVenue
 
@@ -66,8 +68,8 @@ def test_dropped_responses_after_acceptance_never_duplicate_an_order() -> None:
                 for order in orders[:2] + orders[3:]:
                     await engine.settle(order, timeout=10)
                 ledger = emulator.control.orders()
-                faults = [f for f in emulator.control._ledger_json()["faults"]
-                          if f["kind"] == "drop_response"]
+                faults = [f for f in emulator.control.ledger.faults
+                          if f.kind == "drop_response"]
                 assert len(faults) == 4, "every create's answer was dropped"
                 assert len(ledger) == 4, "one order at the venue per request"
                 assert emulator.control.ledger.duplicate_client_ids() == {}
@@ -94,12 +96,10 @@ def test_duplicate_client_order_id_resolves_to_the_existing_order() -> None:
                 request = OrderRequest(symbol="AAPL", side=Side.BUY, quantity=Decimal(1),
                                        order_type=OrderType.LIMIT, limit_price=Decimal(1))
                 first = await venue.submit(request, "dup-cid-1")
-                with pytest.raises(Exception) as caught:
+                with pytest.raises(VenueKitError) as caught:
                     await venue.submit(request, "dup-cid-1")
-                from venuekit.errors import Code, Outcome
-                assert caught.value.code is Code.DUPLICATE_CLIENT_ORDER_ID  # type: ignore[attr-defined]
-                assert caught.value.outcome is Outcome.UNKNOWN  # type: ignore[attr-defined]
-                from venuekit.venue import OrderRef
+                assert caught.value.code is Code.DUPLICATE_CLIENT_ORDER_ID
+                assert caught.value.outcome is Outcome.UNKNOWN
                 found = await venue.fetch_order(OrderRef(client_order_id="dup-cid-1"))
                 assert found.venue_order_id == first.venue_order_id
                 assert len(emulator.control.orders()) == 1
