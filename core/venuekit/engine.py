@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
@@ -152,7 +152,8 @@ class Engine:
             reference = (await self.quote(request.symbol)).touch(request.side)
         return quantize_request(instrument, request, reference_price=reference)
 
-    async def submit(self, request: OrderRequest) -> Order:
+    async def submit(self, request: OrderRequest, *,
+                     on_journaled: Callable[[Order], None] | None = None) -> Order:
         """Quantize, journal and send one order under the outcome policy.
 
         Returns the order acknowledged, filled or rejected, or still SUBMITTED when its
@@ -160,7 +161,9 @@ class Engine:
         the journal either way). Raises a validation error, with nothing sent, when the
         request cannot satisfy the instrument's rules, and the error of the first violation
         (listing them all), with nothing journaled or sent, when the engine's ``validator``
-        refuses it (see :mod:`venuekit.validation`).
+        refuses it (see :mod:`venuekit.validation`). ``on_journaled`` is called with the
+        order once it is journaled, before it is sent: the caller can follow it while the
+        answer to the create is on its way.
         """
         if self._refusal is not None:
             raise self._refusal
@@ -169,6 +172,8 @@ class Engine:
             await self.validator.check(prepared, self.venue)
         await self.settlement.ready()  # no new order while a stream gap is being filled
         order = await self._journal_new(prepared)
+        if on_journaled is not None:
+            on_journaled(order)
         return await self.submitter.submit(order)
 
     async def _journal_new(self, prepared: OrderRequest) -> Order:

@@ -20,7 +20,9 @@ final and their final states were confirmed over REST. With ``confirm=False`` it
 as soon as they are final (usually on the stream's word) and lists them in
 :attr:`ExecutionResult.unconfirmed`; the caller then runs :meth:`ExecutionResult.confirm`
 before trusting the figures. A rebalance uses this to confirm a whole phase's orders at
-once, beside its account refresh, instead of one round trip after another.
+once, beside its account refresh, instead of one round trip after another. ``on_order``,
+when given, is called with every order the execution sends, once it is journaled and
+before it goes out, so that a caller can follow the orders before the execution returns.
 """
 
 from __future__ import annotations
@@ -163,9 +165,13 @@ async def _settle(engine: Engine, result: ExecutionResult, order: Order, *,
         result.unconfirmed.append(order)
 
 
+OrderCallback = Callable[[Order], None]
+
+
 async def _run_to_deadline(engine: Engine, result: ExecutionResult, request: OrderRequest,
-                           timeout: float, confirm: bool) -> Order:
-    order = await engine.submit(request)
+                           timeout: float, confirm: bool, on_order: OrderCallback | None
+                           ) -> Order:
+    order = await engine.submit(request, on_journaled=on_order)
     result.orders.append(order)
     await _settle(engine, result, order, timeout=timeout, confirm=confirm)
     if not order.state.is_terminal:
@@ -175,7 +181,8 @@ async def _run_to_deadline(engine: Engine, result: ExecutionResult, request: Ord
 
 async def market(engine: Engine, request: OrderRequest, *, timeout: float = 30.0,
                  max_slippage_bps: Decimal | str | None = None,
-                 arrival: Quote | None = None, confirm: bool = True) -> ExecutionResult:
+                 arrival: Quote | None = None, confirm: bool = True,
+                 on_order: OrderCallback | None = None) -> ExecutionResult:
     """A market order; with ``max_slippage_bps``, a marketable limit when the book is wide.
 
     The guard compares the touch with the mid: when crossing would cost more than the
@@ -201,14 +208,15 @@ async def market(engine: Engine, request: OrderRequest, *, timeout: float = 30.0
         raise error(Code.UNSUPPORTED_ORDER, "strategies need a quantity; convert the notional "
                     "with the quote first")
     await _run_to_deadline(engine, result, _child(request, quantity, price=price), timeout,
-                           confirm)
+                           confirm, on_order)
     result.finished_at = utcnow()
     return result
 
 
 async def limit(engine: Engine, request: OrderRequest, *, timeout: float = 30.0,
                 pricer: str = "touch", arrival: Quote | None = None,
-                confirm: bool = True, **pricer_options: Any) -> ExecutionResult:
+                confirm: bool = True, on_order: OrderCallback | None = None,
+                **pricer_options: Any) -> ExecutionResult:
     """One limit order (the request's price, else the pricer's), cancelled at ``timeout``."""
     result = ExecutionResult("limit", request)
     quote = result.arrival = arrival or await engine.quote(request.symbol)
@@ -221,7 +229,7 @@ async def limit(engine: Engine, request: OrderRequest, *, timeout: float = 30.0,
     if quantity is None:
         raise error(Code.UNSUPPORTED_ORDER, "strategies need a quantity")
     await _run_to_deadline(engine, result, _child(request, quantity, price=price), timeout,
-                           confirm)
+                           confirm, on_order)
     result.finished_at = utcnow()
     return result
 
@@ -231,8 +239,8 @@ async def aggressive_limit(engine: Engine, request: OrderRequest, *, budget: flo
                            policy: str = "conservative", market_fallback: bool = True,
                            fallback_timeout: float = 30.0,
                            policy_options: dict[str, Any] | None = None,
-                           arrival: Quote | None = None,
-                           confirm: bool = True) -> ExecutionResult:
+                           arrival: Quote | None = None, confirm: bool = True,
+                           on_order: OrderCallback | None = None) -> ExecutionResult:
     """A limit order re-pegged by ``policy`` every ``interval`` seconds within ``budget``.
 
     When the budget runs out (or the policy says so) the resting order is cancelled, the
@@ -252,7 +260,7 @@ async def aggressive_limit(engine: Engine, request: OrderRequest, *, budget: flo
     policies = engine.components.repeg_policies()
     price = request.limit_price or pricers.get(pricer)().price(quote, request.side, instrument)
     repeg = policies.get(policy)(**(policy_options or {}))
-    order = await engine.submit(_child(request, target, price=price))
+    order = await engine.submit(_child(request, target, price=price), on_journaled=on_order)
     result.orders.append(order)
     go_to_market = False
     while True:
@@ -297,7 +305,8 @@ async def aggressive_limit(engine: Engine, request: OrderRequest, *, budget: flo
             quantity = round_quantity(instrument, remaining)
         except ValidationError:  # less than a lot is left: nothing more can be sent
             break
-        order = await engine.submit(_child(request, quantity, price=decision.price))
+        order = await engine.submit(_child(request, quantity, price=decision.price),
+                                    on_journaled=on_order)
         result.orders.append(order)
         result.repegs += 1
     remaining = target - result.filled_quantity
@@ -308,7 +317,7 @@ async def aggressive_limit(engine: Engine, request: OrderRequest, *, budget: flo
             quantity = ZERO
         if quantity > 0:
             await _run_to_deadline(engine, result, _child(request, quantity, price=None),
-                                   fallback_timeout, confirm)
+                                   fallback_timeout, confirm, on_order)
     result.finished_at = utcnow()
     return result
 

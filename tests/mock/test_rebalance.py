@@ -11,6 +11,7 @@ from tests.support.helpers import StreamEndsEarly, flat
 from tests.support.journal_truth import assert_journal_matches_ledger
 from venuekit.engine import Engine
 from venuekit.journal.sqlite import SQLiteJournal
+from venuekit.model import Account, OrderRequest, OrderSnapshot
 from venuekit.plugins import PluginHost
 from venuekit.rebalance import Action, ItemStatus, Rebalancer, RebalanceReport, parse_plan
 from venuekit.settlement import SettlementOptions
@@ -132,6 +133,36 @@ def test_buys_are_sized_from_the_account_after_the_sells_are_confirmed(
         assert (buy.status, buy.filled_quantity) == (ItemStatus.COMPLETED, D(9))
     assert report.account_after is not None
     assert report.account_after.cash == D(5000) - 4 * D(9) * D("100.01")
+
+
+class Recording(MockVenue):
+    """The mock, noting when each account read starts and each create is answered."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.calls: list[str] = []
+
+    async def account(self) -> Account:
+        self.calls.append("account")
+        return await super().account()
+
+    async def submit(self, request: OrderRequest, client_order_id: str) -> OrderSnapshot:
+        snapshot = await super().submit(request, client_order_id)
+        self.calls.append("answered")
+        return snapshot
+
+
+def test_the_account_is_read_while_the_answers_to_the_creates_are_on_their_way(
+        tmp_path: Path) -> None:
+    # 0.4 s per request, half before the venue acts: the stream reports the fills 0.2 s
+    # before the creates are answered, and the final account read starts then.
+    venue = Recording(seed=1, symbols=[flat(s) for s in "ABC"], cash="10000", latency=0.4)
+    plan = {"items": [{"symbol": s, "action": "BUY", "quantity": "10"} for s in "ABC"]}
+    report = rebalance(tmp_path, venue, plan)
+    assert report.complete
+    assert venue.calls == ["account", "account", "answered", "answered", "answered"]
+    assert report.account_after is not None  # and it counts every buy
+    assert report.account_after.cash == D(10000) - 30 * D("100.01")
 
 
 def test_a_dry_run_validates_and_prices_but_sends_nothing(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from tests.support.helpers import StreamEndsEarly, flat
 from tests.support.journal_truth import assert_journal_matches_ledger
 from venuekit.engine import Engine
 from venuekit.journal.sqlite import SQLiteJournal
-from venuekit.model import OrderRequest, OrderState
+from venuekit.model import Order, OrderRequest, OrderState
 from venuekit.plugins import PluginHost
 from venuekit.settlement import SettlementOptions
 from venuekit_mock import MockVenue
@@ -77,6 +77,17 @@ def test_without_confirmation_the_caller_confirms_later(tmp_path: Path) -> None:
         await result.confirm(engine)  # nothing left to confirm: no lookup
         assert venue.simulator.step_index == steps
     on_mock(tmp_path, body, venue_class=StreamEndsEarly)
+
+
+def test_on_order_hears_each_order_journaled_and_not_yet_sent(tmp_path: Path) -> None:
+    async def body(engine: Engine, venue: MockVenue) -> None:
+        heard: list[tuple[Order, OrderState, int]] = []
+        result = await engine.execute(buy("10"), on_order=lambda order: heard.append(
+            (order, order.state, len(venue.control.ledger.orders))))
+        [(order, state, at_venue)] = heard
+        assert order is result.orders[0] and result.state is OrderState.FILLED
+        assert (state, at_venue) == (OrderState.SUBMITTED, 0)
+    on_mock(tmp_path, body)
 
 
 def test_limit_times_out_only_after_the_venue_confirms_the_cancel(tmp_path: Path) -> None:

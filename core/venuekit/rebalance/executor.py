@@ -8,10 +8,10 @@ through an :class:`~venuekit.engine.Engine`; it never recalculates the portfolio
    concurrently (instruments and quotes one request each where the venue batches them).
 2. SELL phase: each sell is sized (a notional at the bid, rounded down to the lot),
    validated, and executed; all sells run concurrently (the engine's rate limiter paces the
-   venue calls, and the engine journals the phase's creates under one commit) until every
-   one of them is final on the venue's word.
-3. The final states are confirmed over REST while the account and the quotes are read
-   again, concurrently; if a confirmation changed an order, the account is read once more.
+   venue calls, and the engine journals the phase's creates under one commit).
+3. Once the venue has reported every sell final, the account and the quotes are read again
+   while the answers to the creates arrive and the REST confirmations run; if anything
+   changed an order after the read began, the account is read once more.
 4. BUY phase: the buys are sized to the real buying power less the safety margin: when the
    plan asks for more, every buy is scaled down by the same factor (a notional scales, a
    quantity scales and rounds down to the lot), so the phase never exceeds the buying
@@ -33,7 +33,17 @@ from decimal import ROUND_FLOOR, Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import Code, Outcome, VenueKitError, error
-from ..model import ZERO, Account, Instrument, OrderRequest, OrderState, Quote, Side, utcnow
+from ..model import (
+    ZERO,
+    Account,
+    Instrument,
+    Order,
+    OrderRequest,
+    OrderState,
+    Quote,
+    Side,
+    utcnow,
+)
 from ..quantize import round_quantity
 from ..validation import PreTradeValidator
 from .plan import Action, Plan, PlanError, PlanItem
@@ -42,6 +52,7 @@ from .report import ItemReport, ItemStatus, RebalanceReport
 if TYPE_CHECKING:
     from ..engine import Engine
     from ..strategies import ExecutionResult
+    from ..tracking import OrderTracker
 
 __all__ = ["Rebalancer"]
 
@@ -53,6 +64,45 @@ _T = TypeVar("_T")
 
 def _floor(value: Decimal, places: str = "0.0001") -> Decimal:
     return value.quantize(Decimal(places), ROUND_FLOOR)
+
+
+class _FinalWatch:
+    """Tells when every order a phase sent is final on the venue's word, before the
+    executions return: each execution reports the orders it sends, and the watch follows
+    them through the tracker until each is final and every execution has sent or ended."""
+
+    def __init__(self, tracker: OrderTracker, executions: int) -> None:
+        self.tracker = tracker
+        self.orders: list[Order] = []
+        self._pending = set(range(executions))  # executions that have neither sent nor ended
+        self._moved = asyncio.Event()
+
+    def sender(self, execution: int) -> Callable[[Order], None]:
+        """The callback execution number ``execution`` reports each order it sends to."""
+        def sent(order: Order) -> None:
+            self.orders.append(order)
+            self._done(execution)
+        return sent
+
+    def _done(self, execution: int) -> None:
+        self._pending.discard(execution)
+        self._moved.set()
+
+    def follow(self, execution: int, task: asyncio.Future[Any]) -> None:
+        """Count an execution that ends without sending anything (refused, failed)."""
+        task.add_done_callback(lambda _: self._done(execution))
+
+    async def final(self) -> None:
+        tracker = self.tracker
+        while True:
+            working = next((o for o in self.orders if not o.state.is_terminal), None)
+            if working is not None:
+                await tracker.wait_for_change(working, tracker.version(working), 1.0)
+            elif self._pending:
+                self._moved.clear()
+                await self._moved.wait()
+            else:
+                return
 
 
 class Rebalancer:
@@ -116,10 +166,11 @@ class Rebalancer:
         sell_requests = [self._size_sell(entry, plan_item, instruments[entry.symbol],
                                          quotes[entry.symbol], plan.correlation_id)
                          for entry, plan_item in sells]
-        sold = await self._phase(list(zip((e for e, _ in sells), sell_requests, strict=True)),
-                                 dry_run)
-        if sells and not dry_run:
-            account, quotes = await self._confirm_beside(sold, lambda: self._snapshot(traded))
+        refreshed = await self._phase(
+            list(zip((e for e, _ in sells), sell_requests, strict=True)), dry_run,
+            (lambda: self._snapshot(traded)) if sells and not dry_run else None)
+        if refreshed is not None:
+            account, quotes = refreshed
         report.phase_seconds["sell"] = asyncio.get_running_loop().time() - started
 
         if dry_run:  # what the account would hold once the priced sells filled at the bid
@@ -137,10 +188,9 @@ class Rebalancer:
         self._arrivals = dict(quotes)  # the strategies price off this snapshot
         started = asyncio.get_running_loop().time()
         buy_requests = self._size_buys(buys, instruments, quotes, report, plan.correlation_id)
-        bought = await self._phase(list(zip((e for e, _ in buys), buy_requests, strict=True)),
-                                   dry_run)
-        if not dry_run:
-            report.account_after = await self._confirm_beside(bought, engine.venue.account)
+        report.account_after = await self._phase(
+            list(zip((e for e, _ in buys), buy_requests, strict=True)), dry_run,
+            None if dry_run else engine.venue.account)
         report.phase_seconds["buy"] = asyncio.get_running_loop().time() - started
         report.finished_at = utcnow()
         log.info("rebalance finished",
@@ -228,44 +278,63 @@ class Rebalancer:
 
     # execution -----------------------------------------------------------------------
     async def _phase(self, work: Sequence[tuple[ItemReport, OrderRequest | None]],
-                     dry_run: bool) -> list[tuple[ItemReport, ExecutionResult]]:
-        """Run the orders concurrently until each is final; their REST confirmations are
-        left to :meth:`_confirm_beside`."""
-        runs = [self._one(entry, request, dry_run) for entry, request in work
-                if request is not None]
-        executed = await asyncio.gather(*runs)
-        return [(entry, result) for (entry, _), result in
-                zip((w for w in work if w[1] is not None), executed, strict=True)
-                if result is not None]
+                     dry_run: bool, read: Callable[[], Awaitable[_T]] | None) -> _T | None:
+        """Run the orders of ``work`` concurrently, then ``read`` the account once the venue
+        has them all final; returns what ``read`` returned (None without it).
 
-    async def _confirm_beside(self, executed: Sequence[tuple[ItemReport, ExecutionResult]],
-                              read: Callable[[], Awaitable[_T]]) -> _T:
-        """Confirm a phase's final states over REST while ``read`` asks for the account.
-
-        Both start once every order of the phase is final on the venue's word, so the
-        account read sees what they did and costs no extra round trip. A confirmation that
-        changes an order (a fill the stream lost, or one that raced a cancel) means the
-        read may predate it: it is then made again. The items are recorded from the
-        confirmed orders.
+        The read starts as soon as every order sent is final on the venue's word (its
+        stream, or its answers), while the executions are still receiving the answers to
+        their creates and the REST confirmations run: it costs no round trip of its own.
+        If anything changed an order after the read started (a confirmation found a fill
+        the stream lost, a fill raced a cancel, a strategy sent another order), the read is
+        made again: what is returned always postdates every order of the phase. The items
+        are recorded from the confirmed orders.
         """
-        orders = [order for _, result in executed for order in result.unconfirmed]
-        seen = [len(order.history) for order in orders]
-        confirming = asyncio.gather(*(result.confirm(self.engine) for _, result in executed))
+        sent = [(entry, request) for entry, request in work if request is not None]
+        watch = _FinalWatch(self.engine.tracker, len(sent))
+        tasks = [asyncio.ensure_future(self._one(entry, request, dry_run, watch.sender(i)))
+                 for i, (entry, request) in enumerate(sent)]
+        for i, task in enumerate(tasks):
+            watch.follow(i, task)
+        running = asyncio.gather(*tasks)
+        early: asyncio.Future[_T] | None = None
+        seen: dict[str, int] = {}
         try:
-            outcome = await read()
+            if read is not None and tasks:
+                final = asyncio.ensure_future(watch.final())
+                await asyncio.wait((running, final), return_when=asyncio.FIRST_COMPLETED)
+                if final.done() and not final.cancelled() and not running.done():
+                    seen = {order.id: len(order.history) for order in watch.orders}
+                    early = asyncio.ensure_future(read())
+                final.cancel()
+            executed = [(entry, result) for (entry, _), result
+                        in zip(sent, await running, strict=True) if result is not None]
+            confirming = asyncio.gather(*(result.confirm(self.engine)
+                                          for _, result in executed))
+            if early is None:  # the read starts now, beside the confirmations
+                seen = {order.id: len(order.history)
+                        for _, result in executed for order in result.orders}
+                early = asyncio.ensure_future(read()) if read is not None else None
+            try:
+                await confirming
+            finally:
+                for entry, result in executed:
+                    self._record(entry, result, notify=False)
+            outcome = await early if early is not None else None
         finally:
-            await confirming  # never left running, even when the read failed
-            for entry, result in executed:
-                self._record(entry, result, notify=False)
-        if any(len(order.history) != count for order, count in zip(orders, seen,
-                                                                     strict=True)):
-            log.info("a confirmation changed an order; reading the account again",
+            if early is not None and not early.done():
+                early.cancel()
+        if read is None:
+            return None
+        if any(seen.get(order.id) != len(order.history)
+               for _, result in executed for order in result.orders):
+            log.info("an order changed after the account read began; reading it again",
                      extra={"venue": self.engine.venue.name})
             return await read()
         return outcome
 
-    async def _one(self, entry: ItemReport, request: OrderRequest,
-                   dry_run: bool) -> ExecutionResult | None:
+    async def _one(self, entry: ItemReport, request: OrderRequest, dry_run: bool,
+                   on_order: Callable[[Order], None]) -> ExecutionResult | None:
         """Validate and execute one order; every outcome ends in ``entry``, none escapes.
 
         Returns the execution, its final states still to be confirmed, when it ran.
@@ -287,7 +356,7 @@ class Rebalancer:
             self._finish(entry, ItemStatus.PRICED)
             return None
         entry.started_at = utcnow()
-        options = {**self.strategy_options, "confirm": False}
+        options = {**self.strategy_options, "confirm": False, "on_order": on_order}
         try:
             result = await self.engine.execute(request, self.strategy,
                                                arrival=self._arrivals.get(entry.symbol),
