@@ -303,7 +303,8 @@ class Rebalancer:
             if read is not None and tasks:
                 final = asyncio.ensure_future(watch.final())
                 await asyncio.wait((running, final), return_when=asyncio.FIRST_COMPLETED)
-                if final.done() and not final.cancelled() and not running.done():
+                if (final.done() and not final.cancelled() and final.exception() is None
+                        and not running.done()):
                     seen = {order.id: len(order.history) for order in watch.orders}
                     early = asyncio.ensure_future(read())
                 final.cancel()
