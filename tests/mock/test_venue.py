@@ -378,3 +378,21 @@ def test_stream_disconnect_from_control_raises_and_reconnect_works() -> None:
                 await next_update(stream)
 
     run(scenario())
+
+
+def test_orders_fills_and_updates_equal_their_validated_models() -> None:
+    # The venue builds these without validating the simulator's values again: each must be
+    # exactly the model validation would build from the same data, every field present.
+    async def scenario() -> list[OrderUpdate]:
+        venue = MockVenue(symbols=[flat()])
+        stream = venue.order_updates()
+        await venue.submit(limit("100.00", quantity="5"), "resting")
+        await venue.submit(market("3"), "filled")
+        return [await next_update(stream) for _ in range(3)]
+
+    updates = run(scenario())
+    assert [u.fill is not None for u in updates] == [False, False, True]
+    for update in updates:
+        assert OrderUpdate.model_validate(update.model_dump()) == update
+        assert update.model_copy(update={"at": utcnow()}).order == update.order
+    assert updates[2].order.average_price == updates[2].fill.price  # type: ignore[union-attr]

@@ -108,11 +108,14 @@ class StreamHub:
         if not items:
             return
         due = monotonic() + self.delay
+        streams = list(self._streams)
         for item in items:
-            for stream in list(self._streams):
+            for stream in streams:
                 stream.push(due, item)
-                if item is DISCONNECT:
+            if item is DISCONNECT:
+                for stream in streams:
                     self._streams.discard(stream)
+                streams = []
 
     def close(self) -> None:
         for stream in list(self._streams):

@@ -285,9 +285,10 @@ class MockVenue(Venue):
             self._save()  # the ledger recorded the rejection
             await self._half_latency()
             raise
-        log.debug("order accepted", extra={"venue": self.name, "order_index": index,
-                                           "venue_order_id": view.venue_order_id,
-                                           "client_order_id": view.client_order_id})
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("order accepted", extra={"venue": self.name, "order_index": index,
+                                               "venue_order_id": view.venue_order_id,
+                                               "client_order_id": view.client_order_id})
         return await self._respond("submit", after, view.venue_order_id, events, index,
                                    accepted=True)
 
