@@ -34,53 +34,43 @@ class LimitedVenue(Venue):
         await self.inner.close()
 
     async def instruments(self, symbols: Sequence[str] | None = None) -> Sequence[Instrument]:
-        async with self.limiter.slot("instruments"):
-            return await self.inner.instruments(symbols)
+        return await self.limiter.call("instruments", self.inner.instruments, symbols)
 
     async def quote(self, symbol: str) -> Quote:
-        async with self.limiter.slot("quote"):
-            return await self.inner.quote(symbol)
+        return await self.limiter.call("quote", self.inner.quote, symbol)
 
     async def quotes(self, symbols: Sequence[str]) -> Sequence[Quote]:
         if type(self.inner).quotes is Venue.quotes:  # no batch: one limited quote each
             return await super().quotes(symbols)
-        async with self.limiter.slot("quotes"):
-            return await self.inner.quotes(symbols)
+        return await self.limiter.call("quotes", self.inner.quotes, symbols)
 
     async def account(self) -> Account:
-        async with self.limiter.slot("account"):
-            return await self.inner.account()
+        return await self.limiter.call("account", self.inner.account)
 
     async def submit(self, request: OrderRequest, client_order_id: str) -> OrderSnapshot:
-        async with self.limiter.slot("submit"):
-            return await self.inner.submit(request, client_order_id)
+        return await self.limiter.call("submit", self.inner.submit, request, client_order_id)
 
     async def cancel(self, ref: OrderRef) -> OrderSnapshot | None:
-        async with self.limiter.slot("cancel"):
-            return await self.inner.cancel(ref)
+        return await self.limiter.call("cancel", self.inner.cancel, ref)
 
     async def replace(self, ref: OrderRef, *, quantity: Decimal | None = None,
                       limit_price: Decimal | None = None,
                       client_order_id: str | None = None) -> OrderSnapshot:
-        async with self.limiter.slot("replace"):
-            return await self.inner.replace(ref, quantity=quantity, limit_price=limit_price,
-                                            client_order_id=client_order_id)
+        return await self.limiter.call("replace", self.inner.replace, ref, quantity=quantity,
+                                       limit_price=limit_price,
+                                       client_order_id=client_order_id)
 
     async def fetch_order(self, ref: OrderRef) -> OrderSnapshot:
-        async with self.limiter.slot("fetch_order"):
-            return await self.inner.fetch_order(ref)
+        return await self.limiter.call("fetch_order", self.inner.fetch_order, ref)
 
     async def open_orders(self, symbol: str | None = None) -> Sequence[OrderSnapshot]:
-        async with self.limiter.slot("open_orders"):
-            return await self.inner.open_orders(symbol)
+        return await self.limiter.call("open_orders", self.inner.open_orders, symbol)
 
     async def recent_orders(self, since: datetime) -> Sequence[OrderSnapshot]:
-        async with self.limiter.slot("recent_orders"):
-            return await self.inner.recent_orders(since)
+        return await self.limiter.call("recent_orders", self.inner.recent_orders, since)
 
     async def fills_since(self, since: datetime, symbol: str | None = None) -> Sequence[Fill]:
-        async with self.limiter.slot("fills_since"):
-            return await self.inner.fills_since(since, symbol)
+        return await self.limiter.call("fills_since", self.inner.fills_since, since, symbol)
 
     def order_updates(self) -> AsyncIterator[OrderUpdate]:
         return self.inner.order_updates()

@@ -36,6 +36,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mappin
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import ParamSpec, TypeVar
 
 from .errors import Code, ErrorCode, RateLimited
 from .retry import Backoff
@@ -49,6 +50,9 @@ __all__ = [
     "RateLimiter",
     "usable_capacity",
 ]
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 log = logging.getLogger("venuekit.ratelimit")
 
@@ -219,20 +223,29 @@ class RateLimiter:
         """The weight ``pool`` admits per period after the margin and the share."""
         return self._window(pool).usable
 
+    def admit(self, operation: str) -> bool:
+        """Charge ``operation`` and return True if it fits now and nobody waits before it;
+        otherwise charge nothing and return False (then :meth:`acquire` waits its turn)."""
+        charges = self._charges.get(operation)
+        if charges is None:
+            charges = self._charges[operation] = self._every_pool
+        if self._queue:
+            return False
+        now = self._clock()
+        if self._wait(charges, now)[0] > 0:
+            return False
+        self._charge(charges, now)
+        return True
+
     async def acquire(self, operation: str) -> None:
         """Wait until ``operation`` fits in every pool it charges, then charge them all.
 
         Callers are admitted in call order. Cancelling a waiting caller gives up its place
         without charging anything.
         """
-        charges = self._charges.get(operation)
-        if charges is None:
-            charges = self._charges[operation] = self._every_pool
-        if not self._queue:
-            now = self._clock()
-            if self._wait(charges, now)[0] <= 0:
-                self._charge(charges, now)
-                return
+        if self.admit(operation):
+            return
+        charges = self._charges[operation]
         turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._queue.append(turn)
         queued_at = self._clock()
@@ -253,6 +266,18 @@ class RateLimiter:
         await self.acquire(operation)
         try:
             yield
+        except RateLimited as exc:
+            self.penalize(exc.retry_after, code=exc.code, operation=operation)
+            raise
+
+    async def call(self, operation: str, send: Callable[P, Awaitable[T]], /,
+                   *args: P.args, **kwargs: P.kwargs) -> T:
+        """``await send(*args, **kwargs)`` in a :meth:`slot` for ``operation``, without a
+        context manager per call (the engine's venue calls go through here)."""
+        if not self.admit(operation):
+            await self.acquire(operation)
+        try:
+            return await send(*args, **kwargs)
         except RateLimited as exc:
             self.penalize(exc.retry_after, code=exc.code, operation=operation)
             raise

@@ -71,7 +71,7 @@ class OrderTracker:
             weakref.WeakValueDictionary())
         self._buffered: dict[str, list[Fill]] = {}
         self._versions: dict[str, int] = {}
-        self._waiters: dict[str, list[asyncio.Future[None]]] = {}
+        self._waiters: dict[str, list[asyncio.Future[bool]]] = {}
         self.overfills: list[tuple[str, Fill, str]] = []
         self.duplicate_executions: list[tuple[str, Fill]] = []
         # How a venue's "cancelled" is recorded for an order cancelled for a reason of
@@ -291,7 +291,7 @@ class OrderTracker:
         if waiters:
             for waiter in waiters:
                 if not waiter.done():
-                    waiter.set_result(None)
+                    waiter.set_result(True)
 
     async def wait_for_change(self, order: Order, since: int, timeout: float) -> bool:
         """Wait until ``order`` changed after version ``since``; False on timeout.
@@ -301,15 +301,24 @@ class OrderTracker:
         """
         if self.version(order) != since:
             return True
-        waiter = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[bool] = loop.create_future()
         waiters = self._waiters.setdefault(order.id, [])
         waiters.append(waiter)
+        # A timer on the future itself: asyncio.wait_for would add a second future and
+        # callbacks to every wait, and settling waits once or twice per order.
+        timer = loop.call_later(timeout, _expire, waiter)
         try:
-            await asyncio.wait_for(waiter, timeout)
-        except TimeoutError:
-            if waiter in waiters:
+            changed = await waiter
+        finally:
+            timer.cancel()
+            if waiter in waiters:  # timed out or cancelled: _wake did not take it
                 waiters.remove(waiter)
                 if not waiters and self._waiters.get(order.id) is waiters:
                     del self._waiters[order.id]
-            return self.version(order) != since
-        return True
+        return changed or self.version(order) != since
+
+
+def _expire(waiter: asyncio.Future[bool]) -> None:
+    if not waiter.done():
+        waiter.set_result(False)
