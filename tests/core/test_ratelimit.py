@@ -169,6 +169,41 @@ def test_an_operation_charges_every_pool_it_names() -> None:
     assert [p.used for p in limit.stats().pools] == [1, 14]
 
 
+def test_admit_charges_only_when_the_call_may_go_now() -> None:
+    clock = FakeTime()
+    limit = limiter(clock, RateLimitPool("orders", capacity=2, period=10.0))
+
+    async def main() -> None:
+        assert limit.admit("submit") and limit.admit("submit")
+        assert not limit.admit("submit")  # full: nothing charged, acquire would wait
+        assert limit.stats().pools[0].used == 2
+        waiting = asyncio.create_task(limit.acquire("submit"))
+        await asyncio.sleep(0)
+        clock.now += 10.0  # room again, but a caller is queued: it goes first
+        assert not limit.admit("submit")
+        await waiting
+        assert limit.stats().admitted == 3
+
+    asyncio.run(main())
+
+
+def test_call_runs_in_a_slot_and_a_rate_limit_answer_blocks_later_calls() -> None:
+    clock = FakeTime()
+    limit = limiter(clock, ORDERS)
+
+    async def refused(operation: str) -> str:
+        raise RateLimited(Code.RATE_LIMITED, f"{operation}: slow down", retry_after=3.0)
+
+    async def main() -> None:
+        with pytest.raises(RateLimited):
+            await limit.call("submit", refused, "submit")
+        assert limit.stats().blocked_s == 3.0
+        assert await limit.call("quote", asyncio.sleep, 0, "late") == "late"
+        assert clock() == START + 3.0
+
+    asyncio.run(main())
+
+
 def test_operations_not_listed_charge_one_in_every_pool() -> None:
     clock = FakeTime()
     caps = capabilities(ORDERS, WEIGHT, weights=BINANCE_LIKE)
