@@ -162,3 +162,9 @@ def test_the_registered_venue_builds_from_config() -> None:
     venue = venue_class.from_config({"seed": "9", "symbols": "F"})
     assert isinstance(venue, MockVenue)
     assert [s.symbol for s in venue.simulator.symbols] == ["F"]
+
+
+def test_an_absurd_step_is_a_configuration_error() -> None:
+    # Found by fuzzing: timedelta raised OverflowError past 999,999,999 days.
+    with pytest.raises(ConfigurationError, match="step_seconds"):
+        MockVenue.from_config({"step_seconds": 86_400_000_000_000.0})

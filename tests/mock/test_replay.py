@@ -57,6 +57,7 @@ def test_replayed_quotes_drive_the_book_step_by_step(tmp_path: Path) -> None:
     ("time,symbol,bid,ask\n1,ABC,2.00,1.00\n", "line 2"),
     ("time,symbol,bid,ask\n1,ABC,x,1.00\n", "line 2"),
     ("time,symbol,bid,ask\n", "at least one row"),
+    ("time,symbol,bid,ask\n1,ABC,1,1e999\n", "out of range"),  # found by fuzzing
 ])
 def test_bad_csv_is_refused_with_the_line(text: str, problem: str) -> None:
     with pytest.raises(ValueError, match=problem):

@@ -411,7 +411,7 @@ def parse_config(config: Mapping[str, Any]) -> dict[str, Any]:
                 if not seconds:
                     raise _Bad("a step must last more than 0 seconds")
                 options["step"] = timedelta(seconds=seconds)
-    except (_Bad, ValueError) as exc:
+    except (_Bad, ValueError, OverflowError) as exc:  # OverflowError: an absurd duration
         raise error(Code.INVALID_CONFIG, f"mock: {key}: {exc}", venue="mock") from None
     except VenueKitError:
         raise

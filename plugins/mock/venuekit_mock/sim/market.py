@@ -135,12 +135,18 @@ class QuoteReplay:
         return list(seen)
 
 
+_LARGEST = Decimal(10) ** 15
+"""Beyond this a quote is a typo, and the grid arithmetic would overflow the context."""
+
+
 def _decimal(text: str | None) -> Decimal:
     if text is None:
         raise ValueError("missing value")
     value = Decimal(text.strip())
     if not value.is_finite():
         raise ValueError(f"{text!r} is not a finite number")
+    if abs(value) >= _LARGEST:
+        raise ValueError(f"{text!r} is out of range (prices and sizes stay below 1e15)")
     return value
 
 
