@@ -268,7 +268,11 @@ class Fill(BaseModel):
 
 
 class OrderSnapshot(BaseModel):
-    """What a venue says about one of its orders at one moment."""
+    """What a venue says about one of its orders at one moment.
+
+    ``replaces`` is the venue order id of the order this one replaced, where the venue
+    reports that link (None otherwise, and for an order that replaced nothing).
+    """
 
     model_config = _FROZEN
     venue_order_id: str = Field(min_length=1)
@@ -285,6 +289,7 @@ class OrderSnapshot(BaseModel):
     created_at: datetime | None = None
     updated_at: datetime | None = None
     reason: str | None = None
+    replaces: str | None = None
 
 
 class OrderUpdate(BaseModel):

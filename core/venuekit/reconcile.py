@@ -8,6 +8,7 @@ cumulative quantity, so a restart that infers the same fill again dedupes it.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
@@ -52,24 +53,55 @@ def _belongs(fill: Fill, order: Order) -> bool:
 
 
 def find_by_fingerprint(order: Order, candidates: Iterable[OrderSnapshot],
-                        claimed: set[str]) -> OrderSnapshot | None:
+                        claimed: set[str], *,
+                        replaced: str | None = None) -> OrderSnapshot | None:
     """The venue order matching ``order``'s fingerprint, not already claimed by another.
 
     The fingerprint is symbol, side, quantity, limit price and a creation time window.
     Among several matches the earliest is taken, so that identical orders pair up in
     creation order.
+
+    A replacement (``order.replaces`` set) is sized by the venue to what was still open of
+    the order it replaced, which is less than asked when a fill raced the replace: its
+    quantity may be anything above zero up to the quantity asked for, and a venue order
+    that was itself replaced is not it (it is an earlier order of the chain). Where the
+    venue links a replacement to the order it replaced (``OrderSnapshot.replaces``) and
+    ``replaced``, the venue id of that order, is known, the link must match.
     """
+    replacement = order.replaces is not None
     fingerprint = Fingerprint.of(order)
+    if replacement:
+        fingerprint = dataclasses.replace(fingerprint, quantity=None)
     best: OrderSnapshot | None = None
     for snap in candidates:
         if snap.venue_order_id in claimed and snap.venue_order_id != order.venue_order_id:
             continue
         if not fingerprint.matches(snap, FINGERPRINT_WINDOW):
             continue
+        if replacement and not _may_replace(order, snap, replaced):
+            continue
         if best is None or (snap.created_at is not None and (
                 best.created_at is None or as_utc(snap.created_at) < as_utc(best.created_at))):
             best = snap
     return best
+
+
+def _may_replace(order: Order, snap: OrderSnapshot, replaced: str | None) -> bool:
+    """Whether ``snap`` can be the replacement ``order`` (its size aside, fingerprinted)."""
+    if snap.state is OrderState.REPLACED:
+        return False
+    if snap.replaces is not None and replaced is not None:
+        return snap.replaces == replaced
+    asked = order.quantity
+    return asked is None or snap.quantity is None or 0 < snap.quantity <= asked
+
+
+def _replaced_venue_id(tracker: OrderTracker, order: Order) -> str | None:
+    """The venue id of the order ``order`` replaced, when this process knows it."""
+    if order.replaces is None:
+        return None
+    old = tracker.find(client_order_id=order.replaces) or tracker.journal.get(order.replaces)
+    return old.venue_order_id if old is not None else None
 
 
 async def lookup(venue: Venue, tracker: OrderTracker, order: Order,
@@ -89,7 +121,8 @@ async def lookup(venue: Venue, tracker: OrderTracker, order: Order,
     since = order.created_at - CLOCK_SLACK
     recent = await retry_call(lambda: venue.recent_orders(since), operation="recent_orders",
                               backoff=backoff, venue=venue.name)
-    match = find_by_fingerprint(order, recent, tracker.claimed_venue_ids())
+    match = find_by_fingerprint(order, recent, tracker.claimed_venue_ids(),
+                                replaced=_replaced_venue_id(tracker, order))
     if match is None:
         raise error(Code.ORDER_NOT_FOUND,
                     f"no order at {venue.name} matches {order.id}'s fingerprint",
@@ -134,7 +167,11 @@ def apply_snapshot(tracker: OrderTracker, order: Order, snapshot: OrderSnapshot,
     """Apply the venue id, the ack and the final state of ``snapshot`` (not its fills)."""
     if snapshot.venue_order_id and snapshot.venue_order_id != order.venue_order_id:
         tracker.set_venue_order_id(order, snapshot.venue_order_id)
-    if order.quantity is None and snapshot.quantity:
+    if (snapshot.quantity and snapshot.quantity != order.quantity
+            and snapshot.quantity >= order.filled_quantity
+            and (order.quantity is None or order.replaces is not None)):
+        # A notional order's quantity, and a replacement's, are the venue's to decide:
+        # the venue sizes a replacement to what was still open of the order it replaced.
         order.quantity = snapshot.quantity
     state = snapshot.state
     if order.state is OrderState.SUBMITTED and state not in (

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from venuekit.journal import ClientIdRules, Fingerprint
 from venuekit.journal.ids import MIN_CAPACITY, TAG_LENGTH, is_journal_tag, new_journal_tag
 from venuekit.model import Order, OrderRequest, OrderSnapshot, OrderState, OrderType, Side
+from venuekit.reconcile import find_by_fingerprint
 from venuekit.venue import Capabilities
 
 TAG = "k3x9p2qa"
@@ -143,3 +144,41 @@ def test_a_notional_order_is_matched_without_its_quantity() -> None:
                                         quantity=Decimal("10")), timedelta(seconds=5))
     with pytest.raises(ValueError):
         fingerprint.matches(snapshot(), timedelta(seconds=-1))
+
+
+def replacement_of(old_venue_id: str | None = "0000100") -> tuple[Order, str | None]:
+    """A replacement asked for 10 at 71000, of the order the venue knows as ``0000100``."""
+    request = OrderRequest(symbol="005930", side=Side.BUY, quantity=Decimal("10"),
+                           order_type=OrderType.LIMIT, limit_price=Decimal("71000"))
+    order = Order(id="k3x9p2qa-2", venue="kis", request=request, quantity=Decimal("10"),
+                  created_at=T0, replaces="k3x9p2qa-1")
+    return order, old_venue_id
+
+
+def test_a_replacement_is_found_with_the_size_the_venue_gave_it() -> None:
+    """A fill raced the replace: the venue kept only what was open (4 of the 10 asked)."""
+    order, old = replacement_of()
+    smaller = snapshot(quantity=Decimal("4"))
+    assert find_by_fingerprint(order, [smaller], set(), replaced=old) == smaller
+    # Nothing can be larger than what was asked for, and an order that was itself
+    # replaced is an earlier order of the chain, never the replacement.
+    assert find_by_fingerprint(order, [snapshot(quantity=Decimal("11"))], set(),
+                               replaced=old) is None
+    assert find_by_fingerprint(order, [snapshot(quantity=Decimal("4"),
+                                                state=OrderState.REPLACED)], set(),
+                               replaced=old) is None
+    # An order that is not a replacement keeps the exact quantity in its fingerprint.
+    plain = Order(id="k3x9p2qa-3", venue="kis", request=order.request,
+                  quantity=Decimal("10"), created_at=T0)
+    assert find_by_fingerprint(plain, [smaller], set()) is None
+
+
+def test_a_replacement_linked_by_the_venue_must_link_to_the_replaced_order() -> None:
+    order, old = replacement_of()
+    linked = snapshot(venue_order_id="0000118", quantity=Decimal("4"), replaces=old)
+    other = snapshot(venue_order_id="0000119", quantity=Decimal("10"), replaces="0000099",
+                     created_at=T0)
+    assert find_by_fingerprint(order, [other, linked], set(), replaced=old) == linked
+    assert find_by_fingerprint(order, [other], set(), replaced=old) is None
+    # Without the replaced order's venue id the size bound alone decides.
+    assert find_by_fingerprint(order, [linked], set(), replaced=None) == linked

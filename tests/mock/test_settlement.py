@@ -415,3 +415,35 @@ def test_a_replace_with_an_unknown_outcome_is_looked_up_never_resent(
         assert len(submits) == 2, "the replacement was journaled once and never resent"
     on_mock(tmp_path, body, faults=replace_faults(fault),
             engine_options={"policy": OutcomePolicy(grace=0.05, resolve_timeout=5)})
+
+
+@pytest.mark.parametrize("client_ids", [True, False], ids=["client-ids", "fingerprint"])
+def test_a_replacement_found_by_lookup_has_the_size_the_venue_gave_it(
+        tmp_path: Path, client_ids: bool) -> None:
+    """A fill races a replace whose answer is lost: the venue sized the replacement to what
+    was still open (70, not the 100 asked for). The lookup must find it (by fingerprint
+    too, where the venue has no client ids) and adopt that size, so that it can fill."""
+    async def body(engine: Engine, venue: MockVenue) -> None:
+        order = await engine.submit(limit_buy("100"))
+
+        async def race() -> None:
+            await until(lambda: order.state is OrderState.PENDING_REPLACE)
+            cross(venue, "30")  # fills 30 of the order before the venue replaces it
+            restore(venue)
+
+        racer = asyncio.create_task(race())
+        working = await engine.replace(order, limit_price=D("99.95"))
+        await racer
+        ledger = venue.control.ledger
+        assert len(ledger.orders) == 2 and len(ledger.replaces) == 1
+        assert working is not order, "the replacement was found, not marked never received"
+        assert working.venue_order_id == ledger.replaces[0].new_venue_order_id
+        assert working.quantity == 70, "the venue's size, not the size asked for"
+        await engine.settle(order, timeout=2)
+        assert order.state is OrderState.REPLACED and order.filled_quantity == 30
+        venue.control.set_quote("XYZ", "99.90", "99.94", "100", "100")  # the rest fills
+        await engine.settle(working, timeout=2)
+        assert working.state is OrderState.FILLED and working.filled_quantity == 70
+    on_mock(tmp_path, body, latency=0.06, client_order_ids=client_ids,
+            faults=replace_faults(Fault.DROP_RESPONSE),
+            engine_options={"policy": OutcomePolicy(grace=0.05, resolve_timeout=5)})

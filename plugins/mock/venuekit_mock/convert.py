@@ -69,7 +69,8 @@ def snapshot(view: OrderView) -> OrderSnapshot:
         "state": view.state, "quantity": view.quantity, "notional": None,
         "limit_price": view.limit_price, "filled_quantity": view.filled_quantity,
         "average_price": view.average_price,
-        "created_at": view.created_at, "updated_at": view.updated_at, "reason": view.reason})
+        "created_at": view.created_at, "updated_at": view.updated_at, "reason": view.reason,
+        "replaces": view.replaces})
 
 
 def fill(record: SimFill) -> Fill:
