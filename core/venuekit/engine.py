@@ -11,6 +11,7 @@ through the rate limiter; order updates are followed stream first (see
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from decimal import Decimal
@@ -242,14 +243,19 @@ class Engine:
         Fills that race the cancel are counted; a cancel the venue refuses (the order
         already filled) returns the order to its state and reconciles it. With
         ``as_timeout`` the confirmed end is recorded as TIMEOUT (a strategy's deadline).
+        On a venue without client order ids, an order whose outcome is still unknown is
+        looked up by fingerprint first; if it still cannot be found, RECONCILIATION_FAILED
+        is raised and the order stays SUBMITTED, which recovery resolves.
         """
         if order.state.is_terminal:
             return order
+        ref = self._ref(order) or await self._named(order, "cancel")
+        if ref is None:
+            return order  # found final at the venue, or proven never received
         kind = EventKind.TIMEOUT if as_timeout else EventKind.CANCELLED
         if as_timeout:
             self.tracker.cancel_as[order.id] = EventKind.TIMEOUT
         self.tracker.apply(order, EventKind.CANCEL_REQUEST)
-        ref = self._ref(order)
         try:
             snapshot = await retry_call(lambda: self.venue.cancel(ref), operation="cancel",
                                         venue=self.venue.name)
@@ -274,9 +280,43 @@ class Engine:
 
         return await execute(self, request, strategy, **options)
 
-    def _ref(self, order: Order) -> OrderRef:
+    def _ref(self, order: Order) -> OrderRef | None:
+        """How the venue names ``order``: None while it has no id the venue knows it by."""
         client_id = order.id if self.venue.capabilities.client_order_ids is True else None
+        if client_id is None and not order.venue_order_id:
+            return None
         return OrderRef(client_order_id=client_id, venue_order_id=order.venue_order_id)
+
+    async def _named(self, order: Order, action: str) -> OrderRef | None:
+        """``order``'s reference at the venue once its outcome is resolved.
+
+        On a venue without client order ids an order whose create went unanswered has no
+        name the venue knows until a lookup (by fingerprint, as the outcome policy does)
+        finds it. Returns None when that lookup settled the order (final at the venue, or
+        proven never received); raises RECONCILIATION_FAILED, the order left SUBMITTED for
+        recovery to resolve, when its outcome is still unknown. Nothing is recorded as
+        requested before the venue can be told which order is meant.
+        """
+        ref = self._ref(order)
+        if ref is not None:
+            return ref
+        log.info("order not known to the venue by any id yet; resolving it first",
+                 extra={"order_id": order.id, "venue": self.venue.name})
+        if order.state is OrderState.SUBMITTED and order.filled_quantity == 0:
+            await self.submitter.settle_unknown(order)
+        else:  # evidence arrived without the venue's id: find it by fingerprint
+            with contextlib.suppress(OrderNotFound):
+                await reconcile_order(self.venue, self.tracker, order)
+        if order.state.is_terminal:
+            return None
+        ref = self._ref(order)
+        if ref is None:
+            raise error(Code.RECONCILIATION_FAILED,
+                        f"cannot {action} order {order.id} yet: its outcome at "
+                        f"{self.venue.name} is still unknown and the venue has no client order "
+                        "ids to name it by; it stays SUBMITTED for recovery to resolve",
+                        venue=self.venue.name)
+        return ref
 
     async def replace(self, order: Order, *, limit_price: Decimal) -> Order:
         """Reprice a working limit order; returns the order that now works (or ``order``).
@@ -297,6 +337,16 @@ class Engine:
                 return order
             return await self.submit(order.request.model_copy(update={
                 "quantity": remaining, "order_type": OrderType.LIMIT, "limit_price": price}))
+        try:
+            ref = await self._named(order, "replace")
+        except VenueKitError as exc:
+            if exc.outcome is Outcome.REJECTED:
+                raise
+            log.warning("order not found yet; not replaced this time",
+                        extra={"order_id": order.id, "code": exc.code.name})
+            return order  # unknown for now: the caller's next step (or deadline) decides
+        if ref is None or order.state.is_terminal:
+            return order
         request = order.request.model_copy(update={
             "quantity": order.remaining_quantity, "order_type": OrderType.LIMIT,
             "limit_price": price})
@@ -311,7 +361,7 @@ class Engine:
             self.tracker.apply(order, EventKind.REPLACE_REQUEST)
         sent_at = asyncio.get_running_loop().time()
         try:
-            snapshot = await self.venue.replace(self._ref(order), limit_price=price,
+            snapshot = await self.venue.replace(ref, limit_price=price,
                                                 client_order_id=new.id)
         except VenueKitError as exc:
             self.tracker.track(new)

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 from .errors import Code, OrderNotFound, Outcome, VenueKitError, error
 from .lifecycle import EventKind
-from .model import Order, OrderRequest, OrderSnapshot, OrderState
+from .model import Order, OrderRequest, OrderSnapshot, OrderState, utcnow
 from .reconcile import apply_snapshot, lookup, reconcile_order
 from .retry import Backoff
 from .tracking import OrderTracker
@@ -125,6 +125,14 @@ class Submitter:
             log.error("order outcome still unknown; recovery will resolve it",
                       extra={"order_id": order.id, "venue": self.venue.name,
                              "timeout_s": self.policy.resolve_timeout})
+
+    async def settle_unknown(self, order: Order) -> None:
+        """Resolve an order left SUBMITTED by an earlier create, never sending it again.
+
+        The grace window counts from its last SUBMIT; an order proven absent ends in ERROR.
+        """
+        loop = asyncio.get_running_loop()
+        await self.resolve(order, loop.time() - submit_age(order), resend=False)
 
     async def _send(self, order: Order) -> Outcome | None:
         """One create. Returns UNKNOWN when the answer did not settle the outcome."""
@@ -232,6 +240,14 @@ class Submitter:
             await reconcile_order(self.venue, self.tracker, order, snapshot,
                                   backoff=self.policy.lookup_backoff)
             return
+
+
+def submit_age(order: Order) -> float:
+    """Seconds since ``order`` was last sent (its last SUBMIT event, else its creation)."""
+    for event in reversed(order.history):
+        if event.kind == EventKind.SUBMIT.value:
+            return (utcnow() - event.at).total_seconds()
+    return (utcnow() - order.created_at).total_seconds()
 
 
 def unresolved_error(order: Order, venue: str) -> VenueKitError:

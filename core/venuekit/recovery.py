@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 
 from .errors import OrderNotFound, VenueKitError
 from .lifecycle import EventKind
-from .model import Fill, Order, OrderState, utcnow
-from .outcome import OutcomePolicy
+from .model import Fill, Order, OrderState
+from .outcome import OutcomePolicy, submit_age
 from .reconcile import CLOCK_SLACK, fetch_fills, lookup, reconcile_order
 from .tracking import OrderTracker
 from .venue import Venue
@@ -62,18 +62,11 @@ class RecoveryReport:
         }
 
 
-def _last_submit_age(order: Order) -> float:
-    for event in reversed(order.history):
-        if event.kind == EventKind.SUBMIT.value:
-            return (utcnow() - event.at).total_seconds()
-    return (utcnow() - order.created_at).total_seconds()
-
-
 async def _confirm_absent(venue: Venue, tracker: OrderTracker, order: Order,
                           policy: OutcomePolicy) -> bool:
     """True when ``confirmations`` not-found answers, after the grace window, prove absence."""
     grace = policy.grace if policy.grace is not None else venue.capabilities.not_found_grace
-    wait = grace - _last_submit_age(order)
+    wait = grace - submit_age(order)
     if wait > 0:
         await asyncio.sleep(wait)
     for attempt in range(policy.confirmations):

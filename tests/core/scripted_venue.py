@@ -46,6 +46,7 @@ class ScriptedVenue(Venue):
         self.submit_script: list[str] = []
         self.fetch_script: list[str] = []
         self.submits: list[str] = []
+        self.cancels: list[OrderRef] = []
         self.lookups = 0
         self.on_lookup: Action | None = None
 
@@ -89,7 +90,13 @@ class ScriptedVenue(Venue):
         return self._accept(request, client_order_id)
 
     async def cancel(self, ref: OrderRef) -> OrderSnapshot | None:
-        return None
+        self.cancels.append(ref)
+        venue_id = ref.venue_order_id or self.by_client.get(ref.client_order_id or "")
+        if venue_id is None or venue_id not in self.orders:
+            raise error(Code.ORDER_NOT_FOUND, "order not found", venue=self.name)
+        snap = self.orders[venue_id] = self.orders[venue_id].model_copy(
+            update={"state": OrderState.CANCELLED})
+        return snap
 
     def _scripted_fetch(self) -> None:
         self.lookups += 1

@@ -10,10 +10,10 @@ from typing import TypeVar
 import pytest
 
 from venuekit.engine import Engine
-from venuekit.errors import ValidationError
+from venuekit.errors import Code, ValidationError, VenueKitError
 from venuekit.journal.sqlite import SQLiteJournal
 from venuekit.lifecycle import EventKind
-from venuekit.model import OrderState
+from venuekit.model import Order, OrderState
 from venuekit.outcome import OutcomePolicy
 
 from .scripted_venue import ScriptedVenue, limit_buy
@@ -222,3 +222,70 @@ def test_throttled_resends_do_not_use_up_the_resend_budget(tmp_path: Path) -> No
     assert order.state is OrderState.ACKNOWLEDGED
     assert venue.submits == [order.id] * 4
     assert len(venue.orders) == 1
+
+
+# cancelling an order whose outcome is unknown, on a venue without client order ids --------
+UNANSWERED = OutcomePolicy(grace=0.02, confirmations=2, max_resends=1, resolve_timeout=0.2)
+
+
+def unanswered(venue: ScriptedVenue, create: str) -> Callable[[Engine], Awaitable[Order]]:
+    """Submit an order whose create answer is lost and whose lookups all fail: it stays
+    SUBMITTED with no venue order id, and the venue has no client id to name it by."""
+    venue.submit_script = [create]
+    venue.fetch_script = ["conn"] * 10_000
+
+    async def submit(engine: Engine) -> Order:
+        order = await engine.submit(limit_buy())
+        assert order.state is OrderState.SUBMITTED and order.venue_order_id is None
+        return order
+    return submit
+
+
+def test_a_cancel_finds_an_order_still_unknown_by_fingerprint_first(tmp_path: Path) -> None:
+    venue = ScriptedVenue(client_ids=False)
+    submit = unanswered(venue, "accept+timeout")
+
+    async def body(engine: Engine) -> Order:
+        order = await submit(engine)
+        venue.fetch_script.clear()  # the venue answers lookups again
+        return await engine.cancel(order, as_timeout=True, timeout=2)
+    order = with_engine(tmp_path, venue, body, UNANSWERED)
+    assert order.state is OrderState.TIMEOUT and order.venue_order_id == "V1"
+    assert [ref.venue_order_id for ref in venue.cancels] == ["V1"]
+    assert venue.submits == [order.id], "found, never sent again"
+
+
+def test_a_cancel_of_an_order_proven_never_received_ends_it_in_error(tmp_path: Path) -> None:
+    venue = ScriptedVenue(client_ids=False)
+    submit = unanswered(venue, "timeout")
+
+    async def body(engine: Engine) -> Order:
+        order = await submit(engine)
+        venue.fetch_script.clear()
+        return await engine.cancel(order, as_timeout=True, timeout=2)
+    order = with_engine(tmp_path, venue, body, UNANSWERED)
+    assert order.state is OrderState.ERROR and "never received" in (order.reason or "")
+    assert venue.cancels == [] and venue.submits == [order.id], "nothing sent again"
+
+
+def test_a_cancel_that_cannot_name_the_order_is_a_typed_error_recovery_settles(
+        tmp_path: Path) -> None:
+    venue = ScriptedVenue(client_ids=False)
+    submit = unanswered(venue, "accept+timeout")
+
+    async def body(engine: Engine) -> Order:
+        order = await submit(engine)
+        with pytest.raises(VenueKitError) as raised:
+            await engine.cancel(order, as_timeout=True, timeout=2)
+        assert raised.value.code is Code.RECONCILIATION_FAILED
+        assert order.id in raised.value.message and "recover" in raised.value.message
+        # Nothing was recorded as requested: the order stays SUBMITTED, which recovery can
+        # settle once the venue answers (a PENDING_CANCEL it could not look up).
+        assert order.state is OrderState.SUBMITTED
+        assert EventKind.CANCEL_REQUEST.value not in [e.kind for e in order.history]
+        venue.fetch_script.clear()
+        report = await engine.recover()
+        assert report.ok and order.state is OrderState.ACKNOWLEDGED
+        return await engine.cancel(order, timeout=2)
+    order = with_engine(tmp_path, venue, body, UNANSWERED)
+    assert order.state is OrderState.CANCELLED and venue.submits == [order.id]
