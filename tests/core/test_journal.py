@@ -431,6 +431,51 @@ def test_a_batch_takes_what_was_written_behind_along(journal: SQLiteJournal,
         assert_same(reader.get(order.id), order)
 
 
+def test_an_order_changed_many_times_behind_is_stored_as_it_ends(journal: SQLiteJournal,
+                                                                 path: Path) -> None:
+    orders = [journal.create_order("mock", limit(), id_rules=RULES) for _ in range(3)]
+    for number, order in enumerate(orders):
+        step(journal, order, EventKind.SUBMIT)
+        journal.set_venue_order_id(order.id, f"V-{number}", behind=True)
+        order.venue_order_id = f"V-{number}"
+        for applied in (apply(order, EventKind.ACK),
+                        apply_fill(order, execution(f"t-{number}", "4", "101.25")),
+                        apply(order, EventKind.CANCEL_REQUEST),
+                        apply(order, EventKind.CANCELLED)):
+            assert applied.event is not None
+            journal.append_behind(order, applied.event)
+    journal.flush()
+    with SQLiteJournal(path, readonly=True) as reader:
+        for order in orders:
+            assert_same(reader.get(order.id), order)
+        assert reader.open_orders() == []
+
+
+def test_a_bad_event_written_behind_is_dropped_at_the_commit_and_the_rest_kept(
+        journal: SQLiteJournal, path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    kept = journal.create_order("mock", limit(), id_rules=RULES)
+    twice = journal.create_order("mock", limit(), id_rules=RULES)
+    for order in (kept, twice):
+        step(journal, order, EventKind.SUBMIT)
+    stranger = Order(id="nobody-1", venue="mock", request=limit(), quantity=Decimal("10"),
+                     state=OrderState.SUBMITTED)
+    for order in (kept, stranger, twice):
+        applied = apply(order, EventKind.ACK)
+        assert applied.event is not None
+        journal.append_behind(order, applied.event)
+    journal.append_behind(twice, twice.history[-1])  # a second writer of the same event
+    with caplog.at_level(logging.ERROR, logger="venuekit.journal"):
+        journal.flush()
+    dropped = [r.order_id for r in caplog.records  # type: ignore[attr-defined]
+               if r.getMessage() == "events written behind were not recorded"]
+    assert sorted(dropped) == sorted(["nobody-1", twice.id])
+    with SQLiteJournal(path, readonly=True) as reader:
+        assert_same(reader.get(kept.id), kept)
+        stored = reader.get(twice.id)
+        assert stored is not None and stored.state is OrderState.SUBMITTED  # no trace of it
+        assert reader.get("nobody-1") is None
+
+
 _BEHIND_THEN_KILLED = textwrap.dedent("""
     import os, signal, sys
     from venuekit.journal import ClientIdRules, SQLiteJournal

@@ -50,6 +50,14 @@ from ._lock import lock_journal
 from ._time import as_utc, from_micros, to_micros
 from .base import Journal
 from .ids import ClientIdRules, is_journal_tag, new_journal_tag
+from .sqlite_writes import (
+    EVENT_COLUMNS,
+    INSERT_FILL,
+    INSERT_NEW_EVENT,
+    INSERT_ORDER,
+    Row,
+    WriteQueue,
+)
 
 __all__ = ["ENV_VAR", "NEW_EVENT", "Durability", "SQLiteJournal", "default_journal_path"]
 
@@ -78,84 +86,11 @@ _ORDER_COLUMNS = (
     "request_limit_price, correlation_id, quantity, limit_price, created_at, replaces, state, "
     "venue_order_id, filled_quantity, filled_notional, fees, replaced_by, reason, resume_state"
 )
-_EVENT_COLUMNS = (
-    "order_id, seq, kind, state, at, reason, data, trade_id, fill_symbol, fill_side, "
-    "fill_quantity, fill_price, fill_fee, fill_fee_currency, fill_at, fill_venue_order_id, "
-    "fill_client_order_id, fill_inferred"
-)
 _FILL_COLUMNS = (
     "trade_id, symbol, side, quantity, price, fee, fee_currency, at, venue_order_id, "
     "client_order_id, inferred"
 )
 
-
-
-class _Statement:
-    """An SQL statement whose None arguments are written into its text as NULL literals.
-
-    sqlite3 binds None through an adapter lookup that fails, which costs more than the
-    rest of a narrow insert; the text for each pattern of NULLs is built once, then found
-    in sqlite3's statement cache.
-    """
-
-    __slots__ = ("_parts", "_texts")
-
-    def __init__(self, sql: str) -> None:
-        self._parts = sql.split("?")
-        self._texts: dict[tuple[bool, ...], str] = {}
-
-    def bind(self, args: tuple[Any, ...]) -> tuple[str, tuple[Any, ...]]:
-        nulls = tuple([arg is None for arg in args])
-        text = self._texts.get(nulls)
-        if text is None:
-            text = self._texts[nulls] = self._render(nulls)
-        if True in nulls:
-            args = tuple([arg for arg in args if arg is not None])
-        return text, args
-
-    def _render(self, nulls: tuple[bool, ...]) -> str:
-        parts = self._parts
-        if len(nulls) != len(parts) - 1:
-            raise TypeError(f"{len(parts) - 1} arguments expected, got {len(nulls)}")
-        out = [parts[0]]
-        for null, part in zip(nulls, parts[1:], strict=True):
-            out.append("NULL" if null else "?")
-            out.append(part)
-        return "".join(out)
-
-
-_INSERT_ORDER = _Statement(
-    "INSERT INTO orders (seq, id, venue, symbol, side, order_type, time_in_force, "
-    "request_quantity, request_notional, request_limit_price, correlation_id, quantity, "
-    "limit_price, created_at, replaces, state, filled_quantity, filled_notional, fees, "
-    "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'new', '0', '0', '0', ?)"
-)
-_INSERT_NEW_EVENT = (
-    "INSERT INTO events (order_id, seq, kind, state, at) VALUES (?, 1, 'new', 'new', ?)"
-)
-_INSERT_EVENT = _Statement(
-    "INSERT INTO events (order_id, seq, kind, state, at, reason, data) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?)"
-)
-_INSERT_FILL_EVENT = _Statement(f"INSERT INTO events ({_EVENT_COLUMNS}) "
-                                f"VALUES ({', '.join('?' * 18)})")
-_INSERT_FILL = _Statement(
-    "INSERT INTO fills (venue, symbol, side, trade_id, order_id, quantity, price, fee, "
-    "fee_currency, at, venue_order_id, client_order_id, inferred) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-    "ON CONFLICT (venue, symbol, side, trade_id) DO NOTHING"
-)
-_SET_ORDER = (
-    "UPDATE orders SET state = ?, quantity = ?, limit_price = ?, venue_order_id = ?, "
-    "filled_quantity = ?, filled_notional = ?, fees = ?, replaced_by = ?, replaces = ?, "
-    "reason = ?, resume_state = ?, updated_at = ?"
-)
-# Three forms so that closed_at (and with it the open-orders index) is written only when
-# the order closes: an open order stays open, a closing order keeps its first closing
-# time, and the third form reopens a closed order should that ever be asked.
-_UPDATE_OPEN = _Statement(f"{_SET_ORDER} WHERE id = ? AND closed_at IS NULL")
-_UPDATE_CLOSED = _Statement(f"{_SET_ORDER}, closed_at = coalesce(closed_at, ?) WHERE id = ?")
-_UPDATE_REOPEN = _Statement(f"{_SET_ORDER}, closed_at = NULL WHERE id = ?")
 
 
 def default_journal_path() -> Path:
@@ -203,6 +138,7 @@ class SQLiteJournal(Journal):
         self._closed = False
         self._batch_depth = 0
         self._behind = False  # a transaction holds events written behind
+        self._queue = WriteQueue()  # of that transaction or a batch, not executed yet
         self._lock: BinaryIO | None = None
         if not readonly:
             try:
@@ -217,7 +153,8 @@ class SQLiteJournal(Journal):
             self._release_lock()
             raise
         # One cursor for every write: conn.execute would create a cursor per statement.
-        self._write = self._conn.cursor().execute
+        self._cursor = self._conn.cursor()
+        self._write = self._cursor.execute
         log.info("journal opened",
                  extra={"journal": str(self.path), "schema_version": version,
                         "durability": durability, "readonly": readonly, "journal_tag": self._tag})
@@ -373,6 +310,7 @@ class SQLiteJournal(Journal):
                           "readonly=True to write")
 
     def _rollback(self) -> None:
+        self._queue.clear()  # it belonged to the transaction
         try:
             if self._conn.in_transaction:
                 self._conn.execute("ROLLBACK")
@@ -402,9 +340,15 @@ class SQLiteJournal(Journal):
         if durable and self._behind and not self._batch_depth:
             self._commit_behind()
 
+    def _write_queued(self) -> None:
+        """Execute the writes queued behind (inside the open transaction; not a commit)."""
+        if self._queue:
+            self._queue.write(self._cursor)
+
     def _commit_behind(self) -> None:
         self._behind = False
         try:
+            self._write_queued()
             self._write("COMMIT")
         except sqlite3.Error:
             self._rollback()
@@ -458,6 +402,7 @@ class SQLiteJournal(Journal):
             if self._batch_depth == 0:
                 self._behind = False  # the batch's commit takes them along
                 try:
+                    self._write_queued()
                     self._conn.execute("COMMIT")
                 except sqlite3.Error as exc:
                     self._rollback()
@@ -482,6 +427,11 @@ class SQLiteJournal(Journal):
         created = utcnow() if at is None else as_utc(at)
         micros = to_micros(created)
         write = self._write
+        # Inside an open transaction the order row is the one statement executed now (an
+        # id clash undoes nothing else); its NEW event joins the writes queued for the
+        # commit, which is the batch's or made here. Alone, the order and its NEW event are
+        # one transaction, committed here.
+        queue = self._queue if self._batch_depth or self._behind else None
         seq = self._next_seq
         for _ in range(_ID_ATTEMPTS):
             try:
@@ -489,17 +439,24 @@ class SQLiteJournal(Journal):
             except ValueError as exc:
                 raise self._error(Code.JOURNAL_ERROR, f"no client order id is left under "
                                   f"{id_rules!r}; start a new journal", exc) from exc
+            row = INSERT_ORDER.bind((
+                seq, order_id, venue, request.symbol, request.side.value,
+                request.order_type.value, request.time_in_force.value,
+                _text(request.quantity), _text(request.notional), _text(request.limit_price),
+                request.correlation_id, _text(quantity), _text(limit_price), micros, replaces,
+                micros))
             owned: bool | None = None
             try:
-                owned = self._begin()
-                write(*_INSERT_ORDER.bind((
-                    seq, order_id, venue, request.symbol, request.side.value,
-                    request.order_type.value, request.time_in_force.value,
-                    _text(request.quantity), _text(request.notional),
-                    _text(request.limit_price), request.correlation_id, _text(quantity),
-                    _text(limit_price), micros, replaces, micros)))
-                write(_INSERT_NEW_EVENT, (order_id, micros))
-                self._end(owned)
+                if queue is not None:
+                    write(*row)
+                    queue.add(Row(order_id, micros, (INSERT_NEW_EVENT, (order_id, micros))))
+                    if not self._batch_depth:
+                        self._commit_behind()  # durable now, with what was written behind
+                else:
+                    owned = self._begin()
+                    write(*row)
+                    write(INSERT_NEW_EVENT, (order_id, micros))
+                    self._end(owned)
                 break
             except sqlite3.IntegrityError as exc:
                 self._undo(owned)
@@ -529,66 +486,19 @@ class SQLiteJournal(Journal):
             return False
 
     def append(self, order: Order, event: OrderEvent) -> bool:
-        return self._append(order, event, durable=True)
-
-    def append_behind(self, order: Order, event: OrderEvent) -> bool:
-        if self._batch_depth:
-            return self._append(order, event, durable=True)  # the batch commits it
         if self.readonly:
             self._refuse_read_only()
-        self._open_behind()
-        return self._append(order, event, durable=False)
-
-    def _open_behind(self) -> None:
-        if self._behind:
-            return
-        try:
-            self._write("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise self._sqlite_error("start writing behind", exc) from exc
-        self._behind = True
-
-    def _append(self, order: Order, event: OrderEvent, *, durable: bool) -> bool:
-        if self.readonly:
-            self._refuse_read_only()
+        row = Row.of(order, event)
         fill = event.fill
-        at = to_micros(event.at)
-        resume = order.resume_state
-        values = (order.state.value, _text(order.quantity), _text(order.limit_price),
-                  order.venue_order_id, str(order.filled_quantity), str(order.filled_notional),
-                  str(order.fees), order.replaced_by, order.replaces, order.reason,
-                  None if resume is None else resume.value, at)
-        data = None if event.data is None else json.dumps(event.data, sort_keys=True)
-        head = (order.id, event.seq, str(event.kind), event.state.value, at, event.reason, data)
         write = self._write
         owned: bool | None = None
         try:
+            self._write_queued()  # older writes of the order come first
             owned = self._begin()
-            if order.state.is_terminal:
-                updated = write(*_UPDATE_CLOSED.bind((*values, at, order.id))).rowcount
-            else:
-                updated = write(*_UPDATE_OPEN.bind((*values, order.id))).rowcount
-                if not updated:
-                    updated = write(*_UPDATE_REOPEN.bind((*values, order.id))).rowcount
-            if updated != 1:
+            if not row.write(write):
                 raise _UnknownOrder
-            if fill is None:
-                write(*_INSERT_EVENT.bind(head))
-                recorded = True
-            else:
-                fill_at = to_micros(fill.at)
-                side = fill.side.value
-                quantity, price, fee = str(fill.quantity), str(fill.price), str(fill.fee)
-                inferred = int(fill.inferred)
-                write(*_INSERT_FILL_EVENT.bind((
-                    *head, fill.trade_id, fill.symbol, side, quantity, price, fee,
-                    fill.fee_currency, fill_at, fill.venue_order_id, fill.client_order_id,
-                    inferred)))
-                recorded = write(*_INSERT_FILL.bind((
-                    order.venue, fill.symbol, side, fill.trade_id, order.id, quantity, price,
-                    fee, fill.fee_currency, fill_at, fill.venue_order_id, fill.client_order_id,
-                    inferred))).rowcount == 1
-            self._end(owned, durable=durable)
+            recorded = fill is None or self._insert_fill(order, fill)
+            self._end(owned)
         except _UnknownOrder:
             self._undo(owned)
             raise self._error(Code.JOURNAL_ERROR, f"order {order.id} is not in this journal; "
@@ -610,6 +520,49 @@ class SQLiteJournal(Journal):
             self._report_duplicate(order, fill)
         return recorded
 
+    def append_behind(self, order: Order, event: OrderEvent) -> bool:
+        """Queue ``event``'s writes for the next commit (see :mod:`.sqlite_writes`).
+
+        Only its execution, if it carries one, is stored at once, to say whether it is
+        new. An order the journal does not hold, or an event it already has, is found
+        when the queue is written: that order's queued writes are dropped and logged.
+        """
+        if self.readonly:
+            self._refuse_read_only()
+        row = Row.of(order, event)
+        if not self._batch_depth:
+            self._open_behind()
+        fill = event.fill
+        recorded = True
+        if fill is not None:
+            try:
+                recorded = self._insert_fill(order, fill)
+            except sqlite3.Error as exc:
+                raise self._sqlite_error(f"record event {event.seq} of order {order.id}",
+                                         exc, order_id=order.id, seq=event.seq) from exc
+        self._queue.add(row)
+        if not recorded:
+            assert fill is not None
+            self._report_duplicate(order, fill)
+        return recorded
+
+    def _open_behind(self) -> None:
+        if self._behind:
+            return
+        try:
+            self._write("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise self._sqlite_error("start writing behind", exc) from exc
+        self._behind = True
+
+    def _insert_fill(self, order: Order, fill: Fill) -> bool:
+        """Store ``fill`` in the ledger of executions; False if it was there already."""
+        text, args = INSERT_FILL.bind((
+            order.venue, fill.symbol, fill.side.value, fill.trade_id, order.id,
+            str(fill.quantity), str(fill.price), str(fill.fee), fill.fee_currency,
+            to_micros(fill.at), fill.venue_order_id, fill.client_order_id, int(fill.inferred)))
+        return bool(self._write(text, args).rowcount == 1)
+
     def _report_duplicate(self, order: Order, fill: Fill) -> None:
         try:
             row = self._conn.execute(
@@ -628,12 +581,16 @@ class SQLiteJournal(Journal):
                            behind: bool = False) -> None:
         if self.readonly:
             self._refuse_read_only()
-        if behind and not self._batch_depth:
-            self._open_behind()
+        if behind:
+            if not self._batch_depth:
+                self._open_behind()
+            self._queue.set_venue_order_id(order_id, venue_order_id)
+            return
         try:
+            self._write_queued()
             updated = self._write("UPDATE orders SET venue_order_id = ? WHERE id = ?",
                                   (venue_order_id, order_id)).rowcount
-            if updated == 1 and not behind and self._behind and not self._batch_depth:
+            if updated == 1 and self._behind and not self._batch_depth:
                 self._commit_behind()
         except sqlite3.Error as exc:
             raise self._sqlite_error(f"record the venue id of order {order_id}", exc,
@@ -708,6 +665,7 @@ class SQLiteJournal(Journal):
         chosen = f"SELECT id FROM orders WHERE {where} {order_by}"
         conn = self._conn
         try:
+            self._write_queued()  # the writer reads what it wrote
             # Both queries must see the same snapshot; inside a batch they already do.
             snapshot = not conn.in_transaction
             if snapshot:
@@ -717,7 +675,7 @@ class SQLiteJournal(Journal):
                     f"SELECT {_ORDER_COLUMNS} FROM orders WHERE {where} {order_by}",
                     params).fetchall()
                 events = conn.execute(
-                    f"SELECT {_EVENT_COLUMNS} FROM events WHERE order_id IN ({chosen}) "
+                    f"SELECT {EVENT_COLUMNS} FROM events WHERE order_id IN ({chosen}) "
                     "ORDER BY order_id, seq", params).fetchall() if rows else []
             finally:
                 if snapshot:

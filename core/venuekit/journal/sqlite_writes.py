@@ -1,0 +1,273 @@
+"""The SQL that writes the journal, and the queue of writes made behind.
+
+An event written behind (:meth:`SQLiteJournal.append_behind`) is not executed at once:
+its event row and the order's new totals wait in a :class:`WriteQueue`, and are written
+just before the next commit (or read), one ``executemany`` per statement, with an order
+that changed several times updated once, to its latest totals. Writing is still atomic per
+order: should the bulk write fail, each order's queued writes are retried on their own
+and an order whose writes fail leaves no trace of them (see :meth:`WriteQueue.write`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from collections.abc import Callable, Iterable
+from decimal import Decimal
+from typing import Any
+
+from ..model import Order, OrderEvent
+from ._time import to_micros
+
+__all__ = ["EVENT_COLUMNS", "INSERT_FILL", "INSERT_NEW_EVENT", "INSERT_ORDER", "Row", "Statement",
+           "WriteQueue"]
+
+log = logging.getLogger("venuekit.journal")
+
+EVENT_COLUMNS = (
+    "order_id, seq, kind, state, at, reason, data, trade_id, fill_symbol, fill_side, "
+    "fill_quantity, fill_price, fill_fee, fill_fee_currency, fill_at, fill_venue_order_id, "
+    "fill_client_order_id, fill_inferred"
+)
+
+Execute = Callable[..., sqlite3.Cursor]
+
+
+class Statement:
+    """An SQL statement whose None arguments are written into its text as NULL literals.
+
+    sqlite3 binds None through an adapter lookup that fails, which costs more than the
+    rest of a narrow insert; the text for each pattern of NULLs is built once, then found
+    in sqlite3's statement cache.
+    """
+
+    __slots__ = ("_parts", "_texts")
+
+    def __init__(self, sql: str) -> None:
+        self._parts = sql.split("?")
+        self._texts: dict[tuple[bool, ...], str] = {}
+
+    def bind(self, args: tuple[Any, ...]) -> tuple[str, tuple[Any, ...]]:
+        nulls = tuple([arg is None for arg in args])
+        text = self._texts.get(nulls)
+        if text is None:
+            text = self._texts[nulls] = self._render(nulls)
+        if True in nulls:
+            args = tuple([arg for arg in args if arg is not None])
+        return text, args
+
+    def _render(self, nulls: tuple[bool, ...]) -> str:
+        parts = self._parts
+        if len(nulls) != len(parts) - 1:
+            raise TypeError(f"{len(parts) - 1} arguments expected, got {len(nulls)}")
+        out = [parts[0]]
+        for null, part in zip(nulls, parts[1:], strict=True):
+            out.append("NULL" if null else "?")
+            out.append(part)
+        return "".join(out)
+
+
+INSERT_ORDER = Statement(
+    "INSERT INTO orders (seq, id, venue, symbol, side, order_type, time_in_force, "
+    "request_quantity, request_notional, request_limit_price, correlation_id, quantity, "
+    "limit_price, created_at, replaces, state, filled_quantity, filled_notional, fees, "
+    "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'new', '0', '0', '0', ?)"
+)
+INSERT_NEW_EVENT = (
+    "INSERT INTO events (order_id, seq, kind, state, at) VALUES (?, 1, 'new', 'new', ?)"
+)
+INSERT_EVENT = Statement(
+    "INSERT INTO events (order_id, seq, kind, state, at, reason, data) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+INSERT_FILL_EVENT = Statement(f"INSERT INTO events ({EVENT_COLUMNS}) "
+                              f"VALUES ({', '.join('?' * 18)})")
+INSERT_FILL = Statement(
+    "INSERT INTO fills (venue, symbol, side, trade_id, order_id, quantity, price, fee, "
+    "fee_currency, at, venue_order_id, client_order_id, inferred) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (venue, symbol, side, trade_id) DO NOTHING"
+)
+_SET_ORDER = (
+    "UPDATE orders SET state = ?, quantity = ?, limit_price = ?, venue_order_id = ?, "
+    "filled_quantity = ?, filled_notional = ?, fees = ?, replaced_by = ?, replaces = ?, "
+    "reason = ?, resume_state = ?, updated_at = ?"
+)
+# Three forms so that closed_at (and with it the open-orders index) is written only when
+# the order closes: an open order stays open, a closing order keeps its first closing
+# time, and the third form reopens a closed order should that ever be asked.
+UPDATE_OPEN = Statement(f"{_SET_ORDER} WHERE id = ? AND closed_at IS NULL")
+UPDATE_CLOSED = Statement(f"{_SET_ORDER}, closed_at = coalesce(closed_at, ?) WHERE id = ?")
+UPDATE_REOPEN = Statement(f"{_SET_ORDER}, closed_at = NULL WHERE id = ?")
+SET_VENUE_ORDER_ID = "UPDATE orders SET venue_order_id = ? WHERE id = ?"
+
+
+def _text(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+class Row:
+    """What one event writes: its event row and, unless it is an order's NEW event (written
+    with the order), the order's totals after it."""
+
+    __slots__ = ("at", "event", "order_id", "terminal", "totals")
+
+    def __init__(self, order_id: str, at: int, event: tuple[str, tuple[Any, ...]],
+                 totals: tuple[Any, ...] | None = None, terminal: bool = False) -> None:
+        self.order_id = order_id
+        self.at = at
+        self.event = event
+        self.totals = totals
+        self.terminal = terminal
+
+    @classmethod
+    def of(cls, order: Order, event: OrderEvent) -> Row:
+        order_id = order.id
+        at = to_micros(event.at)
+        resume = order.resume_state
+        totals = (order.state.value, _text(order.quantity), _text(order.limit_price),
+                  order.venue_order_id, str(order.filled_quantity), str(order.filled_notional),
+                  str(order.fees), order.replaced_by, order.replaces, order.reason,
+                  None if resume is None else resume.value, at)
+        data = None if event.data is None else json.dumps(event.data, sort_keys=True)
+        head = (order_id, event.seq, str(event.kind), event.state.value, at, event.reason,
+                data)
+        fill = event.fill
+        if fill is None:
+            statement = INSERT_EVENT.bind(head)
+        else:
+            statement = INSERT_FILL_EVENT.bind((
+                *head, fill.trade_id, fill.symbol, fill.side.value, str(fill.quantity),
+                str(fill.price), str(fill.fee), fill.fee_currency, to_micros(fill.at),
+                fill.venue_order_id, fill.client_order_id, int(fill.inferred)))
+        return cls(order_id, at, statement, totals, order.state.is_terminal)
+
+    def update(self, closed_at: int | None = None, *,
+               reopen: bool = False) -> tuple[str, tuple[Any, ...]]:
+        """The UPDATE of the order's row: closed at ``closed_at`` (this event's time by
+        default) if terminal, else kept open, or reopened (``reopen``) if it was closed."""
+        assert self.totals is not None
+        if self.terminal:
+            return UPDATE_CLOSED.bind((*self.totals, closed_at or self.at, self.order_id))
+        statement = UPDATE_REOPEN if reopen else UPDATE_OPEN
+        return statement.bind((*self.totals, self.order_id))
+
+    def write(self, execute: Execute) -> bool:
+        """Write it now; False when the journal has no such order (nothing written)."""
+        if self.totals is not None:
+            text, args = self.update()
+            if execute(text, args).rowcount != 1:
+                if self.terminal:
+                    return False
+                text, args = self.update(reopen=True)
+                if execute(text, args).rowcount != 1:
+                    return False
+        execute(*self.event)
+        return True
+
+
+class WriteQueue:
+    """Rows written behind, in the order they were appended, until :meth:`write`."""
+
+    __slots__ = ("_rows", "_venue_ids")
+
+    def __init__(self) -> None:
+        self._rows: list[Row] = []
+        self._venue_ids: dict[str, str] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self._rows or self._venue_ids)
+
+    def add(self, row: Row) -> None:
+        self._rows.append(row)
+
+    def set_venue_order_id(self, order_id: str, venue_order_id: str) -> None:
+        self._venue_ids[order_id] = venue_order_id
+
+    def clear(self) -> None:
+        self._rows.clear()
+        self._venue_ids.clear()
+
+    def write(self, cursor: sqlite3.Cursor) -> None:
+        """Execute everything queued, inside the caller's transaction, and empty the queue.
+
+        The bulk write runs under a savepoint. If it fails, or an order turns out not to be
+        in the journal, it is undone and each order's writes are made on their own: those
+        that fail are dropped (logged with the reason), the rest are kept. Raises
+        :class:`sqlite3.Error` only when the savepoint itself cannot be undone.
+        """
+        rows, venue_ids = self._rows, self._venue_ids
+        if not rows and not venue_ids:
+            return
+        self._rows, self._venue_ids = [], {}
+        execute = cursor.execute
+        execute("SAVEPOINT queued")
+        try:
+            if _bulk(cursor, rows, venue_ids):
+                execute("RELEASE queued")
+                return
+        except sqlite3.Error:
+            pass
+        execute("ROLLBACK TO queued")
+        try:
+            _one_by_one(execute, rows, venue_ids)
+        finally:
+            execute("RELEASE queued")
+
+
+def _grouped(statements: Iterable[tuple[str, tuple[Any, ...]]],
+             ) -> dict[str, list[tuple[Any, ...]]]:
+    groups: dict[str, list[tuple[Any, ...]]] = {}
+    for text, args in statements:
+        group = groups.get(text)
+        if group is None:
+            groups[text] = [args]
+        else:
+            group.append(args)
+    return groups
+
+
+def _bulk(cursor: sqlite3.Cursor, rows: list[Row], venue_ids: dict[str, str]) -> bool:
+    """One executemany per statement; False when some order row was not found."""
+    latest: dict[str, Row] = {}  # an order's last totals win ...
+    closed_at: dict[str, int] = {}  # ... and it keeps its first closing time
+    for row in rows:
+        if row.totals is not None:
+            latest[row.order_id] = row
+            if row.terminal and row.order_id not in closed_at:
+                closed_at[row.order_id] = row.at
+    for text, args in _grouped(row.event for row in rows).items():
+        cursor.executemany(text, args)
+    updated = 0
+    updates = (row.update(closed_at.get(order_id)) for order_id, row in latest.items())
+    for text, args in _grouped(updates).items():
+        updated += cursor.executemany(text, args).rowcount
+    if updated != len(latest):
+        return False
+    if venue_ids:
+        updated = cursor.executemany(SET_VENUE_ORDER_ID, [
+            (venue_id, order_id) for order_id, venue_id in venue_ids.items()]).rowcount
+        return updated == len(venue_ids)
+    return True
+
+
+def _one_by_one(execute: Execute, rows: list[Row], venue_ids: dict[str, str]) -> None:
+    by_order: dict[str, list[Row]] = {}
+    for row in rows:
+        by_order.setdefault(row.order_id, []).append(row)
+    for order_id in dict.fromkeys([*by_order, *venue_ids]):
+        execute("SAVEPOINT queued_order")
+        try:
+            for row in by_order.get(order_id, ()):
+                if not row.write(execute):
+                    raise LookupError(f"order {order_id} is not in this journal")
+            venue_id = venue_ids.get(order_id)
+            if venue_id is not None and execute(SET_VENUE_ORDER_ID,
+                                                (venue_id, order_id)).rowcount != 1:
+                raise LookupError(f"order {order_id} is not in this journal")
+        except (sqlite3.Error, LookupError) as exc:
+            execute("ROLLBACK TO queued_order")
+            log.error("events written behind were not recorded",
+                      extra={"order_id": order_id, "error": f"{type(exc).__name__}: {exc}"})
+        execute("RELEASE queued_order")
