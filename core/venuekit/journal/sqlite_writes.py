@@ -14,10 +14,9 @@ import json
 import logging
 import sqlite3
 from collections.abc import Callable, Iterable
-from decimal import Decimal
 from typing import Any
 
-from ..model import Order, OrderEvent
+from ..model import Order, OrderEvent, OrderState
 from ._time import to_micros
 
 __all__ = ["EVENT_COLUMNS", "INSERT_FILL", "INSERT_NEW_EVENT", "INSERT_ORDER", "Row", "Statement",
@@ -77,13 +76,12 @@ INSERT_ORDER = Statement(
 INSERT_NEW_EVENT = (
     "INSERT INTO events (order_id, seq, kind, state, at) VALUES (?, 1, 'new', 'new', ?)"
 )
-INSERT_EVENT = Statement(
+_INSERT_EVENT = (
     "INSERT INTO events (order_id, seq, kind, state, at, reason, data) "
     "VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
-INSERT_FILL_EVENT = Statement(f"INSERT INTO events ({EVENT_COLUMNS}) "
-                              f"VALUES ({', '.join('?' * 18)})")
-INSERT_FILL = Statement(
+_INSERT_FILL_EVENT = f"INSERT INTO events ({EVENT_COLUMNS}) VALUES ({', '.join('?' * 18)})"
+INSERT_FILL = (
     "INSERT INTO fills (venue, symbol, side, trade_id, order_id, quantity, price, fee, "
     "fee_currency, at, venue_order_id, client_order_id, inferred) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
@@ -97,14 +95,12 @@ _SET_ORDER = (
 # Three forms so that closed_at (and with it the open-orders index) is written only when
 # the order closes: an open order stays open, a closing order keeps its first closing
 # time, and the third form reopens a closed order should that ever be asked.
-UPDATE_OPEN = Statement(f"{_SET_ORDER} WHERE id = ? AND closed_at IS NULL")
-UPDATE_CLOSED = Statement(f"{_SET_ORDER}, closed_at = coalesce(closed_at, ?) WHERE id = ?")
-UPDATE_REOPEN = Statement(f"{_SET_ORDER}, closed_at = NULL WHERE id = ?")
+_UPDATE_OPEN = f"{_SET_ORDER} WHERE id = ? AND closed_at IS NULL"
+_UPDATE_CLOSED = f"{_SET_ORDER}, closed_at = coalesce(closed_at, ?) WHERE id = ?"
+_UPDATE_REOPEN = f"{_SET_ORDER}, closed_at = NULL WHERE id = ?"
 SET_VENUE_ORDER_ID = "UPDATE orders SET venue_order_id = ? WHERE id = ?"
 
-
-def _text(value: Decimal | None) -> str | None:
-    return None if value is None else str(value)
+_TERMINAL = frozenset(state for state in OrderState if state.is_terminal)
 
 
 class Row:
@@ -123,25 +119,31 @@ class Row:
 
     @classmethod
     def of(cls, order: Order, event: OrderEvent) -> Row:
+        # Fixed statement texts (None bound as NULL), so that the rows of a commit share
+        # one statement each; enum members give their value through ``_value_``.
         order_id = order.id
         at = to_micros(event.at)
+        state = order.state
         resume = order.resume_state
-        totals = (order.state.value, _text(order.quantity), _text(order.limit_price),
-                  order.venue_order_id, str(order.filled_quantity), str(order.filled_notional),
-                  str(order.fees), order.replaced_by, order.replaces, order.reason,
-                  None if resume is None else resume.value, at)
+        quantity, limit_price = order.quantity, order.limit_price
+        totals = (state._value_, None if quantity is None else str(quantity),
+                  None if limit_price is None else str(limit_price), order.venue_order_id,
+                  str(order.filled_quantity), str(order.filled_notional), str(order.fees),
+                  order.replaced_by, order.replaces, order.reason,
+                  None if resume is None else resume._value_, at)
         data = None if event.data is None else json.dumps(event.data, sort_keys=True)
-        head = (order_id, event.seq, str(event.kind), event.state.value, at, event.reason,
-                data)
         fill = event.fill
+        statement: tuple[str, tuple[Any, ...]]
         if fill is None:
-            statement = INSERT_EVENT.bind(head)
+            statement = (_INSERT_EVENT, (order_id, event.seq, event.kind, event.state._value_,
+                                         at, event.reason, data))
         else:
-            statement = INSERT_FILL_EVENT.bind((
-                *head, fill.trade_id, fill.symbol, fill.side.value, str(fill.quantity),
+            statement = (_INSERT_FILL_EVENT, (
+                order_id, event.seq, event.kind, event.state._value_, at, event.reason, data,
+                fill.trade_id, fill.symbol, fill.side._value_, str(fill.quantity),
                 str(fill.price), str(fill.fee), fill.fee_currency, to_micros(fill.at),
                 fill.venue_order_id, fill.client_order_id, int(fill.inferred)))
-        return cls(order_id, at, statement, totals, order.state.is_terminal)
+        return cls(order_id, at, statement, totals, state in _TERMINAL)
 
     def update(self, closed_at: int | None = None, *,
                reopen: bool = False) -> tuple[str, tuple[Any, ...]]:
@@ -149,9 +151,8 @@ class Row:
         default) if terminal, else kept open, or reopened (``reopen``) if it was closed."""
         assert self.totals is not None
         if self.terminal:
-            return UPDATE_CLOSED.bind((*self.totals, closed_at or self.at, self.order_id))
-        statement = UPDATE_REOPEN if reopen else UPDATE_OPEN
-        return statement.bind((*self.totals, self.order_id))
+            return _UPDATE_CLOSED, (*self.totals, closed_at or self.at, self.order_id)
+        return (_UPDATE_REOPEN if reopen else _UPDATE_OPEN), (*self.totals, self.order_id)
 
     def write(self, execute: Execute) -> bool:
         """Write it now; False when the journal has no such order (nothing written)."""
