@@ -184,11 +184,19 @@ class Engine:
         phase) are journaled together at the end of the turn under one commit, instead of
         one commit each. Nothing is sent before that commit.
         """
-        loop = asyncio.get_running_loop()
-        created: asyncio.Future[Order] = loop.create_future()
-        if not self._staged:
-            loop.call_soon(self._commit_staged)
-        self._staged.append((prepared, created))
+        created: asyncio.Future[Order] = asyncio.get_running_loop().create_future()
+        staged = self._staged
+        staged.append((prepared, created))
+        if len(staged) == 1:
+            # The first submit of this turn lets the others join, then commits them all;
+            # its own future is then done, so it goes on without waiting for another turn.
+            try:
+                await asyncio.sleep(0)
+            except BaseException:
+                created.cancel()  # abandoned: journal the others only
+                raise
+            finally:
+                self._commit_staged()
         return await created
 
     def _commit_staged(self) -> None:

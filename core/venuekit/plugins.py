@@ -146,6 +146,9 @@ class PluginHost:
         env = os.environ if environ is None else environ
         self.pm = pluggy.PluginManager("venuekit")
         self.pm.add_hookspecs(hookspecs)
+        # Asked at every order event: the hook's caller, found once (it outlives
+        # registrations), so that asking costs one call.
+        self._order_event_hook = self.pm.hook.venuekit_order_event
         self.failures: list[PluginFailure] = []
         self._only = _split_env(env.get("VENUEKIT_LOAD_PLUGINS"))
         self._disabled = _split_env(env.get("VENUEKIT_DISABLE_PLUGINS")) or set()
@@ -262,7 +265,7 @@ class PluginHost:
 
     # observers ----------------------------------------------------------------------
     def has_order_observers(self) -> bool:
-        return bool(self.pm.hook.venuekit_order_event.get_hookimpls())
+        return bool(self._order_event_hook.get_hookimpls())
 
     def order_event(self, event: OrderEventRecord) -> None:
         """Tell every observer; one failing observer never stops the others."""

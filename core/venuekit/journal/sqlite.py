@@ -557,11 +557,11 @@ class SQLiteJournal(Journal):
 
     def _insert_fill(self, order: Order, fill: Fill) -> bool:
         """Store ``fill`` in the ledger of executions; False if it was there already."""
-        return bool(self._write(INSERT_FILL, (
+        text, args = INSERT_FILL.bind((
             order.venue, fill.symbol, fill.side._value_, fill.trade_id, order.id,
             str(fill.quantity), str(fill.price), str(fill.fee), fill.fee_currency,
-            to_micros(fill.at), fill.venue_order_id, fill.client_order_id,
-            int(fill.inferred))).rowcount == 1)
+            to_micros(fill.at), fill.venue_order_id, fill.client_order_id, int(fill.inferred)))
+        return bool(self._write(text, args).rowcount == 1)
 
     def _report_duplicate(self, order: Order, fill: Fill) -> None:
         try:

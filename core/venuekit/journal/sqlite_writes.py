@@ -76,12 +76,13 @@ INSERT_ORDER = Statement(
 INSERT_NEW_EVENT = (
     "INSERT INTO events (order_id, seq, kind, state, at) VALUES (?, 1, 'new', 'new', ?)"
 )
-_INSERT_EVENT = (
+INSERT_EVENT = Statement(
     "INSERT INTO events (order_id, seq, kind, state, at, reason, data) "
     "VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
-_INSERT_FILL_EVENT = f"INSERT INTO events ({EVENT_COLUMNS}) VALUES ({', '.join('?' * 18)})"
-INSERT_FILL = (
+INSERT_FILL_EVENT = Statement(f"INSERT INTO events ({EVENT_COLUMNS}) "
+                              f"VALUES ({', '.join('?' * 18)})")
+INSERT_FILL = Statement(
     "INSERT INTO fills (venue, symbol, side, trade_id, order_id, quantity, price, fee, "
     "fee_currency, at, venue_order_id, client_order_id, inferred) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
@@ -95,9 +96,9 @@ _SET_ORDER = (
 # Three forms so that closed_at (and with it the open-orders index) is written only when
 # the order closes: an open order stays open, a closing order keeps its first closing
 # time, and the third form reopens a closed order should that ever be asked.
-_UPDATE_OPEN = f"{_SET_ORDER} WHERE id = ? AND closed_at IS NULL"
-_UPDATE_CLOSED = f"{_SET_ORDER}, closed_at = coalesce(closed_at, ?) WHERE id = ?"
-_UPDATE_REOPEN = f"{_SET_ORDER}, closed_at = NULL WHERE id = ?"
+UPDATE_OPEN = Statement(f"{_SET_ORDER} WHERE id = ? AND closed_at IS NULL")
+UPDATE_CLOSED = Statement(f"{_SET_ORDER}, closed_at = coalesce(closed_at, ?) WHERE id = ?")
+UPDATE_REOPEN = Statement(f"{_SET_ORDER}, closed_at = NULL WHERE id = ?")
 SET_VENUE_ORDER_ID = "UPDATE orders SET venue_order_id = ? WHERE id = ?"
 
 _TERMINAL = frozenset(state for state in OrderState if state.is_terminal)
@@ -119,8 +120,7 @@ class Row:
 
     @classmethod
     def of(cls, order: Order, event: OrderEvent) -> Row:
-        # Fixed statement texts (None bound as NULL), so that the rows of a commit share
-        # one statement each; enum members give their value through ``_value_``.
+        # Enum members give their value through ``_value_``, without the descriptor.
         order_id = order.id
         at = to_micros(event.at)
         state = order.state
@@ -135,10 +135,10 @@ class Row:
         fill = event.fill
         statement: tuple[str, tuple[Any, ...]]
         if fill is None:
-            statement = (_INSERT_EVENT, (order_id, event.seq, event.kind, event.state._value_,
-                                         at, event.reason, data))
+            statement = INSERT_EVENT.bind((order_id, event.seq, event.kind,
+                                           event.state._value_, at, event.reason, data))
         else:
-            statement = (_INSERT_FILL_EVENT, (
+            statement = INSERT_FILL_EVENT.bind((
                 order_id, event.seq, event.kind, event.state._value_, at, event.reason, data,
                 fill.trade_id, fill.symbol, fill.side._value_, str(fill.quantity),
                 str(fill.price), str(fill.fee), fill.fee_currency, to_micros(fill.at),
@@ -151,8 +151,9 @@ class Row:
         default) if terminal, else kept open, or reopened (``reopen``) if it was closed."""
         assert self.totals is not None
         if self.terminal:
-            return _UPDATE_CLOSED, (*self.totals, closed_at or self.at, self.order_id)
-        return (_UPDATE_REOPEN if reopen else _UPDATE_OPEN), (*self.totals, self.order_id)
+            return UPDATE_CLOSED.bind((*self.totals, closed_at or self.at, self.order_id))
+        statement = UPDATE_REOPEN if reopen else UPDATE_OPEN
+        return statement.bind((*self.totals, self.order_id))
 
     def write(self, execute: Execute) -> bool:
         """Write it now; False when the journal has no such order (nothing written)."""
