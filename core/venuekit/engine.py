@@ -398,7 +398,7 @@ class Engine:
             if new.state is OrderState.SUBMITTED:
                 return order  # still unknown: both stay open for recovery to settle
             if new.state is not OrderState.ERROR:
-                await reconcile_order(self.venue, self.tracker, order)
+                await self._refresh(order)
                 if order.state is OrderState.PENDING_REPLACE:
                     self.tracker.apply(order, EventKind.REPLACED,
                                        data={"replaced_by": new.id})
@@ -409,7 +409,23 @@ class Engine:
                                reason=f"the replace did not happen ({reason})")
         if order.state is OrderState.PENDING_REPLACE:
             self.tracker.apply(order, EventKind.REPLACE_REJECTED, reason=reason)
-        await reconcile_order(self.venue, self.tracker, order)
+        await self._refresh(order)
         log.warning("replace did not happen", extra={"order_id": order.id,
                                                      "code": exc.code.name})
         return order
+
+    async def _refresh(self, order: Order) -> None:
+        """Reconcile ``order`` after a replace that failed or went unanswered.
+
+        A venue that cannot show the order yet (a not-found inside its visibility delay,
+        like the not-found that refused the replace) or cannot be reached is no news about
+        it: the order stays as it is and settlement keeps following it, so the caller goes
+        on (its next step or its deadline decides) instead of abandoning a working order.
+        """
+        try:
+            await reconcile_order(self.venue, self.tracker, order)
+        except VenueKitError as exc:
+            if not (isinstance(exc, OrderNotFound) or exc.retryable):
+                raise
+            log.warning("order unreadable after its replace; settlement follows it",
+                        extra={"order_id": order.id, "code": exc.code.name})

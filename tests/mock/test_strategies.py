@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
+
+import pytest
 
 from tests.support.helpers import StreamEndsEarly, flat
 from tests.support.journal_truth import assert_journal_matches_ledger
@@ -24,7 +27,7 @@ FAST = SettlementOptions(poll_min=0.02, poll_max=0.1, silence=0.1, late_grace=0.
 def on_mock(tmp_path: Path, body: Callable[[Engine, MockVenue], Awaitable[T]], *,
             venue_class: type[MockVenue] = MockVenue, **options: Any) -> T:
     async def main() -> T:
-        venue = venue_class(seed=2, symbols=[flat("XYZ", size="100")], **options)
+        venue = venue_class(**{"seed": 2, "symbols": [flat("XYZ", size="100")], **options})
         with SQLiteJournal(tmp_path / "j.sqlite3") as journal:
             engine = Engine(venue, journal, host=PluginHost(load_entry_points=False),
                             settlement=FAST)
@@ -140,3 +143,26 @@ def test_slippage_guard_falls_back_to_a_marketable_limit_when_the_book_is_wide(
         assert loose.orders[0].request.order_type.value == "market"
         assert loose.state is OrderState.FILLED and loose.average_price == Decimal("101.00")
     on_mock(tmp_path, body)
+
+
+def test_a_repeg_refused_inside_the_visibility_delay_keeps_working_the_order(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The venue shows a new order only after a delay and answers not-found before: a
+    re-peg sent then does not happen, which is no news about the order. The strategy
+    keeps following it and re-pegs once the venue shows it, then ends at its deadline,
+    instead of raising and leaving the order working without one."""
+    async def body(engine: Engine, venue: MockVenue) -> None:
+        result = await engine.execute(buy("20"), "aggressive-limit", budget=1.0,
+                                      interval=0.03, pricer="touch", policy="aggressive",
+                                      market_fallback=False)
+        first, replacement = result.orders
+        assert first.limit_price == Decimal("100.00")
+        assert replacement.limit_price == Decimal("100.01")
+        assert first.state is OrderState.REPLACED and replacement.state is OrderState.TIMEOUT
+        assert result.repegs == 1 and result.state is OrderState.TIMEOUT
+    caplog.set_level(logging.WARNING, logger="venuekit.engine")
+    # Ten ticks wide (100.00 / 100.10): one tick better than the bid never fills.
+    on_mock(tmp_path, body, visibility_delay=0.3,
+            symbols=[flat("XYZ", price="100.05", spread_ticks=10, size="100")])
+    refused = [r for r in caplog.records if r.getMessage() == "replace did not happen"]
+    assert refused and all(getattr(r, "code", None) == "ORDER_NOT_FOUND" for r in refused)
