@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -10,8 +11,9 @@ from typing import Any
 from tests.support.helpers import StreamEndsEarly, flat
 from tests.support.journal_truth import assert_journal_matches_ledger
 from venuekit.engine import Engine
+from venuekit.errors import Code, error
 from venuekit.journal.sqlite import SQLiteJournal
-from venuekit.model import Account, OrderRequest, OrderSnapshot
+from venuekit.model import Account, OrderRequest, OrderSnapshot, Quote
 from venuekit.plugins import PluginHost
 from venuekit.rebalance import Action, ItemStatus, Rebalancer, RebalanceReport, parse_plan
 from venuekit.settlement import SettlementOptions
@@ -175,3 +177,38 @@ def test_a_dry_run_validates_and_prices_but_sends_nothing(tmp_path: Path) -> Non
     assert second.status is ItemStatus.REFUSED  # 50 % of equity: above the 25 % limit
     assert second.note and "CONCENTRATION_LIMIT" in second.note
     assert not venue.control.ledger.orders and not venue.control.ledger.rejects
+
+
+class Flaky(MockVenue):
+    """Every account and quotes read fails once with a retryable error before it answers."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.calls: dict[str, int] = {"account": 0, "quotes": 0}
+
+    def _flake(self, read: str, code: Code) -> None:
+        self.calls[read] += 1
+        if self.calls[read] % 2 == 1:
+            raise error(code, f"{read}: injected", venue=self.name, retry_after=0.01)
+
+    async def account(self) -> Account:
+        self._flake("account", Code.RATE_LIMITED)
+        return await super().account()
+
+    async def quotes(self, symbols: Sequence[str]) -> Sequence[Quote]:
+        self._flake("quotes", Code.TIMEOUT)
+        return await super().quotes(symbols)
+
+
+def test_one_transient_error_on_the_account_or_the_quotes_does_not_end_the_rebalance(
+        tmp_path: Path) -> None:
+    venue = Flaky(seed=1, symbols=[flat(s) for s in "AB"], cash="10000")
+    venue.control.set_position("A", D(10), D("100"))
+    plan = {"items": [{"symbol": "A", "action": "SELL", "quantity": "10"},
+                      {"symbol": "B", "action": "BUY", "quantity": "10"}]}
+    report = rebalance(tmp_path, venue, plan)
+    assert report.complete and [i.status for i in report.items] == [ItemStatus.COMPLETED] * 2
+    # Read before the sells, between the phases and (the account) after the buys: each
+    # read failed once and was made again.
+    assert venue.calls["account"] >= 6 and venue.calls["quotes"] >= 4
+    assert report.account_after is not None and report.account_after.positions

@@ -20,6 +20,9 @@ through an :class:`~venuekit.engine.Engine`; it never recalculates the portfolio
 5. The report says what happened to every item, from the confirmed orders. One failing
    order never stops the others: its error is its item's status and note.
 
+The account and quote reads are retried with backoff (:func:`~venuekit.retry.retry_call`),
+so one transient error (a timeout, a 5xx, a 429) does not end the rebalance.
+
 A dry run does steps 1 to 4 without sending anything (buys are sized against the buying
 power plus the sells' expected proceeds).
 """
@@ -45,6 +48,7 @@ from ..model import (
     utcnow,
 )
 from ..quantize import round_quantity
+from ..retry import retry_call
 from ..validation import PreTradeValidator
 from .plan import Action, Plan, PlanError, PlanItem
 from .report import ItemReport, ItemStatus, RebalanceReport
@@ -190,7 +194,7 @@ class Rebalancer:
         buy_requests = self._size_buys(buys, instruments, quotes, report, plan.correlation_id)
         report.account_after = await self._phase(
             list(zip((e for e, _ in buys), buy_requests, strict=True)), dry_run,
-            None if dry_run else engine.venue.account)
+            None if dry_run else self._account)
         report.phase_seconds["buy"] = asyncio.get_running_loop().time() - started
         report.finished_at = utcnow()
         log.info("rebalance finished",
@@ -208,10 +212,21 @@ class Rebalancer:
             raise PlanError(problems, f"the plan (symbols on {self.engine.venue.name})")
         return known
 
-    async def _snapshot(self, symbols: Sequence[str]) -> tuple[Account, dict[str, Quote]]:
-        """The account and the quotes of ``symbols``, read concurrently."""
+    async def _account(self) -> Account:
+        """The account, a read retried with backoff on transport errors and throttling."""
         venue = self.engine.venue
-        account, quotes = await asyncio.gather(venue.account(), venue.quotes(symbols))
+        return await retry_call(venue.account, operation="account", venue=venue.name)
+
+    async def _snapshot(self, symbols: Sequence[str]) -> tuple[Account, dict[str, Quote]]:
+        """The account and the quotes of ``symbols``, read concurrently.
+
+        Both are reads: a transient error (a timeout, a 5xx, a 429) is retried with backoff
+        rather than ending the whole rebalance.
+        """
+        venue = self.engine.venue
+        account, quotes = await asyncio.gather(
+            self._account(),
+            retry_call(lambda: venue.quotes(symbols), operation="quotes", venue=venue.name))
         found = {quote.symbol: quote for quote in quotes}
         missing = [symbol for symbol in symbols if symbol not in found]
         if missing:
