@@ -35,7 +35,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from .errors import Code, ValidationError, error
+from .errors import Code, ValidationError, VenueKitError, error
 from .model import ZERO, Order, OrderRequest, OrderState, OrderType, Quote, Side, utcnow
 from .quantize import round_price, round_quantity
 from .repeg import RepegAction, RepegContext
@@ -272,7 +272,16 @@ async def aggressive_limit(engine: Engine, request: OrderRequest, *, budget: flo
             go_to_market = market_fallback
             await engine.cancel(order, as_timeout=not market_fallback)
             break
-        quote = await engine.quote(request.symbol)
+        try:
+            quote = await engine.quote(request.symbol)
+        except VenueKitError as exc:
+            if not exc.retryable:
+                raise
+            # No fresh quote (its retries ran out): keep the order as it is this interval;
+            # the deadline still bounds the execution.
+            log.warning("no quote for the re-peg decision; keeping the order",
+                        extra={"order_id": order.id, "code": exc.code.name})
+            continue
         current = order.limit_price or price
         decision = repeg.decide(RepegContext(
             side=request.side, instrument=instrument, quote=quote, current_price=current,

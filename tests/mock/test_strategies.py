@@ -14,8 +14,9 @@ import pytest
 from tests.support.helpers import StreamEndsEarly, flat
 from tests.support.journal_truth import assert_journal_matches_ledger
 from venuekit.engine import Engine
+from venuekit.errors import Code, error
 from venuekit.journal.sqlite import SQLiteJournal
-from venuekit.model import Order, OrderRequest, OrderState
+from venuekit.model import Order, OrderRequest, OrderState, Quote
 from venuekit.plugins import PluginHost
 from venuekit.settlement import SettlementOptions
 from venuekit_mock import MockVenue
@@ -166,3 +167,33 @@ def test_a_repeg_refused_inside_the_visibility_delay_keeps_working_the_order(
             symbols=[flat("XYZ", price="100.05", spread_ticks=10, size="100")])
     refused = [r for r in caplog.records if r.getMessage() == "replace did not happen"]
     assert refused and all(getattr(r, "code", None) == "ORDER_NOT_FOUND" for r in refused)
+
+
+class QuotesDown(MockVenue):
+    """Answers no quote while ``down`` (every retry fails too)."""
+
+    down = False
+
+    async def quote(self, symbol: str) -> Quote:
+        if self.down:
+            raise error(Code.VENUE_ERROR, "quote: service unavailable", venue=self.name)
+        return await super().quote(symbol)
+
+
+def test_a_re_peg_without_a_quote_keeps_the_order_until_the_deadline(tmp_path: Path) -> None:
+    """Quotes that fail past their retries during the re-peg loop are no reason to abandon
+    the working order: it is kept, and the deadline still ends it (confirmed cancel)."""
+    async def body(engine: Engine, venue: MockVenue) -> None:
+        assert isinstance(venue, QuotesDown)
+        result_task = asyncio.create_task(engine.execute(
+            buy("20"), "aggressive-limit", budget=0.6, interval=0.03, pricer="touch",
+            policy="aggressive", market_fallback=False,
+            arrival=await engine.quote("XYZ")))
+        await asyncio.sleep(0)
+        venue.down = True
+        result = await result_task
+        (order,) = result.orders
+        assert order.state is OrderState.TIMEOUT and result.repegs == 0
+        assert venue.control.ledger.cancels, "the venue really cancelled it"
+    on_mock(tmp_path, body, venue_class=QuotesDown,
+            symbols=[flat("XYZ", price="100.05", spread_ticks=10, size="100")])
