@@ -372,7 +372,6 @@ class Engine:
             snapshot = await self.venue.replace(ref, limit_price=price,
                                                 client_order_id=new.id)
         except VenueKitError as exc:
-            self.tracker.track(new)
             return await self._replace_failed(order, new, exc, sent_at)
         if snapshot.quantity is not None:
             new.quantity = snapshot.quantity  # what the venue kept open
@@ -394,7 +393,11 @@ class Engine:
             log.warning("replace outcome unknown; looking the replacement up",
                         extra={"order_id": order.id, "replacement": new.id,
                                "code": exc.code.name})
+            # Tracked only once a lookup gave its size (the venue's: what was still open),
+            # as when the answer arrives: stream fills meanwhile wait in the buffer, so the
+            # fill that completes it is applied against the right quantity.
             await self.submitter.resolve(new, sent_at, resend=False)
+            self.tracker.track(new)
             if new.state is OrderState.SUBMITTED:
                 return order  # still unknown: both stay open for recovery to settle
             if new.state is not OrderState.ERROR:
@@ -405,6 +408,7 @@ class Engine:
                 return new
             reason = f"{reason}; the venue never received the replacement"
         else:
+            self.tracker.track(new)
             self.tracker.apply(new, EventKind.REJECT,
                                reason=f"the replace did not happen ({reason})")
         if order.state is OrderState.PENDING_REPLACE:

@@ -162,17 +162,25 @@ def infer_fill(tracker: OrderTracker, order: Order, snapshot: OrderSnapshot) -> 
     tracker.apply_fill(order, fill)
 
 
-def apply_snapshot(tracker: OrderTracker, order: Order, snapshot: OrderSnapshot, *,
-                   cancelled_as: EventKind = EventKind.CANCELLED) -> None:
-    """Apply the venue id, the ack and the final state of ``snapshot`` (not its fills)."""
-    if snapshot.venue_order_id and snapshot.venue_order_id != order.venue_order_id:
-        tracker.set_venue_order_id(order, snapshot.venue_order_id)
+def _adopt_quantity(order: Order, snapshot: OrderSnapshot) -> None:
+    """Take the venue's quantity where it is the venue's to decide.
+
+    A notional order's quantity, and a replacement's: the venue sizes a replacement to
+    what was still open of the order it replaced. Adopted before any fill is applied, so
+    that the fill that completes the order reads FILLED.
+    """
     if (snapshot.quantity and snapshot.quantity != order.quantity
             and snapshot.quantity >= order.filled_quantity
             and (order.quantity is None or order.replaces is not None)):
-        # A notional order's quantity, and a replacement's, are the venue's to decide:
-        # the venue sizes a replacement to what was still open of the order it replaced.
         order.quantity = snapshot.quantity
+
+
+def apply_snapshot(tracker: OrderTracker, order: Order, snapshot: OrderSnapshot, *,
+                   cancelled_as: EventKind = EventKind.CANCELLED) -> None:
+    """Apply the venue id, the ack and the final state of ``snapshot`` (not its fills)."""
+    _adopt_quantity(order, snapshot)
+    if snapshot.venue_order_id and snapshot.venue_order_id != order.venue_order_id:
+        tracker.set_venue_order_id(order, snapshot.venue_order_id)
     state = snapshot.state
     if order.state is OrderState.SUBMITTED and state not in (
             OrderState.NEW, OrderState.SUBMITTED, OrderState.REJECTED):
@@ -201,6 +209,7 @@ async def reconcile_order(venue: Venue, tracker: OrderTracker, order: Order,
     """
     if snapshot is None:
         snapshot = await lookup(venue, tracker, order, backoff)
+    _adopt_quantity(order, snapshot)  # before the venue id, which drains buffered fills
     if snapshot.venue_order_id and snapshot.venue_order_id != order.venue_order_id:
         tracker.set_venue_order_id(order, snapshot.venue_order_id)
     if snapshot.filled_quantity > order.filled_quantity:

@@ -418,11 +418,13 @@ def test_a_replace_with_an_unknown_outcome_is_looked_up_never_resent(
 
 
 @pytest.mark.parametrize("client_ids", [True, False], ids=["client-ids", "fingerprint"])
+@pytest.mark.parametrize("marketable", [False, True], ids=["resting", "filled-at-once"])
 def test_a_replacement_found_by_lookup_has_the_size_the_venue_gave_it(
-        tmp_path: Path, client_ids: bool) -> None:
+        tmp_path: Path, client_ids: bool, marketable: bool) -> None:
     """A fill races a replace whose answer is lost: the venue sized the replacement to what
     was still open (70, not the 100 asked for). The lookup must find it (by fingerprint
-    too, where the venue has no client ids) and adopt that size, so that it can fill."""
+    too, where the venue has no client ids) and adopt that size, so that it can read
+    FILLED, also when the stream reports its fill before the lookup tells its size."""
     async def body(engine: Engine, venue: MockVenue) -> None:
         order = await engine.submit(limit_buy("100"))
 
@@ -432,7 +434,8 @@ def test_a_replacement_found_by_lookup_has_the_size_the_venue_gave_it(
             restore(venue)
 
         racer = asyncio.create_task(race())
-        working = await engine.replace(order, limit_price=D("99.95"))
+        price = D("100.01") if marketable else D("99.95")  # 100.01 crosses the ask
+        working = await engine.replace(order, limit_price=price)
         await racer
         ledger = venue.control.ledger
         assert len(ledger.orders) == 2 and len(ledger.replaces) == 1
@@ -441,7 +444,8 @@ def test_a_replacement_found_by_lookup_has_the_size_the_venue_gave_it(
         assert working.quantity == 70, "the venue's size, not the size asked for"
         await engine.settle(order, timeout=2)
         assert order.state is OrderState.REPLACED and order.filled_quantity == 30
-        venue.control.set_quote("XYZ", "99.90", "99.94", "100", "100")  # the rest fills
+        if not marketable:
+            venue.control.set_quote("XYZ", "99.90", "99.94", "100", "100")  # the rest fills
         await engine.settle(working, timeout=2)
         assert working.state is OrderState.FILLED and working.filled_quantity == 70
     on_mock(tmp_path, body, latency=0.06, client_order_ids=client_ids,
