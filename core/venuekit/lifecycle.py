@@ -7,6 +7,16 @@ cancel requests. A truly illegal event is logged and dropped with the reason; it
 raised into the caller's flow. Fills are deduplicated by trade id and an overfill is
 refused and reported.
 
+Inferred fills are placeholders. When the venue reports more filled than it itemizes (its
+execution list lags its order state), reconciliation infers the difference with a derived
+id. A venue execution that arrives later under its own trade id first *restates* inferred
+quantity of the same order, oldest first: it takes that quantity's place (with its real
+price and fee) instead of adding to it, and only what exceeds the inferred quantity still
+standing adds to the filled quantity. The fill event records what it restated
+(:func:`restatements`), so the order's standing fills can be rebuilt from its history
+(:func:`standing_fills`). ``order.fills`` always holds the standing fills: an inferred fill
+shrinks to its part not yet itemized and leaves the list when nothing of it is left.
+
 State diagram (terminal states in capitals on the right)::
 
     NEW ──submit──▶ SUBMITTED ──ack──▶ ACKNOWLEDGED ──fill──▶ PARTIALLY_FILLED ──fill──▶ FILLED
@@ -20,27 +30,31 @@ State diagram (terminal states in capitals on the right)::
     PENDING_CANCEL ──replaced (a replace still in flight)──▶ REPLACED
     open states ──expired──▶ EXPIRED      open states ──timeout (venue confirmed idle)──▶ TIMEOUT
     CANCELLED / EXPIRED / TIMEOUT ──late fill──▶ same state, or FILLED when the fill completes it
-    FILLED ──another fill──▶ refused as an overfill
+    FILLED ──another fill──▶ refused as an overfill, unless it restates inferred quantity
 """
 
 from __future__ import annotations
 
 import enum
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 from .model import Fill, Order, OrderEvent, OrderState, utcnow
 
 __all__ = [
     "REPEATS",
+    "RESTATES",
     "TRANSITIONS",
     "Applied",
     "EventKind",
     "Result",
     "apply",
     "apply_fill",
+    "restatements",
+    "standing_fills",
 ]
 
 log = logging.getLogger("venuekit.lifecycle")
@@ -241,13 +255,55 @@ def apply(order: Order, kind: EventKind, *, at: datetime | None = None,
                                            data=data))
 
 
+RESTATES = "restates:"
+"""Prefix of a fill event's data keys naming an inferred fill it restated: the key is the
+prefix and the inferred trade id, the value the quantity restated."""
+
+
+def restatements(data: Mapping[str, str] | None) -> list[tuple[str, Decimal]]:
+    """The inferred fills a fill event's ``data`` says it restated, with the quantities."""
+    if not data:
+        return []
+    return [(key[len(RESTATES):], Decimal(value)) for key, value in data.items()
+            if key.startswith(RESTATES)]
+
+
+def _restate(fills: list[Fill], trade_id: str, quantity: Decimal) -> None:
+    """Take ``quantity`` off the standing inferred fill ``trade_id`` in ``fills``."""
+    for index, standing in enumerate(fills):
+        if standing.trade_id == trade_id:
+            left = standing.quantity - quantity
+            if left > 0:
+                fills[index] = standing.model_copy(update={"quantity": left})
+            else:
+                del fills[index]
+            return
+
+
+def standing_fills(history: Iterable[OrderEvent]) -> list[Fill]:
+    """The fills an order's history leaves standing: every execution once, inferred fills
+    reduced by what later executions restated (see the module docstring)."""
+    fills: list[Fill] = []
+    for event in history:
+        if event.fill is None:
+            continue
+        for trade_id, quantity in restatements(event.data):
+            _restate(fills, trade_id, quantity)
+        fills.append(event.fill)
+    return fills
+
+
 def apply_fill(order: Order, fill: Fill, *, at: datetime | None = None) -> Applied:
-    """Apply one execution: dedupe by trade id, refuse overfills, move the state.
+    """Apply one execution: dedupe by trade id, restate inferred quantity, refuse overfills,
+    move the state.
 
     A fill may arrive before the ack, while a cancel or replace is pending, or after the
-    venue cancelled or expired the rest of the order.
+    venue cancelled or expired the rest of the order. A venue execution on an order with
+    inferred quantity standing takes that quantity's place first (see the module
+    docstring), so it does not count what the inference already counted.
     """
-    if any(f.trade_id == fill.trade_id for f in order.fills):
+    fills = order.fills
+    if any(f.trade_id == fill.trade_id for f in fills):
         return Applied(Result.DUPLICATE, reason=f"trade {fill.trade_id} already applied")
     current = order.state
     if current.is_terminal and current not in _LATE_FILL_OK and current is not S.FILLED:
@@ -258,20 +314,41 @@ def apply_fill(order: Order, fill: Fill, *, at: datetime | None = None) -> Appli
         return _drop(order, E.FILL.value,
                      f"fill {fill.trade_id} is for {fill.side} {fill.symbol}, "
                      f"not {order.side} {order.symbol}")
-    if current is S.FILLED:
-        # A new execution on a complete order is an overfill (for example a real fill
-        # racing an inferred one), not a routine late event: refuse it loudly.
+    restated: dict[str, str] = {}
+    added = fill.quantity
+    if not fill.inferred:
+        for standing in fills:
+            if added <= 0:
+                break
+            if standing.inferred:
+                taken = min(standing.quantity, added)
+                restated[RESTATES + standing.trade_id] = str(taken)
+                added -= taken
+    if current is S.FILLED and added > 0:
+        # A new execution on a complete order is an overfill, not a routine late event:
+        # refuse it loudly.
         return _refuse_overfill(
             order, fill, f"fill {fill.trade_id} of {fill.quantity} arrived for an order "
                          f"already filled ({order.filled_quantity} of {order.quantity})")
-    new_filled = order.filled_quantity + fill.quantity
+    new_filled = order.filled_quantity + added
     if order.quantity is not None and new_filled > order.quantity:
         return _refuse_overfill(
             order, fill, f"fill {fill.trade_id} of {fill.quantity} would take the filled "
                          f"quantity to {new_filled}, above the order quantity {order.quantity}")
-    order.fills.append(fill)
+    if restated:
+        for trade_id, quantity in restatements(restated):
+            _restate(fills, trade_id, quantity)
+        fills.append(fill)
+        # Recounted from the standing fills, so that once every inferred fill is restated
+        # the notional is exactly the venue executions'.
+        order.filled_notional = sum((f.quantity * f.price for f in fills), Decimal(0))
+        log.info("a venue execution restated an inferred fill",
+                 extra={"order_id": order.id, "trade_id": fill.trade_id,
+                        "restated": dict(restated)})
+    else:
+        fills.append(fill)
+        order.filled_notional += fill.quantity * fill.price
     order.filled_quantity = new_filled
-    order.filled_notional += fill.quantity * fill.price
     order.fees += fill.fee
     complete = order.quantity is not None and new_filled == order.quantity
     if complete:
@@ -281,4 +358,5 @@ def apply_fill(order: Order, fill: Fill, *, at: datetime | None = None) -> Appli
     else:
         # PARTIALLY_FILLED, the pending states and the late-fill terminal states keep theirs.
         target = current
-    return Applied(Result.APPLIED, _record(order, E.FILL.value, target, at, fill=fill))
+    return Applied(Result.APPLIED, _record(order, E.FILL.value, target, at, fill=fill,
+                                           data=restated or None))

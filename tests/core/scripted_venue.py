@@ -49,6 +49,9 @@ class ScriptedVenue(Venue):
         self.cancels: list[OrderRef] = []
         self.lookups = 0
         self.on_lookup: Action | None = None
+        self.executions: list[Fill] = []
+        """What ``fills_since`` lists: the executions the venue itemizes so far."""
+        self.fills_reads = 0
 
     async def instruments(self, symbols: Sequence[str] | None = None) -> Sequence[Instrument]:
         return [Instrument(symbol=s, tick_size="0.01", lot_size="1") for s in symbols or ["XYZ"]]
@@ -123,7 +126,31 @@ class ScriptedVenue(Venue):
         return list(self.orders.values())
 
     async def fills_since(self, since: datetime, symbol: str | None = None) -> Sequence[Fill]:
-        return []
+        self.fills_reads += 1
+        return [f for f in self.executions if symbol is None or f.symbol == symbol]
+
+    def execute(self, venue_order_id: str, trade_id: str, quantity: str, price: str, *,
+                fee: str = "0", itemized: bool = True) -> Fill:
+        """Fill part of an order: its snapshot shows it at once; its execution is listed
+        by ``fills_since`` only when ``itemized`` (else call :meth:`itemize` later)."""
+        snap = self.orders[venue_order_id]
+        execution = Fill(trade_id=trade_id, symbol=snap.symbol, side=snap.side,
+                         quantity=Decimal(quantity), price=Decimal(price), fee=Decimal(fee),
+                         venue_order_id=venue_order_id, client_order_id=snap.client_order_id)
+        filled = snap.filled_quantity + execution.quantity
+        notional = (snap.average_price or Decimal(0)) * snap.filled_quantity \
+            + execution.quantity * execution.price
+        complete = snap.quantity is not None and filled >= snap.quantity
+        self.orders[venue_order_id] = snap.model_copy(update={
+            "filled_quantity": filled, "average_price": notional / filled,
+            "state": OrderState.FILLED if complete else OrderState.PARTIALLY_FILLED,
+            "updated_at": utcnow()})
+        if itemized:
+            self.itemize(execution)
+        return execution
+
+    def itemize(self, execution: Fill) -> None:
+        self.executions.append(execution)
 
 
 def limit_buy(quantity: str = "5", price: str = "10.00") -> OrderRequest:

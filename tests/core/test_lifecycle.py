@@ -384,9 +384,10 @@ def test_an_overfill_does_not_block_a_later_fill_that_fits() -> None:
 
 
 def test_a_new_fill_on_a_filled_order_is_an_overfill(caplog: pytest.LogCaptureFixture) -> None:
-    # The real execution racing an inferred one: the order is already complete.
+    # The order is complete from venue executions (an inferred fill would be restated
+    # instead: tests/core/test_inferred_fills.py).
     order = new_order()
-    run(order, E.SUBMIT, fill("inferred-vk-1-10", "10"))
+    run(order, E.SUBMIT, fill("t0", "10"))
     before = snapshot(order)
     with caplog.at_level(logging.WARNING, logger=LOGGER):
         applied = lifecycle.apply_fill(order, fill("real-1", "10"))

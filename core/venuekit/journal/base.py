@@ -16,6 +16,9 @@ promises, which the rest of venuekit relies on:
   recovery reconciles with the venue.
 * Executions are stored once: a fill whose execution is already recorded is not stored
   again, and :meth:`Journal.append` says so instead of raising.
+* An inferred fill is a placeholder: when a later fill event restates it (its data names
+  the inferred fill, see :func:`venuekit.lifecycle.restatements`), the journal counts only
+  the part no venue execution took over, in :meth:`Journal.fills` and in rebuilt orders.
 * Orders read back (:meth:`Journal.get`, :meth:`Journal.open_orders`, :meth:`Journal.orders`)
   are rebuilt exactly: request, state, quantities as the same Decimals, fills, history,
   venue ids and the state a pending cancel or replace returns to.
@@ -123,7 +126,8 @@ class Journal(abc.ABC):
 
     @abc.abstractmethod
     def fills(self, *, venue: str | None = None, symbol: str | None = None) -> list[Fill]:
-        """Every recorded execution (each once), in execution-time order."""
+        """Every recorded execution (each once), in execution-time order; an inferred fill
+        with only its part that no venue execution restated, and none when nothing is left."""
 
     @abc.abstractmethod
     def close(self) -> None:

@@ -44,6 +44,7 @@ from typing import Any, BinaryIO, Literal, NoReturn
 
 from .. import __version__
 from ..errors import Code, ErrorCode, JournalError, error
+from ..lifecycle import restatements, standing_fills
 from ..model import Fill, Order, OrderEvent, OrderRequest, OrderState, Side, utcnow
 from . import sqlite_schema as schema
 from ._lock import lock_journal
@@ -497,7 +498,7 @@ class SQLiteJournal(Journal):
             owned = self._begin()
             if not row.write(write):
                 raise _UnknownOrder
-            recorded = fill is None or self._insert_fill(order, fill)
+            recorded = fill is None or self._insert_fill(order, fill, event.data)
             self._end(owned)
         except _UnknownOrder:
             self._undo(owned)
@@ -536,7 +537,7 @@ class SQLiteJournal(Journal):
         recorded = True
         if fill is not None:
             try:
-                recorded = self._insert_fill(order, fill)
+                recorded = self._insert_fill(order, fill, event.data)
             except sqlite3.Error as exc:
                 raise self._sqlite_error(f"record event {event.seq} of order {order.id}",
                                          exc, order_id=order.id, seq=event.seq) from exc
@@ -555,13 +556,28 @@ class SQLiteJournal(Journal):
             raise self._sqlite_error("start writing behind", exc) from exc
         self._behind = True
 
-    def _insert_fill(self, order: Order, fill: Fill) -> bool:
-        """Store ``fill`` in the ledger of executions; False if it was there already."""
+    def _insert_fill(self, order: Order, fill: Fill, data: dict[str, str] | None) -> bool:
+        """Store ``fill`` in the ledger of executions, with the inferred fills its event's
+        ``data`` says it restated; False if it was there already."""
         text, args = INSERT_FILL.bind((
             order.venue, fill.symbol, fill.side._value_, fill.trade_id, order.id,
             str(fill.quantity), str(fill.price), str(fill.fee), fill.fee_currency,
             to_micros(fill.at), fill.venue_order_id, fill.client_order_id, int(fill.inferred)))
-        return bool(self._write(text, args).rowcount == 1)
+        recorded = bool(self._write(text, args).rowcount == 1)
+        if data:
+            self._restate(order, fill, data)
+        return recorded
+
+    def _restate(self, order: Order, fill: Fill, data: dict[str, str]) -> None:
+        """Record in the ledger of executions the inferred fills ``fill`` restated."""
+        for trade_id, quantity in restatements(data):
+            key = (order.venue, fill.symbol, fill.side.value, trade_id)
+            row = self._write("SELECT restated FROM fills WHERE venue = ? AND symbol = ? "
+                              "AND side = ? AND trade_id = ?", key).fetchone()
+            if row is not None:
+                self._write("UPDATE fills SET restated = ? WHERE venue = ? AND symbol = ? "
+                            "AND side = ? AND trade_id = ?",
+                            (str(Decimal(row[0]) + quantity), *key))
 
     def _report_duplicate(self, order: Order, fill: Fill) -> None:
         try:
@@ -646,15 +662,24 @@ class SQLiteJournal(Journal):
         where = " AND ".join(clauses) or "1"
         try:
             rows = self._conn.execute(
-                f"SELECT {_FILL_COLUMNS} FROM fills WHERE {where} "
+                f"SELECT {_FILL_COLUMNS}, restated FROM fills WHERE {where} "
                 "ORDER BY at, venue, symbol, trade_id", params).fetchall()
         except sqlite3.Error as exc:
             raise self._sqlite_error("read fills", exc) from exc
+        fills: list[Fill] = []
         try:
-            return [_fill(*row) for row in rows]
+            for *columns, restated in rows:
+                fill = _fill(*columns)
+                if restated != "0":  # an inferred fill: only what no execution restated
+                    left = fill.quantity - Decimal(restated)
+                    if left <= 0:
+                        continue
+                    fill = fill.model_copy(update={"quantity": left})
+                fills.append(fill)
         except (ValueError, ArithmeticError, TypeError) as exc:
             raise self._error(Code.JOURNAL_CORRUPT, f"a stored fill is unreadable: {exc}",
                               exc) from exc
+        return fills
 
     def _select(self, where: str, params: Sequence[Any], *, newest_first: bool = False,
                 limit: int | None = None) -> list[Order]:
@@ -763,7 +788,7 @@ def _order(row: sqlite3.Row, events: Sequence[sqlite3.Row]) -> Order:
         limit_price=_decimal(row["limit_price"]),
         filled_quantity=Decimal(row["filled_quantity"]),
         filled_notional=Decimal(row["filled_notional"]), fees=Decimal(row["fees"]),
-        fills=[event.fill for event in history if event.fill is not None], history=history,
+        fills=standing_fills(history), history=history,
         created_at=from_micros(row["created_at"]), replaced_by=row["replaced_by"],
         replaces=row["replaces"], reason=row["reason"],
         resume_state=None if resume is None else OrderState(resume))

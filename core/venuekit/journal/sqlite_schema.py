@@ -124,6 +124,13 @@ MIGRATIONS: tuple[Migration, ...] = (
             PRIMARY KEY (venue, symbol, side, trade_id)
         ) WITHOUT ROWID""",
     )),
+    # An inferred fill is a placeholder for executions the venue had not itemized yet; the
+    # venue executions that arrive later restate it. restated is how much of its quantity
+    # they took over: the fill stands for quantity - restated. A release that knew only
+    # version 1 would count both, hence a new version.
+    Migration(2, "inferred fills restated by venue executions", (
+        "ALTER TABLE fills ADD COLUMN restated TEXT NOT NULL DEFAULT '0'",
+    )),
 )
 """Every schema version in order; version ``n`` is ``MIGRATIONS[n - 1]``."""
 
