@@ -3,7 +3,8 @@
 Fills are trusted over status strings: when a snapshot shows more filled than the
 tracker knows, the venue's executions are fetched and applied by trade id first; only
 what the venue cannot itemize is inferred, with an id derived from the order id and the
-cumulative quantity, so a restart that infers the same fill again dedupes it.
+cumulative quantity, so a restart that infers the same fill again dedupes it. When the
+venue itemizes it later, its execution restates the inferred fill instead of adding to it.
 """
 
 from __future__ import annotations
@@ -136,6 +137,12 @@ async def fetch_fills(venue: Venue, since: datetime, symbol: str | None = None,
                             backoff=backoff, venue=venue.name)
 
 
+def _apply_fills(tracker: OrderTracker, order: Order, fills: Sequence[Fill]) -> None:
+    for fill in fills:
+        if _belongs(fill, order):
+            tracker.apply_fill(order, fill)
+
+
 def infer_fill(tracker: OrderTracker, order: Order, snapshot: OrderSnapshot) -> None:
     """Record the part of ``snapshot``'s filled quantity the venue did not itemize."""
     missing = snapshot.filled_quantity - order.filled_quantity
@@ -152,7 +159,8 @@ def infer_fill(tracker: OrderTracker, order: Order, snapshot: OrderSnapshot) -> 
                     "average price and the order has no limit)", venue=tracker.venue)
     if price <= 0:
         price = snapshot.average_price or order.limit_price or Decimal(0)
-    fill = Fill(trade_id=f"inferred-{order.id}-{snapshot.filled_quantity.normalize()}",
+    # Plain digits: normalize() alone would print 20 as 2E+1.
+    fill = Fill(trade_id=f"inferred-{order.id}-{snapshot.filled_quantity.normalize():f}",
                 symbol=order.symbol, side=order.side, quantity=missing, price=price,
                 venue_order_id=snapshot.venue_order_id, client_order_id=order.id,
                 at=snapshot.updated_at or order.created_at, inferred=True)
@@ -204,21 +212,23 @@ async def reconcile_order(venue: Venue, tracker: OrderTracker, order: Order,
                           backoff: Backoff = DEFAULT_BACKOFF) -> OrderSnapshot:
     """Make ``order`` agree with the venue; returns the snapshot used.
 
-    ``fills`` may carry executions already fetched for a batch of orders; otherwise the
-    venue is asked for them only when the snapshot shows fills the tracker lacks.
+    ``fills`` may carry executions already fetched for a batch of orders. When the
+    snapshot shows fills the tracker lacks (after those), the venue is asked for the
+    order's executions; only what it still does not itemize is inferred, and a venue
+    execution that arrives later restates the inferred fill (see :mod:`venuekit.lifecycle`).
     """
     if snapshot is None:
         snapshot = await lookup(venue, tracker, order, backoff)
     _adopt_quantity(order, snapshot)  # before the venue id, which drains buffered fills
     if snapshot.venue_order_id and snapshot.venue_order_id != order.venue_order_id:
         tracker.set_venue_order_id(order, snapshot.venue_order_id)
+    if snapshot.filled_quantity > order.filled_quantity and fills is not None:
+        _apply_fills(tracker, order, fills)
     if snapshot.filled_quantity > order.filled_quantity:
-        if fills is None:
-            fills = await fetch_fills(venue, order.created_at - CLOCK_SLACK, order.symbol,
-                                      backoff)
-        for fill in fills:
-            if _belongs(fill, order):
-                tracker.apply_fill(order, fill)
+        # Executions read for a batch before this snapshot may predate its fills: read the
+        # order's own before inferring anything.
+        _apply_fills(tracker, order, await fetch_fills(
+            venue, order.created_at - CLOCK_SLACK, order.symbol, backoff))
         if snapshot.filled_quantity > order.filled_quantity:
             infer_fill(tracker, order, snapshot)
     apply_snapshot(tracker, order, snapshot, cancelled_as=cancelled_as)

@@ -8,7 +8,9 @@ not terminal:
 * SUBMITTED: looked up (client order id or fingerprint) after the venue's grace window;
   found, it is reconciled; proven absent, it ends in ERROR ("never reached the venue");
 * acknowledged, partially filled or pending: its snapshot and the venue's executions are
-  applied; fills the venue cannot itemize are inferred with deterministic ids.
+  applied (read once for every order, and again for an order whose snapshot shows fills
+  that first read missed); fills the venue cannot itemize are inferred with deterministic
+  ids.
 
 If any order cannot be reconciled (the venue is unreachable, an acknowledged order is
 missing) the report says which and why, and the engine refuses to trade.
@@ -127,7 +129,7 @@ async def recover(venue: Venue, tracker: OrderTracker,
             return report
     for order in orders:
         before = order.state
-        inferred_before = sum(1 for f in order.fills if f.inferred)
+        seen = len(order.history)
         try:
             await _recover_one(venue, tracker, order, fills, policy)
         except VenueKitError as exc:
@@ -135,7 +137,8 @@ async def recover(venue: Venue, tracker: OrderTracker,
             log.error("could not reconcile order",
                       extra={"order_id": order.id, "venue": venue.name, "code": exc.code.name})
             continue
-        report.inferred_fills += sum(1 for f in order.fills if f.inferred) - inferred_before
+        report.inferred_fills += sum(1 for e in order.history[seen:]
+                                     if e.fill is not None and e.fill.inferred)
         if order.state is not before:
             report.changes.append((order.id, before, order.state))
         if not order.state.is_terminal:

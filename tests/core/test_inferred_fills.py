@@ -25,6 +25,7 @@ from venuekit.journal import sqlite_schema as schema
 from venuekit.lifecycle import EventKind, Result
 from venuekit.model import Fill, Order, OrderRequest, OrderState, Side
 from venuekit.reconcile import apply_snapshot, reconcile_order
+from venuekit.recovery import recover
 from venuekit.tracking import OrderTracker
 
 from .scripted_venue import ScriptedVenue, limit_buy
@@ -261,4 +262,37 @@ def test_an_order_filled_by_inference_takes_the_final_execution_from_the_stream(
         assert tracker.overfills == []
         tracker.flush()
         assert [f.trade_id for f in tracker.journal.fills()] == ["T-1"]
+    with_tracker(tmp_path, body)
+
+
+def test_recovery_reads_again_the_executions_of_an_order_that_filled_after_its_first_read(
+        tmp_path: Path) -> None:
+    async def body(venue: ScriptedVenue, tracker: OrderTracker, order: Order) -> None:
+        assert order.venue_order_id is not None
+        venue_order_id = order.venue_order_id
+
+        def fills_now() -> None:  # between recovery's read of executions and its lookup
+            venue.on_lookup = None
+            venue.execute(venue_order_id, "T-1", "10", "10.01", fee="0.05")
+
+        venue.on_lookup = fills_now
+        report = await recover(venue, tracker)
+        assert report.ok and report.inferred_fills == 0
+        assert venue.fills_reads == 2  # the batch read, then this order's again
+        assert order.state is S.FILLED
+        assert [(f.trade_id, f.inferred) for f in order.fills] == [("T-1", False)]
+        tracker.flush()
+        assert [(f.trade_id, f.fee) for f in tracker.journal.fills()] == [("T-1", D("0.05"))]
+    with_tracker(tmp_path, body)
+
+
+def test_recovery_infers_what_the_venue_still_does_not_list_with_a_plain_id(
+        tmp_path: Path) -> None:
+    async def body(venue: ScriptedVenue, tracker: OrderTracker, order: Order) -> None:
+        assert order.venue_order_id is not None
+        venue.execute(order.venue_order_id, "T-1", "10", "10", itemized=False)
+        report = await recover(venue, tracker)
+        assert report.ok and report.inferred_fills == 1
+        # 10 is written as 10, not 1E+1.
+        assert [f.trade_id for f in order.fills] == [f"inferred-{order.id}-10"]
     with_tracker(tmp_path, body)
