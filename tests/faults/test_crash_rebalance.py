@@ -125,17 +125,12 @@ def test_restart_recovers_without_duplicates_and_the_journal_equals_the_ledger(
         assert (outcome["lost_fills"], outcome["underfills"]) == (0, 0), outcome
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "known defect (1 in 200 kill points): a fill inferred during recovery is counted again "
-    "when the itemized execution arrives (docs/reliability.md)"))
 def test_no_execution_is_counted_twice(kills: list[dict[str, Any]]) -> None:
+    """A fill inferred during recovery is restated by the venue's execution when it arrives."""
     assert [o["seed"] for o in kills if o.get("overfills") or o.get("phantom_fills")] == []
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "known defect: recovery reads executions once, then looks each order up; an order that "
-    "fills in between gets an inferred fill (derived id, no fee) instead of the venue's "
-    "itemized one (docs/reliability.md)"))
 def test_the_journal_itemizes_every_venue_execution(kills: list[dict[str, Any]]) -> None:
-    """Fill for fill (trade id, order, quantity, price, fee), the journal is the ledger."""
+    """Fill for fill (trade id, order, quantity, price, fee), the journal is the ledger:
+    recovery reads an order's executions again when it filled after the first read."""
     assert [o["seed"] for o in kills if not o.get("journal_equals_ledger")] == []
