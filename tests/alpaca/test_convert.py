@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -12,10 +14,10 @@ from alpaca.trading.models import Asset, Order
 from venuekit.errors import Code, VenueKitError
 from venuekit.model import Instrument, OrderRequest, OrderState, OrderType, Side, TimeInForce
 from venuekit_alpaca import convert
-from venuekit_alpaca.sdk import TradeUpdate
+from venuekit_alpaca.sdk import LimitOrderRequest, MarketOrderRequest, TradeUpdate, TradingClient
 from venuekit_alpaca.venue import AlpacaVenue
 
-from .wire import ORDER
+from .wire import ORDER, Answer, ScriptedServer
 
 FILL_EVENT = {
     "event": "partial_fill", "execution_id": "2f63ea93-423d-4169-b3f6-3fdafc10c418",
@@ -188,3 +190,60 @@ def test_a_trade_update_venuekit_cannot_read_is_a_venue_error() -> None:
     with pytest.raises(VenueKitError) as unreadable:
         convert.update(event)
     assert unreadable.value.code is Code.VENUE_ERROR
+
+
+@pytest.mark.parametrize("request_", [
+    OrderRequest(symbol="AAPL", side=Side.BUY, quantity=Decimal(3),
+                 order_type=OrderType.LIMIT, limit_price=Decimal("187.33"),
+                 time_in_force=TimeInForce.GTC),
+    OrderRequest(symbol="MSFT", side=Side.SELL, quantity=Decimal("0.25")),
+    OrderRequest(symbol="AAPL", side=Side.BUY, notional=Decimal("250.5")),
+    OrderRequest(symbol="TSLA", side=Side.SELL, quantity=Decimal(1),
+                 time_in_force=TimeInForce.IOC),
+])
+def test_order_fields_are_the_body_alpaca_py_would_send(request_: OrderRequest) -> None:
+    """The create posts ``order_fields`` as they are: they must be what alpaca-py's own
+    request model, built from them, puts on the wire."""
+    fields = convert.order_fields(request_, "cid-9", FRACTIONAL)
+    model = LimitOrderRequest if request_.order_type is OrderType.LIMIT else MarketOrderRequest
+    assert json.dumps(fields, sort_keys=True) == json.dumps(
+        model(**fields).to_request_fields(), sort_keys=True)
+
+
+@pytest.mark.parametrize("changes", [
+    {}, {"status": "filled", "qty": "3", "filled_qty": "3", "filled_avg_price": "99.5"},
+    {"qty": 0.1, "filled_qty": 0.1, "filled_avg_price": 187.33, "status": "filled"},
+    {"qty": None, "notional": "250", "type": "market", "order_type": "market",
+     "limit_price": None, "status": "new"},
+    {"client_order_id": "", "status": "rejected"},
+])
+def test_order_json_reads_as_alpaca_py_model_reads(changes: dict[str, object]) -> None:
+    """The create reads its answer's JSON directly; reads by model and by JSON agree."""
+    payload = {**ORDER, **changes}
+    assert convert.snapshot(payload) == convert.snapshot(Order(**payload))
+
+
+@pytest.mark.parametrize("order_id", [None, "", 7, ["x"]])
+def test_order_json_without_a_string_id_is_unreadable(order_id: object) -> None:
+    with pytest.raises(VenueKitError) as caught:
+        convert.snapshot({**ORDER, "id": order_id})
+    assert caught.value.code is Code.VENUE_ERROR
+
+
+def test_submit_posts_what_alpaca_py_posts() -> None:
+    """The venue's create and alpaca-py's ``submit_order`` put the same request on the
+    wire, headers included; only the credentials' values are compared by presence."""
+    request = OrderRequest(symbol="AAPL", side=Side.BUY, quantity=Decimal(2),
+                           order_type=OrderType.LIMIT, limit_price=Decimal("187.33"))
+    with ScriptedServer([Answer(200, ORDER), Answer(200, ORDER)]) as server:
+        venue = AlpacaVenue(api_key="key", secret_key="secret", base_url=server.url)
+        snap = asyncio.run(venue.submit(request, "cid-1"))
+        client = TradingClient("key", "secret", paper=True, url_override=server.url)
+        client.submit_order(LimitOrderRequest(**convert.order_fields(request, "cid-1")))
+    ours, theirs = server.seen
+    assert (ours.method, ours.path) == (theirs.method, theirs.path) == ("POST", "/v2/orders")
+    assert json.loads(ours.body) == json.loads(theirs.body)
+    assert ours.headers["Content-Type"] == theirs.headers["Content-Type"]
+    for name in ("APCA-API-KEY-ID", "APCA-API-SECRET-KEY", "User-Agent"):
+        assert ours.headers[name] == theirs.headers[name]
+    assert snap == convert.snapshot(Order(**ORDER))

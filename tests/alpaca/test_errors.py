@@ -148,7 +148,8 @@ def test_transport_failures_are_unknown_outcomes() -> None:
 def test_unreadable_success_is_an_unknown_outcome() -> None:
     """A 2xx the client cannot read may still have placed the order."""
     for answer in (Answer(200, raw=b"<html>oops</html>"),
-                   Answer(200, {"id": "not-an-order"})):
+                   Answer(200, {"id": "not-an-order"}), Answer(200, [ORDER]),
+                   Answer(200, {**ORDER, "id": None}), Answer(200, raw=b"")):
         exc, _ = submit_error(answer)
         assert exc.code is Code.VENUE_ERROR
         assert exc.outcome is Outcome.UNKNOWN

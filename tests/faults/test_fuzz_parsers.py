@@ -229,6 +229,15 @@ def test_alpaca_rest_order_json(mutations: dict[str, Any]) -> None:
 
 
 @FUZZ
+@given(MUTATIONS)
+def test_alpaca_rest_order_json_read_directly(mutations: dict[str, Any]) -> None:
+    """A create's answer is read from its JSON, without alpaca-py's model in between."""
+    convert = _alpaca()
+    counted("alpaca.rest_order_json")()
+    outcome(lambda: convert.snapshot(_order_json(mutations)))
+
+
+@FUZZ
 @given(MUTATIONS, st.fixed_dictionaries(
     {"event": st.one_of(st.sampled_from(["new", "fill", "partial_fill", "canceled",
                                          "rejected", "replaced", "nonsense"]), JSONISH)},

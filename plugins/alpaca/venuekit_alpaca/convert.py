@@ -6,6 +6,12 @@ the text that was on the wire. Numbers leave as floats because alpaca-py's reque
 declare them so; a Decimal whose float does not print back as the same number is refused
 before anything is sent.
 
+The create path is the one the user waits for, so it skips alpaca-py's typed models:
+:func:`order_fields` is already the JSON body alpaca-py's ``LimitOrderRequest`` /
+``MarketOrderRequest`` would send (the tests hold the two equal), and :func:`snapshot`
+reads the order JSON of the answer as well as alpaca-py's ``Order`` model, so the answer
+is read once instead of twice.
+
 Trade ids: Alpaca identifies an execution by the order and the order's cumulative filled
 quantity after it (``{order id}:{cumulative qty}``). The stream's events and REST
 reconstruction see the same pair, so both name one execution alike and the journal
@@ -14,10 +20,12 @@ counts it once.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import functools
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 from pydantic import TypeAdapter
 
@@ -122,7 +130,10 @@ def wire_number(value: Decimal, field: str, code: ErrorCode) -> float:
 
 def order_fields(request: OrderRequest, client_order_id: str,
                  instrument: Instrument | None = None) -> dict[str, Any]:
-    """The fields of alpaca-py's order request for ``request`` (checked before sending).
+    """The JSON body of ``POST /v2/orders`` for ``request`` (checked before sending).
+
+    It is what alpaca-py's request model built from these fields would send (its
+    ``to_request_fields()``), so it can be posted through the client as it is.
 
     Alpaca takes fractional quantities and notional amounts only for DAY orders, and
     notional amounts only for market orders; anything else is refused here, with the reason,
@@ -179,9 +190,12 @@ def quote(symbol: str, raw: Any) -> Quote:
 
 
 def snapshot(order: Any) -> OrderSnapshot:
-    """An alpaca-py ``Order`` as an OrderSnapshot (VENUE_ERROR when it cannot be read)."""
+    """An alpaca-py ``Order``, or an order's JSON object as Alpaca sends it, as an
+    OrderSnapshot (VENUE_ERROR when it cannot be read)."""
+    read: Callable[[str], Any] = order.get if isinstance(order, Mapping) \
+        else functools.partial(getattr, order)
     try:
-        return _snapshot(order)
+        return _snapshot(read)
     except (ValueError, TypeError, ArithmeticError) as exc:  # pydantic's errors included
         raise _unreadable("an order", exc) from None
 
@@ -192,28 +206,31 @@ def _unreadable(what: str, exc: Exception) -> Exception:
                  f"({type(exc).__name__}: {first})", venue=VENUE)
 
 
-def _snapshot(order: Any) -> OrderSnapshot:
-    status = _text(order.status)
+def _snapshot(read: Callable[[str], Any]) -> OrderSnapshot:
+    status = _text(read("status"))
     state = _STATE.get(status)
     if state is None:
         raise error(Code.VENUE_ERROR, f"Alpaca reported an order status {status!r} venuekit "
                     "does not know", venue=VENUE)
-    kind = _text(order.order_type or order.type or "market")
+    order_id = read("id")  # a UUID in alpaca-py's model, a string in JSON
+    if not isinstance(order_id, str | UUID) or not order_id:
+        raise ValueError(f"order id {order_id!r} is not a string")
+    kind = _text(read("order_type") or read("type") or "market")
     order_type = OrderType.LIMIT if kind == "limit" else OrderType.MARKET
-    quantity = decimal(order.qty, "qty")
-    filled = decimal(order.filled_qty, "filled_qty") or ZERO
+    quantity = decimal(read("qty"), "qty")
+    filled = decimal(read("filled_qty"), "filled_qty") or ZERO
     if state is OrderState.FILLED and quantity is None:
         quantity = filled  # a filled notional order: what it bought is its quantity
     reason = None
     if state is OrderState.REJECTED:
         reason = "rejected by Alpaca"
     return OrderSnapshot(
-        venue_order_id=str(order.id), client_order_id=order.client_order_id or None,
-        symbol=order.symbol or "", side=Side(_text(order.side)), order_type=order_type,
-        state=state, quantity=quantity, notional=decimal(order.notional, "notional"),
-        limit_price=decimal(order.limit_price, "limit_price"), filled_quantity=filled,
-        average_price=decimal(order.filled_avg_price, "filled_avg_price"),
-        created_at=order.created_at, updated_at=order.updated_at, reason=reason)
+        venue_order_id=str(order_id), client_order_id=read("client_order_id") or None,
+        symbol=read("symbol") or "", side=Side(_text(read("side"))), order_type=order_type,
+        state=state, quantity=quantity, notional=decimal(read("notional"), "notional"),
+        limit_price=decimal(read("limit_price"), "limit_price"), filled_quantity=filled,
+        average_price=decimal(read("filled_avg_price"), "filled_avg_price"),
+        created_at=read("created_at"), updated_at=read("updated_at"), reason=reason)
 
 
 def trade_id(venue_order_id: str, cumulative: Decimal) -> str:

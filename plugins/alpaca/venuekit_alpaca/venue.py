@@ -16,13 +16,11 @@ quantities and average prices, itemized as far as this venue object saw them on 
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import time
 import uuid
 import weakref
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -35,7 +33,6 @@ from venuekit.model import (
     Instrument,
     OrderRequest,
     OrderSnapshot,
-    OrderType,
     OrderUpdate,
     Quote,
 )
@@ -45,6 +42,7 @@ from . import convert, sdk
 from .config import AlpacaSettings
 from .errors import NotFound, map_exception
 from .stream import TradeUpdateStream
+from .workers import Workers
 
 __all__ = ["AlpacaVenue"]
 
@@ -99,7 +97,7 @@ class AlpacaVenue(Venue):
         self._activities = True  # until the server shows it does not serve them
         # A pool of its own, wide enough that a call admitted by the rate limiter goes out
         # at once rather than queueing behind others (the venue counts on arrival).
-        self._executor: ThreadPoolExecutor | None = None
+        self._workers: Workers | None = None
         # Streams a consumer may have abandoned without closing: close() ends them.
         self._streams: weakref.WeakSet[TradeUpdateStream] = weakref.WeakSet()
         if self.settings.live:
@@ -119,21 +117,19 @@ class AlpacaVenue(Venue):
         for stream in list(self._streams):
             await stream.aclose()
         self._streams.clear()
-        executor, self._executor = self._executor, None
-        if executor is not None:
-            executor.shutdown(wait=False, cancel_futures=True)
+        workers, self._workers = self._workers, None
+        if workers is not None:
+            workers.close()
         for client in (self._trading, self._data):
             client._session.close()
 
     async def _call(self, operation: str, func: Callable[..., Any], *args: Any,
                     not_found: ErrorCode = Code.ORDER_NOT_FOUND) -> Any:
         """``func(*args)`` in a worker thread; any failure mapped into the taxonomy."""
-        loop = asyncio.get_running_loop()
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(max_workers=sdk.WORKERS,
-                                                thread_name_prefix="venuekit-alpaca")
+        if self._workers is None:
+            self._workers = Workers(sdk.WORKERS, "venuekit-alpaca")
         try:
-            return await loop.run_in_executor(self._executor, functools.partial(func, *args))
+            return await self._workers.run(func, *args)
         except Exception as exc:
             mapped = map_exception(exc, operation, not_found=not_found)
             log.debug("alpaca call failed", extra={"venue": self.name, "operation": operation,
@@ -290,22 +286,27 @@ class AlpacaVenue(Venue):
     # actions -------------------------------------------------------------------------
     async def submit(self, request: OrderRequest, client_order_id: str) -> OrderSnapshot:
         instrument = self._assets.get(request.symbol, (0.0, None))[1]
-        try:
-            fields = convert.order_fields(request, client_order_id, instrument)
-            model = (sdk.LimitOrderRequest if request.order_type is OrderType.LIMIT
-                     else sdk.MarketOrderRequest)
-            order_request = model(**fields)
-        except VenueKitError:
-            raise
-        except ValueError as exc:  # alpaca-py's request model refused it: nothing was sent
-            raise error(Code.INVALID_ORDER, f"alpaca-py refused the order: {exc}",
-                        venue=self.name) from None
-        order = await self._call("submit", self._trading.submit_order, order_request)
-        snapshot = convert.snapshot(order)
+        body = convert.order_fields(request, client_order_id, instrument)
+        snapshot: OrderSnapshot = await self._call("submit", self._create, body)
         log.debug("order accepted", extra={"venue": self.name,
                                            "venue_order_id": snapshot.venue_order_id,
                                            "client_order_id": client_order_id})
         return snapshot
+
+    def _create(self, body: dict[str, Any]) -> OrderSnapshot:
+        """``POST /v2/orders`` and its answer read, in a worker thread.
+
+        The body is posted through the client as alpaca-py's ``submit_order`` would post
+        its request model's fields, and the answer is read straight from its JSON: the same
+        request and the same reading, without building alpaca-py's request and order
+        models on the way (:mod:`.convert`). Reading it here, where the answer arrived,
+        lets the event loop resume with the snapshot in hand.
+        """
+        answer = self._trading.post("/orders", body)
+        if not isinstance(answer, Mapping):
+            raise error(Code.VENUE_ERROR, "Alpaca's answer to an order is not an order",
+                        venue=self.name)
+        return convert.snapshot(answer)
 
     async def cancel(self, ref: OrderRef) -> OrderSnapshot | None:
         venue_order_id = _order_id(ref)

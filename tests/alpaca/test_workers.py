@@ -1,0 +1,125 @@
+"""The worker threads that run alpaca-py's blocking calls: results, failures, width,
+cancellation and closing."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+import pytest
+
+from venuekit_alpaca.workers import Workers
+
+WAIT = 5.0  # seconds any one step may take before the test fails instead of hanging
+
+
+def threads_named(prefix: str) -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith(prefix)]
+
+
+def test_calls_run_off_the_loop_and_return_results_and_errors() -> None:
+    def fail() -> None:
+        raise ConnectionResetError("peer went away")
+
+    async def main() -> None:
+        workers = Workers(4, "t-results")
+        try:
+            loop_thread = threading.get_ident()
+            assert await workers.run(threading.get_ident) != loop_thread
+            assert await workers.run(pow, 2, 10) == 1024
+            with pytest.raises(ConnectionResetError, match="peer went away"):
+                await workers.run(fail)
+            # One call at a time: the thread that finished takes the next, none is added.
+            assert len(threads_named("t-results")) == 1
+        finally:
+            workers.close()
+
+    asyncio.run(main())
+
+
+def test_concurrent_calls_each_get_a_thread_up_to_the_size() -> None:
+    """Calls admitted together go out together; beyond the size they wait their turn."""
+    barrier = threading.Barrier(3, timeout=WAIT)
+    order: list[str] = []
+
+    def meet(name: str) -> str:
+        barrier.wait()  # only returns once three calls run at the same time
+        order.append(name)
+        return name
+
+    async def main() -> None:
+        workers = Workers(3, "t-width")
+        try:
+            together = await asyncio.wait_for(asyncio.gather(
+                *(workers.run(meet, f"call-{i}") for i in range(3))), WAIT)
+            assert sorted(together) == ["call-0", "call-1", "call-2"]
+            assert len(threads_named("t-width")) == 3
+            # Three threads are idle now: three more calls reuse them, none is started.
+            again = await asyncio.wait_for(asyncio.gather(
+                *(workers.run(meet, f"again-{i}") for i in range(3))), WAIT)
+            assert len(again) == 3 and len(threads_named("t-width")) == 3
+        finally:
+            workers.close()
+
+    asyncio.run(main())
+
+
+def test_a_call_cancelled_before_it_started_never_runs() -> None:
+    release = threading.Event()
+    ran: list[str] = []
+
+    def block() -> None:
+        release.wait(WAIT)
+
+    async def main() -> None:
+        workers = Workers(1, "t-cancel")
+        try:
+            busy = asyncio.ensure_future(workers.run(block))
+            queued = asyncio.ensure_future(workers.run(ran.append, "sent"))
+            await asyncio.sleep(0.05)
+            queued.cancel()
+            release.set()
+            await asyncio.wait_for(busy, WAIT)
+            assert await workers.run(ran.append, "later") is None
+        finally:
+            workers.close()
+
+    asyncio.run(main())
+    assert ran == ["later"]
+
+
+def test_close_cancels_queued_calls_and_ends_the_threads() -> None:
+    release = threading.Event()
+
+    async def main() -> None:
+        workers = Workers(1, "t-close")
+        busy = asyncio.ensure_future(workers.run(release.wait, WAIT))
+        queued = asyncio.ensure_future(workers.run(time.sleep, 0))
+        await asyncio.sleep(0.05)
+        workers.close()
+        await asyncio.wait([queued], timeout=WAIT)
+        assert queued.cancelled()
+        release.set()
+        assert await asyncio.wait_for(busy, WAIT) is True  # the call in flight completes
+        with pytest.raises(RuntimeError, match="closed"):
+            await workers.run(time.sleep, 0)
+
+    asyncio.run(main())
+    deadline = time.monotonic() + WAIT
+    while threads_named("t-close") and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert threads_named("t-close") == []
+
+
+def test_dropped_workers_end_their_threads() -> None:
+    async def main() -> None:
+        workers = Workers(2, "t-dropped")
+        await asyncio.gather(workers.run(time.sleep, 0.01), workers.run(time.sleep, 0.01))
+        assert len(threads_named("t-dropped")) == 2
+
+    asyncio.run(main())  # the Workers object is garbage once main returns
+    deadline = time.monotonic() + WAIT
+    while threads_named("t-dropped") and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert threads_named("t-dropped") == []
