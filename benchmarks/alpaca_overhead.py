@@ -1,35 +1,62 @@
 """What venuekit adds to an Alpaca order's submit-to-ack time.
 
-One Alpaca emulator runs on its own thread and event loop in this process. Against it, the
-same limit order (resting, far below the market, so the answer is the ack) is submitted
-``--orders`` times by three paths, interleaved so that drift in the machine's load hits all
-of them alike:
+The Alpaca emulator runs as its own process, started as a user starts it (``venuekit
+emulate alpaca --port 0 --json``, the market standing still): like a real venue, it shares
+neither this process's GIL nor its CPU time slices. ``--emulator thread`` runs it on a
+thread of this process instead, where its request handling competes for the GIL with the
+paths measured. Against the one emulator, the same limit order (resting, far below the
+market, so the answer is the ack) is submitted by each path in turn, ``--orders`` rounds,
+the order of the paths rotating from round to round so that drift in the machine's load and
+whatever one submit leaves behind hit every path alike:
 
-* ``raw``: alpaca-py's ``TradingClient.submit_order`` called directly (internal retries off,
-  as venuekit runs it; the comparison is about the path, not the retry policy);
-* ``raw_in_thread``: the same call handed to a worker thread from the event loop, as any
-  asyncio program must do with a blocking client: the cost of staying off the loop;
-* ``adapter``: ``AlpacaVenue.submit`` (request checks, a worker thread, mapping the answer);
-* ``engine``: ``Engine.submit`` (quantization, the rate limiter, the SQLite journal's commit
-  before the send, the outcome policy, then the adapter).
+* ``raw``: alpaca-py's ``TradingClient.submit_order`` called directly (internal retries
+  off, as venuekit runs it; the comparison is about the path, not the retry policy). It
+  blocks the calling thread, here the event loop's, which an asyncio program cannot
+  afford: it is the floor, not an alternative;
+* ``raw_in_thread``: the same call handed to a worker thread with
+  ``loop.run_in_executor``, as an asyncio program using alpaca-py by itself would do;
+* ``adapter``: ``AlpacaVenue.submit`` (request checks, the worker thread, the answer read
+  into venuekit's snapshot);
+* ``engine``: ``Engine.submit`` (quantization, the rate limiter, the SQLite journal's
+  durable commit of the order before it is sent, the outcome policy, then the adapter).
 
-Prints one JSON line per path (median, p90, mean in milliseconds) and one with the ratios of
-the medians to ``raw`` (target for the adapter: at most 1.05). Figures are wall-clock times
-on a shared machine: compare ratios from the same run, not absolute numbers across runs.
+Two phases, each interleaved as above:
 
-    python benchmarks/alpaca_overhead.py [--orders 200]
+1. ``adapter``: ``raw``, ``raw_in_thread`` and ``adapter``, no order stream open: the
+   figure of the target (the adapter at most 1.05 times ``raw``).
+2. ``engine``: ``raw``, ``adapter`` and ``engine``, with the engine running as a user
+   runs it, its ``trade_updates`` stream open. The stream then receives an update for
+   every order, whichever path placed it, and the engine reads it on the event loop.
+
+Each submit is followed by a pause of ``--pause-ms`` (5 ms) outside the timed window, so
+that every submit starts from a quiet process: what the previous one left to do (the
+emulator finishing its request, the stream update of the previous order) is done before
+the clock starts. Without it, that work lands in the next submit's window, and more often
+in an asynchronous path's than in ``raw``'s, which blocks the loop and so defers it.
+
+Prints one JSON line per phase and path (median, p90 and mean in milliseconds, and the
+median over rounds of the path's time minus ``raw``'s in the same round, in microseconds)
+and one line per phase with the ratios of the medians. Wall-clock times on a shared machine:
+compare ratios from the same run, not absolute numbers across runs.
+
+    python benchmarks/alpaca_overhead.py [--orders 200] [--emulator process|thread]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import statistics
+import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
@@ -43,58 +70,114 @@ from venuekit_alpaca.venue import AlpacaVenue
 
 LIMIT = Decimal("1.00")  # far below the market: every order rests, the answer is the ack
 BUDGET = 1_000_000  # requests per minute on both sides: the benchmark measures paths, not pacing
+WARMUP = 5  # rounds per phase that warm connections and caches up, not counted
+START_TIMEOUT = 30.0
 
 
-def summary(path: str, samples: list[float]) -> dict[str, object]:
-    ordered = sorted(samples)
-    return {"benchmark": "alpaca_overhead", "path": path, "orders": len(samples),
-            "median_ms": round(statistics.median(ordered) * 1000, 3),
-            "p90_ms": round(ordered[int(len(ordered) * 0.9) - 1] * 1000, 3),
-            "mean_ms": round(statistics.fmean(ordered) * 1000, 3)}
+@dataclass(frozen=True)
+class Endpoint:
+    base_url: str
+    api_key: str
+    secret_key: str
 
 
-async def measure(emulator: object, orders: int) -> dict[str, list[float]]:
-    base_url = emulator.base_url  # type: ignore[attr-defined]
-    key, secret = emulator.api_key, emulator.secret_key  # type: ignore[attr-defined]
-    raw_client = sdk.TradingClient(key, secret, paper=True, url_override=base_url)
+@contextlib.contextmanager
+def emulator_process() -> Iterator[Endpoint]:
+    """``venuekit emulate alpaca`` in a child process, stopped (SIGTERM) on exit."""
+    command = [sys.executable, "-m", "venuekit", "emulate", "alpaca", "--port", "0", "--json",
+               "-o", "seed=1", "-o", "symbols=AAPL", "-o", "cash=100000000",
+               "-o", f"rate_limit={BUDGET}", "-o", "tick_interval=none"]
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout is not None
+        announced: list[str] = []
+        reader = threading.Thread(target=lambda: announced.append(child.stdout.readline()),
+                                  daemon=True)
+        reader.start()
+        reader.join(START_TIMEOUT)
+        if not announced or not announced[0]:
+            raise RuntimeError(f"the emulator did not start within {START_TIMEOUT:g} s "
+                               f"(exit status {child.poll()})")
+        info = json.loads(announced[0])
+        settings = info["client_settings"]
+        yield Endpoint(info["endpoints"]["trading"], settings["APCA_API_KEY_ID"],
+                       settings["APCA_API_SECRET_KEY"])
+    finally:
+        child.terminate()
+        try:
+            child.wait(10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+
+
+@contextlib.contextmanager
+def emulator_thread() -> Iterator[Endpoint]:
+    with run_in_thread(seed=1, symbols=["AAPL"], cash="100000000",
+                       rate_limit=BUDGET) as emulator:
+        yield Endpoint(emulator.base_url, emulator.api_key, emulator.secret_key)
+
+
+Submit = Callable[[str], Awaitable[object]]
+
+
+async def interleave(phase: str, paths: dict[str, Submit], orders: int,
+                     pause: float) -> dict[str, list[float]]:
+    """Seconds per submit, per path; each round runs every path once, rotating the order."""
+    names = list(paths)
+    samples: dict[str, list[float]] = {name: [] for name in names}
+    for i in range(orders + WARMUP):
+        shift = i % len(names)
+        for name in names[shift:] + names[:shift]:
+            started = time.perf_counter()
+            await paths[name](f"{phase}-{name}-{i}")
+            elapsed = time.perf_counter() - started
+            if i >= WARMUP:
+                samples[name].append(elapsed)
+            await asyncio.sleep(pause)
+    return samples
+
+
+async def measure(endpoint: Endpoint, orders: int,
+                  pause: float) -> dict[str, dict[str, list[float]]]:
+    raw_client = sdk.TradingClient(endpoint.api_key, endpoint.secret_key, paper=True,
+                                   url_override=endpoint.base_url)
     raw_client._retry = 0
-    venue = AlpacaVenue(api_key=key, secret_key=secret, base_url=base_url,
-                        rate_limit=BUDGET)
+    venue = AlpacaVenue(api_key=endpoint.api_key, secret_key=endpoint.secret_key,
+                        base_url=endpoint.base_url, rate_limit=BUDGET)
     request = OrderRequest(symbol="AAPL", side=Side.BUY, quantity=Decimal(1),
                            order_type=OrderType.LIMIT, limit_price=LIMIT)
-    samples: dict[str, list[float]] = {"raw": [], "raw_in_thread": [], "adapter": [],
-                                       "engine": []}
     loop = asyncio.get_running_loop()
     pool = ThreadPoolExecutor(max_workers=sdk.WORKERS)
+
+    async def raw(client_order_id: str) -> object:
+        return raw_client.submit_order(raw_request(client_order_id))
+
+    async def raw_in_thread(client_order_id: str) -> object:
+        return await loop.run_in_executor(pool, raw_client.submit_order,
+                                          raw_request(client_order_id))
+
+    async def adapter(client_order_id: str) -> object:
+        return await venue.submit(request, client_order_id)
+
+    phases = {"adapter": await interleave(
+        "adapter", {"raw": raw, "raw_in_thread": raw_in_thread, "adapter": adapter}, orders, pause)}
+
     with tempfile.TemporaryDirectory() as workdir, \
             SQLiteJournal(Path(workdir) / "journal.sqlite3") as journal:
         engine = Engine(venue, journal, host=PluginHost(load_entry_points=False))
+
+        async def through_engine(_: str) -> object:
+            order = await engine.submit(request)  # the engine names its orders itself
+            assert order.venue_order_id, order
+            return order
+
         async with engine:
-            for i in range(orders + 5):  # the first five warm connections and caches up
-                started = time.perf_counter()
-                raw_client.submit_order(raw_request(f"raw-{i}"))
-                raw_s = time.perf_counter() - started
-
-                started = time.perf_counter()
-                await loop.run_in_executor(pool, raw_client.submit_order,
-                                           raw_request(f"thread-{i}"))
-                thread_s = time.perf_counter() - started
-
-                started = time.perf_counter()
-                await venue.submit(request, f"adapter-{i}")
-                adapter_s = time.perf_counter() - started
-
-                started = time.perf_counter()
-                order = await engine.submit(request)
-                engine_s = time.perf_counter() - started
-                assert order.venue_order_id, order
-                if i >= 5:
-                    samples["raw"].append(raw_s)
-                    samples["raw_in_thread"].append(thread_s)
-                    samples["adapter"].append(adapter_s)
-                    samples["engine"].append(engine_s)
+            phases["engine"] = await interleave(
+                "engine", {"raw": raw, "adapter": adapter, "engine": through_engine}, orders, pause)
     pool.shutdown()
-    return samples
+    await venue.close()
+    return phases
 
 
 def raw_request(client_order_id: str) -> object:
@@ -103,25 +186,52 @@ def raw_request(client_order_id: str) -> object:
                                  client_order_id=client_order_id)
 
 
+def summary(phase: str, path: str, samples: list[float],
+            raw: list[float]) -> dict[str, object]:
+    ordered = sorted(samples)
+    extra = statistics.median(s - r for s, r in zip(samples, raw, strict=True))
+    return {"benchmark": "alpaca_overhead", "phase": phase, "path": path,
+            "orders": len(samples),
+            "median_ms": round(statistics.median(ordered) * 1000, 3),
+            "p90_ms": round(ordered[int(len(ordered) * 0.9) - 1] * 1000, 3),
+            "mean_ms": round(statistics.fmean(ordered) * 1000, 3),
+            "median_extra_over_raw_us": round(extra * 1e6)}
+
+
+def ratios(phase: str, medians: dict[str, float], emulator: str) -> dict[str, object]:
+    line: dict[str, object] = {"benchmark": "alpaca_overhead", "phase": phase,
+                               "path": "ratio", "emulator": emulator}
+    for path, value in medians.items():
+        if path != "raw":
+            line[f"{path}_over_raw"] = round(value / medians["raw"], 3)
+    if phase == "adapter":
+        line["adapter_over_raw_in_thread"] = round(
+            medians["adapter"] / medians["raw_in_thread"], 3)
+        line["target_adapter_over_raw"] = 1.05
+    else:
+        line["engine_over_adapter"] = round(medians["engine"] / medians["adapter"], 3)
+    return line
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--orders", type=int, default=200)
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--orders", type=int, default=200, help="rounds per phase")
+    parser.add_argument("--emulator", choices=["process", "thread"], default="process",
+                        help="the emulator in a child process (default) or on a thread of "
+                             "this one")
+    parser.add_argument("--pause-ms", type=float, default=5.0,
+                        help="pause after each submit, outside the timed window")
     args = parser.parse_args()
-    with run_in_thread(seed=1, symbols=["AAPL"], cash="100000000",
-                       rate_limit=BUDGET) as emulator:
-        samples = asyncio.run(measure(emulator, args.orders))
-    results = {path: summary(path, values) for path, values in samples.items()}
-    for line in results.values():
-        sys.stdout.write(json.dumps(line) + "\n")
-    raw = float(results["raw"]["median_ms"])  # type: ignore[arg-type]
-    sys.stdout.write(json.dumps({
-        "benchmark": "alpaca_overhead", "path": "ratio",
-        **{f"{path}_over_raw": round(float(results[path]["median_ms"]) / raw, 3)  # type: ignore[arg-type]
-           for path in ("raw_in_thread", "adapter", "engine")},
-        "adapter_over_raw_in_thread": round(
-            float(results["adapter"]["median_ms"])  # type: ignore[arg-type]
-            / float(results["raw_in_thread"]["median_ms"]), 3),  # type: ignore[arg-type]
-        "target_adapter_over_raw": 1.05}) + "\n")
+    serve = emulator_process if args.emulator == "process" else emulator_thread
+    with serve() as endpoint:
+        phases = asyncio.run(measure(endpoint, args.orders, args.pause_ms / 1000))
+    for phase, samples in phases.items():
+        medians: dict[str, float] = {}
+        for path, values in samples.items():
+            line = summary(phase, path, values, samples["raw"])
+            medians[path] = float(line["median_ms"])  # type: ignore[arg-type]
+            sys.stdout.write(json.dumps(line) + "\n")
+        sys.stdout.write(json.dumps(ratios(phase, medians, args.emulator)) + "\n")
 
 
 if __name__ == "__main__":
