@@ -26,13 +26,19 @@ Two phases, each interleaved as above:
    figure of the target (the adapter at most 1.05 times ``raw``).
 2. ``engine``: ``raw``, ``adapter`` and ``engine``, with the engine running as a user
    runs it, its ``trade_updates`` stream open. The stream then receives an update for
-   every order, whichever path placed it, and the engine reads it on the event loop.
+   every order, whichever path placed it, and the engine reads it on the event loop. An
+   order's update usually arrives while its submit is still in flight: the asynchronous
+   paths read it inside their timed window, ``raw`` (blocking the loop) after it. So
+   here the adapter's figure includes the engine reading the adapter's order's update,
+   and is above the one of phase 1.
 
-Each submit is followed by a pause of ``--pause-ms`` (5 ms) outside the timed window, so
-that every submit starts from a quiet process: what the previous one left to do (the
-emulator finishing its request, the stream update of the previous order) is done before
-the clock starts. Without it, that work lands in the next submit's window, and more often
+Phase 1 runs the submits back to back. In phase 2 each submit is followed by a pause of
+5 ms outside the timed window, so that the stream update of one order is read before the
+next submit starts: without it, that work lands in the next submit's window, and more often
 in an asynchronous path's than in ``raw``'s, which blocks the loop and so defers it.
+``--pause-ms`` pauses after every submit of both phases instead, as when orders are sporadic:
+every path then starts colder (idle threads, cold caches), ``raw`` included, which lengthens
+all of them; the ratios of such a run are not those of the back-to-back phase 1.
 
 Prints one JSON line per phase and path (median, p90 and mean in milliseconds, and the
 median over rounds of the path's time minus ``raw``'s in the same round, in microseconds)
@@ -40,6 +46,7 @@ and one line per phase with the ratios of the medians. Wall-clock times on a sha
 compare ratios from the same run, not absolute numbers across runs.
 
     python benchmarks/alpaca_overhead.py [--orders 200] [--emulator process|thread]
+                                         [--pause-ms 0]
 """
 
 from __future__ import annotations
@@ -72,6 +79,7 @@ LIMIT = Decimal("1.00")  # far below the market: every order rests, the answer i
 BUDGET = 1_000_000  # requests per minute on both sides: the benchmark measures paths, not pacing
 WARMUP = 5  # rounds per phase that warm connections and caches up, not counted
 START_TIMEOUT = 30.0
+STREAM_PAUSE = 0.005  # seconds after each submit of phase 2, for its stream update to be read
 
 
 @dataclass(frozen=True)
@@ -134,7 +142,8 @@ async def interleave(phase: str, paths: dict[str, Submit], orders: int,
             elapsed = time.perf_counter() - started
             if i >= WARMUP:
                 samples[name].append(elapsed)
-            await asyncio.sleep(pause)
+            if pause:
+                await asyncio.sleep(pause)
     return samples
 
 
@@ -161,7 +170,8 @@ async def measure(endpoint: Endpoint, orders: int,
         return await venue.submit(request, client_order_id)
 
     phases = {"adapter": await interleave(
-        "adapter", {"raw": raw, "raw_in_thread": raw_in_thread, "adapter": adapter}, orders, pause)}
+        "adapter", {"raw": raw, "raw_in_thread": raw_in_thread, "adapter": adapter}, orders,
+        pause)}
 
     with tempfile.TemporaryDirectory() as workdir, \
             SQLiteJournal(Path(workdir) / "journal.sqlite3") as journal:
@@ -174,7 +184,8 @@ async def measure(endpoint: Endpoint, orders: int,
 
         async with engine:
             phases["engine"] = await interleave(
-                "engine", {"raw": raw, "adapter": adapter, "engine": through_engine}, orders, pause)
+                "engine", {"raw": raw, "adapter": adapter, "engine": through_engine}, orders,
+                max(pause, STREAM_PAUSE))
     pool.shutdown()
     await venue.close()
     return phases
@@ -219,8 +230,9 @@ def main() -> None:
     parser.add_argument("--emulator", choices=["process", "thread"], default="process",
                         help="the emulator in a child process (default) or on a thread of "
                              "this one")
-    parser.add_argument("--pause-ms", type=float, default=5.0,
-                        help="pause after each submit, outside the timed window")
+    parser.add_argument("--pause-ms", type=float, default=0.0,
+                        help="pause after every submit, outside the timed window (default: "
+                             "none in phase 1, 5 ms in phase 2)")
     args = parser.parse_args()
     serve = emulator_process if args.emulator == "process" else emulator_thread
     with serve() as endpoint:
