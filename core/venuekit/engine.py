@@ -251,12 +251,16 @@ class Engine:
         Fills that race the cancel are counted; a cancel the venue refuses (the order
         already filled) returns the order to its state and reconciles it. With
         ``as_timeout`` the confirmed end is recorded as TIMEOUT (a strategy's deadline).
-        On a venue without client order ids, an order whose outcome is still unknown is
-        looked up by fingerprint first; if it still cannot be found, RECONCILIATION_FAILED
-        is raised and the order stays SUBMITTED, which recovery resolves.
+        An order whose create is still unanswered is resolved first where the venue cannot
+        be told which order is meant (no client order ids: a lookup by fingerprint), or
+        where the venue answers the cancel with not-found (it may never have received the
+        order): found, it is cancelled; proven absent, it ends in ERROR; still unknown,
+        RECONCILIATION_FAILED is raised and the order stays SUBMITTED, which recovery
+        resolves.
         """
         if order.state.is_terminal:
             return order
+        unacknowledged = order.state is OrderState.SUBMITTED
         ref = self._ref(order) or await self._named(order, "cancel")
         if ref is None:
             return order  # found final at the venue, or proven never received
@@ -268,6 +272,14 @@ class Engine:
             snapshot = await retry_call(lambda: self.venue.cancel(ref), operation="cancel",
                                         venue=self.venue.name)
         except OrderNotFound:
+            if unacknowledged and not order.venue_order_id and order.filled_quantity == 0:
+                # Never acknowledged, and the venue does not know it (yet): its outcome is
+                # the create's, resolved as the outcome policy resolves it.
+                self.tracker.apply(order, EventKind.CANCEL_REJECTED,
+                                   reason="the venue does not know the order (yet)")
+                if await self._named(order, "cancel") is None:
+                    return order
+                return await self.cancel(order, timeout=timeout, as_timeout=as_timeout)
             snapshot = None  # it may have filled or never arrived: look it up below
         except VenueKitError as exc:
             if exc.outcome is Outcome.REJECTED:
@@ -296,19 +308,19 @@ class Engine:
         return OrderRef(client_order_id=client_id, venue_order_id=order.venue_order_id)
 
     async def _named(self, order: Order, action: str) -> OrderRef | None:
-        """``order``'s reference at the venue once its outcome is resolved.
+        """``order``'s reference at the venue once the venue is known to have it.
 
-        On a venue without client order ids an order whose create went unanswered has no
+        An order whose create went unanswered has, on a venue without client order ids, no
         name the venue knows until a lookup (by fingerprint, as the outcome policy does)
-        finds it. Returns None when that lookup settled the order (final at the venue, or
-        proven never received); raises RECONCILIATION_FAILED, the order left SUBMITTED for
-        recovery to resolve, when its outcome is still unknown. Nothing is recorded as
-        requested before the venue can be told which order is meant.
+        finds it; on any venue, a not-found answer to its cancel may mean it never arrived.
+        Returns None when the lookups settled the order (final at the venue, or proven never
+        received); raises RECONCILIATION_FAILED, the order left SUBMITTED for recovery to
+        resolve, when its outcome is still unknown.
         """
         ref = self._ref(order)
-        if ref is not None:
+        if ref is not None and order.venue_order_id:
             return ref
-        log.info("order not known to the venue by any id yet; resolving it first",
+        log.info("order not known to the venue yet; resolving it first",
                  extra={"order_id": order.id, "venue": self.venue.name})
         if order.state is OrderState.SUBMITTED and order.filled_quantity == 0:
             await self.submitter.settle_unknown(order)
@@ -318,12 +330,12 @@ class Engine:
         if order.state.is_terminal:
             return None
         ref = self._ref(order)
-        if ref is None:
+        if ref is None or order.state is OrderState.SUBMITTED:
             raise error(Code.RECONCILIATION_FAILED,
                         f"cannot {action} order {order.id} yet: its outcome at "
-                        f"{self.venue.name} is still unknown and the venue has no client order "
-                        "ids to name it by; it stays SUBMITTED for recovery to resolve",
-                        venue=self.venue.name)
+                        f"{self.venue.name} is still unknown (the create went unanswered and "
+                        "lookups have not found it); it stays SUBMITTED for recovery to "
+                        "resolve", venue=self.venue.name)
         return ref
 
     async def replace(self, order: Order, *, limit_price: Decimal) -> Order:

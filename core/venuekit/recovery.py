@@ -6,7 +6,8 @@ not terminal:
 * NEW: the SUBMIT event is committed before any byte goes to the venue, so a NEW order was
   never sent; it ends in ERROR with that reason (it is not re-sent: the intent is stale);
 * SUBMITTED: looked up (client order id or fingerprint) after the venue's grace window;
-  found, it is reconciled; proven absent, it ends in ERROR ("never reached the venue");
+  found, it is reconciled; proven absent, it ends in ERROR ("never reached the venue"); an
+  order whose cancel was requested before any acknowledgement is treated the same way;
 * acknowledged, partially filled or pending: its snapshot and the venue's executions are
   applied (read once for every order, and again for an order whose snapshot shows fills
   that first read missed); fills the venue cannot itemize are inferred with deterministic
@@ -92,6 +93,12 @@ async def _recover_one(venue: Venue, tracker: OrderTracker, order: Order, fills:
     try:
         snapshot = await lookup(venue, tracker, order, policy.lookup_backoff)
     except OrderNotFound:
+        if order.state is OrderState.PENDING_CANCEL and \
+                order.resume_state is OrderState.SUBMITTED and order.filled_quantity == 0:
+            # Cancelled before the venue ever acknowledged it: whether the venue has it is
+            # the create's question, answered as for a SUBMITTED order.
+            tracker.apply(order, EventKind.CANCEL_REJECTED,
+                          reason="the venue does not know the order (yet)")
         if order.state is not OrderState.SUBMITTED:
             raise
         if await _confirm_absent(venue, tracker, order, policy):

@@ -10,11 +10,12 @@ from typing import TypeVar
 import pytest
 
 from venuekit.engine import Engine
-from venuekit.errors import Code, ValidationError, VenueKitError
+from venuekit.errors import Code, ValidationError, VenueKitError, error
 from venuekit.journal.sqlite import SQLiteJournal
 from venuekit.lifecycle import EventKind
-from venuekit.model import Order, OrderState
+from venuekit.model import Order, OrderSnapshot, OrderState
 from venuekit.outcome import OutcomePolicy
+from venuekit.venue import OrderRef
 
 from .scripted_venue import ScriptedVenue, limit_buy
 
@@ -289,3 +290,59 @@ def test_a_cancel_that_cannot_name_the_order_is_a_typed_error_recovery_settles(
         return await engine.cancel(order, timeout=2)
     order = with_engine(tmp_path, venue, body, UNANSWERED)
     assert order.state is OrderState.CANCELLED and venue.submits == [order.id]
+
+
+def test_a_cancel_answered_not_found_before_any_ack_resolves_the_create(tmp_path: Path
+                                                                         ) -> None:
+    """With client order ids the cancel can be sent at once, but a not-found answer for an
+    order never acknowledged may mean the create never arrived: that is resolved as for
+    any unknown create (here: proven absent, ERROR), never left PENDING_CANCEL."""
+    venue = ScriptedVenue()
+    submit = unanswered(venue, "timeout")
+
+    async def body(engine: Engine) -> Order:
+        order = await submit(engine)
+        venue.fetch_script.clear()
+        return await engine.cancel(order, as_timeout=True, timeout=2)
+    order = with_engine(tmp_path, venue, body, UNANSWERED)
+    assert order.state is OrderState.ERROR and "never received" in (order.reason or "")
+    assert len(venue.cancels) == 1 and venue.submits == [order.id], "nothing sent again"
+
+
+def test_a_cancel_answered_not_found_cancels_an_order_the_venue_shows_later(
+        tmp_path: Path) -> None:
+    venue = ScriptedVenue()
+    submit = unanswered(venue, "accept+timeout")
+    original = venue.cancel
+
+    async def not_yet(ref: OrderRef) -> OrderSnapshot | None:
+        if len(venue.cancels) == 0:  # the first cancel comes before the venue shows it
+            venue.cancels.append(ref)
+            raise error(Code.ORDER_NOT_FOUND, "order not found", venue=venue.name)
+        return await original(ref)
+    venue.cancel = not_yet  # type: ignore[method-assign]
+
+    async def body(engine: Engine) -> Order:
+        order = await submit(engine)
+        venue.fetch_script.clear()
+        return await engine.cancel(order, as_timeout=True, timeout=2)
+    order = with_engine(tmp_path, venue, body, UNANSWERED)
+    assert order.state is OrderState.TIMEOUT and order.venue_order_id == "V1"
+    assert len(venue.cancels) == 2 and venue.submits == [order.id]
+
+
+def test_recovery_settles_a_cancel_requested_before_any_ack(tmp_path: Path) -> None:
+    """A journal left with a cancel requested for an order never acknowledged (a crash)
+    and unknown to the venue: recovery resolves it like a SUBMITTED order."""
+    venue = ScriptedVenue()
+    submit = unanswered(venue, "timeout")
+
+    async def body(engine: Engine) -> Order:
+        order = await submit(engine)
+        engine.tracker.apply(order, EventKind.CANCEL_REQUEST)  # then the process stopped
+        venue.fetch_script.clear()
+        report = await engine.recover()
+        assert report.ok, report.failed
+        return order
+    order = with_engine(tmp_path, venue, body, UNANSWERED)
+    assert order.state is OrderState.ERROR and venue.submits == [order.id]
