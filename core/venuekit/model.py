@@ -342,6 +342,12 @@ class OrderEvent:
     data: dict[str, str] | None = None
 
 
+def _check_amount(name: str, value: Decimal | None) -> None:
+    if value is not None and not (
+            isinstance(value, Decimal) and value.is_finite() and value > 0):
+        raise ValueError(f"Order.{name} must be a positive Decimal or None, got {value!r}")
+
+
 @dataclass(slots=True, eq=False, weakref_slot=True)
 class Order:
     """The SDK's tracked order. Mutated only by :func:`venuekit.lifecycle.apply`.
@@ -373,14 +379,11 @@ class Order:
     def __post_init__(self) -> None:
         if not isinstance(self.id, str) or not self.id.strip():
             raise ValueError(f"an order id must be a non-empty string, got {self.id!r}")
-        for name in ("quantity", "limit_price"):
-            value = getattr(self, name)
-            if value is not None and not (
-                    isinstance(value, Decimal) and value.is_finite() and value > 0):
-                raise ValueError(
-                    f"Order.{name} must be a positive Decimal or None, got {value!r}")
+        _check_amount("quantity", self.quantity)
         if self.limit_price is None:
             self.limit_price = self.request.limit_price
+        else:
+            _check_amount("limit_price", self.limit_price)
 
     @property
     def symbol(self) -> str:

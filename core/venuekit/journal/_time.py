@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 __all__ = ["as_utc", "from_micros", "to_micros"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 
 
 def as_utc(moment: datetime) -> datetime:
@@ -25,8 +26,7 @@ def to_micros(moment: datetime) -> int:
     """Microseconds since the epoch, exactly."""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    delta = moment - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    return (moment - _EPOCH) // _MICROSECOND  # timedelta arithmetic is exact
 
 
 def from_micros(micros: int) -> datetime:

@@ -91,8 +91,11 @@ def _render(value: int, digits: str, width: int) -> str:
 
 
 @lru_cache(maxsize=64)
-def _render_tag(tag: str, digits: str, width: int) -> str:
-    return _render(int(tag, 36), digits, width)
+def _prefix(tag: str, digits: str, width: int, separator: str) -> str:
+    """The journal tag as ids of these rules begin (checked once, then remembered)."""
+    if not is_journal_tag(tag):
+        raise ValueError(f"{tag!r} is not a journal tag")
+    return _render(int(tag, 36), digits, width) + separator
 
 
 def _pick_digits(usable: set[str]) -> str:
@@ -158,10 +161,8 @@ class ClientIdRules:
         """The id of order number ``sequence`` (from 1) in the journal tagged ``tag``."""
         if not 1 <= sequence <= self._capacity:
             raise ValueError(f"sequence {sequence} is outside 1..{self._capacity} for {self!r}")
-        if not is_journal_tag(tag):
-            raise ValueError(f"{tag!r} is not a journal tag")
-        prefix = _render_tag(tag, self._digits, self._tag_width)
-        return prefix + self._separator + _render(sequence, self._digits, 0)
+        return _prefix(tag, self._digits, self._tag_width, self._separator) + _render(
+            sequence, self._digits, 0)
 
 
 @dataclass(frozen=True, slots=True)

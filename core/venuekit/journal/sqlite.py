@@ -53,6 +53,7 @@ from .base import Journal
 from .ids import ClientIdRules, is_journal_tag, new_journal_tag
 from .sqlite_writes import (
     EVENT_COLUMNS,
+    INSERT_EVENT,
     INSERT_FILL,
     INSERT_NEW_EVENT,
     INSERT_ORDER,
@@ -450,7 +451,8 @@ class SQLiteJournal(Journal):
             try:
                 if queue is not None:
                     write(*row)
-                    queue.add(Row(order_id, micros, (INSERT_NEW_EVENT, (order_id, micros))))
+                    queue.add(Row(order_id, micros, INSERT_EVENT.bind(
+                        (order_id, 1, NEW_EVENT, NEW_EVENT, micros, None, None))))
                     if not self._batch_depth:
                         self._commit_behind()  # durable now, with what was written behind
                 else:

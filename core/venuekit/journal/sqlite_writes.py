@@ -19,8 +19,8 @@ from typing import Any
 from ..model import Order, OrderEvent, OrderState
 from ._time import to_micros
 
-__all__ = ["EVENT_COLUMNS", "INSERT_FILL", "INSERT_NEW_EVENT", "INSERT_ORDER", "Row", "Statement",
-           "WriteQueue"]
+__all__ = ["EVENT_COLUMNS", "INSERT_EVENT", "INSERT_FILL", "INSERT_NEW_EVENT", "INSERT_ORDER",
+           "Row", "Statement", "WriteQueue"]
 
 log = logging.getLogger("venuekit.journal")
 
@@ -183,6 +183,10 @@ class WriteQueue:
 
     def add(self, row: Row) -> None:
         self._rows.append(row)
+        if row.totals is not None and self._venue_ids:
+            # The row carries the order's venue id as it is now, which an earlier
+            # set_venue_order_id would have been overwritten by: it is not needed.
+            self._venue_ids.pop(row.order_id, None)
 
     def set_venue_order_id(self, order_id: str, venue_order_id: str) -> None:
         self._venue_ids[order_id] = venue_order_id
