@@ -147,7 +147,8 @@ class Engine:
 
     async def prepare(self, request: OrderRequest) -> OrderRequest:
         """``request`` quantized to its instrument's rules (a validation error if it cannot be)."""
-        instrument = await self.instrument(request.symbol)
+        instrument = self._instruments.get(request.symbol) or await self.instrument(
+            request.symbol)
         reference: Decimal | None = None
         if request.order_type is OrderType.MARKET and instrument.min_notional > 0:
             reference = (await self.quote(request.symbol)).touch(request.side)

@@ -49,6 +49,10 @@ class PoolLimiter:
     def __init__(self, pools: Sequence[RateLimitPool]) -> None:
         self._windows = {pool.name: _Window(pool) for pool in pools}
 
+    def __bool__(self) -> bool:
+        """False when no pool is enforced (nothing to charge)."""
+        return bool(self._windows)
+
     def charge(self, weights: Mapping[str, int]) -> tuple[str, float] | None:
         """Charge ``weights`` if every pool has room; else the first full pool and how
         many seconds until it has room (nothing is charged then)."""

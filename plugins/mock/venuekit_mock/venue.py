@@ -328,13 +328,15 @@ class MockVenue(Venue):
         order index, so scripted faults count the creates the venue received.
         """
         self._check_auth()
-        refused = self._limiter.charge(self.capabilities.weight(operation))
+        refused = self._limiter.charge(self.capabilities.weight(operation)) \
+            if self._limiter else None
         if refused is not None:
             pool, wait = refused
             raise error(Code.RATE_LIMITED, f"rate limit of pool {pool!r} exceeded",
                         venue=self.name, retry_after=wait)
         index = self._sim.take_index() if operation == "submit" else None
-        await self._half_latency()
+        if self._latency:
+            await self._half_latency()
         plan = self.faults
         if not plan.active:
             return _Admission(index)
@@ -387,7 +389,8 @@ class MockVenue(Venue):
         if server_error:
             raise error(Code.VENUE_ERROR, f"{operation}: internal server error (injected "
                         "fault)", venue=self.name)
-        await self._half_latency()
+        if self._latency:
+            await self._half_latency()
         return snapshot
 
     def _commit(self, events: Sequence[SimEvent]) -> None:
