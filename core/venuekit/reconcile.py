@@ -122,7 +122,11 @@ async def lookup(venue: Venue, tracker: OrderTracker, order: Order,
     since = order.created_at - CLOCK_SLACK
     recent = await retry_call(lambda: venue.recent_orders(since), operation="recent_orders",
                               backoff=backoff, venue=venue.name)
-    match = find_by_fingerprint(order, recent, tracker.claimed_venue_ids(),
+    # Orders that finished have left the tracker, but the venue orders they hold are
+    # still taken: an identical order must not be paired with one of them.
+    claimed = tracker.claimed_venue_ids() | tracker.journal.venue_order_ids(
+        order.venue, order.created_at - FINGERPRINT_WINDOW)
+    match = find_by_fingerprint(order, recent, claimed,
                                 replaced=_replaced_venue_id(tracker, order))
     if match is None:
         raise error(Code.ORDER_NOT_FOUND,

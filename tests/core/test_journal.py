@@ -213,6 +213,25 @@ def test_venue_order_id_is_recorded(journal: SQLiteJournal) -> None:
     assert stored is not None and stored.venue_order_id == "V-77"
 
 
+def test_venue_order_ids_since_a_time_include_finished_and_written_behind_orders(
+        journal: SQLiteJournal) -> None:
+    old = journal.create_order("mock", limit(), id_rules=RULES, at=T0)
+    journal.set_venue_order_id(old.id, "V-old")
+    done = journal.create_order("mock", limit(), id_rules=RULES, at=T0 + timedelta(hours=1))
+    done.venue_order_id = "V-done"
+    journal.set_venue_order_id(done.id, "V-done")
+    step(journal, done, EventKind.SUBMIT, EventKind.ACK, EventKind.CANCELLED)
+    behind = journal.create_order("mock", limit(), id_rules=RULES, at=T0 + timedelta(hours=1))
+    journal.set_venue_order_id(behind.id, "V-behind", behind=True)
+    journal.create_order("mock", limit(), id_rules=RULES, at=T0 + timedelta(hours=1))
+    other = journal.create_order("alpaca", limit(), id_rules=RULES, at=T0 + timedelta(hours=1))
+    journal.set_venue_order_id(other.id, "A-1")
+    assert journal.venue_order_ids("mock", T0 + timedelta(minutes=30)) == {"V-done",
+                                                                         "V-behind"}
+    assert journal.venue_order_ids("mock", T0) == {"V-old", "V-done", "V-behind"}
+    assert journal.venue_order_ids("kis", T0) == set()
+
+
 def test_an_order_the_journal_never_created_is_refused(journal: SQLiteJournal) -> None:
     stranger = Order(id="nobody-1", venue="mock", request=limit(), quantity=Decimal("10"))
     applied = apply(stranger, EventKind.SUBMIT)

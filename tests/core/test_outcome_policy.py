@@ -15,6 +15,7 @@ from venuekit.journal.sqlite import SQLiteJournal
 from venuekit.lifecycle import EventKind
 from venuekit.model import Order, OrderSnapshot, OrderState
 from venuekit.outcome import OutcomePolicy
+from venuekit.reconcile import reconcile_order
 from venuekit.venue import OrderRef
 
 from .scripted_venue import ScriptedVenue, limit_buy
@@ -141,6 +142,28 @@ def test_venue_without_client_ids_is_resolved_by_fingerprint(tmp_path: Path) -> 
     ids = with_engine(tmp_path, venue, body)
     assert ids == ["V1", "V2"], "the second order must not claim the first's venue order"
     assert len(venue.orders) == 2
+
+
+def test_an_order_that_finished_keeps_its_venue_order_from_an_identical_one(
+        tmp_path: Path) -> None:
+    # The first order filled and left the tracker; its venue order is still its own.
+    venue = ScriptedVenue(client_ids=False)
+    venue.submit_script = ["ok", "accept+timeout"]
+
+    async def body(engine: Engine) -> list[tuple[str | None, OrderState]]:
+        first = await engine.submit(limit_buy())
+        assert first.venue_order_id == "V1"
+        venue.execute("V1", "T-1", "5", "10.00")
+        await reconcile_order(venue, engine.tracker, first)
+        assert first.state is OrderState.FILLED and engine.tracker.get(first.id) is None
+        second = await engine.submit(limit_buy())  # identical fingerprint, answer lost
+        return [(first.venue_order_id, first.state), (second.venue_order_id, second.state)]
+
+    assert with_engine(tmp_path, venue, body) == [("V1", OrderState.FILLED),
+                                                  ("V2", OrderState.ACKNOWLEDGED)]
+    with SQLiteJournal(tmp_path / "journal.sqlite3", readonly=True) as journal:
+        assert sorted(o.venue_order_id or "" for o in journal.orders()) == ["V1", "V2"]
+        assert [f.trade_id for f in journal.fills()] == ["T-1"]
 
 
 def test_an_order_that_cannot_be_quantized_is_refused_before_the_journal(tmp_path: Path

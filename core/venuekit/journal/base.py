@@ -124,6 +124,15 @@ class Journal(abc.ABC):
         exclusive); ``limit`` keeps the newest ``limit`` orders.
         """
 
+    def venue_order_ids(self, venue: str, since: datetime) -> set[str]:
+        """The venue order ids held by orders of ``venue`` created at or after ``since``,
+        open or terminal: the venue orders a fingerprint lookup must not give to another.
+
+        The default rebuilds those orders; a backend may answer from an index.
+        """
+        return {o.venue_order_id for o in self.orders(venue=venue, since=since)
+                if o.venue_order_id}
+
     @abc.abstractmethod
     def fills(self, *, venue: str | None = None, symbol: str | None = None) -> list[Fill]:
         """Every recorded execution (each once), in execution-time order; an inferred fill

@@ -654,6 +654,24 @@ class SQLiteJournal(Journal):
         return self._select(" AND ".join(clauses) or "1", params, newest_first=True,
                             limit=limit)
 
+    def venue_order_ids(self, venue: str, since: datetime) -> set[str]:
+        # Newest first, stopping at the first order created before ``since``: orders are
+        # numbered in creation order, so only the recent end of the table is read.
+        limit = to_micros(since)
+        ids: set[str] = set()
+        try:
+            self._write_queued()  # the writer reads what it wrote
+            for venue_order_id, created_at in self._conn.execute(
+                    "SELECT venue_order_id, created_at FROM orders WHERE venue = ? "
+                    "ORDER BY seq DESC", (venue,)):
+                if created_at < limit:
+                    break
+                if venue_order_id:
+                    ids.add(venue_order_id)
+        except sqlite3.Error as exc:
+            raise self._sqlite_error("read venue order ids", exc) from exc
+        return ids
+
     def fills(self, *, venue: str | None = None, symbol: str | None = None) -> list[Fill]:
         clauses: list[str] = []
         params: list[str] = []
