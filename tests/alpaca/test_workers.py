@@ -1,17 +1,35 @@
 """The worker threads that run alpaca-py's blocking calls: results, failures, width,
-cancellation and closing."""
+cancellation and closing, with each way results go back to the loop (an eventfd, a pipe,
+``call_soon_threadsafe``)."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 import time
+from collections.abc import Iterator
 
 import pytest
 
+from venuekit_alpaca import workers as workers_module
 from venuekit_alpaca.workers import Workers
 
 WAIT = 5.0  # seconds any one step may take before the test fails instead of hanging
+INBOXES = ["eventfd", "pipe", "threadsafe"]
+
+
+@pytest.fixture(params=INBOXES, autouse=True)
+def inbox(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Every test runs with each way back to the loop this platform has."""
+    kind = request.param
+    if kind == "eventfd" and not hasattr(os, "eventfd"):
+        pytest.skip("os.eventfd exists on Linux only")
+    if kind == "pipe":
+        monkeypatch.delattr(os, "eventfd", raising=False)
+    if kind == "threadsafe":
+        monkeypatch.setattr(workers_module, "_open_inbox", workers_module._ThreadsafeInbox)
+    yield kind
 
 
 def threads_named(prefix: str) -> list[threading.Thread]:
@@ -123,3 +141,33 @@ def test_dropped_workers_end_their_threads() -> None:
     while threads_named("t-dropped") and time.monotonic() < deadline:
         time.sleep(0.01)
     assert threads_named("t-dropped") == []
+
+
+def test_one_workers_serves_one_loop_after_another() -> None:
+    """A venue may be driven by several ``asyncio.run`` calls in turn."""
+    workers = Workers(2, "t-loops")
+    try:
+        for n in range(3):
+            assert asyncio.run(workers.run(pow, 2, n)) == 2 ** n
+    finally:
+        workers.close()
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts descriptors in /proc")
+def test_closed_workers_leave_no_descriptor_open(inbox: str) -> None:
+    def open_descriptors() -> int:
+        return len(os.listdir("/proc/self/fd"))
+
+    before = open_descriptors()
+    workers = Workers(2, "t-fds")
+    for n in range(3):  # one inbox per loop
+        assert asyncio.run(workers.run(pow, 3, n)) == 3 ** n
+    if inbox != "threadsafe":
+        assert open_descriptors() > before  # the inboxes hold descriptors while in use
+    workers.close()
+    deadline = time.monotonic() + WAIT
+    while (threads_named("t-fds") or open_descriptors() > before) \
+            and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert threads_named("t-fds") == []
+    assert open_descriptors() <= before
