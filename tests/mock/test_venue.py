@@ -16,7 +16,7 @@ from venuekit.errors import (
     RateLimited,
     VenueKitError,
 )
-from venuekit.model import OrderRequest, OrderState, OrderUpdate, Side, utcnow
+from venuekit.model import OrderRequest, OrderState, OrderUpdate, Quote, Side, utcnow
 from venuekit.plugins import PluginHost
 from venuekit.venue import OrderRef, RateLimitPool
 from venuekit_mock import DEFAULT_SYMBOLS, MockVenue
@@ -380,17 +380,19 @@ def test_stream_disconnect_from_control_raises_and_reconnect_works() -> None:
     run(scenario())
 
 
-def test_orders_fills_and_updates_equal_their_validated_models() -> None:
+def test_quotes_orders_fills_and_updates_equal_their_validated_models() -> None:
     # The venue builds these without validating the simulator's values again: each must be
     # exactly the model validation would build from the same data, every field present.
-    async def scenario() -> list[OrderUpdate]:
+    async def scenario() -> tuple[Quote, list[OrderUpdate]]:
         venue = MockVenue(symbols=[flat()])
         stream = venue.order_updates()
         await venue.submit(limit("100.00", quantity="5"), "resting")
         await venue.submit(market("3"), "filled")
-        return [await next_update(stream) for _ in range(3)]
+        return await venue.quote("XYZ"), [await next_update(stream) for _ in range(3)]
 
-    updates = run(scenario())
+    quote, updates = run(scenario())
+    assert Quote.model_validate(quote.model_dump()) == quote
+    assert quote.ask_size == D(497)  # 500 displayed, 3 taken
     assert [u.fill is not None for u in updates] == [False, False, True]
     for update in updates:
         assert OrderUpdate.model_validate(update.model_dump()) == update

@@ -3,11 +3,11 @@
 The engine keeps slotted records and named tuples; what the venue returns to the SDK is
 venuekit's pydantic models. Every conversion lives here, one function per type.
 
-Orders, fills and stream messages are built several times per order, from values the
+Quotes, orders, fills and stream messages are built for every order, from values the
 simulator made itself (Decimals, venuekit's enums, aware datetimes) after checking every
 request, so they are built without validating them again (:func:`_built`); validation
-would cost more than the rest of the conversion. Reference data, quotes and the account
-are validated as usual.
+would cost more than the rest of the conversion. Reference data and the account are
+validated as usual.
 """
 
 from __future__ import annotations
@@ -58,8 +58,8 @@ def instrument(spec: SymbolSpec) -> Instrument:
 
 
 def quote(book: Book, at: datetime) -> Quote:
-    return Quote(symbol=book.spec.symbol, bid=book.bid, ask=book.ask,
-                 bid_size=book.bid_left, ask_size=book.ask_left, at=at)
+    return _built(Quote, {"symbol": book.spec.symbol, "bid": book.bid, "ask": book.ask,
+                          "bid_size": book.bid_left, "ask_size": book.ask_left, "at": at})
 
 
 def snapshot(view: OrderView) -> OrderSnapshot:
