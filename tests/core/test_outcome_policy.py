@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from decimal import Decimal
 from pathlib import Path
 from typing import TypeVar
 
@@ -369,3 +371,46 @@ def test_recovery_settles_a_cancel_requested_before_any_ack(tmp_path: Path) -> N
         return order
     order = with_engine(tmp_path, venue, body, UNANSWERED)
     assert order.state is OrderState.ERROR and venue.submits == [order.id]
+
+
+class ReplacingVenue(ScriptedVenue):
+    """The scripted venue with a native replace: the new order takes what is left."""
+
+    def __init__(self) -> None:
+        super().__init__(client_ids=False)
+        self.capabilities = replace(self.capabilities, replace=True)
+        self.replaced: list[OrderRef] = []
+
+    async def replace(self, ref: OrderRef, *, quantity: Decimal | None = None,
+                      limit_price: Decimal | None = None,
+                      client_order_id: str | None = None) -> OrderSnapshot:
+        self.replaced.append(ref)
+        assert ref.venue_order_id is not None
+        old = self.orders[ref.venue_order_id]
+        self.orders[old.venue_order_id] = old.model_copy(update={"state": OrderState.REPLACED})
+        new = old.model_copy(update={"venue_order_id": f"V{len(self.orders) + 1}",
+                                     "limit_price": limit_price,
+                                     "state": OrderState.ACKNOWLEDGED,
+                                     "replaces": old.venue_order_id})
+        self.orders[new.venue_order_id] = new
+        return new
+
+
+def test_a_re_peg_of_an_order_still_unknown_waits_for_it_to_be_found(tmp_path: Path) -> None:
+    """A replace must name the order to the venue: while its outcome is unknown (no client
+    order ids, no venue id yet) nothing is journaled or sent and the order is returned as
+    it is; once a lookup finds it, the replace goes out with its venue order id."""
+    venue = ReplacingVenue()
+    submit = unanswered(venue, "accept+timeout")
+
+    async def body(engine: Engine) -> tuple[Order, Order]:
+        order = await submit(engine)
+        kept = await engine.replace(order, limit_price=Decimal("10.01"))
+        assert kept is order and venue.replaced == []
+        assert [o.id for o in engine.journal.orders()] == [order.id], "nothing journaled"
+        venue.fetch_script.clear()
+        return order, await engine.replace(order, limit_price=Decimal("10.01"))
+    order, new = with_engine(tmp_path, venue, body, UNANSWERED)
+    assert [ref.venue_order_id for ref in venue.replaced] == ["V1"]
+    assert order.state is OrderState.REPLACED and new.venue_order_id == "V2"
+    assert new.state is OrderState.ACKNOWLEDGED and new.replaces == order.id
