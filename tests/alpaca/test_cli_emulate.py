@@ -3,51 +3,24 @@
 from __future__ import annotations
 
 import json
-import os
-import selectors
 import signal
-import subprocess
-import sys
 from typing import Any
 
 from click.testing import CliRunner
 
 from venuekit.cli import main
 
+from ..support.processes import first_line, reap, start_emulate
 from .emulator_clients import TradingClient, market
 
 START_TIMEOUT = 30.0
 
 
-def _first_line(process: subprocess.Popen[str], timeout: float) -> str:
-    assert process.stdout is not None
-    with selectors.DefaultSelector() as selector:
-        selector.register(process.stdout, selectors.EVENT_READ)
-        if not selector.select(timeout):
-            raise AssertionError("the emulator printed nothing in time")
-    return process.stdout.readline()
-
-
-def _start(*args: str) -> subprocess.Popen[str]:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    return subprocess.Popen([sys.executable, "-m", "venuekit", "emulate", "alpaca", *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=env)
-
-
-def _reap(process: subprocess.Popen[str]) -> None:
-    if process.poll() is None:
-        process.kill()
-        process.wait(timeout=5)
-    for stream in (process.stdout, process.stderr):
-        if stream is not None:
-            stream.close()
-
-
 def test_emulate_serves_a_real_client_then_stops_on_sigterm() -> None:
-    process = _start("--port", "0", "--json", "-o", "seed=7", "-o", "cash=25000")
+    process = start_emulate("alpaca", "--port", "0", "--json", "-o", "seed=7",
+                            "-o", "cash=25000")
     try:
-        line = _first_line(process, START_TIMEOUT)
+        line = first_line(process, START_TIMEOUT)
         info: dict[str, Any] = json.loads(line)
         settings = info["client_settings"]
         assert info["endpoints"]["stream"] == settings["APCA_API_STREAM_URL"]
@@ -61,13 +34,13 @@ def test_emulate_serves_a_real_client_then_stops_on_sigterm() -> None:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=15) == 0
     finally:
-        _reap(process)
+        reap(process)
 
 
 def test_emulate_prints_how_to_connect_for_people() -> None:
-    process = _start("--port", "0", "-o", "secret_key=my-own-secret")
+    process = start_emulate("alpaca", "--port", "0", "-o", "secret_key=my-own-secret")
     try:
-        first = _first_line(process, START_TIMEOUT)
+        first = first_line(process, START_TIMEOUT)
         assert first.startswith("alpaca emulator running")
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=15) == 0
@@ -76,7 +49,7 @@ def test_emulate_prints_how_to_connect_for_people() -> None:
         assert "export APCA_API_BASE_URL=http://127.0.0.1:" in out
         assert "my-own-secret" not in first + out  # a chosen secret is not echoed
     finally:
-        _reap(process)
+        reap(process)
 
 
 def test_emulate_refuses_bad_options_with_exit_code_2() -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import selectors
 import signal
 import subprocess
 import sys
@@ -14,23 +13,20 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from ..support.processes import first_line, reap, start_emulate
+
 START_TIMEOUT = 30.0
 RUN_TIMEOUT = 90.0
 
 
 def _start_emulator() -> tuple[subprocess.Popen[str], dict[str, Any]]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "venuekit", "emulate", "alpaca", "--port", "0", "--json",
-         "-o", "seed=11", "-o", "cash=50000"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    assert process.stdout is not None
-    with selectors.DefaultSelector() as selector:
-        selector.register(process.stdout, selectors.EVENT_READ)
-        if not selector.select(START_TIMEOUT):
-            process.kill()
-            raise AssertionError("the emulator printed nothing in time")
-    return process, json.loads(process.stdout.readline())
+    process = start_emulate("alpaca", "--port", "0", "--json", "-o", "seed=11",
+                            "-o", "cash=50000")
+    try:
+        return process, json.loads(first_line(process, START_TIMEOUT))
+    except BaseException:
+        reap(process)
+        raise
 
 
 def _ledger(settings: dict[str, str]) -> dict[str, Any]:
@@ -80,9 +76,4 @@ def test_rebalance_on_the_alpaca_emulator(tmp_path: Path) -> None:
         emulator.send_signal(signal.SIGTERM)
         assert emulator.wait(timeout=15) == 0
     finally:
-        if emulator.poll() is None:
-            emulator.kill()
-            emulator.wait(timeout=5)
-        for stream in (emulator.stdout, emulator.stderr):
-            if stream is not None:
-                stream.close()
+        reap(emulator)

@@ -6,8 +6,6 @@ import asyncio
 import json
 import os
 import signal
-import subprocess
-import sys
 import textwrap
 from collections.abc import Mapping
 from pathlib import Path
@@ -19,6 +17,8 @@ from venuekit import hookimpl
 from venuekit.emulator import Emulator
 from venuekit.errors import ConfigurationError
 from venuekit.plugins import PluginHost
+
+from ..support.processes import first_line, reap, start_emulate
 
 
 class EchoEmulator:
@@ -140,22 +140,13 @@ def test_emulate_command_runs_until_sigterm_and_stops_the_emulator(tmp_path: Pat
     marker = tmp_path / "stopped.txt"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
         filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")]))}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "venuekit", "emulate", "quiet", "--json",
-         "-o", f"marker={marker}"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True, env=env)
+    process = start_emulate("quiet", "--json", "-o", f"marker={marker}", env=env)
     try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
+        line = first_line(process, 30.0)
         assert json.loads(line) == {"emulator": "quiet", "endpoints": {"nothing": "none://"},
                                     "client_settings": {"QUIET": "1"}}
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=20) == 0
         assert marker.read_text() == "stopped"
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(timeout=5)
-        for stream in (process.stdout, process.stderr):
-            if stream is not None:
-                stream.close()
+        reap(process)
