@@ -141,6 +141,8 @@ def test_json_config_round_trips() -> None:
     ({"slippage.model": "percentage", "slippage.bsp": "5"}, "slippage"),
     ({"commission": {"model": "tiered", "tiers": "5:10"}}, "commission"),
     ({"faults.drop_response": "1.5"}, "faults"),
+    ({"faults.drop_response": float("nan")}, "faults"),  # found by fuzzing
+    ({"faults.timeout": float("inf")}, "faults"),
     ({"faults.gremlins": "0.1"}, "faults"),
     ({"faults.schedule.timeout": "0"}, "faults"),
     ({"rate_limits": "orders=ten/1"}, "rate_limits"),

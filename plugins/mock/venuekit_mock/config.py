@@ -69,7 +69,7 @@ def money(value: object) -> Decimal:
 def _fraction(value: object) -> Decimal:
     """A probability: floats are fine here (0.05 in TOML means what it says)."""
     number = Decimal(repr(value)) if isinstance(value, float) else money(value)
-    if not 0 <= number <= 1:
+    if not number.is_finite() or not 0 <= number <= 1:
         raise _Bad(f"expected a probability between 0 and 1, got {value!r}")
     return number
 
