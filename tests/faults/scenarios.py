@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import json
 import logging
 import random
@@ -253,16 +254,45 @@ async def run_scenario(seed: int, directory: Path, target: Target = MOCK) -> Res
     return result
 
 
+WHOLE_SCENARIO_LIMIT = 3 * SCENARIO_TIMEOUT + 30.0
+"""Seconds a scenario may take from opening the venue to closing it, start-up, recovery and
+close included; beyond that it counts as ``hung`` and the run goes on without it."""
+
+
 async def run_many(seeds: Sequence[int], directory: Path, target: Target = MOCK, *,
                    concurrency: int = 24) -> list[Result]:
-    """Run scenarios ``concurrency`` at a time (most of a scenario is waiting on timers)."""
+    """Run scenarios ``concurrency`` at a time (most of a scenario is waiting on timers).
+
+    A scenario stuck anywhere (even in a close that ignores cancellation) is left behind,
+    cancelled, and reported as ``hung`` with its seed: the run always ends. Run it with a
+    loop that is closed without waiting for leftovers (:func:`run_bounded`).
+    """
     gate = asyncio.Semaphore(concurrency)
 
     async def one(seed: int) -> Result:
         async with gate:
-            return await run_scenario(seed, directory, target)
+            task = asyncio.ensure_future(run_scenario(seed, directory, target))
+            done, _ = await asyncio.wait({task}, timeout=WHOLE_SCENARIO_LIMIT)
+            if done:
+                return task.result()
+            where = io.StringIO()
+            task.print_stack(limit=12, file=where)
+            task.cancel()
+            return Result(seed, target.name, {"hung": 1}, {}, [],
+                          notes=[f"stuck beyond {WHOLE_SCENARIO_LIMIT} s: {where.getvalue()}"])
 
     return list(await asyncio.gather(*(one(s) for s in seeds)))
+
+
+def run_bounded(seeds: Sequence[int], directory: Path, target: Target = MOCK, *,
+                concurrency: int = 24) -> list[Result]:
+    """:func:`run_many` on a fresh loop, closed without waiting for scenarios left behind."""
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(run_many(seeds, directory, target,
+                                                concurrency=concurrency))
+    finally:
+        loop.close()
 
 
 def totals(results: Sequence[Result], **extra: Any) -> dict[str, Any]:
@@ -294,7 +324,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     logging.disable(logging.CRITICAL)  # the tallies are the output; warnings are expected
     with tempfile.TemporaryDirectory() as directory:
-        results = asyncio.run(run_many(args.seeds, Path(directory), TARGETS[args.venue]))
+        results = run_bounded(args.seeds, Path(directory), TARGETS[args.venue])
     for result in results:
         sys.stdout.write(json.dumps(result.as_dict()) + "\n")
 
