@@ -10,7 +10,9 @@ Timings on a busy machine are noisy, so both figures are measured ``--rounds`` t
 rebalance on a fresh venue, journal and engine) and the best of each is compared: the run
 least disturbed by other work against the order least disturbed. The medians are printed
 too, with each phase's seconds in the best run (a phase ends once its orders are confirmed
-and the account is read again).
+and the account is read again). Each rebalance round starts on a collected heap, so that
+the previous round's discarded venue, journal and engine are not collected inside the
+next round's measurement.
 
     python benchmarks/rebalance_path.py
     python benchmarks/rebalance_path.py --rounds 9
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import statistics
 import sys
@@ -99,7 +102,10 @@ def main() -> None:
     if rounds < 1:
         parser.error("--rounds must be at least 1")
     singles = asyncio.run(one_order(rounds))
-    runs = [asyncio.run(rebalance()) for _ in range(rounds)]
+    runs = []
+    for _ in range(rounds):
+        gc.collect()
+        runs.append(asyncio.run(rebalance()))
     walls = [run[0] for run in runs]
     wall, _, floor, phases = min(runs, key=lambda run: run[0])
     completed = min(run[1] for run in runs)  # every round must complete every order

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -17,7 +18,7 @@ from venuekit.model import Account, OrderRequest, OrderSnapshot, Quote
 from venuekit.plugins import PluginHost
 from venuekit.rebalance import Action, ItemStatus, Rebalancer, RebalanceReport, parse_plan
 from venuekit.settlement import SettlementOptions
-from venuekit.validation import PreTradeValidator
+from venuekit.validation import Finding, PreTradeValidator, ValidationContext
 from venuekit_mock import MockVenue, PercentageSlippage
 
 D = Decimal
@@ -165,6 +166,56 @@ def test_the_account_is_read_while_the_answers_to_the_creates_are_on_their_way(
     assert venue.calls == ["account", "account", "answered", "answered", "answered"]
     assert report.account_after is not None  # and it counts every buy
     assert report.account_after.cash == D(10000) - 30 * D("100.01")
+
+
+class CountChecks:
+    """A pre-trade rule that only counts the orders it has seen."""
+
+    name = "count"
+
+    def __init__(self) -> None:
+        self.seen = 0
+
+    def check(self, request: OrderRequest, context: ValidationContext) -> list[Finding]:
+        self.seen += 1
+        return []
+
+
+def test_a_phase_starts_in_waves_each_journaled_before_it_is_sent(tmp_path: Path) -> None:
+    # Seven buys in waves of three: when the first create reaches the venue, the first wave
+    # (and only it) is durable, as sent, and the later waves are not validated yet.
+    path = tmp_path / "j.sqlite3"
+    counter = CountChecks()
+    at_first_send: list[tuple[int, dict[str, str]]] = []
+
+    def accepted(snapshot: OrderSnapshot) -> None:
+        if not at_first_send:
+            with sqlite3.connect(path) as reader:  # what another process would read
+                committed = dict(reader.execute("SELECT id, state FROM orders"))
+            at_first_send.append((counter.seen, committed))
+
+    names = [f"W{i}" for i in range(7)]
+    venue = MockVenue(seed=2, symbols=[flat(s) for s in names], cash="100000",
+                      on_accepted=accepted)
+
+    async def main() -> RebalanceReport:
+        with SQLiteJournal(path) as journal:
+            validator = PreTradeValidator(extra_rules=[counter])
+            async with Engine(venue, journal, host=PluginHost(load_entry_points=False),
+                              settlement=FAST, validator=validator) as engine:
+                rebalancer = Rebalancer(engine)
+                rebalancer.wave = 3
+                report = await rebalancer.run(parse_plan({"items": [
+                    {"symbol": s, "action": "BUY", "quantity": "5"} for s in names]}))
+            assert_journal_matches_ledger(journal, venue.control.ledger)
+            return report
+
+    report = asyncio.run(main())
+    assert report.complete and len(venue.control.ledger.orders) == 7
+    [(validated, committed)] = at_first_send
+    assert validated == 3
+    first_wave = {item.order_id for item in report.items[:3]}
+    assert committed == dict.fromkeys(first_wave, "submitted")
 
 
 def test_a_dry_run_validates_and_prices_but_sends_nothing(tmp_path: Path) -> None:

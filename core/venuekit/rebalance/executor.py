@@ -8,10 +8,14 @@ through an :class:`~venuekit.engine.Engine`; it never recalculates the portfolio
    concurrently (instruments and quotes one request each where the venue batches them).
 2. SELL phase: each sell is sized (a notional at the bid, rounded down to the lot),
    validated, and executed; all sells run concurrently (the engine's rate limiter paces the
-   venue calls, and the engine journals the phase's creates under one commit).
+   venue calls). They start in waves of :attr:`Rebalancer.wave` orders: the engine
+   journals each wave's creates under one commit and sends them while the next wave is
+   validated, so the venue is already working on the first orders of a large phase
+   instead of waiting until the whole phase is prepared.
 3. Once the venue has reported every sell final, the account and the quotes are read again
-   while the answers to the creates arrive and the REST confirmations run; if anything
-   changed an order after the read began, the account is read once more.
+   while the answers to the creates arrive and the REST confirmations run; the events
+   those answers brought are committed meanwhile, and if anything changed an order after
+   the read began, the account is read once more.
 4. BUY phase: the buys are sized to the real buying power less the safety margin: when the
    plan asks for more, every buy is scaled down by the same factor (a notional scales, a
    quantity scales and rounds down to the lot), so the phase never exceeds the buying
@@ -111,6 +115,11 @@ class _FinalWatch:
 
 class Rebalancer:
     """Runs plans on one engine. See the module docstring for the pipeline."""
+
+    wave = 10
+    """Orders of a phase started together, journaled under one commit and sent while the
+    next wave is prepared: small enough that the first orders leave early, large enough
+    that the commits stay few."""
 
     def __init__(self, engine: Engine, *, strategy: str = "market",
                  strategy_options: dict[str, Any] | None = None,
@@ -307,10 +316,21 @@ class Rebalancer:
         """
         sent = [(entry, request) for entry, request in work if request is not None]
         watch = _FinalWatch(self.engine.tracker, len(sent))
-        tasks = [asyncio.ensure_future(self._one(entry, request, dry_run, watch.sender(i)))
-                 for i, (entry, request) in enumerate(sent)]
-        for i, task in enumerate(tasks):
-            watch.follow(i, task)
+        tasks: list[asyncio.Task[ExecutionResult | None]] = []
+        try:
+            for i, (entry, request) in enumerate(sent):
+                if i and i % self.wave == 0:
+                    # The waves started so far are journaled and sent before the next is
+                    # validated: one turn of the loop lets them through.
+                    await asyncio.sleep(0)
+                task = asyncio.ensure_future(self._one(entry, request, dry_run,
+                                                       watch.sender(i)))
+                watch.follow(i, task)
+                tasks.append(task)
+        except BaseException:  # cancelled between waves: so are the orders started
+            for started in tasks:
+                started.cancel()
+            raise
         running = asyncio.gather(*tasks)
         early: asyncio.Future[_T] | None = None
         seen: dict[str, int] = {}
@@ -325,6 +345,10 @@ class Rebalancer:
                 final.cancel()
             executed = [(entry, result) for (entry, _), result
                         in zip(sent, await running, strict=True) if result is not None]
+            if early is not None:
+                # Every create has its answer: commit what the answers brought while the
+                # read is on its way, rather than with the next phase's first creates.
+                self._flush()
             confirming = asyncio.gather(*(result.confirm(self.engine)
                                           for _, result in executed))
             if early is None:  # the read starts now, beside the confirmations
@@ -348,6 +372,13 @@ class Rebalancer:
                      extra={"venue": self.engine.venue.name})
             return await read()
         return outcome
+
+    def _flush(self) -> None:
+        try:
+            self.engine.tracker.flush()
+        except VenueKitError as exc:  # the next commit takes them along (or recovery)
+            log.warning("could not commit the phase's events yet",
+                        extra={"venue": self.engine.venue.name, "code": exc.code.name})
 
     async def _one(self, entry: ItemReport, request: OrderRequest, dry_run: bool,
                    on_order: Callable[[Order], None]) -> ExecutionResult | None:
