@@ -211,7 +211,8 @@ class Engine:
                     try:
                         order = self.journal.create_order(
                             self.venue.name, prepared, id_rules=self.id_rules,
-                            quantity=prepared.quantity, limit_price=prepared.limit_price)
+                            quantity=prepared.quantity, limit_price=prepared.limit_price,
+                            submitted=True)
                         self.submitter.begin(order)
                     except Exception as exc:  # this create alone failed and left no trace
                         created.set_exception(exc)

@@ -91,10 +91,15 @@ class Submitter:
         """Track ``order`` and journal SUBMIT: after this, the order may be on the wire.
 
         Call it inside the same ``journal.batch()`` as the create, so that NEW and SUBMIT
-        share one commit; :meth:`submit` calls it for an order still NEW.
+        share one commit; :meth:`submit` calls it for an order still NEW. An order the
+        journal created as sent (``create_order(submitted=True)``) is only tracked: its
+        SUBMIT is already recorded, and observers hear of it now.
         """
-        self.tracker.track(order)
-        self.tracker.apply(order, EventKind.SUBMIT)
+        if order.state is OrderState.NEW:
+            self.tracker.track(order)
+            self.tracker.apply(order, EventKind.SUBMIT)
+        else:
+            self.tracker.track_recorded(order)
 
     async def submit(self, order: Order) -> Order:
         """Send ``order`` (journaled NEW) and settle what the answer means.

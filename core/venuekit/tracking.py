@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING
 
 from . import lifecycle
 from .lifecycle import Applied, EventKind, Result
-from .model import Fill, Order, OrderState
+from .model import Fill, Order, OrderEvent, OrderState
 
 if TYPE_CHECKING:
     from .journal.base import Journal
@@ -88,6 +88,14 @@ class OrderTracker:
         self._drain_buffer(order)
         if order.state.is_terminal:
             self.forget(order)
+
+    def track_recorded(self, order: Order) -> None:
+        """Track ``order``, whose latest event the journal recorded as it created it (the
+        SUBMIT of an order created as sent): observers hear of that event, as of any other.
+        """
+        self.track(order)
+        if self.host is not None and self.host.has_order_observers() and len(order.history) > 1:
+            self._announce(order, order.history[-1], order.history[-2].state)
 
     def forget(self, order: Order) -> None:
         """Stop tracking a terminal order (its record stays in the journal).
@@ -244,16 +252,20 @@ class OrderTracker:
             # The execution is already booked (for this or another order): say so.
             self.duplicate_executions.append((order.id, event.fill))
         if observed:
-            assert host is not None
-            from .plugins import OrderEventRecord
-
-            host.order_event(OrderEventRecord(
-                order_id=order.id, venue=self.venue, symbol=order.symbol, kind=event.kind,
-                state=event.state, previous_state=previous, seq=event.seq, at=event.at,
-                fill=event.fill, reason=event.reason))
+            self._announce(order, event, previous)
         self._wake(order)
         if order.state.is_terminal and order.id in self._orders:
             self.forget(order)
+
+    def _announce(self, order: Order, event: OrderEvent, previous: OrderState) -> None:
+        """Tell the observers of order events about ``event`` (already durable)."""
+        from .plugins import OrderEventRecord
+
+        assert self.host is not None
+        self.host.order_event(OrderEventRecord(
+            order_id=order.id, venue=self.venue, symbol=order.symbol, kind=event.kind,
+            state=event.state, previous_state=previous, seq=event.seq, at=event.at,
+            fill=event.fill, reason=event.reason))
 
     # durability ---------------------------------------------------------------------
     def _schedule_flush(self) -> None:

@@ -98,6 +98,32 @@ def test_create_order_is_committed_before_it_returns(journal: SQLiteJournal,
         assert_same(reader.get(order.id), order)
 
 
+@pytest.mark.parametrize("in_batch", [False, True])
+def test_an_order_created_as_sent_is_committed_submitted_with_both_events(
+        journal: SQLiteJournal, path: Path, in_batch: bool) -> None:
+    # What the engine journals before a create leaves: NEW and SUBMIT, one commit, and the
+    # row already SUBMITTED (recovery looks such an order up instead of sending it again).
+    if in_batch:
+        with journal.batch():
+            order = journal.create_order("mock", limit(), id_rules=RULES, at=T0,
+                                         submitted=True)
+    else:
+        order = journal.create_order("mock", limit(), id_rules=RULES, at=T0, submitted=True)
+
+    assert order.state is OrderState.SUBMITTED
+    assert order.history == [OrderEvent(seq=1, kind=NEW_EVENT, state=OrderState.NEW, at=T0),
+                             OrderEvent(seq=2, kind="submit", state=OrderState.SUBMITTED,
+                                        at=T0)]
+    with SQLiteJournal(path, readonly=True) as reader:
+        assert_same(reader.get(order.id), order)
+        assert [o.id for o in reader.open_orders("mock")] == [order.id]
+    # Its next event follows on as on any other order.
+    step(journal, order, EventKind.ACK)
+    journal.flush()
+    with SQLiteJournal(path, readonly=True) as reader:
+        assert_same(reader.get(order.id), order)
+
+
 def test_orders_round_trip_exactly(path: Path) -> None:
     seoul = timezone(timedelta(hours=9))
     request = OrderRequest(symbol="BTCUSDT", side=Side.SELL, quantity=Decimal("0.00123000"),

@@ -47,13 +47,19 @@ class Journal(abc.ABC):
     @abc.abstractmethod
     def create_order(self, venue: str, request: OrderRequest, *, id_rules: ClientIdRules,
                      quantity: Decimal | None = None, limit_price: Decimal | None = None,
-                     replaces: str | None = None, at: datetime | None = None) -> Order:
+                     replaces: str | None = None, at: datetime | None = None,
+                     submitted: bool = False) -> Order:
         """Commit a new order and return it in state NEW, its ``id`` the client order id.
 
         ``quantity`` and ``limit_price`` are what will be sent (after quantization); None
         means the request's own. ``replaces`` links the order that this one replaces.
         ``at`` is the creation time (now by default). The order's history holds its NEW
         event (``seq`` 1), and the order is durable before this returns.
+
+        With ``submitted`` the order is about to be sent: its SUBMIT event (``seq`` 2, at
+        the creation time) is recorded with it, in the same commit, and it is returned
+        SUBMITTED. This is the lifecycle's NEW -> SUBMITTED step, written with the order
+        instead of as an update after it.
         """
 
     @abc.abstractmethod

@@ -44,7 +44,8 @@ from typing import Any, BinaryIO, Literal, NoReturn
 
 from .. import __version__
 from ..errors import Code, ErrorCode, JournalError, error
-from ..lifecycle import restatements, standing_fills
+from ..lifecycle import EventKind, restatements, standing_fills
+from ..lifecycle import apply as apply_event
 from ..model import Fill, Order, OrderEvent, OrderRequest, OrderState, Side, utcnow
 from . import sqlite_schema as schema
 from ._lock import lock_journal
@@ -53,10 +54,11 @@ from .base import Journal
 from .ids import ClientIdRules, is_journal_tag, new_journal_tag
 from .sqlite_writes import (
     EVENT_COLUMNS,
-    INSERT_EVENT,
     INSERT_FILL,
     INSERT_NEW_EVENT,
     INSERT_ORDER,
+    INSERT_SUBMIT_EVENT,
+    INSERT_SUBMITTED_ORDER,
     Row,
     WriteQueue,
 )
@@ -413,7 +415,8 @@ class SQLiteJournal(Journal):
 
     def create_order(self, venue: str, request: OrderRequest, *, id_rules: ClientIdRules,
                      quantity: Decimal | None = None, limit_price: Decimal | None = None,
-                     replaces: str | None = None, at: datetime | None = None) -> Order:
+                     replaces: str | None = None, at: datetime | None = None,
+                     submitted: bool = False) -> Order:
         if self.readonly:
             self._refuse_read_only()
         if not venue:
@@ -434,6 +437,7 @@ class SQLiteJournal(Journal):
         # commit, which is the batch's or made here. Alone, the order and its NEW event are
         # one transaction, committed here.
         queue = self._queue if self._batch_depth or self._behind else None
+        insert = INSERT_SUBMITTED_ORDER if submitted else INSERT_ORDER
         seq = self._next_seq
         for _ in range(_ID_ATTEMPTS):
             try:
@@ -441,7 +445,7 @@ class SQLiteJournal(Journal):
             except ValueError as exc:
                 raise self._error(Code.JOURNAL_ERROR, f"no client order id is left under "
                                   f"{id_rules!r}; start a new journal", exc) from exc
-            row = INSERT_ORDER.bind((
+            row = insert.bind((
                 seq, order_id, venue, request.symbol, request.side.value,
                 request.order_type.value, request.time_in_force.value,
                 _text(request.quantity), _text(request.notional), _text(request.limit_price),
@@ -451,14 +455,18 @@ class SQLiteJournal(Journal):
             try:
                 if queue is not None:
                     write(*row)
-                    queue.add(Row(order_id, micros, INSERT_EVENT.bind(
-                        (order_id, 1, NEW_EVENT, NEW_EVENT, micros, None, None))))
+                    queue.add(Row(order_id, micros, (INSERT_NEW_EVENT, (order_id, micros))))
+                    if submitted:
+                        queue.add(Row(order_id, micros, (INSERT_SUBMIT_EVENT,
+                                                         (order_id, micros))))
                     if not self._batch_depth:
                         self._commit_behind()  # durable now, with what was written behind
                 else:
                     owned = self._begin()
                     write(*row)
                     write(INSERT_NEW_EVENT, (order_id, micros))
+                    if submitted:
+                        write(INSERT_SUBMIT_EVENT, (order_id, micros))
                     self._end(owned)
                 break
             except sqlite3.IntegrityError as exc:
@@ -476,10 +484,13 @@ class SQLiteJournal(Journal):
             raise self._error(Code.JOURNAL_ERROR, f"{_ID_ATTEMPTS} client order ids in a row "
                               f"were taken under {id_rules!r}")
         self._next_seq = seq + 1
-        return Order(id=order_id, venue=venue, request=request, quantity=quantity,
-                     limit_price=limit_price, created_at=created, replaces=replaces,
-                     history=[OrderEvent(seq=1, kind=NEW_EVENT, state=OrderState.NEW,
-                                         at=created)])
+        order = Order(id=order_id, venue=venue, request=request, quantity=quantity,
+                      limit_price=limit_price, created_at=created, replaces=replaces,
+                      history=[OrderEvent(seq=1, kind=NEW_EVENT, state=OrderState.NEW,
+                                          at=created)])
+        if submitted:  # the event the row and INSERT_SUBMIT_EVENT recorded
+            apply_event(order, EventKind.SUBMIT, at=created)
+        return order
 
     def _id_taken(self, order_id: str) -> bool:
         try:

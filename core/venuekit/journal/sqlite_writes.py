@@ -19,8 +19,18 @@ from typing import Any
 from ..model import Order, OrderEvent, OrderState
 from ._time import to_micros
 
-__all__ = ["EVENT_COLUMNS", "INSERT_EVENT", "INSERT_FILL", "INSERT_NEW_EVENT", "INSERT_ORDER",
-           "Row", "Statement", "WriteQueue"]
+__all__ = [
+    "EVENT_COLUMNS",
+    "INSERT_EVENT",
+    "INSERT_FILL",
+    "INSERT_NEW_EVENT",
+    "INSERT_ORDER",
+    "INSERT_SUBMITTED_ORDER",
+    "INSERT_SUBMIT_EVENT",
+    "Row",
+    "Statement",
+    "WriteQueue",
+]
 
 log = logging.getLogger("venuekit.journal")
 
@@ -67,14 +77,22 @@ class Statement:
         return "".join(out)
 
 
-INSERT_ORDER = Statement(
+_INSERT_ORDER = (
     "INSERT INTO orders (seq, id, venue, symbol, side, order_type, time_in_force, "
     "request_quantity, request_notional, request_limit_price, correlation_id, quantity, "
     "limit_price, created_at, replaces, state, filled_quantity, filled_notional, fees, "
-    "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'new', '0', '0', '0', ?)"
+    "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '{state}', '0', '0', '0', "
+    "?)"
 )
+INSERT_ORDER = Statement(_INSERT_ORDER.format(state="new"))
+INSERT_SUBMITTED_ORDER = Statement(_INSERT_ORDER.format(state="submitted"))
+"""An order created with its SUBMIT event (about to be sent): no update follows."""
 INSERT_NEW_EVENT = (
     "INSERT INTO events (order_id, seq, kind, state, at) VALUES (?, 1, 'new', 'new', ?)"
+)
+INSERT_SUBMIT_EVENT = (
+    "INSERT INTO events (order_id, seq, kind, state, at) "
+    "VALUES (?, 2, 'submit', 'submitted', ?)"
 )
 INSERT_EVENT = Statement(
     "INSERT INTO events (order_id, seq, kind, state, at, reason, data) "
@@ -105,8 +123,8 @@ _TERMINAL = frozenset(state for state in OrderState if state.is_terminal)
 
 
 class Row:
-    """What one event writes: its event row and, unless it is an order's NEW event (written
-    with the order), the order's totals after it."""
+    """What one event writes: its event row and, unless it was written with the order (its
+    NEW event, and the SUBMIT of an order created as sent), the order's totals after it."""
 
     __slots__ = ("at", "event", "order_id", "terminal", "totals")
 
