@@ -151,6 +151,8 @@ class ExecutionResult:
 
 def _child(request: OrderRequest, quantity: Decimal, *, price: Decimal | None) -> OrderRequest:
     if price is None:
+        if request.order_type is OrderType.MARKET and request.quantity is quantity:
+            return request  # the request itself: frozen, nothing to copy
         return request.model_copy(update={"quantity": quantity, "order_type": OrderType.MARKET,
                                           "limit_price": None})
     return request.model_copy(update={"quantity": quantity, "order_type": OrderType.LIMIT,
@@ -345,8 +347,9 @@ async def execute(engine: Engine, request: OrderRequest, strategy: str = "market
         raise error(Code.UNKNOWN_COMPONENT, f"no strategy named {strategy!r} (known: "
                     f"{', '.join(STRATEGIES)})") from None
     result: ExecutionResult = await run(engine, request, **options)
-    log.info("execution finished",
-             extra={"strategy": strategy, "order_id": result.order_id,
-                    "state": result.state.value, "filled": str(result.filled_quantity),
-                    "attempts": result.attempts, "repegs": result.repegs})
+    if log.isEnabledFor(logging.INFO):
+        log.info("execution finished",
+                 extra={"strategy": strategy, "order_id": result.order_id,
+                        "state": result.state.value, "filled": str(result.filled_quantity),
+                        "attempts": result.attempts, "repegs": result.repegs})
     return result

@@ -29,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import ROUND_FLOOR, Decimal
 from types import MappingProxyType
 from typing import Any, Protocol, runtime_checkable
@@ -37,7 +37,7 @@ from typing import Any, Protocol, runtime_checkable
 from pydantic import BaseModel, ConfigDict, Field
 
 from .errors import Code, ErrorCode, VenueKitError, error
-from .model import ZERO, Account, Instrument, OrderRequest, Quote, Side
+from .model import ZERO, Account, Instrument, OrderRequest, Position, Quote, Side
 from .venue import Venue
 
 __all__ = [
@@ -61,6 +61,7 @@ log = logging.getLogger("venuekit.validation")
 
 _BPS = Decimal(10_000)
 ONE = Decimal(1)
+_SCORE = Decimal("0.0001")  # risk scores are given to four places
 
 
 class ValidationRules(BaseModel):
@@ -139,6 +140,9 @@ class ValidationContext:
 
     ``committed`` is the buy notional this process committed since ``account`` was read
     (the account does not show it yet); ``prices`` values the positions for equity.
+    ``holdings`` (the account's positions by symbol) and ``known_equity`` are what
+    :class:`PreTradeValidator` works out once per account and prices instead of once per
+    order; without them they are derived from ``account`` and ``prices``.
     """
 
     account: Account
@@ -149,17 +153,23 @@ class ValidationContext:
     committed_by_symbol: Mapping[str, Decimal] = field(default_factory=dict)
     sold_by_symbol: Mapping[str, Decimal] = field(default_factory=dict)
     prices: Mapping[str, Decimal] = field(default_factory=dict)
+    holdings: Mapping[str, Position] | None = None
+    known_equity: Decimal | None = None
 
     def reference_price(self, request: OrderRequest) -> Decimal:
         """The limit price, else the touch the order would trade against."""
         return request.limit_price or self.quote.touch(request.side)
 
+    def position(self, symbol: str) -> Position | None:
+        holdings = self.holdings
+        return holdings.get(symbol) if holdings is not None else self.account.position(symbol)
+
     def position_quantity(self, symbol: str) -> Decimal:
-        position = self.account.position(symbol)
+        position = self.position(symbol)
         return position.quantity if position is not None else ZERO
 
     def position_value(self, symbol: str) -> Decimal:
-        position = self.account.position(symbol)
+        position = self.position(symbol)
         if position is None:
             return ZERO
         price = self.prices.get(symbol)
@@ -174,6 +184,8 @@ class ValidationContext:
     @property
     def equity(self) -> Decimal:
         """Cash plus the value of every position."""
+        if self.known_equity is not None:
+            return self.known_equity
         return self.account.cash + sum(
             (self.position_value(p.symbol) for p in self.account.positions), ZERO)
 
@@ -398,8 +410,8 @@ def validate(request: OrderRequest, context: ValidationContext,
     active: list[Rule] = list(rules) if rules is not None else \
         [*default_rules(), *context.rules.extra]
     findings = [finding for rule in active for finding in rule.check(request, context)]
-    violations = tuple(f for f in findings if f.violation)
-    warnings = tuple(f for f in findings if not f.violation and f.message)
+    violations = tuple([f for f in findings if f.violation])
+    warnings = tuple([f for f in findings if not f.violation and f.message])
     price = context.reference_price(request)
     approved = _quantity(request, price)
     for finding in findings:
@@ -411,8 +423,7 @@ def validate(request: OrderRequest, context: ValidationContext,
     else:
         usages = [f.usage for f in findings if f.usage is not None]
         score = min(max(usages, default=ZERO), ONE)
-    return ValidationResult(request, violations, warnings, approved,
-                            score.quantize(Decimal("0.0001")))
+    return ValidationResult(request, violations, warnings, approved, score.quantize(_SCORE))
 
 
 class OrderValidator(Protocol):
@@ -446,6 +457,8 @@ class PreTradeValidator:
         # context shares the current mapping instead of recomputing one per order.
         self._prices: Mapping[str, Decimal] = MappingProxyType({})
         self._instruments: dict[str, Instrument] = {}
+        self._holdings: Mapping[str, Position] = MappingProxyType({})
+        self._equity: Decimal | None = None  # for the account and prices in use
         self._committed = ZERO
         self._by_symbol: dict[str, Decimal] = {}
         self._sold: dict[str, Decimal] = {}
@@ -460,6 +473,8 @@ class PreTradeValidator:
         """Start from ``account``; nothing is committed since."""
         self._version += 1
         self.account = account
+        self._holdings = MappingProxyType({p.symbol: p for p in account.positions})
+        self._equity = None
         self._committed = ZERO
         self._by_symbol.clear()
         self._sold.clear()
@@ -477,6 +492,7 @@ class PreTradeValidator:
             self._quotes[quote.symbol] = (quote, now)
             prices[quote.symbol] = quote.mid
         self._prices = MappingProxyType(prices)
+        self._equity = None
 
     def use_instruments(self, instruments: Iterable[Instrument]) -> None:
         self._version += 1
@@ -502,7 +518,12 @@ class PreTradeValidator:
         context = ValidationContext(account=self.account, instrument=instrument, quote=quote,
                                     rules=self.rules, committed=self._committed,
                                     committed_by_symbol=dict(self._by_symbol),
-                                    sold_by_symbol=dict(self._sold), prices=self._prices)
+                                    sold_by_symbol=dict(self._sold), prices=self._prices,
+                                    holdings=self._holdings, known_equity=self._equity)
+        if self._equity is None and self.rules.max_concentration is not None:
+            # Worked out once for this account and these prices, not for every order.
+            self._equity = context.equity
+            context = replace(context, known_equity=self._equity)
         self._context = (self._version, request.symbol, context)
         return context
 
