@@ -124,7 +124,9 @@ class ExecutionResult:
         lost); every figure of the result reflects it once this returns.
         """
         pending, self.unconfirmed = self.unconfirmed, []
-        if pending:
+        if len(pending) == 1:  # the usual case: no task to run one confirmation
+            await engine.confirm(pending[0])
+        elif pending:
             await asyncio.gather(*(engine.confirm(order) for order in pending))
 
     def as_dict(self) -> dict[str, Any]:
