@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from decimal import Decimal
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
@@ -232,14 +232,15 @@ class Engine:
         return await retry_call(lambda: self.venue.quote(symbol), operation="quote",
                                 venue=self.venue.name)
 
-    async def settle(self, order: Order, *, timeout: float | None = None,
-                     confirm: bool = True) -> Order:
+    def settle(self, order: Order, *, timeout: float | None = None,
+               confirm: bool = True) -> Coroutine[Any, Any, Order]:
         """Wait until ``order`` is final or ``timeout`` seconds pass (see settlement).
 
         With ``confirm=False`` the REST confirmation of the final state is left to a later
-        :meth:`confirm`, so that many orders' confirmations can run together.
+        :meth:`confirm`, so that many orders' confirmations can run together. (Returns the
+        settlement's coroutine itself: no frame of its own on every wake-up of the wait.)
         """
-        return await self.settlement.settle(order, timeout=timeout, confirm=confirm)
+        return self.settlement.settle(order, timeout=timeout, confirm=confirm)
 
     async def confirm(self, order: Order) -> Order:
         """Confirm a final state over REST (what :meth:`settle` does unless told not to)."""
@@ -295,12 +296,16 @@ class Engine:
         await self.settlement.wait_cancelled(order, timeout=timeout, cancelled_as=kind)
         return order
 
-    async def execute(self, request: OrderRequest, strategy: str = "market",
-                      **options: Any) -> ExecutionResult:
-        """Run ``request`` with a strategy (``market``, ``limit``, ``aggressive-limit``)."""
+    def execute(self, request: OrderRequest, strategy: str = "market",
+                **options: Any) -> Coroutine[Any, Any, ExecutionResult]:
+        """Run ``request`` with a strategy (``market``, ``limit``, ``aggressive-limit``).
+
+        Returns the strategy's coroutine itself, to await: no frame of its own on every
+        resumption of the execution.
+        """
         from .strategies import execute
 
-        return await execute(self, request, strategy, **options)
+        return execute(self, request, strategy, **options)
 
     def _ref(self, order: Order) -> OrderRef | None:
         """How the venue names ``order``: None while it has no id the venue knows it by."""
