@@ -163,9 +163,14 @@ def _child(request: OrderRequest, quantity: Decimal, *, price: Decimal | None) -
 
 async def _settle(engine: Engine, result: ExecutionResult, order: Order, *,
                   timeout: float | None, confirm: bool) -> None:
-    """Settle ``order``; a final state left unconfirmed is listed for the caller."""
+    """Settle ``order``; a final state left unconfirmed is listed for the caller.
+
+    A FILLED order is not listed: its fills add up to its whole quantity and nothing can
+    change it any more (settlement never confirms one either).
+    """
     await engine.settle(order, timeout=timeout, confirm=confirm)
-    if not confirm and order.state.is_terminal:
+    state = order.state
+    if not confirm and state.is_terminal and state is not OrderState.FILLED:
         result.unconfirmed.append(order)
 
 

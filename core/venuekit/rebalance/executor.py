@@ -349,8 +349,10 @@ class Rebalancer:
                 # Every create has its answer: commit what the answers brought while the
                 # read is on its way, rather than with the next phase's first creates.
                 self._flush()
+            # Only executions with a final state left to confirm get a task (none when
+            # every order filled).
             confirming = asyncio.gather(*(result.confirm(self.engine)
-                                          for _, result in executed))
+                                          for _, result in executed if result.unconfirmed))
             if early is None:  # the read starts now, beside the confirmations
                 seen = {order.id: len(order.history)
                         for _, result in executed for order in result.orders}
