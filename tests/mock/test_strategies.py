@@ -65,6 +65,14 @@ def test_a_final_state_from_the_stream_is_confirmed_over_rest(tmp_path: Path) ->
     on_mock(tmp_path, body, venue_class=StreamEndsEarly)
 
 
+def test_a_filled_order_is_never_left_to_confirm(tmp_path: Path) -> None:
+    async def body(engine: Engine, venue: MockVenue) -> None:
+        result = await engine.execute(buy("10"), confirm=False)
+        assert result.state is OrderState.FILLED and result.filled_quantity == Decimal(10)
+        assert result.unconfirmed == []  # its fills add up to its quantity: nothing can change
+    on_mock(tmp_path, body)
+
+
 def test_without_confirmation_the_caller_confirms_later(tmp_path: Path) -> None:
     async def body(engine: Engine, venue: MockVenue) -> None:
         result = await engine.execute(buy("150"), confirm=False)
