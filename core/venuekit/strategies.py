@@ -104,11 +104,14 @@ class ExecutionResult:
     @property
     def slippage_bps(self) -> Decimal | None:
         """Against the arrival mid, positive when worse for us."""
+        if self.arrival is None:
+            return None
         avg = self.average_price
-        if avg is None or self.arrival is None or self.arrival.mid <= 0:
+        mid = self.arrival.mid
+        if avg is None or mid <= 0:
             return None
         sign = 1 if self.request.side is Side.BUY else -1
-        return (avg - self.arrival.mid) / self.arrival.mid * _BPS * sign
+        return (avg - mid) / mid * _BPS * sign
 
     @property
     def note(self) -> str | None:

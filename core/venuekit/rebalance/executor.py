@@ -70,6 +70,9 @@ ProgressCallback = Callable[[ItemReport], None]
 _T = TypeVar("_T")
 
 
+_CENT = Decimal("0.01")
+
+
 def _floor(value: Decimal, places: str = "0.0001") -> Decimal:
     return value.quantize(Decimal(places), ROUND_FLOOR)
 
@@ -432,13 +435,13 @@ class Rebalancer:
         entry.order_id = result.order_id or None
         state = result.state
         entry.state = state.value
-        entry.filled_quantity = result.filled_quantity
+        entry.filled_quantity = filled = result.filled_quantity
         entry.average_price = result.average_price
         entry.fees = result.fees
         entry.attempts = result.attempts
         entry.repegs = result.repegs
-        entry.slippage_bps = None if result.slippage_bps is None else \
-            result.slippage_bps.quantize(Decimal("0.01"))
+        slippage = result.slippage_bps  # each of these properties sums over the orders
+        entry.slippage_bps = None if slippage is None else slippage.quantize(_CENT)
         entry.started_at = result.started_at
         entry.finished_at = result.finished_at or utcnow()
         entry.orders = [{"id": o.id, "venue_order_id": o.venue_order_id,
@@ -446,7 +449,7 @@ class Rebalancer:
                          "filled_quantity": o.filled_quantity} for o in result.orders]
         if state is OrderState.FILLED:
             status = ItemStatus.COMPLETED
-        elif state is OrderState.REJECTED and result.filled_quantity == 0:
+        elif state is OrderState.REJECTED and filled == 0:
             status = ItemStatus.REJECTED
         elif state.is_terminal:
             status = ItemStatus.INCOMPLETE
