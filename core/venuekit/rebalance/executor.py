@@ -99,9 +99,9 @@ class _FinalWatch:
         self._pending.discard(execution)
         self._moved.set()
 
-    def follow(self, execution: int, task: asyncio.Future[Any]) -> None:
-        """Count an execution that ends without sending anything (refused, failed)."""
-        task.add_done_callback(lambda _: self._done(execution))
+    def ended(self, execution: int) -> None:
+        """Execution number ``execution`` ended (having sent or not: refused, failed)."""
+        self._done(execution)
 
     async def final(self) -> None:
         tracker = self.tracker
@@ -326,16 +326,15 @@ class Rebalancer:
                     # The waves started so far are journaled and sent before the next is
                     # validated: one turn of the loop lets them through.
                     await asyncio.sleep(0)
-                task = asyncio.ensure_future(self._one(entry, request, dry_run,
-                                                       watch.sender(i)))
-                watch.follow(i, task)
-                tasks.append(task)
+                tasks.append(asyncio.ensure_future(self._one(entry, request, dry_run,
+                                                             watch, i)))
         except BaseException:  # cancelled between waves: so are the orders started
             for started in tasks:
                 started.cancel()
             raise
         running = asyncio.gather(*tasks)
         early: asyncio.Future[_T] | None = None
+        final: asyncio.Future[None] | None = None
         seen: dict[str, int] = {}
         try:
             if read is not None and tasks:
@@ -367,6 +366,8 @@ class Rebalancer:
                     self._record(entry, result, notify=False)
             outcome = await early if early is not None else None
         finally:
+            if final is not None:  # cancelled too when the phase is
+                final.cancel()
             if early is not None and not early.done():
                 early.cancel()
         if read is None:
@@ -386,49 +387,55 @@ class Rebalancer:
                         extra={"venue": self.engine.venue.name, "code": exc.code.name})
 
     async def _one(self, entry: ItemReport, request: OrderRequest, dry_run: bool,
-                   on_order: Callable[[Order], None]) -> ExecutionResult | None:
+                   watch: _FinalWatch, execution: int) -> ExecutionResult | None:
         """Validate and execute one order; every outcome ends in ``entry``, none escapes.
 
-        Returns the execution, its final states still to be confirmed, when it ran.
+        Returns the execution, its final states still to be confirmed, when it ran. The
+        ``watch`` hears of each order it sends and of its end, as execution ``execution``.
         """
-        validator = self.validator
         try:
-            context = await validator.context(request, self.engine.venue)
-            verdict = validator.evaluate(request, context)
-        except VenueKitError as exc:
-            self._finish(entry, ItemStatus.FAILED, f"{exc.code.name}: {exc.message}")
-            return None
-        entry.risk_score = verdict.risk_score
-        entry.warnings.extend(w.message for w in verdict.warnings)
-        if not verdict.ok:
-            self._finish(entry, ItemStatus.REFUSED, "; ".join(
-                f"{v.code.name}: {v.message}" for v in verdict.violations))
-            return None
-        if dry_run:
-            self._finish(entry, ItemStatus.PRICED)
-            return None
-        entry.started_at = utcnow()
-        options = {**self.strategy_options, "confirm": False, "on_order": on_order}
-        try:
-            result = await self.engine.execute(request, self.strategy,
-                                               arrival=self._arrivals.get(entry.symbol),
-                                               **options)
-        except VenueKitError as exc:
-            # Raised before the order reached the venue (validation, instrument rules) or
-            # with an outcome the journal and recovery resolve later.
-            status = ItemStatus.REFUSED if exc.outcome is Outcome.REJECTED else \
-                ItemStatus.FAILED
-            entry.finished_at = utcnow()
-            self._finish(entry, status, f"{exc.code.name}: {exc.message}")
-            return None
-        except Exception as exc:  # a bug must not hide the other orders' outcomes
-            log.exception("rebalance order failed", extra={"symbol": entry.symbol})
-            entry.finished_at = utcnow()
-            self._finish(entry, ItemStatus.FAILED, f"{type(exc).__name__}: {exc}")
-            return None
-        if self.on_item is not None:  # shown as done now; recorded again once confirmed
-            self._record(entry, result)
-        return result
+            validator = self.validator
+            try:
+                context = await validator.context(request, self.engine.venue)
+                verdict = validator.evaluate(request, context)
+            except VenueKitError as exc:
+                self._finish(entry, ItemStatus.FAILED, f"{exc.code.name}: {exc.message}")
+                return None
+            entry.risk_score = verdict.risk_score
+            if verdict.warnings:
+                entry.warnings.extend(w.message for w in verdict.warnings)
+            if not verdict.ok:
+                self._finish(entry, ItemStatus.REFUSED, "; ".join(
+                    f"{v.code.name}: {v.message}" for v in verdict.violations))
+                return None
+            if dry_run:
+                self._finish(entry, ItemStatus.PRICED)
+                return None
+            entry.started_at = utcnow()
+            options = {**self.strategy_options, "confirm": False,
+                       "on_order": watch.sender(execution)}
+            try:
+                result = await self.engine.execute(request, self.strategy,
+                                                   arrival=self._arrivals.get(entry.symbol),
+                                                   **options)
+            except VenueKitError as exc:
+                # Raised before the order reached the venue (validation, instrument rules) or
+                # with an outcome the journal and recovery resolve later.
+                status = ItemStatus.REFUSED if exc.outcome is Outcome.REJECTED else \
+                    ItemStatus.FAILED
+                entry.finished_at = utcnow()
+                self._finish(entry, status, f"{exc.code.name}: {exc.message}")
+                return None
+            except Exception as exc:  # a bug must not hide the other orders' outcomes
+                log.exception("rebalance order failed", extra={"symbol": entry.symbol})
+                entry.finished_at = utcnow()
+                self._finish(entry, ItemStatus.FAILED, f"{type(exc).__name__}: {exc}")
+                return None
+            if self.on_item is not None:  # shown as done now; recorded again once confirmed
+                self._record(entry, result)
+            return result
+        finally:
+            watch.ended(execution)
 
     def _record(self, entry: ItemReport, result: ExecutionResult, *,
                 notify: bool = True) -> None:
