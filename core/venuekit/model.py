@@ -52,6 +52,10 @@ def utcnow() -> datetime:
 
 def _to_decimal(value: Any) -> Any:
     """Coerce exact inputs to Decimal and refuse floats with an actionable message."""
+    if type(value) is Decimal:  # the usual input: no other check applies to it
+        if not value.is_finite():
+            raise ValueError(f"expected a finite decimal number, got {value}")
+        return value
     if isinstance(value, bool):
         raise ValueError("expected a decimal number, got a boolean")
     if isinstance(value, float):
