@@ -530,7 +530,10 @@ class PreTradeValidator:
     def evaluate(self, request: OrderRequest, context: ValidationContext) -> ValidationResult:
         """Validate without committing anything (a dry run, or sizing)."""
         last = self._verdict
-        if last is not None and last[0] is context and last[1] == request:
+        # The engine usually checks the very request evaluated before: identity first, as
+        # comparing two models field by field costs more.
+        if last is not None and last[0] is context and (last[1] is request
+                                                        or last[1] == request):
             return last[2]
         result = validate(request, context, self._rules)
         self._verdict = (context, request, result)
