@@ -43,6 +43,8 @@ __all__ = [
 ]
 
 ZERO = Decimal(0)
+_BPS = Decimal(10_000)
+_INFINITY = Decimal("Infinity")
 
 
 def utcnow() -> datetime:
@@ -216,8 +218,8 @@ class Quote(BaseModel):
         """The spread in basis points of the mid; a one-sided or empty book counts as infinite."""
         mid = self.mid
         if self.bid <= 0 or self.ask <= 0 or mid <= 0:
-            return Decimal("Infinity")
-        return self.spread / mid * Decimal(10_000)
+            return _INFINITY
+        return self.spread / mid * _BPS
 
     def touch(self, side: Side) -> Decimal:
         """The price a marketable order of ``side`` trades against (ask for a buy)."""

@@ -207,10 +207,8 @@ def _quantity(request: OrderRequest, price: Decimal) -> Decimal:
     return request.notional / price if price > 0 else ZERO
 
 
-def _usage_warning(rule: str, code: ErrorCode, usage: Decimal, warn_at: Decimal,
-                   what: str) -> Finding | None:
-    if usage <= warn_at:
-        return None
+def _usage_warning(rule: str, code: ErrorCode, usage: Decimal, what: str) -> Finding:
+    """The warning for an order that uses more of a limit than ``warn_at``."""
     return Finding(rule, code, f"{what} uses {usage * 100:.1f} % of its limit",
                    violation=False, usage=usage)
 
@@ -245,10 +243,12 @@ class BuyingPowerRule:
                             f"{rules.buying_power_reserve * 100:.1f} % reserve)", cap=cap,
                             usage=ONE)]
         usage = cost / available if available > 0 else ONE
-        warning = _usage_warning(self.name, Code.INSUFFICIENT_FUNDS, usage, rules.warn_at,
-                                 "the order's cost")
-        return [Finding(self.name, Code.INSUFFICIENT_FUNDS, "", violation=False, cap=cap,
-                        usage=usage)] + ([warning] if warning else [])
+        findings = [Finding(self.name, Code.INSUFFICIENT_FUNDS, "", violation=False, cap=cap,
+                            usage=usage)]
+        if usage > rules.warn_at:
+            findings.append(_usage_warning(self.name, Code.INSUFFICIENT_FUNDS, usage,
+                                           "the order's cost"))
+        return findings
 
 
 class ConcentrationRule:
@@ -275,10 +275,12 @@ class ConcentrationRule:
                             f"{request.symbol} would be {share * 100:.1f} % of equity "
                             f"{equity:.2f}, above the {limit * 100:.1f} % limit", cap=cap,
                             usage=usage)]
-        warning = _usage_warning(self.name, Code.CONCENTRATION_LIMIT, usage,
-                                 context.rules.warn_at, f"{request.symbol}'s concentration")
-        return [Finding(self.name, Code.CONCENTRATION_LIMIT, "", violation=False, cap=cap,
-                        usage=usage)] + ([warning] if warning else [])
+        findings = [Finding(self.name, Code.CONCENTRATION_LIMIT, "", violation=False, cap=cap,
+                            usage=usage)]
+        if usage > context.rules.warn_at:
+            findings.append(_usage_warning(self.name, Code.CONCENTRATION_LIMIT, usage,
+                                           f"{request.symbol}'s concentration"))
+        return findings
 
 
 class NotionalRule:
@@ -320,10 +322,11 @@ class SpreadRule:
             return [Finding(self.name, Code.SPREAD_TOO_WIDE,
                             f"{request.symbol}'s spread is {spread:.1f} bps, above the "
                             f"{limit} bps limit", usage=usage)]
-        warning = _usage_warning(self.name, Code.SPREAD_TOO_WIDE, usage,
-                                 context.rules.warn_at, f"{request.symbol}'s spread")
-        return [Finding(self.name, Code.SPREAD_TOO_WIDE, "", violation=False, usage=usage)] \
-            + ([warning] if warning else [])
+        findings = [Finding(self.name, Code.SPREAD_TOO_WIDE, "", violation=False, usage=usage)]
+        if usage > context.rules.warn_at:
+            findings.append(_usage_warning(self.name, Code.SPREAD_TOO_WIDE, usage,
+                                           f"{request.symbol}'s spread"))
+        return findings
 
 
 class InstrumentRule:
@@ -409,21 +412,27 @@ def validate(request: OrderRequest, context: ValidationContext,
     """Run every rule (the built-ins plus ``context.rules.extra`` by default) on ``request``."""
     active: list[Rule] = list(rules) if rules is not None else \
         [*default_rules(), *context.rules.extra]
-    findings = [finding for rule in active for finding in rule.check(request, context)]
-    violations = tuple([f for f in findings if f.violation])
-    warnings = tuple([f for f in findings if not f.violation and f.message])
     price = context.reference_price(request)
     approved = _quantity(request, price)
-    for finding in findings:
-        if finding.cap is not None:
-            approved = min(approved, finding.cap)
+    violations: list[Finding] = []
+    warnings: list[Finding] = []
+    highest: Decimal | None = None  # usage
+    for rule in active:  # one pass: what refuses, what warns, the smallest cap, the usage
+        for finding in rule.check(request, context):
+            if finding.violation:
+                violations.append(finding)
+            elif finding.message:
+                warnings.append(finding)
+            cap = finding.cap
+            if cap is not None and cap < approved:
+                approved = cap
+            usage = finding.usage
+            if usage is not None and (highest is None or usage > highest):
+                highest = usage
     approved = max(_floor(max(approved, ZERO), context.instrument.lot_size), ZERO)
-    if violations:
-        score = ONE
-    else:
-        usages = [f.usage for f in findings if f.usage is not None]
-        score = min(max(usages, default=ZERO), ONE)
-    return ValidationResult(request, violations, warnings, approved, score.quantize(_SCORE))
+    score = ONE if violations else min(ZERO if highest is None else highest, ONE)
+    return ValidationResult(request, tuple(violations), tuple(warnings), approved,
+                            score.quantize(_SCORE))
 
 
 class OrderValidator(Protocol):
