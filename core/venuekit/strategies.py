@@ -73,20 +73,32 @@ class ExecutionResult:
     def attempts(self) -> int:
         return len(self.orders)
 
+    # The sums below are plain loops rather than sum() over a generator: they are read
+    # several times per execution, usually over a single order.
+
     @property
     def filled_quantity(self) -> Decimal:
-        return sum((o.filled_quantity for o in self.orders), ZERO)
+        total = ZERO
+        for order in self.orders:
+            total += order.filled_quantity
+        return total
 
     @property
     def fees(self) -> Decimal:
-        return sum((o.fees for o in self.orders), ZERO)
+        total = ZERO
+        for order in self.orders:
+            total += order.fees
+        return total
 
     @property
     def average_price(self) -> Decimal | None:
         filled = self.filled_quantity
         if filled == 0:
             return None
-        return sum((o.filled_notional for o in self.orders), ZERO) / filled
+        notional = ZERO
+        for order in self.orders:
+            notional += order.filled_notional
+        return notional / filled
 
     @property
     def state(self) -> OrderState:

@@ -46,7 +46,10 @@ class ItemStatus(enum.StrEnum):
 
     @property
     def done(self) -> bool:
-        return self in (ItemStatus.COMPLETED, ItemStatus.PRICED, ItemStatus.HELD)
+        return self in _DONE
+
+
+_DONE = frozenset({ItemStatus.COMPLETED, ItemStatus.PRICED, ItemStatus.HELD})
 
 
 @dataclass
