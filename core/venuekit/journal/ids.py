@@ -26,7 +26,6 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from ._time import as_utc
@@ -60,6 +59,7 @@ _BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
 _BASE36_UPPER = _BASE36.upper()
 _TAG_SPACE = 36**TAG_LENGTH
 _SEPARATORS = "-_"
+_PREFIXES_KEPT = 64  # journal tags whose rendered prefix one rule set remembers
 
 
 def new_journal_tag() -> str:
@@ -82,15 +82,13 @@ def _width(value: int, base: int) -> int:
 
 def _render(value: int, digits: str, width: int) -> str:
     base = len(digits)
-    out: list[str] = []
+    text = ""  # ids are short: prepending to a string is cheaper than a list and a join
     while value:
         value, digit = divmod(value, base)
-        out.append(digits[digit])
-    out.extend(digits[0] * (width - len(out)))
-    return "".join(reversed(out))
+        text = digits[digit] + text
+    return text.rjust(width, digits[0])
 
 
-@lru_cache(maxsize=64)
 def _prefix(tag: str, digits: str, width: int, separator: str) -> str:
     """The journal tag as ids of these rules begin (checked once, then remembered)."""
     if not is_journal_tag(tag):
@@ -122,6 +120,8 @@ class ClientIdRules:
     _separator: str = field(init=False, repr=False, compare=False)
     _tag_width: int = field(init=False, repr=False, compare=False)
     _capacity: int = field(init=False, repr=False, compare=False)
+    # The rendered prefix of each journal tag these rules were asked for (one or two).
+    _prefixes: dict[str, str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.max_length < 1:
@@ -146,6 +146,7 @@ class ClientIdRules:
         object.__setattr__(self, "_separator", separator)
         object.__setattr__(self, "_tag_width", tag_width)
         object.__setattr__(self, "_capacity", capacity)
+        object.__setattr__(self, "_prefixes", {})
 
     @classmethod
     def from_capabilities(cls, capabilities: Capabilities) -> ClientIdRules:
@@ -161,8 +162,13 @@ class ClientIdRules:
         """The id of order number ``sequence`` (from 1) in the journal tagged ``tag``."""
         if not 1 <= sequence <= self._capacity:
             raise ValueError(f"sequence {sequence} is outside 1..{self._capacity} for {self!r}")
-        return _prefix(tag, self._digits, self._tag_width, self._separator) + _render(
-            sequence, self._digits, 0)
+        prefix = self._prefixes.get(tag)
+        if prefix is None:
+            prefix = _prefix(tag, self._digits, self._tag_width, self._separator)
+            if len(self._prefixes) >= _PREFIXES_KEPT:
+                self._prefixes.clear()
+            self._prefixes[tag] = prefix
+        return prefix + _render(sequence, self._digits, 0)
 
 
 @dataclass(frozen=True, slots=True)
