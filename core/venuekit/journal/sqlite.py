@@ -45,7 +45,6 @@ from typing import Any, BinaryIO, Literal, NoReturn
 from .. import __version__
 from ..errors import Code, ErrorCode, JournalError, error
 from ..lifecycle import EventKind, restatements, standing_fills
-from ..lifecycle import apply as apply_event
 from ..model import Fill, Order, OrderEvent, OrderRequest, OrderState, Side, utcnow
 from . import sqlite_schema as schema
 from ._lock import lock_journal
@@ -75,6 +74,8 @@ ENV_VAR = "VENUEKIT_JOURNAL"
 
 NEW_EVENT = "new"
 """The ``kind`` of the event that opens every order's history."""
+
+_SUBMIT_EVENT: str = EventKind.SUBMIT.value
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _CORRUPT_CODES = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})
@@ -438,6 +439,16 @@ class SQLiteJournal(Journal):
         # one transaction, committed here.
         queue = self._queue if self._batch_depth or self._behind else None
         insert = INSERT_SUBMITTED_ORDER if submitted else INSERT_ORDER
+        # The columns every attempt below writes alike, built inline: this runs before
+        # each order is sent. Enum members give their value through ``_value_``, without
+        # the descriptor.
+        asked, notional, asked_price = request.quantity, request.notional, request.limit_price
+        columns = (request.symbol, request.side._value_, request.order_type._value_,
+                   request.time_in_force._value_, None if asked is None else str(asked),
+                   None if notional is None else str(notional),
+                   None if asked_price is None else str(asked_price), request.correlation_id,
+                   None if quantity is None else str(quantity),
+                   None if limit_price is None else str(limit_price))
         seq = self._next_seq
         for _ in range(_ID_ATTEMPTS):
             try:
@@ -445,12 +456,7 @@ class SQLiteJournal(Journal):
             except ValueError as exc:
                 raise self._error(Code.JOURNAL_ERROR, f"no client order id is left under "
                                   f"{id_rules!r}; start a new journal", exc) from exc
-            row = insert.bind((
-                seq, order_id, venue, request.symbol, request.side.value,
-                request.order_type.value, request.time_in_force.value,
-                _text(request.quantity), _text(request.notional), _text(request.limit_price),
-                request.correlation_id, _text(quantity), _text(limit_price), micros, replaces,
-                micros))
+            row = insert.bind((seq, order_id, venue, *columns, micros, replaces, micros))
             owned: bool | None = None
             try:
                 if queue is not None:
@@ -484,13 +490,15 @@ class SQLiteJournal(Journal):
             raise self._error(Code.JOURNAL_ERROR, f"{_ID_ATTEMPTS} client order ids in a row "
                               f"were taken under {id_rules!r}")
         self._next_seq = seq + 1
-        order = Order(id=order_id, venue=venue, request=request, quantity=quantity,
-                      limit_price=limit_price, created_at=created, replaces=replaces,
-                      history=[OrderEvent(seq=1, kind=NEW_EVENT, state=OrderState.NEW,
-                                          at=created)])
-        if submitted:  # the event the row and INSERT_SUBMIT_EVENT recorded
-            apply_event(order, EventKind.SUBMIT, at=created)
-        return order
+        history = [OrderEvent(seq=1, kind=NEW_EVENT, state=OrderState.NEW, at=created)]
+        if submitted:
+            # What the lifecycle's SUBMIT makes of a NEW order, as the row and
+            # INSERT_SUBMIT_EVENT recorded it.
+            history.append(OrderEvent(seq=2, kind=_SUBMIT_EVENT, state=OrderState.SUBMITTED,
+                                      at=created))
+        return Order(id=order_id, venue=venue, request=request, quantity=quantity,
+                     limit_price=limit_price, created_at=created, replaces=replaces,
+                     state=history[-1].state, history=history)
 
     def _id_taken(self, order_id: str) -> bool:
         try:
