@@ -5,6 +5,7 @@ Every test uses a real journal file in ``tmp_path``.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import os
@@ -417,6 +418,36 @@ def test_a_failed_call_in_a_batch_leaves_no_trace_and_the_rest_is_kept(
             journal.append(kept, kept.history[-1])  # a second writer of the same event
         raise RuntimeError("the caller failed after journaling")
     assert_same(journal.get(kept.id), kept)
+
+
+@pytest.mark.parametrize("behind", [False, True], ids=["append", "append_behind"])
+@pytest.mark.parametrize(("reason", "data"), [(None, None), ("venue note", None),
+                                              (None, {"why": "repeg"}),
+                                              ("venue note", {"why": "repeg"})])
+def test_every_event_form_is_read_back_as_written(path: Path, behind: bool, reason: str | None,
+                                                 data: dict[str, str] | None) -> None:
+    """An event with or without a reason and data, and a fill with or without its venue's
+    ids, come back from the file exactly as they were recorded."""
+    with SQLiteJournal(path) as journal:
+        order = journal.create_order("mock", limit(), id_rules=RULES, at=T0, submitted=True)
+        order.venue_order_id = "v-1"
+        write = journal.append_behind if behind else journal.append
+        with_ids = Fill(trade_id="t-1", symbol="AAPL", side=Side.BUY, quantity=Decimal("4"),
+                        price=Decimal("101.25"), at=T0, venue_order_id="v-1",
+                        client_order_id=order.id)
+        without_ids = execution("t-2", "6", "101.20")
+        for make in (lambda: apply(order, EventKind.ACK, at=T0),
+                     lambda: apply_fill(order, with_ids), lambda: apply_fill(order, without_ids)):
+            applied = make()
+            assert applied.event is not None
+            event = dataclasses.replace(applied.event, reason=reason, data=data)
+            order.history[-1] = event
+            assert write(order, event)
+        journal.flush()
+    assert order.state is OrderState.FILLED
+    with SQLiteJournal(path, readonly=True) as reader:
+        assert_same(reader.get(order.id), order)
+        assert reader.fills() == order.fills
 
 
 # writing behind ---------------------------------------------------------------------------

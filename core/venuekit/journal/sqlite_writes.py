@@ -51,9 +51,10 @@ class Statement:
     in sqlite3's statement cache.
     """
 
-    __slots__ = ("_parts", "_texts")
+    __slots__ = ("_parts", "_texts", "sql")
 
     def __init__(self, sql: str) -> None:
+        self.sql = sql
         self._parts = sql.split("?")
         self._texts: dict[tuple[bool, ...], str] = {}
 
@@ -100,6 +101,12 @@ INSERT_EVENT = Statement(
 )
 INSERT_FILL_EVENT = Statement(f"INSERT INTO events ({EVENT_COLUMNS}) "
                               f"VALUES ({', '.join('?' * 18)})")
+# Most events carry no reason and no data: these forms leave both columns out (NULL), so
+# that binding the rest needs no pattern of NULLs worked out (see Statement.bind).
+INSERT_PLAIN_EVENT = "INSERT INTO events (order_id, seq, kind, state, at) VALUES (?, ?, ?, ?, ?)"
+_FILL_COLUMNS = EVENT_COLUMNS.replace(" reason, data,", "")
+INSERT_PLAIN_FILL_EVENT = Statement(f"INSERT INTO events ({_FILL_COLUMNS}) "
+                                    f"VALUES ({', '.join('?' * 16)})")
 INSERT_FILL = Statement(
     "INSERT INTO fills (venue, symbol, side, trade_id, order_id, quantity, price, fee, "
     "fee_currency, at, venue_order_id, client_order_id, inferred) "
@@ -118,6 +125,10 @@ UPDATE_OPEN = Statement(f"{_SET_ORDER} WHERE id = ? AND closed_at IS NULL")
 UPDATE_CLOSED = Statement(f"{_SET_ORDER}, closed_at = coalesce(closed_at, ?) WHERE id = ?")
 UPDATE_REOPEN = Statement(f"{_SET_ORDER}, closed_at = NULL WHERE id = ?")
 SET_VENUE_ORDER_ID = "UPDATE orders SET venue_order_id = ? WHERE id = ?"
+
+def _json(data: dict[str, str] | None) -> str | None:
+    return None if data is None else json.dumps(data, sort_keys=True)
+
 
 _TERMINAL = frozenset(state for state in OrderState if state.is_terminal)
 
@@ -149,18 +160,25 @@ class Row:
                   str(order.filled_quantity), str(order.filled_notional), str(order.fees),
                   order.replaced_by, order.replaces, order.reason,
                   None if resume is None else resume._value_, at)
-        data = None if event.data is None else json.dumps(event.data, sort_keys=True)
+        reason, data = event.reason, event.data
+        plain = reason is None and data is None
+        head = (order_id, event.seq, event.kind, event.state._value_, at)
         fill = event.fill
         statement: tuple[str, tuple[Any, ...]]
         if fill is None:
-            statement = INSERT_EVENT.bind((order_id, event.seq, event.kind,
-                                           event.state._value_, at, event.reason, data))
+            if plain:
+                statement = (INSERT_PLAIN_EVENT, head)
+            else:
+                statement = INSERT_EVENT.bind((*head, reason, _json(data)))
         else:
-            statement = INSERT_FILL_EVENT.bind((
-                order_id, event.seq, event.kind, event.state._value_, at, event.reason, data,
-                fill.trade_id, fill.symbol, fill.side._value_, str(fill.quantity),
-                str(fill.price), str(fill.fee), fill.fee_currency, to_micros(fill.at),
-                fill.venue_order_id, fill.client_order_id, int(fill.inferred)))
+            execution = (fill.trade_id, fill.symbol, fill.side._value_, str(fill.quantity),
+                         str(fill.price), str(fill.fee), fill.fee_currency,
+                         to_micros(fill.at), fill.venue_order_id, fill.client_order_id,
+                         int(fill.inferred))
+            if plain:
+                statement = INSERT_PLAIN_FILL_EVENT.bind(head + execution)
+            else:
+                statement = INSERT_FILL_EVENT.bind((*head, reason, _json(data), *execution))
         return cls(order_id, at, statement, totals, state in _TERMINAL)
 
     def update(self, closed_at: int | None = None, *,
