@@ -82,9 +82,11 @@ def fill(record: SimFill) -> Fill:
         "inferred": False})
 
 
-def update(event: SimEvent) -> OrderUpdate:
+def update(event: SimEvent, order: OrderSnapshot | None = None) -> OrderUpdate:
+    """The stream message for ``event``; ``order`` is ``event.order`` converted, if the
+    caller already has it (models are frozen, so the message and an answer can share it)."""
     record = event.fill
-    return _built(OrderUpdate, {"order": snapshot(event.order),
+    return _built(OrderUpdate, {"order": snapshot(event.order) if order is None else order,
                                 "fill": None if record is None else fill(record),
                                 "at": event.at})
 

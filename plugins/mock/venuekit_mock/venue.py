@@ -54,6 +54,7 @@ from .sim import (
     FaultPlan,
     NoCommission,
     NoSlippage,
+    OrderView,
     QuoteReplay,
     SimConfig,
     SimEvent,
@@ -289,16 +290,15 @@ class MockVenue(Venue):
             log.debug("order accepted", extra={"venue": self.name, "order_index": index,
                                                "venue_order_id": view.venue_order_id,
                                                "client_order_id": view.client_order_id})
-        return await self._respond("submit", after, view.venue_order_id, events, index,
-                                   accepted=True)
+        return await self._respond("submit", after, view, events, index, accepted=True)
 
     async def cancel(self, ref: OrderRef) -> OrderSnapshot | None:
         after = await self._request("cancel")
         venue_order_id, client_order_id = self._ref(ref)
         view = self._sim.order(venue_order_id, client_order_id)
         self._require_visible(view.venue_order_id)
-        _, events = self._sim.cancel(view.venue_order_id)
-        return await self._respond("cancel", after, view.venue_order_id, events)
+        view, events = self._sim.cancel(view.venue_order_id)
+        return await self._respond("cancel", after, view, events)
 
     async def replace(self, ref: OrderRef, *, quantity: Decimal | None = None,
                       limit_price: Decimal | None = None,
@@ -317,8 +317,8 @@ class MockVenue(Venue):
             self._save()  # the ledger recorded the rejection
             await self._half_latency()
             raise
-        return await self._respond("replace", after, new.venue_order_id, events,
-                                   new.order_index, accepted=True)
+        return await self._respond("replace", after, new, events, new.order_index,
+                                   accepted=True)
 
     # the request pipeline ------------------------------------------------------------
     async def _request(self, operation: str) -> _Admission:
@@ -366,11 +366,15 @@ class MockVenue(Venue):
         if self._latency:
             await asyncio.sleep(self._latency / 2)
 
-    async def _respond(self, operation: str, after: _Admission, venue_order_id: str,
+    async def _respond(self, operation: str, after: _Admission, view: OrderView,
                        events: Sequence[SimEvent], index: int | None = None, *,
                        accepted: bool = False) -> OrderSnapshot:
-        """Everything after the venue acted: visibility, state, stream, after-faults."""
+        """Everything after the venue acted: visibility, state, stream, after-faults.
+
+        ``view`` is the order as the action left it (the engine's answer).
+        """
         server_error, drop = after.server_error, after.drop_response
+        venue_order_id = view.venue_order_id
         if accepted and self._visibility_delay:
             self._hidden_until[venue_order_id] = monotonic() + self._visibility_delay
         if drop:
@@ -379,8 +383,8 @@ class MockVenue(Venue):
         elif server_error:
             self._note(Fault.SERVER_ERROR, operation, index, venue_order_id,
                        "after the venue acted")
-        self._commit(events)
-        snapshot = convert.snapshot(self._sim.order(venue_order_id))
+        snapshot = convert.snapshot(view)
+        self._commit(events, view, snapshot)
         if accepted and self.on_accepted is not None:
             self.on_accepted(snapshot)
         if drop:
@@ -393,14 +397,21 @@ class MockVenue(Venue):
             await self._half_latency()
         return snapshot
 
-    def _commit(self, events: Sequence[SimEvent]) -> None:
-        """Stream what happened, then save the state."""
+    def _commit(self, events: Sequence[SimEvent], view: OrderView | None = None,
+                snapshot: OrderSnapshot | None = None) -> None:
+        """Stream what happened, then save the state.
+
+        ``snapshot`` is ``view`` already converted (the answer to the request): the events
+        that carry that very view share it rather than convert it again.
+        """
         if events and self.capabilities.order_stream:
             routed = self.faults.route(events, self._sim.ledger) if self.faults.active \
                 else events
             if self._hub.subscribers:
-                self._hub.publish([item if item is DISCONNECT else convert.update(item)
-                                   for item in routed])
+                self._hub.publish([
+                    item if item is DISCONNECT
+                    else convert.update(item, snapshot if item.order is view else None)
+                    for item in routed])
         self._save()
 
     def _save(self) -> None:

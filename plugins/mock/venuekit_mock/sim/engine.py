@@ -211,6 +211,7 @@ class Simulator:
         if order.state.is_open:
             self._at = self.now()
             self._finish(order, OrderState.CANCELLED, "cancelled on request", out)
+            return out[-1].order, out
         return order.view(), out
 
     @standard_context
