@@ -102,6 +102,8 @@ class FaultPlan:
         self._ppm: dict[Fault, int] = {}
         self._scripted: dict[Fault, set[int]] = {}
         self._spent: set[tuple[Fault, int]] = set()
+        # Whether any probability or schedule is set: the venue asks on every request.
+        self._armed = False
         self._rng = random.Random(f"venuekit-mock/faults/{seed}")
         for name, probability in (probabilities or {}).items():
             self.set(name, probability)
@@ -121,6 +123,7 @@ class FaultPlan:
             raise ValueError(f"{kind.value}: a probability is a Decimal in [0, 1], "
                              f"got {probability!r}")
         self._ppm[kind] = int(probability * _PPM)
+        self._rearm()
 
     def script(self, fault: str, *indices: int) -> None:
         """Make ``fault`` fire on the orders with these indices (1 is the first create)."""
@@ -128,12 +131,17 @@ class FaultPlan:
         if any(not isinstance(i, int) or i < 1 for i in indices):
             raise ValueError(f"{kind.value}: order indices are integers from 1")
         self._scripted.setdefault(kind, set()).update(indices)
+        self._rearm()
+
+    def _rearm(self) -> None:
+        self._armed = any(self._ppm.values()) or any(self._scripted.values())
 
     def clear(self) -> None:
         """Turn every fault off (authentication failures included)."""
         self._ppm.clear()
         self._scripted.clear()
         self._spent.clear()
+        self._armed = False
         self.auth_failure = False
 
     def probability(self, fault: str) -> Decimal:
@@ -144,7 +152,7 @@ class FaultPlan:
 
     @property
     def active(self) -> bool:
-        return self.auth_failure or any(self._ppm.values()) or any(self._scripted.values())
+        return self.auth_failure or self._armed
 
     # decisions -----------------------------------------------------------------------
     def _draw(self, fault: Fault) -> bool:
