@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from datetime import timedelta
 
 import pytest
@@ -376,6 +377,24 @@ def test_stream_disconnect_from_control_raises_and_reconnect_works() -> None:
             assert update.order.client_order_id == "after-1"
             with pytest.raises(StopAsyncIteration):
                 await next_update(stream)
+
+    run(scenario())
+
+
+def test_an_abandoned_subscriber_is_dropped_and_the_others_still_receive() -> None:
+    async def scenario() -> None:
+        async with MockVenue(symbols=[flat()]) as venue:
+            kept = venue.order_updates()
+            abandoned = venue.order_updates()
+            assert venue.control.stream_subscribers == 2
+            del abandoned  # its consumer let go of it without closing it
+            gc.collect()
+            assert venue.control.stream_subscribers == 1
+            await venue.submit(market(), "still-1")
+            update = await next_update(kept)
+            assert update.order.client_order_id == "still-1"
+            await kept.aclose()
+            assert venue.control.stream_subscribers == 0
 
     run(scenario())
 

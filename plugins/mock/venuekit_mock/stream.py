@@ -43,10 +43,11 @@ class OrderUpdateStream(AsyncIterator[OrderUpdate]):
         while True:
             if self._queue:
                 due, item = self._queue[0]
-                wait = due - monotonic()
-                if wait > 0:
-                    await asyncio.sleep(wait)
-                    continue
+                if due:  # 0: published without delay, due at once (no clock read)
+                    wait = due - monotonic()
+                    if wait > 0:
+                        await asyncio.sleep(wait)
+                        continue
                 self._queue.popleft()
                 if isinstance(item, OrderUpdate):
                     return item
@@ -88,36 +89,44 @@ class StreamHub:
     def __init__(self, venue: str, delay: float = 0.0) -> None:
         self.venue = venue
         self.delay = delay
-        # Weak: a subscriber its consumer abandoned is dropped rather than fed forever.
-        self._streams: weakref.WeakSet[OrderUpdateStream] = weakref.WeakSet()
+        # Weak references: a subscriber its consumer abandoned is dropped (its reference's
+        # callback discards it) rather than fed forever. A plain set of references rather
+        # than a WeakSet, whose iteration costs several times more; it is copied to a
+        # tuple (which allocates nothing while it copies) before it is walked, so a
+        # collection that drops a subscriber cannot change it mid-walk.
+        self._refs: set[weakref.ref[OrderUpdateStream]] = set()
 
     def subscribe(self) -> OrderUpdateStream:
         stream = OrderUpdateStream(self)
-        self._streams.add(stream)
+        self._refs.add(weakref.ref(stream, self._refs.discard))
         return stream
 
     def unsubscribe(self, stream: OrderUpdateStream) -> None:
-        self._streams.discard(stream)
+        self._refs.discard(weakref.ref(stream))
 
     @property
     def subscribers(self) -> int:
-        return len(self._streams)
+        return len(self._refs)
+
+    def _live(self) -> list[OrderUpdateStream]:
+        return [stream for ref in tuple(self._refs) if (stream := ref()) is not None]
 
     def publish(self, items: Sequence[_Item]) -> None:
         """Deliver ``items`` (updates, or a disconnect) to every current subscriber."""
         if not items:
             return
-        due = monotonic() + self.delay
-        streams = list(self._streams)
+        delay = self.delay
+        due = monotonic() + delay if delay else 0.0  # 0.0: due at once
+        streams = self._live()
         for item in items:
             for stream in streams:
                 stream.push(due, item)
             if item is DISCONNECT:
                 for stream in streams:
-                    self._streams.discard(stream)
+                    self.unsubscribe(stream)
                 streams = []
 
     def close(self) -> None:
-        for stream in list(self._streams):
+        for stream in self._live():
             stream.close()
-        self._streams.clear()
+        self._refs.clear()
