@@ -3,11 +3,10 @@
 The engine keeps slotted records and named tuples; what the venue returns to the SDK is
 venuekit's pydantic models. Every conversion lives here, one function per type.
 
-Quotes, orders, fills and stream messages are built for every order, from values the
-simulator made itself (Decimals, venuekit's enums, aware datetimes) after checking every
-request, so they are built without validating them again (:func:`_built`); validation
-would cost more than the rest of the conversion. Reference data and the account are
-validated as usual.
+Every model but instruments is built from values the simulator made itself (Decimals, venuekit's enums,
+aware datetimes) after checking every request, so it is built without validating them
+again (:func:`_built`); validation would cost more than the rest of the conversion.
+Reference data is validated as usual.
 """
 
 from __future__ import annotations
@@ -99,8 +98,9 @@ def account(sim: Simulator) -> Account:
             continue
         book = books[symbol]
         mid = (book.bid + book.ask) / 2
-        positions.append(Position(symbol=symbol, quantity=holding.quantity,
-                                  average_price=holding.average_price,
-                                  market_value=holding.quantity * mid))
-    return Account(currency=sim.account.currency, cash=sim.account.cash,
-                   buying_power=sim.account.buying_power, positions=tuple(positions))
+        positions.append(_built(Position, {
+            "symbol": symbol, "quantity": holding.quantity,
+            "average_price": holding.average_price, "market_value": holding.quantity * mid}))
+    return _built(Account, {"currency": sim.account.currency, "cash": sim.account.cash,
+                            "buying_power": sim.account.buying_power,
+                            "positions": tuple(positions)})
