@@ -114,6 +114,18 @@ def test_krx_price_bands_decide_the_tick() -> None:
     assert spec.ceil_price(D("1999.5")) == D(2_000)
 
 
+
+@pytest.mark.parametrize("table", [
+    ((D(-1), D(1)),),  # a floor below 0
+    ((D(0), D(1)), (D(0), D(5))),  # floors not strictly increasing
+    ((D(0), D(0)),),  # a tick that is not positive
+    ((D(0), D("Infinity")),),  # not a finite tick
+])
+def test_a_tick_table_an_instrument_would_refuse_is_refused_up_front(
+        table: tuple[tuple[D, D], ...]) -> None:
+    with pytest.raises(ValueError, match="tick_table needs strictly increasing floors"):
+        SymbolSpec("005930", D(71_050), tick_table=table)
+
 # time in force ---------------------------------------------------------------------------
 def test_ioc_remainder_expires_at_once() -> None:
     sim = simulator(flat(size="30"))

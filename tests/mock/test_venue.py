@@ -17,10 +17,20 @@ from venuekit.errors import (
     RateLimited,
     VenueKitError,
 )
-from venuekit.model import OrderRequest, OrderState, OrderUpdate, Quote, Side, utcnow
+from venuekit.model import (
+    Account,
+    Instrument,
+    OrderRequest,
+    OrderState,
+    OrderUpdate,
+    Quote,
+    Side,
+    utcnow,
+)
 from venuekit.plugins import PluginHost
 from venuekit.venue import OrderRef, RateLimitPool
 from venuekit_mock import DEFAULT_SYMBOLS, MockVenue
+from venuekit_mock.sim import KRX_TICK_TABLE, SymbolSpec
 
 
 def market(quantity: str = "10", symbol: str = "XYZ", side: str = "buy") -> OrderRequest:
@@ -417,3 +427,22 @@ def test_quotes_orders_fills_and_updates_equal_their_validated_models() -> None:
         assert OrderUpdate.model_validate(update.model_dump()) == update
         assert update.model_copy(update={"at": utcnow()}).order == update.order
     assert updates[2].order.average_price == updates[2].fill.price  # type: ignore[union-attr]
+
+
+def test_instruments_and_the_account_equal_their_validated_models() -> None:
+    # Built from the simulator's values without validating them again, like quotes.
+    async def scenario() -> tuple[list[Instrument], Account]:
+        banded = SymbolSpec("BAND", D(2_500), tick_table=KRX_TICK_TABLE, volatility_bps=D(0))
+        async with MockVenue(symbols=["AAPL", "F", banded], halted=["F"]) as venue:
+            await venue.submit(market("3", symbol="AAPL"), "held")
+            await venue.submit(market("1", symbol="BAND"), "banded")
+            return list(await venue.instruments()), await venue.account()
+
+    instruments, account = run(scenario())
+    assert [i.symbol for i in instruments] == ["AAPL", "F", "BAND"]
+    assert instruments[2].tick_table and instruments[2].tick_at(D(2_000)) == D(5)
+    for instrument in instruments:
+        assert Instrument.model_validate(instrument.model_dump()) == instrument
+    assert [p.symbol for p in account.positions] == ["AAPL", "BAND"]
+    assert Account.model_validate(account.model_dump()) == account
+    assert account.position("AAPL").quantity == D(3)  # type: ignore[union-attr]

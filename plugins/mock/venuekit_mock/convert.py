@@ -3,10 +3,11 @@
 The engine keeps slotted records and named tuples; what the venue returns to the SDK is
 venuekit's pydantic models. Every conversion lives here, one function per type.
 
-Every model but instruments is built from values the simulator made itself (Decimals, venuekit's enums,
+Every model is built from values the simulator made itself (Decimals, venuekit's enums,
 aware datetimes) after checking every request, so it is built without validating them
 again (:func:`_built`); validation would cost more than the rest of the conversion.
-Reference data is validated as usual.
+Instruments come from symbol specs, which refuse at construction whatever an
+``Instrument`` would refuse.
 """
 
 from __future__ import annotations
@@ -49,11 +50,13 @@ def _built(cls: type[_M], values: dict[str, Any]) -> _M:
 
 
 def instrument(spec: SymbolSpec) -> Instrument:
-    return Instrument(
-        symbol=spec.symbol, tick_size=spec.tick_size, lot_size=spec.lot_size,
-        min_quantity=spec.min_quantity, min_notional=spec.min_notional,
-        fractional=spec.fractional, currency=spec.currency, tradable=spec.tradable,
-        tick_table=tuple(TickBand(floor=floor, tick=tick) for floor, tick in spec.tick_table))
+    return _built(Instrument, {
+        "symbol": spec.symbol, "tick_size": spec.tick_size, "lot_size": spec.lot_size,
+        "min_quantity": spec.min_quantity, "min_notional": spec.min_notional,
+        "fractional": spec.fractional, "currency": spec.currency,
+        "tick_table": tuple(_built(TickBand, {"floor": floor, "tick": tick})
+                            for floor, tick in spec.tick_table),
+        "tradable": spec.tradable})
 
 
 def quote(book: Book, at: datetime) -> Quote:

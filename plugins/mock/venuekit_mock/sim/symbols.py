@@ -73,9 +73,15 @@ class SymbolSpec:
             problems.append("volatility_bps above 1000 (10 % per step) is not a market")
         if self.spread_ticks < 1:
             problems.append("spread_ticks must be at least 1")
-        floors = [floor for floor, _ in self.tick_table]
-        if floors != sorted(set(floors)) or any(tick <= 0 for _, tick in self.tick_table):
-            problems.append("tick_table needs strictly increasing floors and positive ticks")
+        # Everything an Instrument requires of its tick table: the venue builds instruments
+        # from specs without validating them again.
+        bands = [(floor, tick) for floor, tick in self.tick_table
+                 if isinstance(floor, Decimal) and isinstance(tick, Decimal)
+                 and floor.is_finite() and tick.is_finite() and floor >= 0 and tick > 0]
+        floors = [floor for floor, _ in bands]
+        if len(bands) != len(self.tick_table) or floors != sorted(set(floors)):
+            problems.append("tick_table needs strictly increasing floors from 0 up and "
+                            "positive ticks (finite Decimals)")
         if problems:
             raise ValueError(f"{self.symbol or '<symbol>'}: " + "; ".join(problems))
 
