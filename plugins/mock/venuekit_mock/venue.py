@@ -167,7 +167,7 @@ class MockVenue(Venue):
             weights=weights or {})
         self.faults = faults if faults is not None else FaultPlan(seed=seed)
         self.on_accepted = on_accepted
-        self._latency = latency
+        self._half = latency / 2  # half before the venue acts, half after
         self._visibility_delay = visibility_delay
         self._tick_interval = tick_interval
         self._state_path = Path(state_path) if state_path is not None else None
@@ -335,8 +335,8 @@ class MockVenue(Venue):
             raise error(Code.RATE_LIMITED, f"rate limit of pool {pool!r} exceeded",
                         venue=self.name, retry_after=wait)
         index = self._sim.take_index() if operation == "submit" else None
-        if self._latency:
-            await self._half_latency()
+        if self._half:  # _half_latency(), inlined: one coroutine less per request
+            await asyncio.sleep(self._half)
         plan = self.faults
         if not plan.active:
             return _Admission(index)
@@ -363,8 +363,8 @@ class MockVenue(Venue):
         return error(code, message, venue=self.name, **extra)
 
     async def _half_latency(self) -> None:
-        if self._latency:
-            await asyncio.sleep(self._latency / 2)
+        if self._half:
+            await asyncio.sleep(self._half)
 
     async def _respond(self, operation: str, after: _Admission, view: OrderView,
                        events: Sequence[SimEvent], index: int | None = None, *,
@@ -393,8 +393,8 @@ class MockVenue(Venue):
         if server_error:
             raise error(Code.VENUE_ERROR, f"{operation}: internal server error (injected "
                         "fault)", venue=self.name)
-        if self._latency:
-            await self._half_latency()
+        if self._half:  # _half_latency(), inlined: one coroutine less per request
+            await asyncio.sleep(self._half)
         return snapshot
 
     def _commit(self, events: Sequence[SimEvent], view: OrderView | None = None,
