@@ -21,6 +21,7 @@ from venuekit.model import (
     Account,
     Instrument,
     OrderRequest,
+    OrderSnapshot,
     OrderState,
     OrderUpdate,
     Quote,
@@ -423,8 +424,11 @@ def test_quotes_orders_fills_and_updates_equal_their_validated_models() -> None:
     assert Quote.model_validate(quote.model_dump()) == quote
     assert quote.ask_size == D(497)  # 500 displayed, 3 taken
     assert [u.fill is not None for u in updates] == [False, False, True]
+    assert quote.model_fields_set == set(Quote.model_fields)
     for update in updates:
         assert OrderUpdate.model_validate(update.model_dump()) == update
+        assert update.model_fields_set == set(OrderUpdate.model_fields)
+        assert update.order.model_fields_set == set(OrderSnapshot.model_fields)
         assert update.model_copy(update={"at": utcnow()}).order == update.order
     assert updates[2].order.average_price == updates[2].fill.price  # type: ignore[union-attr]
 

@@ -36,6 +36,14 @@ _M = TypeVar("_M", bound=BaseModel)
 _set = object.__setattr__
 
 
+# Each model built here is given every field, so its set of fields set is all of them: a
+# copy of the class's (copying a set costs a quarter of building one from the dict's keys).
+_ALL_FIELDS: dict[type[BaseModel], set[str]] = {
+    cls: set(cls.model_fields)
+    for cls in (Account, Fill, Instrument, OrderSnapshot, OrderUpdate, Position, Quote,
+                TickBand)}
+
+
 def _built(cls: type[_M], values: dict[str, Any]) -> _M:
     """A ``cls`` holding ``values`` (every field, already of its type), not validated.
 
@@ -43,7 +51,7 @@ def _built(cls: type[_M], values: dict[str, Any]) -> _M:
     """
     model = cls.__new__(cls)
     _set(model, "__dict__", values)
-    _set(model, "__pydantic_fields_set__", set(values))
+    _set(model, "__pydantic_fields_set__", _ALL_FIELDS[cls].copy())
     _set(model, "__pydantic_extra__", None)
     _set(model, "__pydantic_private__", None)
     return model
