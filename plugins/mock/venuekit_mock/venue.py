@@ -22,11 +22,10 @@ import contextlib
 import logging
 import os
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, ClassVar, Literal, Self
+from typing import Any, ClassVar, Literal, NamedTuple, Self
 
 from venuekit.errors import Code, ErrorCode, VenueKitError, error
 from venuekit.model import (
@@ -71,8 +70,7 @@ log = logging.getLogger("venuekit_mock.venue")
 _MUTATIONS = frozenset({"submit", "cancel", "replace"})
 
 
-@dataclass(frozen=True, slots=True)
-class _Admission:
+class _Admission(NamedTuple):
     """A request the venue let in: its order index (creates) and the faults still due."""
 
     order_index: int | None = None
