@@ -180,8 +180,9 @@ async def _settle(engine: Engine, result: ExecutionResult, order: Order, *,
                   timeout: float | None, confirm: bool) -> None:
     """Settle ``order``; a final state left unconfirmed is listed for the caller.
 
-    A FILLED order is not listed: its fills add up to its whole quantity and nothing can
-    change it any more (settlement never confirms one either).
+    A FILLED order is not listed: it needs no confirmation (it is FILLED only once
+    executions itemized by trade id make up its whole quantity; settlement never confirms
+    one either).
     """
     await engine.settle(order, timeout=timeout, confirm=confirm)
     state = order.state
