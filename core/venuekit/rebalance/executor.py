@@ -105,9 +105,13 @@ class _FinalWatch:
 
     async def final(self) -> None:
         tracker = self.tracker
+        orders = self.orders
+        final = 0  # orders[:final] are final, and a final state stays final
         while True:
-            working = next((o for o in self.orders if not o.state.is_terminal), None)
-            if working is not None:
+            while final < len(orders) and orders[final].state.is_terminal:
+                final += 1
+            if final < len(orders):
+                working = orders[final]
                 await tracker.wait_for_change(working, tracker.version(working), 1.0)
             elif self._pending:
                 self._moved.clear()
