@@ -154,6 +154,9 @@ Terminal states have no entry: nothing but a late fill moves them.
 # Terminal states in which a fill can still arrive: the venue cancelled (or expired) the
 # rest of the order, but an execution raced the cancel.
 _LATE_FILL_OK = frozenset({S.CANCELLED, S.EXPIRED, S.TIMEOUT, S.REPLACED, S.PENDING_CANCEL})
+# Terminal states no fill can follow (FILLED takes one that restates inferred quantity).
+_NO_FILL_AFTER = frozenset(state for state in S if state.is_terminal
+                           and state not in _LATE_FILL_OK and state is not S.FILLED)
 
 # The terminal state each event leads to, to recognise a repeat of an ending as harmless.
 REPEATS = {
@@ -230,12 +233,12 @@ def apply(order: Order, kind: EventKind, *, at: datetime | None = None,
         raise ValueError("fills are applied with apply_fill(order, fill)")
     current = order.state
     table = TRANSITIONS.get(current)
-    if table is None or kind not in table:
+    target = table.get(kind) if table is not None else None
+    if target is None:
         if current.is_terminal and (REPEATS.get(kind) is current or kind is E.ACK):
             # The same ending heard twice (stream and REST), or a late ack: harmless.
             return Applied(Result.DUPLICATE, reason=f"already {current.value}")
         return _drop(order, kind.value, f"{kind.value} is not allowed in state {current.value}")
-    target = table[kind]
     if kind is E.ACK and target is current:
         # A late ack while a request is pending still tells us the venue has the order.
         if current in _PENDING and order.resume_state is S.SUBMITTED:
@@ -249,9 +252,10 @@ def apply(order: Order, kind: EventKind, *, at: datetime | None = None,
         order.resume_state = None
     if kind is E.REPLACED and data and "replaced_by" in data:
         order.replaced_by = data["replaced_by"]
-    if target.is_terminal and reason:
+    if reason and target.is_terminal:
         order.reason = reason
-    return Applied(Result.APPLIED, _record(order, kind.value, target, at, reason=reason,
+    # ``_value_`` rather than ``value``: the same string, without the enum descriptor's calls.
+    return Applied(Result.APPLIED, _record(order, kind._value_, target, at, reason=reason,
                                            data=data))
 
 
@@ -303,16 +307,19 @@ def apply_fill(order: Order, fill: Fill, *, at: datetime | None = None) -> Appli
     docstring), so it does not count what the inference already counted.
     """
     fills = order.fills
-    if any(f.trade_id == fill.trade_id for f in fills):
-        return Applied(Result.DUPLICATE, reason=f"trade {fill.trade_id} already applied")
+    trade_id = fill.trade_id
+    for standing in fills:
+        if standing.trade_id == trade_id:
+            return Applied(Result.DUPLICATE, reason=f"trade {trade_id} already applied")
     current = order.state
-    if current.is_terminal and current not in _LATE_FILL_OK and current is not S.FILLED:
+    if current in _NO_FILL_AFTER:
         return _drop(order, E.FILL.value, f"a fill cannot follow state {current.value}")
     if current is S.NEW:
         return _drop(order, E.FILL.value, "a fill for an order that was never sent")
-    if fill.symbol != order.symbol or fill.side is not order.side:
+    request = order.request
+    if fill.symbol != request.symbol or fill.side is not request.side:
         return _drop(order, E.FILL.value,
-                     f"fill {fill.trade_id} is for {fill.side} {fill.symbol}, "
+                     f"fill {trade_id} is for {fill.side} {fill.symbol}, "
                      f"not {order.side} {order.symbol}")
     restated: dict[str, str] = {}
     added = fill.quantity
@@ -358,5 +365,5 @@ def apply_fill(order: Order, fill: Fill, *, at: datetime | None = None) -> Appli
     else:
         # PARTIALLY_FILLED, the pending states and the late-fill terminal states keep theirs.
         target = current
-    return Applied(Result.APPLIED, _record(order, E.FILL.value, target, at, fill=fill,
+    return Applied(Result.APPLIED, _record(order, E.FILL._value_, target, at, fill=fill,
                                            data=restated or None))
