@@ -52,6 +52,9 @@ FLUSH_AFTER = 0.05
 MAX_BUFFERED = 10_000
 """Fills for unknown orders kept at most (the oldest are dropped, with a warning)."""
 
+SWEEP_RETIRED = 1_000
+"""References to retired orders kept before the dead ones are first swept away."""
+
 
 class OrderTracker:
     """Live orders of one venue, kept in step with the journal."""
@@ -65,10 +68,14 @@ class OrderTracker:
         self._flush_scheduled = False
         self._orders: dict[str, Order] = {}
         self._by_venue_id: dict[str, Order] = {}
-        # Terminal orders that left the tracker, reachable while someone holds them.
-        self._retired: weakref.WeakValueDictionary[str, Order] = weakref.WeakValueDictionary()
-        self._retired_by_venue_id: weakref.WeakValueDictionary[str, Order] = (
-            weakref.WeakValueDictionary())
+        # Terminal orders that left the tracker, reachable while someone holds them: weak
+        # references by client and by venue order id. Plain dicts sharing the order's one
+        # reference cost less per order than a WeakValueDictionary (a keyed reference per
+        # entry, and a callback per entry when the order dies); references to orders gone
+        # are swept once the tables have doubled since the last sweep (:meth:`forget`).
+        self._retired: dict[str, weakref.ref[Order]] = {}
+        self._retired_by_venue_id: dict[str, weakref.ref[Order]] = {}
+        self._sweep_at = SWEEP_RETIRED
         self._buffered: dict[str, list[Fill]] = {}
         self._versions: dict[str, int] = {}
         self._waiters: dict[str, list[asyncio.Future[bool]]] = {}
@@ -108,11 +115,23 @@ class OrderTracker:
         self._waiters.pop(order_id, None)
         self.cancel_as.pop(order_id, None)
         self.replacements.pop(order_id, None)
-        self._retired[order_id] = order
+        ref = weakref.ref(order)
+        self._retired[order_id] = ref
         venue_order_id = order.venue_order_id
         if venue_order_id:
             self._by_venue_id.pop(venue_order_id, None)
-            self._retired_by_venue_id[venue_order_id] = order
+            self._retired_by_venue_id[venue_order_id] = ref
+        if len(self._retired) + len(self._retired_by_venue_id) > self._sweep_at:
+            self._sweep_retired()
+
+    def _sweep_retired(self) -> None:
+        """Drop the references to retired orders nobody holds any more."""
+        for table in (self._retired, self._retired_by_venue_id):
+            for key in [key for key, ref in table.items() if ref() is None]:
+                del table[key]
+        # Sweeping again only after doubling keeps the cost per order constant.
+        self._sweep_at = max(SWEEP_RETIRED,
+                             2 * (len(self._retired) + len(self._retired_by_venue_id)))
 
     def get(self, order_id: str) -> Order | None:
         """The tracked (open) order with client order id ``order_id``."""
@@ -130,11 +149,15 @@ class OrderTracker:
             if order is not None:
                 return order
         if venue_order_id:
-            order = self._retired_by_venue_id.get(venue_order_id)
-            if order is not None:
-                return order
+            ref = self._retired_by_venue_id.get(venue_order_id)
+            if ref is not None:
+                order = ref()
+                if order is not None:
+                    return order
         if client_order_id:
-            return self._retired.get(client_order_id)
+            ref = self._retired.get(client_order_id)
+            if ref is not None:
+                return ref()
         return None
 
     def __iter__(self) -> Iterator[Order]:
@@ -159,7 +182,7 @@ class OrderTracker:
         if order.id in self._orders:
             self._by_venue_id[venue_order_id] = order
         else:
-            self._retired_by_venue_id[venue_order_id] = order
+            self._retired_by_venue_id[venue_order_id] = weakref.ref(order)
         # A lookup by client order id or fingerprint finds the venue id again: written behind.
         self.journal.set_venue_order_id(order.id, venue_order_id, behind=True)
         self._schedule_flush()

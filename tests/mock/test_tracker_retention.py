@@ -18,7 +18,9 @@ from typing import Any, TypeVar
 
 from venuekit import tracking
 from venuekit.engine import Engine
+from venuekit.journal.ids import ClientIdRules
 from venuekit.journal.sqlite import SQLiteJournal
+from venuekit.lifecycle import EventKind
 from venuekit.model import (
     Fill,
     Order,
@@ -190,3 +192,31 @@ def test_a_silent_stream_falls_back_to_rest_without_double_counting(tmp_path: Pa
         assert engine.tracker.overfills == [] and engine.tracker.duplicate_executions == []
         assert_journal_matches_ledger(journal, venue.control.ledger)
     on_mock(tmp_path, body, stream_delay=0.3, policy=OutcomePolicy(stream_fill_wait=0.05))
+
+
+def test_finished_orders_nobody_holds_leave_no_trace_in_the_tracker(tmp_path: Path,
+                                                                     monkeypatch: Any) -> None:
+    """Memory follows the orders still open or still held, not every order ever finished."""
+    monkeypatch.setattr(tracking, "SWEEP_RETIRED", 10)
+    with SQLiteJournal(tmp_path / "j.sqlite3") as journal:
+        tracker = tracking.OrderTracker("mock", journal)
+        rules = ClientIdRules()
+
+        def finished(i: int) -> Order:
+            order = journal.create_order("mock", market(), id_rules=rules, submitted=True)
+            tracker.track(order)
+            tracker.set_venue_order_id(order, f"V{i}")
+            tracker.apply(order, EventKind.CANCELLED)
+            assert order.state is OrderState.CANCELLED and len(tracker) == 0
+            return order
+
+        held = finished(0)
+        for i in range(1, 200):
+            finished(i)  # dropped at once: nothing holds it
+        gc.collect()
+        retired = len(tracker._retired) + len(tracker._retired_by_venue_id)
+        assert retired <= 2 * 10 + 2
+        # The order still held is found by either id, through every sweep.
+        assert tracker.find(client_order_id=held.id) is held
+        assert tracker.find(venue_order_id="V0") is held
+        journal.flush()
