@@ -47,6 +47,10 @@ _TERMINAL_EVENT = {
 }
 
 
+# Venue states that do not say the venue accepted the order.
+_NOT_ACKNOWLEDGED = frozenset({OrderState.NEW, OrderState.SUBMITTED, OrderState.REJECTED})
+
+
 def _belongs(fill: Fill, order: Order) -> bool:
     if order.venue_order_id and fill.venue_order_id == order.venue_order_id:
         return True
@@ -181,21 +185,22 @@ def _adopt_quantity(order: Order, snapshot: OrderSnapshot) -> None:
     what was still open of the order it replaced. Adopted before any fill is applied, so
     that the fill that completes the order reads FILLED.
     """
-    if (snapshot.quantity and snapshot.quantity != order.quantity
-            and snapshot.quantity >= order.filled_quantity
-            and (order.quantity is None or order.replaces is not None)):
-        order.quantity = snapshot.quantity
+    if order.quantity is not None and order.replaces is None:
+        return  # the order's own quantity stands (the usual case: checked first)
+    quantity = snapshot.quantity
+    if quantity and quantity != order.quantity and quantity >= order.filled_quantity:
+        order.quantity = quantity
 
 
 def apply_snapshot(tracker: OrderTracker, order: Order, snapshot: OrderSnapshot, *,
                    cancelled_as: EventKind = EventKind.CANCELLED) -> None:
     """Apply the venue id, the ack and the final state of ``snapshot`` (not its fills)."""
     _adopt_quantity(order, snapshot)
-    if snapshot.venue_order_id and snapshot.venue_order_id != order.venue_order_id:
-        tracker.set_venue_order_id(order, snapshot.venue_order_id)
+    venue_order_id = snapshot.venue_order_id
+    if venue_order_id and venue_order_id != order.venue_order_id:
+        tracker.set_venue_order_id(order, venue_order_id)
     state = snapshot.state
-    if order.state is OrderState.SUBMITTED and state not in (
-            OrderState.NEW, OrderState.SUBMITTED, OrderState.REJECTED):
+    if order.state is OrderState.SUBMITTED and state not in _NOT_ACKNOWLEDGED:
         tracker.apply(order, EventKind.ACK)
     if order.state.is_terminal:
         return
@@ -224,8 +229,9 @@ async def reconcile_order(venue: Venue, tracker: OrderTracker, order: Order,
     if snapshot is None:
         snapshot = await lookup(venue, tracker, order, backoff)
     _adopt_quantity(order, snapshot)  # before the venue id, which drains buffered fills
-    if snapshot.venue_order_id and snapshot.venue_order_id != order.venue_order_id:
-        tracker.set_venue_order_id(order, snapshot.venue_order_id)
+    venue_order_id = snapshot.venue_order_id
+    if venue_order_id and venue_order_id != order.venue_order_id:
+        tracker.set_venue_order_id(order, venue_order_id)
     if snapshot.filled_quantity > order.filled_quantity and fills is not None:
         _apply_fills(tracker, order, fills)
     if snapshot.filled_quantity > order.filled_quantity:
