@@ -180,6 +180,16 @@ class Result(enum.StrEnum):
     """A fill that would exceed the order quantity; refused and reported."""
 
 
+# The members that every event is compared with, read once: on Python 3.11, reading a
+# member through its class (``EventKind.ACK``) calls the enum's descriptor each time.
+_APPLIED, _DUPLICATE = Result.APPLIED, Result.DUPLICATE
+_ACK, _FILL, _REPLACED = E.ACK, E.FILL, E.REPLACED
+_REQUESTS = frozenset({E.CANCEL_REQUEST, E.REPLACE_REQUEST})
+_NEW = S.NEW
+_PARTIALLY_FILLED, _FILLED = S.PARTIALLY_FILLED, S.FILLED
+_NOT_YET_FILLED = frozenset({S.SUBMITTED, S.ACKNOWLEDGED})
+
+
 @dataclass(frozen=True, slots=True)
 class Applied:
     """What :func:`apply` or :func:`apply_fill` did, with the event it recorded if any."""
@@ -189,7 +199,7 @@ class Applied:
     reason: str | None = None
 
     def __bool__(self) -> bool:
-        return self.result is Result.APPLIED
+        return self.result is _APPLIED
 
 
 def _record(order: Order, kind: str, state: OrderState, at: datetime | None,
@@ -229,7 +239,7 @@ def _resume_state(order: Order) -> OrderState:
 def apply(order: Order, kind: EventKind, *, at: datetime | None = None,
           reason: str | None = None, data: dict[str, str] | None = None) -> Applied:
     """Apply a non-fill event to ``order``; never raises for an illegal event."""
-    if kind is E.FILL:
+    if kind is _FILL:
         raise ValueError("fills are applied with apply_fill(order, fill)")
     current = order.state
     table = TRANSITIONS.get(current)
@@ -239,23 +249,23 @@ def apply(order: Order, kind: EventKind, *, at: datetime | None = None,
             # The same ending heard twice (stream and REST), or a late ack: harmless.
             return Applied(Result.DUPLICATE, reason=f"already {current.value}")
         return _drop(order, kind.value, f"{kind.value} is not allowed in state {current.value}")
-    if kind is E.ACK and target is current:
+    if kind is _ACK and target is current:
         # A late ack while a request is pending still tells us the venue has the order.
         if current in _PENDING and order.resume_state is S.SUBMITTED:
             order.resume_state = S.ACKNOWLEDGED
         elif any(e.kind == E.ACK for e in order.history):
             return Applied(Result.DUPLICATE, reason="already acknowledged")
-    if kind in (E.CANCEL_REQUEST, E.REPLACE_REQUEST) and current not in _PENDING:
+    if kind in _REQUESTS and current not in _PENDING:
         order.resume_state = current
     if target is _RESUME:
         target = _resume_state(order)
         order.resume_state = None
-    if kind is E.REPLACED and data and "replaced_by" in data:
+    if kind is _REPLACED and data and "replaced_by" in data:
         order.replaced_by = data["replaced_by"]
     if reason and target.is_terminal:
         order.reason = reason
     # ``_value_`` rather than ``value``: the same string, without the enum descriptor's calls.
-    return Applied(Result.APPLIED, _record(order, kind._value_, target, at, reason=reason,
+    return Applied(_APPLIED, _record(order, kind._value_, target, at, reason=reason,
                                            data=data))
 
 
@@ -310,11 +320,11 @@ def apply_fill(order: Order, fill: Fill, *, at: datetime | None = None) -> Appli
     trade_id = fill.trade_id
     for standing in fills:
         if standing.trade_id == trade_id:
-            return Applied(Result.DUPLICATE, reason=f"trade {trade_id} already applied")
+            return Applied(_DUPLICATE, reason=f"trade {trade_id} already applied")
     current = order.state
     if current in _NO_FILL_AFTER:
         return _drop(order, E.FILL.value, f"a fill cannot follow state {current.value}")
-    if current is S.NEW:
+    if current is _NEW:
         return _drop(order, E.FILL.value, "a fill for an order that was never sent")
     request = order.request
     if fill.symbol != request.symbol or fill.side is not request.side:
@@ -331,7 +341,7 @@ def apply_fill(order: Order, fill: Fill, *, at: datetime | None = None) -> Appli
                 taken = min(standing.quantity, added)
                 restated[RESTATES + standing.trade_id] = str(taken)
                 added -= taken
-    if current is S.FILLED and added > 0:
+    if current is _FILLED and added > 0:
         # A new execution on a complete order is an overfill, not a routine late event:
         # refuse it loudly.
         return _refuse_overfill(
@@ -359,11 +369,11 @@ def apply_fill(order: Order, fill: Fill, *, at: datetime | None = None) -> Appli
     order.fees += fill.fee
     complete = order.quantity is not None and new_filled == order.quantity
     if complete:
-        target = S.FILLED
-    elif current in (S.SUBMITTED, S.ACKNOWLEDGED):
-        target = S.PARTIALLY_FILLED
+        target = _FILLED
+    elif current in _NOT_YET_FILLED:
+        target = _PARTIALLY_FILLED
     else:
         # PARTIALLY_FILLED, the pending states and the late-fill terminal states keep theirs.
         target = current
-    return Applied(Result.APPLIED, _record(order, E.FILL._value_, target, at, fill=fill,
+    return Applied(_APPLIED, _record(order, _FILL._value_, target, at, fill=fill,
                                            data=restated or None))

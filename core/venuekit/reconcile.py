@@ -49,6 +49,9 @@ _TERMINAL_EVENT = {
 
 # Venue states that do not say the venue accepted the order.
 _NOT_ACKNOWLEDGED = frozenset({OrderState.NEW, OrderState.SUBMITTED, OrderState.REJECTED})
+# Read once: on Python 3.11 each read of a member through its enum class is a call.
+_SUBMITTED = OrderState.SUBMITTED
+_ACK, _CANCELLED, _REPLACED = EventKind.ACK, EventKind.CANCELLED, EventKind.REPLACED
 
 
 def _belongs(fill: Fill, order: Order) -> bool:
@@ -200,16 +203,16 @@ def apply_snapshot(tracker: OrderTracker, order: Order, snapshot: OrderSnapshot,
     if venue_order_id and venue_order_id != order.venue_order_id:
         tracker.set_venue_order_id(order, venue_order_id)
     state = snapshot.state
-    if order.state is OrderState.SUBMITTED and state not in _NOT_ACKNOWLEDGED:
-        tracker.apply(order, EventKind.ACK)
+    if order.state is _SUBMITTED and state not in _NOT_ACKNOWLEDGED:
+        tracker.apply(order, _ACK)
     if order.state.is_terminal:
         return
     event = _TERMINAL_EVENT.get(state)
-    if event is EventKind.CANCELLED:
+    if event is _CANCELLED:
         event = tracker.cancel_as.get(order.id, cancelled_as)
     if event is not None and order.filled_quantity >= snapshot.filled_quantity:
         data = None
-        if event is EventKind.REPLACED and order.id in tracker.replacements:
+        if event is _REPLACED and order.id in tracker.replacements:
             data = {"replaced_by": tracker.replacements[order.id]}
         tracker.apply(order, event, reason=snapshot.reason, data=data)
 

@@ -49,6 +49,9 @@ log = logging.getLogger("venuekit.tracking")
 FLUSH_AFTER = 0.05
 """Seconds within which an event written behind is committed when no other commit comes."""
 
+# Read once: on Python 3.11 each read of a member through its enum class is a call.
+_APPLIED, _OVERFILL = Result.APPLIED, Result.OVERFILL
+
 MAX_BUFFERED = 10_000
 """Fills for unknown orders kept at most (the oldest are dropped, with a warning)."""
 
@@ -193,16 +196,16 @@ class OrderTracker:
               data: dict[str, str] | None = None) -> Applied:
         previous = order.state
         applied = lifecycle.apply(order, kind, reason=reason, data=data)
-        if applied.result is Result.APPLIED and applied.event is not None:
+        if applied.result is _APPLIED and applied.event is not None:
             self._committed(order, applied, previous)
         return applied
 
     def apply_fill(self, order: Order, fill: Fill) -> Applied:
         previous = order.state
         applied = lifecycle.apply_fill(order, fill)
-        if applied.result is Result.APPLIED and applied.event is not None:
+        if applied.result is _APPLIED and applied.event is not None:
             self._committed(order, applied, previous)
-        elif applied.result is Result.OVERFILL:
+        elif applied.result is _OVERFILL:
             self.overfills.append((order.id, fill, applied.reason or ""))
         return applied
 
