@@ -190,9 +190,13 @@ _PARTIALLY_FILLED, _FILLED = S.PARTIALLY_FILLED, S.FILLED
 _NOT_YET_FILLED = frozenset({S.SUBMITTED, S.ACKNOWLEDGED})
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Applied:
-    """What :func:`apply` or :func:`apply_fill` did, with the event it recorded if any."""
+    """What :func:`apply` or :func:`apply_fill` did, with the event it recorded if any.
+
+    Read-only by convention. Not a frozen dataclass, because one is made for every event
+    and a frozen one sets each field through ``object.__setattr__``, several times slower.
+    """
 
     result: Result
     event: OrderEvent | None = None
