@@ -60,6 +60,7 @@ from .sqlite_writes import (
     INSERT_SUBMITTED_ORDER,
     Row,
     WriteQueue,
+    execution_columns,
 )
 
 __all__ = ["ENV_VAR", "NEW_EVENT", "Durability", "SQLiteJournal", "default_journal_path"]
@@ -510,8 +511,9 @@ class SQLiteJournal(Journal):
     def append(self, order: Order, event: OrderEvent) -> bool:
         if self.readonly:
             self._refuse_read_only()
-        row = Row.of(order, event)
         fill = event.fill
+        execution = None if fill is None else execution_columns(fill)
+        row = Row.of(order, event, execution)
         write = self._write
         owned: bool | None = None
         try:
@@ -519,7 +521,8 @@ class SQLiteJournal(Journal):
             owned = self._begin()
             if not row.write(write):
                 raise _UnknownOrder
-            recorded = fill is None or self._insert_fill(order, fill, event.data)
+            recorded = (fill is None or execution is None
+                        or self._insert_fill(order, fill, execution, event.data))
             self._end(owned)
         except _UnknownOrder:
             self._undo(owned)
@@ -551,14 +554,15 @@ class SQLiteJournal(Journal):
         """
         if self.readonly:
             self._refuse_read_only()
-        row = Row.of(order, event)
-        if not self._batch_depth:
-            self._open_behind()
         fill = event.fill
+        execution = None if fill is None else execution_columns(fill)
+        row = Row.of(order, event, execution)
+        if not self._batch_depth and not self._behind:
+            self._open_behind()
         recorded = True
-        if fill is not None:
+        if fill is not None and execution is not None:
             try:
-                recorded = self._insert_fill(order, fill, event.data)
+                recorded = self._insert_fill(order, fill, execution, event.data)
             except sqlite3.Error as exc:
                 raise self._sqlite_error(f"record event {event.seq} of order {order.id}",
                                          exc, order_id=order.id, seq=event.seq) from exc
@@ -577,13 +581,12 @@ class SQLiteJournal(Journal):
             raise self._sqlite_error("start writing behind", exc) from exc
         self._behind = True
 
-    def _insert_fill(self, order: Order, fill: Fill, data: dict[str, str] | None) -> bool:
-        """Store ``fill`` in the ledger of executions, with the inferred fills its event's
-        ``data`` says it restated; False if it was there already."""
-        text, args = INSERT_FILL.bind((
-            order.venue, fill.symbol, fill.side._value_, fill.trade_id, order.id,
-            str(fill.quantity), str(fill.price), str(fill.fee), fill.fee_currency,
-            to_micros(fill.at), fill.venue_order_id, fill.client_order_id, int(fill.inferred)))
+    def _insert_fill(self, order: Order, fill: Fill, execution: tuple[Any, ...],
+                     data: dict[str, str] | None) -> bool:
+        """Store ``fill`` (``execution`` is its :func:`execution_columns`) in the ledger of
+        executions, with the inferred fills its event's ``data`` says it restated; False
+        if it was there already."""
+        text, args = INSERT_FILL.bind((order.venue, order.id, *execution))
         recorded = bool(self._write(text, args).rowcount == 1)
         if data:
             self._restate(order, fill, data)
@@ -619,7 +622,7 @@ class SQLiteJournal(Journal):
         if self.readonly:
             self._refuse_read_only()
         if behind:
-            if not self._batch_depth:
+            if not self._batch_depth and not self._behind:
                 self._open_behind()
             self._queue.set_venue_order_id(order_id, venue_order_id)
             return

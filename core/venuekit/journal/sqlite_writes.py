@@ -16,7 +16,7 @@ import sqlite3
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ..model import Order, OrderEvent, OrderState
+from ..model import Fill, Order, OrderEvent, OrderState
 from ._time import to_micros
 
 __all__ = [
@@ -30,6 +30,7 @@ __all__ = [
     "Row",
     "Statement",
     "WriteQueue",
+    "execution_columns",
 ]
 
 log = logging.getLogger("venuekit.journal")
@@ -108,8 +109,8 @@ INSERT_PLAIN_EVENT = "INSERT INTO events (order_id, seq, kind, state, at) VALUES
 _FILL_COLUMNS = EVENT_COLUMNS.replace(" reason, data,", "")
 INSERT_PLAIN_FILL_EVENT = Statement(f"INSERT INTO events ({_FILL_COLUMNS}) "
                                     f"VALUES ({', '.join('?' * 16)})")
-INSERT_FILL = Statement(
-    "INSERT INTO fills (venue, symbol, side, trade_id, order_id, quantity, price, fee, "
+INSERT_FILL = Statement(  # the venue, the order's id, then the fill's execution_columns
+    "INSERT INTO fills (venue, order_id, trade_id, symbol, side, quantity, price, fee, "
     "fee_currency, at, venue_order_id, client_order_id, inferred) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
     "ON CONFLICT (venue, symbol, side, trade_id) DO NOTHING"
@@ -126,6 +127,15 @@ UPDATE_OPEN = Statement(f"{_SET_ORDER} WHERE id = ? AND closed_at IS NULL")
 UPDATE_CLOSED = Statement(f"{_SET_ORDER}, closed_at = coalesce(closed_at, ?) WHERE id = ?")
 UPDATE_REOPEN = Statement(f"{_SET_ORDER}, closed_at = NULL WHERE id = ?")
 SET_VENUE_ORDER_ID = "UPDATE orders SET venue_order_id = ? WHERE id = ?"
+
+def execution_columns(fill: Fill) -> tuple[Any, ...]:
+    """A fill as its event row and the ledger of fills store it, in this order: trade id,
+    symbol, side, quantity, price, fee, fee currency, time, venue order id, client order
+    id, inferred."""
+    return (fill.trade_id, fill.symbol, fill.side._value_, str(fill.quantity),
+            str(fill.price), str(fill.fee), fill.fee_currency, to_micros(fill.at),
+            fill.venue_order_id, fill.client_order_id, int(fill.inferred))
+
 
 def _json(data: dict[str, str] | None) -> str | None:
     return None if data is None else json.dumps(data, sort_keys=True)
@@ -149,7 +159,10 @@ class Row:
         self.terminal = terminal
 
     @classmethod
-    def of(cls, order: Order, event: OrderEvent) -> Row:
+    def of(cls, order: Order, event: OrderEvent,
+           execution: tuple[Any, ...] | None = None) -> Row:
+        """The writes of ``event``; ``execution`` is its fill's :func:`execution_columns`
+        when the caller has them already."""
         # Enum members give their value through ``_value_``, without the descriptor.
         order_id = order.id
         at = to_micros(event.at)
@@ -172,10 +185,8 @@ class Row:
             else:
                 statement = INSERT_EVENT.bind((*head, reason, _json(data)))
         else:
-            execution = (fill.trade_id, fill.symbol, fill.side._value_, str(fill.quantity),
-                         str(fill.price), str(fill.fee), fill.fee_currency,
-                         to_micros(fill.at), fill.venue_order_id, fill.client_order_id,
-                         int(fill.inferred))
+            if execution is None:
+                execution = execution_columns(fill)
             if plain:
                 statement = INSERT_PLAIN_FILL_EVENT.bind(head + execution)
             else:
