@@ -56,7 +56,7 @@ from .sqlite_writes import (
     INSERT_FILL,
     INSERT_NEW_EVENT,
     INSERT_ORDER,
-    INSERT_SUBMIT_EVENT,
+    INSERT_SUBMITTED_EVENTS,
     INSERT_SUBMITTED_ORDER,
     Row,
     WriteQueue,
@@ -440,6 +440,7 @@ class SQLiteJournal(Journal):
         # one transaction, committed here.
         queue = self._queue if self._batch_depth or self._behind else None
         insert = INSERT_SUBMITTED_ORDER if submitted else INSERT_ORDER
+        events = INSERT_SUBMITTED_EVENTS if submitted else INSERT_NEW_EVENT
         # The columns every attempt below writes alike, built inline: this runs before
         # each order is sent. Enum members give their value through ``_value_``, without
         # the descriptor.
@@ -460,20 +461,17 @@ class SQLiteJournal(Journal):
             row = insert.bind((seq, order_id, venue, *columns, micros, replaces, micros))
             owned: bool | None = None
             try:
+                event_args = ((order_id, micros, order_id, micros) if submitted
+                              else (order_id, micros))
                 if queue is not None:
                     write(*row)
-                    queue.add(Row(order_id, micros, (INSERT_NEW_EVENT, (order_id, micros))))
-                    if submitted:
-                        queue.add(Row(order_id, micros, (INSERT_SUBMIT_EVENT,
-                                                         (order_id, micros))))
+                    queue.add(Row(order_id, micros, (events, event_args)))
                     if not self._batch_depth:
                         self._commit_behind()  # durable now, with what was written behind
                 else:
                     owned = self._begin()
                     write(*row)
-                    write(INSERT_NEW_EVENT, (order_id, micros))
-                    if submitted:
-                        write(INSERT_SUBMIT_EVENT, (order_id, micros))
+                    write(events, event_args)
                     self._end(owned)
                 break
             except sqlite3.IntegrityError as exc:
@@ -494,7 +492,7 @@ class SQLiteJournal(Journal):
         history = [OrderEvent(seq=1, kind=NEW_EVENT, state=OrderState.NEW, at=created)]
         if submitted:
             # What the lifecycle's SUBMIT makes of a NEW order, as the row and
-            # INSERT_SUBMIT_EVENT recorded it.
+            # INSERT_SUBMITTED_EVENTS recorded it.
             history.append(OrderEvent(seq=2, kind=_SUBMIT_EVENT, state=OrderState.SUBMITTED,
                                       at=created))
         return Order(id=order_id, venue=venue, request=request, quantity=quantity,

@@ -25,8 +25,8 @@ __all__ = [
     "INSERT_FILL",
     "INSERT_NEW_EVENT",
     "INSERT_ORDER",
+    "INSERT_SUBMITTED_EVENTS",
     "INSERT_SUBMITTED_ORDER",
-    "INSERT_SUBMIT_EVENT",
     "Row",
     "Statement",
     "WriteQueue",
@@ -93,10 +93,11 @@ INSERT_SUBMITTED_ORDER = Statement(_INSERT_ORDER.format(state="submitted"))
 INSERT_NEW_EVENT = (
     "INSERT INTO events (order_id, seq, kind, state, at) VALUES (?, 1, 'new', 'new', ?)"
 )
-INSERT_SUBMIT_EVENT = (
+INSERT_SUBMITTED_EVENTS = (  # both rows in one statement: (id, time, id, time)
     "INSERT INTO events (order_id, seq, kind, state, at) "
-    "VALUES (?, 2, 'submit', 'submitted', ?)"
+    "VALUES (?, 1, 'new', 'new', ?), (?, 2, 'submit', 'submitted', ?)"
 )
+"""The NEW and SUBMIT events of an order created as sent."""
 INSERT_EVENT = Statement(
     "INSERT INTO events (order_id, seq, kind, state, at, reason, data) "
     "VALUES (?, ?, ?, ?, ?, ?, ?)"
