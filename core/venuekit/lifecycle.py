@@ -211,8 +211,10 @@ def _record(order: Order, kind: str, state: OrderState, at: datetime | None,
             data: dict[str, str] | None = None) -> OrderEvent:
     history = order.history
     # The history is the record of what happened: keep a copy the caller cannot mutate later.
-    event = OrderEvent(seq=len(history) + 1, kind=kind, state=state, at=at or utcnow(),
-                       fill=fill, reason=reason, data=dict(data) if data is not None else None)
+    # Fields passed by position (seq, kind, state, at, fill, reason, data): made for every
+    # event, and matching seven keywords costs a quarter of the construction.
+    event = OrderEvent(len(history) + 1, kind, state, at or utcnow(), fill, reason,
+                       dict(data) if data is not None else None)
     history.append(event)
     order.state = state
     return event
