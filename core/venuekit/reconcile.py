@@ -189,7 +189,7 @@ def _adopt_quantity(order: Order, snapshot: OrderSnapshot) -> None:
     that the fill that completes the order reads FILLED.
     """
     if order.quantity is not None and order.replaces is None:
-        return  # the order's own quantity stands (the usual case: checked first)
+        return  # the order's own quantity stands (callers check first: the usual case)
     quantity = snapshot.quantity
     if quantity and quantity != order.quantity and quantity >= order.filled_quantity:
         order.quantity = quantity
@@ -198,7 +198,8 @@ def _adopt_quantity(order: Order, snapshot: OrderSnapshot) -> None:
 def apply_snapshot(tracker: OrderTracker, order: Order, snapshot: OrderSnapshot, *,
                    cancelled_as: EventKind = EventKind.CANCELLED) -> None:
     """Apply the venue id, the ack and the final state of ``snapshot`` (not its fills)."""
-    _adopt_quantity(order, snapshot)
+    if order.quantity is None or order.replaces is not None:  # the venue sizes these
+        _adopt_quantity(order, snapshot)
     venue_order_id = snapshot.venue_order_id
     if venue_order_id and venue_order_id != order.venue_order_id:
         tracker.set_venue_order_id(order, venue_order_id)
@@ -231,7 +232,8 @@ async def reconcile_order(venue: Venue, tracker: OrderTracker, order: Order,
     """
     if snapshot is None:
         snapshot = await lookup(venue, tracker, order, backoff)
-    _adopt_quantity(order, snapshot)  # before the venue id, which drains buffered fills
+    if order.quantity is None or order.replaces is not None:
+        _adopt_quantity(order, snapshot)  # before the venue id, which drains buffered fills
     venue_order_id = snapshot.venue_order_id
     if venue_order_id and venue_order_id != order.venue_order_id:
         tracker.set_venue_order_id(order, venue_order_id)

@@ -95,7 +95,8 @@ class OrderTracker:
         self._orders[order.id] = order
         if order.venue_order_id:
             self._by_venue_id[order.venue_order_id] = order
-        self._drain_buffer(order)
+        if self._buffered:
+            self._drain_buffer(order)
         if order.state.is_terminal:
             self.forget(order)
 
@@ -188,8 +189,10 @@ class OrderTracker:
             self._retired_by_venue_id[venue_order_id] = weakref.ref(order)
         # A lookup by client order id or fingerprint finds the venue id again: written behind.
         self.journal.set_venue_order_id(order.id, venue_order_id, behind=True)
-        self._schedule_flush()
-        self._drain_buffer(order)
+        if not self._flush_scheduled:
+            self._schedule_flush()
+        if self._buffered:
+            self._drain_buffer(order)
         self._wake(order)
 
     def apply(self, order: Order, kind: EventKind, *, reason: str | None = None,
@@ -272,7 +275,7 @@ class OrderTracker:
             recorded = journal.append_behind(order, event)
             if observed:
                 journal.flush()  # durable before anyone hears of it
-            else:
+            elif not self._flush_scheduled:
                 self._schedule_flush()
         if not recorded and event.fill is not None:
             # The execution is already booked (for this or another order): say so.
