@@ -47,6 +47,7 @@ from .model import Fill, Order, OrderEvent, OrderState, utcnow
 __all__ = [
     "REPEATS",
     "RESTATES",
+    "TERMINAL",
     "TRANSITIONS",
     "Applied",
     "EventKind",
@@ -154,6 +155,10 @@ Terminal states have no entry: nothing but a late fill moves them.
 # Terminal states in which a fill can still arrive: the venue cancelled (or expired) the
 # rest of the order, but an execution raced the cancel.
 _LATE_FILL_OK = frozenset({S.CANCELLED, S.EXPIRED, S.TIMEOUT, S.REPLACED, S.PENDING_CANCEL})
+TERMINAL = frozenset(state for state in S if state.is_terminal)
+"""The terminal states: ``state in TERMINAL`` is what the per-event paths test, a set
+lookup where ``state.is_terminal`` adds a property call."""
+
 # Terminal states no fill can follow (FILLED takes one that restates inferred quantity).
 _NO_FILL_AFTER = frozenset(state for state in S if state.is_terminal
                            and state not in _LATE_FILL_OK and state is not S.FILLED)

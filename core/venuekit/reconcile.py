@@ -18,7 +18,7 @@ from decimal import Decimal
 from .errors import Code, error
 from .journal._time import as_utc
 from .journal.ids import Fingerprint
-from .lifecycle import EventKind
+from .lifecycle import TERMINAL, EventKind
 from .model import Fill, Order, OrderSnapshot, OrderState
 from .retry import DEFAULT_BACKOFF, Backoff, retry_call
 from .tracking import OrderTracker
@@ -206,7 +206,7 @@ def apply_snapshot(tracker: OrderTracker, order: Order, snapshot: OrderSnapshot,
     state = snapshot.state
     if order.state is _SUBMITTED and state not in _NOT_ACKNOWLEDGED:
         tracker.apply(order, _ACK)
-    if order.state.is_terminal:
+    if order.state in TERMINAL:
         return
     event = _TERMINAL_EVENT.get(state)
     if event is _CANCELLED:

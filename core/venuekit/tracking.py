@@ -35,7 +35,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from . import lifecycle
-from .lifecycle import Applied, EventKind, Result
+from .lifecycle import TERMINAL, Applied, EventKind, Result
 from .model import Fill, Order, OrderEvent, OrderState
 
 if TYPE_CHECKING:
@@ -97,7 +97,7 @@ class OrderTracker:
             self._by_venue_id[order.venue_order_id] = order
         if self._buffered:
             self._drain_buffer(order)
-        if order.state.is_terminal:
+        if order.state in TERMINAL:
             self.forget(order)
 
     def track_recorded(self, order: Order) -> None:
@@ -269,7 +269,7 @@ class OrderTracker:
         journal = self.journal
         host = self.host
         observed = host is not None and host.has_order_observers()
-        if previous.is_terminal:
+        if previous in TERMINAL:
             recorded = journal.append(order, event)  # recovery would not revisit it
         else:
             recorded = journal.append_behind(order, event)
@@ -283,7 +283,7 @@ class OrderTracker:
         if observed:
             self._announce(order, event, previous)
         self._wake(order)
-        if order.state.is_terminal and order.id in self._orders:
+        if order.state in TERMINAL and order.id in self._orders:
             self.forget(order)
 
     def _announce(self, order: Order, event: OrderEvent, previous: OrderState) -> None:
