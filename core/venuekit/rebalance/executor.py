@@ -188,7 +188,8 @@ class Rebalancer:
                          for entry, plan_item in sells]
         refreshed = await self._phase(
             list(zip((e for e, _ in sells), sell_requests, strict=True)), dry_run,
-            (lambda: self._snapshot(traded)) if sells and not dry_run else None)
+            (lambda: self._snapshot(traded)) if sells and not dry_run else None,
+            commit_answers=bool(buys))
         if refreshed is not None:
             account, quotes = refreshed
         report.phase_seconds["sell"] = asyncio.get_running_loop().time() - started
@@ -309,9 +310,14 @@ class Rebalancer:
 
     # execution -----------------------------------------------------------------------
     async def _phase(self, work: Sequence[tuple[ItemReport, OrderRequest | None]],
-                     dry_run: bool, read: Callable[[], Awaitable[_T]] | None) -> _T | None:
+                     dry_run: bool, read: Callable[[], Awaitable[_T]] | None, *,
+                     commit_answers: bool = False) -> _T | None:
         """Run the orders of ``work`` concurrently, then ``read`` the account once the venue
         has them all final; returns what ``read`` returned (None without it).
+
+        With ``commit_answers`` (another phase follows), the events the answers brought are
+        committed while the read is on its way, so that the next phase's first commit does
+        not carry them; otherwise the tracker commits them within its ``flush_after``.
 
         The read starts as soon as every order sent is final on the venue's word (its
         stream, or its answers), while the executions are still receiving the answers to
@@ -351,7 +357,7 @@ class Rebalancer:
                 final.cancel()
             executed = [(entry, result) for (entry, _), result
                         in zip(sent, await running, strict=True) if result is not None]
-            if early is not None:
+            if early is not None and commit_answers:
                 # Every create has its answer: commit what the answers brought while the
                 # read is on its way, rather than with the next phase's first creates.
                 self._flush()
