@@ -18,7 +18,6 @@ registered as ``"polling"``).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass
 from typing import Protocol
@@ -39,6 +38,8 @@ _CANCEL_LIKE = frozenset({OrderState.CANCELLED, OrderState.EXPIRED, OrderState.T
                           OrderState.REPLACED})
 
 
+_STOP_RETRY = 0.1
+"""Seconds between cancels of a stream task that has not ended yet (see ``stop``)."""
 RECONNECT_BACKOFF = Backoff(base=0.1, factor=2.0, cap=5.0, jitter=0.5, attempts=1_000_000)
 
 
@@ -100,9 +101,14 @@ class StreamFirstReconciler:
     async def stop(self) -> None:
         task, self._task = self._task, None
         if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            # Cancel until the task has ended: code it awaits may swallow a cancel (Python
+            # 3.11's asyncio.wait_for does when what it waits for finishes at that moment),
+            # and the task would go on, reconnecting, while this waited for it forever.
+            while not task.done():
+                task.cancel()
+                await asyncio.wait({task}, timeout=_STOP_RETRY)
+            if not task.cancelled():
+                task.result()  # the stream task ends only when cancelled; anything else shows
         self._connected.clear()
         self._gate.set()
 

@@ -56,6 +56,28 @@ def test_calls_run_off_the_loop_and_return_results_and_errors() -> None:
     asyncio.run(main())
 
 
+def test_a_call_that_raises_stopiteration_still_gets_its_answer() -> None:
+    """A future refuses StopIteration: handed over as such, the caller would wait forever
+    and the results delivered after it in the same wake-up would be held back. It arrives
+    as a RuntimeError (as from a coroutine), its cause kept, and the others arrive too."""
+    def exhausted() -> object:
+        return next(iter(()))
+
+    async def main() -> None:
+        workers = Workers(2, "t-stop")
+        try:
+            first, second = await asyncio.wait_for(asyncio.gather(
+                workers.run(exhausted), workers.run(pow, 2, 5), return_exceptions=True),
+                WAIT)
+            assert isinstance(first, RuntimeError) and "StopIteration" in str(first)
+            assert isinstance(first.__cause__, StopIteration)
+            assert second == 32
+        finally:
+            workers.close()
+
+    asyncio.run(main())
+
+
 def test_concurrent_calls_each_get_a_thread_up_to_the_size() -> None:
     """Calls admitted together go out together; beyond the size they wait their turn."""
     barrier = threading.Barrier(3, timeout=WAIT)

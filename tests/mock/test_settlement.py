@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
@@ -21,7 +21,15 @@ from tests.support.journal_truth import assert_journal_matches_ledger
 from venuekit.engine import Engine
 from venuekit.errors import Code, VenueKitError
 from venuekit.journal.sqlite import SQLiteJournal
-from venuekit.model import Order, OrderRequest, OrderState, OrderType, Side, TimeInForce
+from venuekit.model import (
+    Order,
+    OrderRequest,
+    OrderState,
+    OrderType,
+    OrderUpdate,
+    Side,
+    TimeInForce,
+)
 from venuekit.outcome import OutcomePolicy
 from venuekit.plugins import PluginHost
 from venuekit.ratelimit import RateLimiter
@@ -451,3 +459,45 @@ def test_a_replacement_found_by_lookup_has_the_size_the_venue_gave_it(
     on_mock(tmp_path, body, latency=0.06, client_order_ids=client_ids,
             faults=replace_faults(Fault.DROP_RESPONSE),
             engine_options={"policy": OutcomePolicy(grace=0.05, resolve_timeout=5)})
+
+
+# 7. closing the engine ---------------------------------------------------------------------
+def test_engine_close_ends_a_stream_task_whose_cancel_was_swallowed(tmp_path: Path) -> None:
+    """A cancel can be lost inside what the stream task awaits (Python 3.11's
+    ``asyncio.wait_for`` returns the result instead when what it waited for finishes at
+    that moment). ``Engine.close()`` cancels again until the task has ended, rather than
+    waiting forever for a task that went on."""
+    swallowed: list[int] = []
+
+    class Swallowing:
+        """The venue's stream, with its first cancel lost the way wait_for loses it."""
+
+        def __init__(self, inner: AsyncIterator[OrderUpdate]) -> None:
+            self.inner = inner
+
+        def __aiter__(self) -> Swallowing:
+            return self
+
+        async def __anext__(self) -> OrderUpdate:
+            try:
+                return await self.inner.__anext__()
+            except asyncio.CancelledError:
+                if swallowed:
+                    raise
+                swallowed.append(1)
+                return await self.inner.__anext__()
+
+    async def main() -> None:
+        mock = MockVenue(seed=5, symbols=[flat("XYZ", size="100")])
+        subscribe = mock.order_updates
+        mock.order_updates = lambda: Swallowing(subscribe())  # type: ignore[method-assign]
+        with SQLiteJournal(tmp_path / "j.sqlite3") as journal:
+            engine = Engine(mock, journal, host=PluginHost(load_entry_points=False),
+                            settlement=FAST)
+            await engine.start()
+            closing = asyncio.ensure_future(engine.close())
+            done, _ = await asyncio.wait({closing}, timeout=5)
+            assert swallowed, "the stream task's first cancel was not swallowed"
+            assert done, "Engine.close() waits for a stream task that will never end"
+            closing.result()
+    asyncio.run(main())

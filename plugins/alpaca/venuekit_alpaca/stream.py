@@ -114,8 +114,22 @@ class TradeUpdateStream(AsyncIterator[OrderUpdate]):
                 await asyncio.wait({task}, timeout=0.1)
             if not task.cancelled():
                 task.exception()  # retrieved: the stream is closing anyway
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self._client.close(), 2 * CLOSE_TIMEOUT)
+        # Not wait_for: on Python 3.11 it swallows a cancel of the caller that arrives as
+        # the close finishes, and a consumer (the engine's stream task) would then go on
+        # and reconnect while whoever cancelled it waits for it to end.
+        closing = asyncio.ensure_future(self._client.close())
+        try:
+            await asyncio.wait({closing}, timeout=2 * CLOSE_TIMEOUT)
+        finally:
+            if not closing.done():
+                closing.cancel()
+            closing.add_done_callback(_retrieve)
+
+
+def _retrieve(task: asyncio.Future[Any]) -> None:
+    """Mark a closing handshake's outcome as seen: the stream is gone whatever it was."""
+    if not task.cancelled():
+        task.exception()
 
 
 def _parse(message: Any) -> Any:

@@ -274,6 +274,13 @@ def _succeed(future: asyncio.Future[Any], result: Any) -> None:
 
 def _fail(future: asyncio.Future[Any], exc: BaseException) -> None:
     if not future.done():
+        if isinstance(exc, StopIteration):
+            # A future refuses StopIteration (TypeError): the caller would never get an
+            # answer, nor would the results delivered after it with the same wake-up.
+            # Handed over the way a coroutine's is (PEP 479), with the original as cause.
+            wrapped = RuntimeError(f"the call raised StopIteration: {exc!r}")
+            wrapped.__cause__ = exc
+            exc = wrapped
         future.set_exception(exc)
 
 
