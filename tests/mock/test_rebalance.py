@@ -218,6 +218,32 @@ def test_a_phase_starts_in_waves_each_journaled_before_it_is_sent(tmp_path: Path
     assert committed == dict.fromkeys(first_wave, "submitted")
 
 
+def test_a_cancelled_rebalance_leaves_no_order_running(tmp_path: Path) -> None:
+    # Cancelled while its sells are at the venue (0.4 s per request): the executions end
+    # with it instead of running on behind the caller's back.
+    names = ["C0", "C1", "C2"]
+    venue = MockVenue(seed=5, symbols=[flat(s) for s in names], cash="0", latency=0.4)
+    for name in names:
+        venue.control.set_position(name, "5", "90")
+
+    async def main() -> list[str]:
+        with SQLiteJournal(tmp_path / "j.sqlite3") as journal:
+            async with Engine(venue, journal, host=PluginHost(load_entry_points=False),
+                              settlement=FAST) as engine:
+                run = asyncio.ensure_future(Rebalancer(engine).run(parse_plan({"items": [
+                    {"symbol": s, "action": "SELL", "quantity": "5"} for s in names]})))
+                await asyncio.sleep(0.3)  # validated, journaled and sent; not answered
+                run.cancel()
+                await asyncio.wait([run], timeout=5)
+                assert run.cancelled()
+                await asyncio.sleep(0)
+                return [task.get_coro().__qualname__ for task in asyncio.all_tasks()
+                        if task is not asyncio.current_task()
+                        and "_one" in task.get_coro().__qualname__]
+
+    assert asyncio.run(main()) == []
+
+
 def test_a_dry_run_validates_and_prices_but_sends_nothing(tmp_path: Path) -> None:
     venue = MockVenue(seed=1, symbols=[flat("A"), flat("B")], cash="10000")
     plan = {"items": [{"symbol": "A", "action": "BUY", "notional": "2000"},

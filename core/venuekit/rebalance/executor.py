@@ -375,6 +375,11 @@ class Rebalancer:
                 for entry, result in executed:
                     self._record(entry, result, notify=False)
             outcome = await early if early is not None else None
+        except BaseException:
+            # Cancelled (or failed) while waiting: the orders started go down with the
+            # phase, as they do when it is cancelled while awaiting them.
+            running.cancel()
+            raise
         finally:
             if final is not None:  # cancelled too when the phase is
                 final.cancel()
