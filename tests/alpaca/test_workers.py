@@ -5,6 +5,7 @@ cancellation and closing, with each way results go back to the loop (an eventfd,
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import threading
 import time
@@ -32,8 +33,18 @@ def inbox(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> It
     yield kind
 
 
-def threads_named(prefix: str) -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name.startswith(prefix)]
+def unique(label: str) -> str:
+    """A pool name no other test (or variant) uses: a thread that ends only after the test
+    that started it is never counted by the next one."""
+    return f"{label}.{next(_pools)}"
+
+
+_pools = itertools.count()
+
+
+def threads_named(name: str) -> list[threading.Thread]:
+    """The live threads of the pool named ``name`` (its threads are ``name_N``)."""
+    return [t for t in threading.enumerate() if t.name.startswith(f"{name}_")]
 
 
 def test_calls_run_off_the_loop_and_return_results_and_errors() -> None:
@@ -41,7 +52,8 @@ def test_calls_run_off_the_loop_and_return_results_and_errors() -> None:
         raise ConnectionResetError("peer went away")
 
     async def main() -> None:
-        workers = Workers(4, "t-results")
+        pool_results = unique("t-results")
+        workers = Workers(4, pool_results)
         try:
             loop_thread = threading.get_ident()
             assert await workers.run(threading.get_ident) != loop_thread
@@ -49,7 +61,7 @@ def test_calls_run_off_the_loop_and_return_results_and_errors() -> None:
             with pytest.raises(ConnectionResetError, match="peer went away"):
                 await workers.run(fail)
             # One call at a time: the thread that finished takes the next, none is added.
-            assert len(threads_named("t-results")) == 1
+            assert len(threads_named(pool_results)) == 1
         finally:
             workers.close()
 
@@ -64,7 +76,8 @@ def test_a_call_that_raises_stopiteration_still_gets_its_answer() -> None:
         return next(iter(()))
 
     async def main() -> None:
-        workers = Workers(2, "t-stop")
+        pool_stop = unique("t-stop")
+        workers = Workers(2, pool_stop)
         try:
             first, second = await asyncio.wait_for(asyncio.gather(
                 workers.run(exhausted), workers.run(pow, 2, 5), return_exceptions=True),
@@ -89,16 +102,17 @@ def test_concurrent_calls_each_get_a_thread_up_to_the_size() -> None:
         return name
 
     async def main() -> None:
-        workers = Workers(3, "t-width")
+        pool_width = unique("t-width")
+        workers = Workers(3, pool_width)
         try:
             together = await asyncio.wait_for(asyncio.gather(
                 *(workers.run(meet, f"call-{i}") for i in range(3))), WAIT)
             assert sorted(together) == ["call-0", "call-1", "call-2"]
-            assert len(threads_named("t-width")) == 3
+            assert len(threads_named(pool_width)) == 3
             # Three threads are idle now: three more calls reuse them, none is started.
             again = await asyncio.wait_for(asyncio.gather(
                 *(workers.run(meet, f"again-{i}") for i in range(3))), WAIT)
-            assert len(again) == 3 and len(threads_named("t-width")) == 3
+            assert len(again) == 3 and len(threads_named(pool_width)) == 3
         finally:
             workers.close()
 
@@ -113,7 +127,8 @@ def test_a_call_cancelled_before_it_started_never_runs() -> None:
         release.wait(WAIT)
 
     async def main() -> None:
-        workers = Workers(1, "t-cancel")
+        pool_cancel = unique("t-cancel")
+        workers = Workers(1, pool_cancel)
         try:
             busy = asyncio.ensure_future(workers.run(block))
             queued = asyncio.ensure_future(workers.run(ran.append, "sent"))
@@ -131,9 +146,10 @@ def test_a_call_cancelled_before_it_started_never_runs() -> None:
 
 def test_close_cancels_queued_calls_and_ends_the_threads() -> None:
     release = threading.Event()
+    pool_close = unique("t-close")
 
     async def main() -> None:
-        workers = Workers(1, "t-close")
+        workers = Workers(1, pool_close)
         busy = asyncio.ensure_future(workers.run(release.wait, WAIT))
         queued = asyncio.ensure_future(workers.run(time.sleep, 0))
         await asyncio.sleep(0.05)
@@ -147,27 +163,30 @@ def test_close_cancels_queued_calls_and_ends_the_threads() -> None:
 
     asyncio.run(main())
     deadline = time.monotonic() + WAIT
-    while threads_named("t-close") and time.monotonic() < deadline:
+    while threads_named(pool_close) and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert threads_named("t-close") == []
+    assert threads_named(pool_close) == []
 
 
 def test_dropped_workers_end_their_threads() -> None:
+    pool_dropped = unique("t-dropped")
+
     async def main() -> None:
-        workers = Workers(2, "t-dropped")
+        workers = Workers(2, pool_dropped)
         await asyncio.gather(workers.run(time.sleep, 0.01), workers.run(time.sleep, 0.01))
-        assert len(threads_named("t-dropped")) == 2
+        assert len(threads_named(pool_dropped)) == 2
 
     asyncio.run(main())  # the Workers object is garbage once main returns
     deadline = time.monotonic() + WAIT
-    while threads_named("t-dropped") and time.monotonic() < deadline:
+    while threads_named(pool_dropped) and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert threads_named("t-dropped") == []
+    assert threads_named(pool_dropped) == []
 
 
 def test_one_workers_serves_one_loop_after_another() -> None:
     """A venue may be driven by several ``asyncio.run`` calls in turn."""
-    workers = Workers(2, "t-loops")
+    pool_loops = unique("t-loops")
+    workers = Workers(2, pool_loops)
     try:
         for n in range(3):
             assert asyncio.run(workers.run(pow, 2, n)) == 2 ** n
@@ -181,15 +200,16 @@ def test_closed_workers_leave_no_descriptor_open(inbox: str) -> None:
         return len(os.listdir("/proc/self/fd"))
 
     before = open_descriptors()
-    workers = Workers(2, "t-fds")
+    pool_fds = unique("t-fds")
+    workers = Workers(2, pool_fds)
     for n in range(3):  # one inbox per loop
         assert asyncio.run(workers.run(pow, 3, n)) == 3 ** n
     if inbox != "threadsafe":
         assert open_descriptors() > before  # the inboxes hold descriptors while in use
     workers.close()
     deadline = time.monotonic() + WAIT
-    while (threads_named("t-fds") or open_descriptors() > before) \
+    while (threads_named(pool_fds) or open_descriptors() > before) \
             and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert threads_named("t-fds") == []
+    assert threads_named(pool_fds) == []
     assert open_descriptors() <= before
