@@ -9,7 +9,7 @@ import itertools
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -45,6 +45,14 @@ _pools = itertools.count()
 def threads_named(name: str) -> list[threading.Thread]:
     """The live threads of the pool named ``name`` (its threads are ``name_N``)."""
     return [t for t in threading.enumerate() if t.name.startswith(f"{name}_")]
+
+
+def wait_until(condition: Callable[[], bool]) -> bool:
+    """Whether ``condition`` holds within WAIT seconds (threads end on their own time)."""
+    deadline = time.monotonic() + WAIT
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return condition()
 
 
 def test_calls_run_off_the_loop_and_return_results_and_errors() -> None:
@@ -162,10 +170,7 @@ def test_close_cancels_queued_calls_and_ends_the_threads() -> None:
             await workers.run(time.sleep, 0)
 
     asyncio.run(main())
-    deadline = time.monotonic() + WAIT
-    while threads_named(pool_close) and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert threads_named(pool_close) == []
+    assert wait_until(lambda: threads_named(pool_close) == [])
 
 
 def test_dropped_workers_end_their_threads() -> None:
@@ -177,10 +182,7 @@ def test_dropped_workers_end_their_threads() -> None:
         assert len(threads_named(pool_dropped)) == 2
 
     asyncio.run(main())  # the Workers object is garbage once main returns
-    deadline = time.monotonic() + WAIT
-    while threads_named(pool_dropped) and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert threads_named(pool_dropped) == []
+    assert wait_until(lambda: threads_named(pool_dropped) == [])
 
 
 def test_one_workers_serves_one_loop_after_another() -> None:
@@ -207,9 +209,5 @@ def test_closed_workers_leave_no_descriptor_open(inbox: str) -> None:
     if inbox != "threadsafe":
         assert open_descriptors() > before  # the inboxes hold descriptors while in use
     workers.close()
-    deadline = time.monotonic() + WAIT
-    while (threads_named(pool_fds) or open_descriptors() > before) \
-            and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert threads_named(pool_fds) == []
-    assert open_descriptors() <= before
+    assert wait_until(lambda: threads_named(pool_fds) == [])
+    assert wait_until(lambda: open_descriptors() <= before)
