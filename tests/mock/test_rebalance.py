@@ -9,10 +9,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.support.helpers import StreamEndsEarly, flat
 from tests.support.journal_truth import assert_journal_matches_ledger
 from venuekit.engine import Engine
-from venuekit.errors import Code, error
+from venuekit.errors import Code, VenueKitError, error
 from venuekit.journal.sqlite import SQLiteJournal
 from venuekit.model import Account, OrderRequest, OrderSnapshot, Quote
 from venuekit.plugins import PluginHost
@@ -216,6 +218,25 @@ def test_a_phase_starts_in_waves_each_journaled_before_it_is_sent(tmp_path: Path
     assert validated == 3
     first_wave = {item.order_id for item in report.items[:3]}
     assert committed == dict.fromkeys(first_wave, "submitted")
+
+
+def test_a_wave_of_no_orders_is_refused_before_anything_is_sent(tmp_path: Path) -> None:
+    venue = MockVenue(seed=2, symbols=[flat("W0")], cash="1000")
+
+    async def main() -> None:
+        with SQLiteJournal(tmp_path / "j.sqlite3") as journal:
+            async with Engine(venue, journal, host=PluginHost(load_entry_points=False),
+                              settlement=FAST) as engine:
+                rebalancer = Rebalancer(engine)
+                rebalancer.wave = 0
+                with pytest.raises(VenueKitError) as raised:
+                    await rebalancer.run(parse_plan({"items": [
+                        {"symbol": "W0", "action": "BUY", "quantity": "1"}]}))
+                assert raised.value.code is Code.INVALID_CONFIG
+                assert "Rebalancer.wave" in raised.value.message
+
+    asyncio.run(main())
+    assert venue.control.ledger.orders == []
 
 
 def test_a_cancelled_rebalance_leaves_no_order_running(tmp_path: Path) -> None:

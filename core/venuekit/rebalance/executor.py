@@ -146,6 +146,9 @@ class Rebalancer:
         self.on_item = on_item
 
     async def run(self, plan: Plan, *, dry_run: bool = False) -> RebalanceReport:
+        if isinstance(self.wave, bool) or not isinstance(self.wave, int) or self.wave < 1:
+            raise error(Code.INVALID_CONFIG, f"Rebalancer.wave must be a whole number of "
+                        f"orders, at least 1; got {self.wave!r}")
         engine = self.engine
         report = RebalanceReport(venue=engine.venue.name, strategy=self.strategy,
                                  dry_run=dry_run, correlation_id=plan.correlation_id)
