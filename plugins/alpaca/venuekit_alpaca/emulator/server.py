@@ -142,6 +142,7 @@ class AlpacaEmulator:
         self._api_key = api_key
         self._secret_key = secret_key
         self._runner: web.AppRunner | None = None
+        self._listener: asyncio.Server | None = None
         self._stopping = asyncio.Event()
 
     def __repr__(self) -> str:
@@ -257,28 +258,50 @@ class AlpacaEmulator:
         runner = web.AppRunner(app, access_log=None, handle_signals=False,
                                shutdown_timeout=1.0)
         await runner.setup()
-        site = web.TCPSite(runner, self.host, self.port)
+        assert runner.server is not None  # set by setup()
         try:
-            await site.start()
+            # The listener is the loop's own server (not an aiohttp site), so that stop()
+            # can stop accepting before it closes it: see _stop_listening().
+            listener = await self.loop.create_server(runner.server, self.host, self.port)
         except OSError as exc:
             await runner.cleanup()
             await self.venue.close()
             raise error(Code.INVALID_CONFIG, f"alpaca emulator: cannot listen on "
                         f"{self._authority}: {exc.strerror}", venue="alpaca") from None
-        self._runner = runner
-        self.port = runner.addresses[0][1]
+        self._runner, self._listener = runner, listener
+        self.port = listener.sockets[0].getsockname()[1]
         log.info("alpaca emulator listening", extra={"url": self.base_url, "seed": self.seed})
 
     async def stop(self) -> None:
         """Stop serving: open connections are closed, stalled requests released."""
         runner, self._runner = self._runner, None
-        if runner is None:
+        listener, self._listener = self._listener, None
+        if runner is None or listener is None:
             return
         self._stopping.set()
+        await self._stop_listening(listener)
         await self.stream.close_all()
         await runner.cleanup()
         await self.venue.close()
         log.info("alpaca emulator stopped", extra={"url": self.base_url})
+
+    async def _stop_listening(self, listener: asyncio.Server) -> None:
+        """Stop accepting, let the connections already accepted attach, then close.
+
+        The loop accepts a connection in one step and builds its transport in a later one.
+        A server closed in between (CPython issue 109564) fails that second step and leaves
+        the accepted socket open and unowned: the client that connected as the emulator
+        stopped would wait on it, and the interpreter warns of an unclosed transport
+        whenever it is collected. So the listening sockets are taken off the loop first;
+        two turns of the loop then let every accepted connection build its transport and
+        reach the aiohttp server, which closes it with the others.
+        """
+        assert self.loop is not None
+        for sock in listener.sockets:
+            self.loop.remove_reader(sock.fileno())
+        for _ in range(2):  # one turn builds the transport, the next its connection_made
+            await asyncio.sleep(0)
+        listener.close()
 
     async def __aenter__(self) -> Self:
         await self.start()
