@@ -18,6 +18,7 @@ from aiohttp import web
 
 from . import errors, payloads
 from .ids import IdCodec
+from .jsonio import number_text
 
 __all__ = ["fill_activities"]
 
@@ -60,11 +61,11 @@ async def fill_activities(request: web.Request, venue: Any, ids: IdCodec) -> lis
             "id": f"{at.strftime('%Y%m%d%H%M%S%f')[:17]}::{ids.execution_uuid(fill.trade_id)}",
             "activity_type": "FILL", "transaction_time": payloads.timestamp(at),
             "type": "fill" if leaves <= 0 else "partial_fill",
-            "price": payloads.number_text(fill.price),
-            "qty": payloads.number_text(fill.quantity), "side": fill.side.value,
-            "symbol": fill.symbol, "leaves_qty": payloads.number_text(max(leaves, Decimal(0))),
+            "price": number_text(fill.price),
+            "qty": number_text(fill.quantity), "side": fill.side.value,
+            "symbol": fill.symbol, "leaves_qty": number_text(max(leaves, Decimal(0))),
             "order_id": ids.order_uuid(fill.venue_order_id),
-            "cum_qty": payloads.number_text(cumulative),
+            "cum_qty": number_text(cumulative),
             "order_status": "filled" if leaves <= 0 else "partially_filled"}))
     chosen = [item for at, item in listed
               if (after is None or at > after) and (until is None or at < until)]

@@ -26,7 +26,7 @@ from venuekit_mock.sim import OrderView
 
 from . import errors, payloads
 from .activities import fill_activities
-from .jsonio import dumps, loads
+from .jsonio import dumps, loads, number_text
 
 if TYPE_CHECKING:
     from .server import AlpacaEmulator
@@ -109,6 +109,12 @@ class RestApi:
         # Orders placed by notional amount: the amount asked for, by simulator order id.
         self.notional: dict[str, Decimal] = {}
         self._generated_ids = 0
+
+    @property
+    def _shorting(self) -> bool:
+        """Whether the account may sell short (Alpaca's ``shorting_enabled``, ``shortable``):
+        the mock's capability, which it offers natively or not at all."""
+        return self.venue.capabilities.short_selling is True
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -258,8 +264,8 @@ class RestApi:
         book = sim.market.books[order.symbol]
         price = order.limit_price if order.limit_price is not None else book.ask
         quantity = order.quantity or ZERO
-        return {"buying_power": payloads.number_text(sim.account.buying_power),
-                "cost_basis": payloads.number_text(quantity * price)}
+        return {"buying_power": number_text(sim.account.buying_power),
+                "cost_basis": number_text(quantity * price)}
 
     async def list_orders(self, request: web.Request) -> web.Response:
         query = request.query
@@ -380,7 +386,7 @@ class RestApi:
             self.ids, cash=account.cash, buying_power=account.buying_power,
             long_value=long_value, short_value=short_value, currency=account.currency,
             created_at=self.emulator.created_at,
-            shorting=self.venue.capabilities.short_selling))
+            shorting=self._shorting))
 
     def _position_json(self, symbol: str, quantity: Decimal,
                        average_price: Decimal) -> dict[str, Any]:
@@ -411,8 +417,7 @@ class RestApi:
         await self.venue.instruments()
         if (status not in (None, "active")) or (asset_class not in (None, "us_equity")):
             return json_response([])
-        shortable = self.venue.capabilities.short_selling
-        return json_response([payloads.asset(self.ids, spec, shortable=shortable)
+        return json_response([payloads.asset(self.ids, spec, shortable=self._shorting)
                               for spec in self.venue.simulator.symbols])
 
     async def asset(self, request: web.Request) -> web.Response:
@@ -421,7 +426,7 @@ class RestApi:
         for spec in self.venue.simulator.symbols:
             if key in (spec.symbol, self.ids.asset_uuid(spec.symbol)):
                 return json_response(payloads.asset(
-                    self.ids, spec, shortable=self.venue.capabilities.short_selling))
+                    self.ids, spec, shortable=self._shorting))
         raise errors.not_found(f"asset not found for {key}")
 
     async def clock(self, request: web.Request) -> web.Response:

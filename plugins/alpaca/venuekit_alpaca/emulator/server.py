@@ -324,10 +324,11 @@ class AlpacaEmulator:
             return json_response(errors.unauthorized().body, 401)
         allowed, headers = self.budget.take()
         if not allowed:
-            response = json_response(errors.rate_limited().body, 429)
-            response.headers.update(headers)
-            return response
+            refused = json_response(errors.rate_limited().body, 429)
+            refused.headers.update(headers)
+            return refused
         faults_before = len(self.venue.simulator.ledger.faults)
+        response: web.StreamResponse
         try:
             response = await handler(request)
         except errors.AlpacaError as exc:
