@@ -105,9 +105,10 @@ def emulator_process() -> Iterator[Endpoint]:
                "-o", f"rate_limit={BUDGET}", "-o", "tick_interval=none"]
     child = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     try:
-        assert child.stdout is not None
+        stdout = child.stdout
+        assert stdout is not None
         announced: list[str] = []
-        reader = threading.Thread(target=lambda: announced.append(child.stdout.readline()),
+        reader = threading.Thread(target=lambda: announced.append(stdout.readline()),
                                   daemon=True)
         reader.start()
         reader.join(START_TIMEOUT)
@@ -199,7 +200,7 @@ async def measure(endpoint: Endpoint, orders: int,
     return phases
 
 
-def raw_request(client_order_id: str) -> object:
+def raw_request(client_order_id: str) -> sdk.LimitOrderRequest:
     return sdk.LimitOrderRequest(symbol="AAPL", qty=1, side="buy", type="limit",
                                  time_in_force="day", limit_price=float(LIMIT),
                                  client_order_id=client_order_id)

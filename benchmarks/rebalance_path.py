@@ -33,7 +33,7 @@ from pathlib import Path
 
 from venuekit.engine import Engine
 from venuekit.journal.sqlite import SQLiteJournal
-from venuekit.model import OrderRequest
+from venuekit.model import OrderRequest, Side
 from venuekit.plugins import PluginHost
 from venuekit.rebalance import Rebalancer, parse_plan
 from venuekit.validation import PreTradeValidator, ValidationRules
@@ -59,16 +59,20 @@ def rate_floor(engine: Engine, requests: int) -> float:
     return floor
 
 
+def _single() -> OrderRequest:
+    return OrderRequest(symbol="S100", side=Side.BUY, quantity=Decimal(1))
+
+
 async def one_order(rounds: int) -> list[float]:
     """One market order alone, ``rounds`` times: submit + settle as an order of the plan
     sees them."""
     times: list[float] = []
     with tempfile.TemporaryDirectory() as tmp, SQLiteJournal(Path(tmp) / "j.sqlite3") as book:
         async with Engine(venue(), book, host=PluginHost(load_entry_points=False)) as engine:
-            await engine.execute(OrderRequest(symbol="S100", side="buy", quantity="1"))
+            await engine.execute(_single())
             for _ in range(rounds):
                 started = time.perf_counter()
-                await engine.execute(OrderRequest(symbol="S100", side="buy", quantity="1"))
+                await engine.execute(_single())
                 times.append(time.perf_counter() - started)
     return times
 
