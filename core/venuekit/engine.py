@@ -296,9 +296,13 @@ class Engine:
         await self.settlement.wait_cancelled(order, timeout=timeout, cancelled_as=kind)
         return order
 
-    def execute(self, request: OrderRequest, strategy: str = "market",
+    def execute(self, request: OrderRequest, strategy: str | None = None,
                 **options: Any) -> Coroutine[Any, Any, ExecutionResult]:
         """Run ``request`` with a strategy (``market``, ``limit``, ``aggressive-limit``).
+
+        With none named, the request's order type chooses: a limit request runs the
+        ``limit`` strategy, a market request the ``market`` strategy; a strategy that
+        contradicts a limit request is refused (STRATEGY_MISMATCH, nothing sent).
 
         Returns the strategy's coroutine itself, to await: no frame of its own on every
         resumption of the execution.

@@ -134,6 +134,16 @@ class Code:
         "Do not resend: look the order up by its client order id; it may exist.")
     INVALID_PLAN = _c("INVALID_PLAN", _V, False, _NA, "The rebalance plan is invalid.",
                       "Fix every problem listed with its location, then run again.")
+    STRATEGY_MISMATCH = _c("STRATEGY_MISMATCH", _V, False, _REJ,
+                           "The strategy named contradicts the request's order type.",
+                           "Leave the strategy out (a limit request runs as a limit), or "
+                           "drop the limit price and let the strategy price the order.")
+    RUN_FINISHED = _c("RUN_FINISHED", _V, False, _NA,
+                      "This plan already ran to its end on this venue.",
+                      "Pass --again (again=True) to trade it again; `venuekit runs show ID` "
+                      "says what the earlier run did.")
+    RUN_NOT_FOUND = _c("RUN_NOT_FOUND", _V, False, _NA, "The journal holds no such run.",
+                       "List the runs with `venuekit runs`.")
 
     # liquidity: the market cannot take the order as asked.
     NO_LIQUIDITY = _c("NO_LIQUIDITY", _L, False, _REJ, "There is nothing to trade against.",
@@ -200,6 +210,11 @@ class Code:
     RECONCILIATION_FAILED = _c("RECONCILIATION_FAILED", _S, True, _NA,
                                "Open orders could not be reconciled with the venue.",
                                "Run `venuekit recover` once the venue is reachable.")
+    INTERRUPTED = _c("INTERRUPTED", _S, False, _REJ,
+                     "The work was interrupted (SIGINT, SIGTERM or cancellation); nothing "
+                     "more is sent.",
+                     "Run the same command again to resume the run; `venuekit recover` "
+                     "names any order still working.")
     INTERNAL_ERROR = _c("INTERNAL_ERROR", _S, False, _NA, "A venuekit bug.",
                         "Report it with the log; the journal keeps the order's history.")
 

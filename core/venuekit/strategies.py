@@ -43,7 +43,7 @@ from .repeg import RepegAction, RepegContext
 if TYPE_CHECKING:
     from .engine import Engine
 
-__all__ = ["STRATEGIES", "ExecutionResult", "execute"]
+__all__ = ["STRATEGIES", "ExecutionResult", "execute", "strategy_for"]
 
 log = logging.getLogger("venuekit.strategies")
 
@@ -362,17 +362,45 @@ STRATEGIES: dict[str, Strategy] = {"market": market, "limit": limit,
                                    "aggressive-limit": aggressive_limit}
 
 
-async def execute(engine: Engine, request: OrderRequest, strategy: str = "market",
-                  **options: Any) -> ExecutionResult:
-    try:
-        run = STRATEGIES[strategy]
-    except KeyError:
+def strategy_for(request: OrderRequest, strategy: str | None = None) -> str:
+    """The strategy that executes ``request``: ``strategy``, checked, or the request's own.
+
+    With no strategy named, a limit request runs the ``limit`` strategy (at its price) and
+    a market request the ``market`` strategy. A market request may name any strategy (the
+    limit strategies price it themselves); a limit request may name a strategy that works
+    with limit orders (``aggressive-limit`` starts at the request's price and re-pegs from
+    there). The ``market`` strategy would throw a limit request's price away: it is refused
+    with STRATEGY_MISMATCH, naming both.
+    """
+    is_limit = request.order_type is OrderType.LIMIT
+    if strategy is None:
+        return "limit" if is_limit else "market"
+    if strategy not in STRATEGIES:
         raise error(Code.UNKNOWN_COMPONENT, f"no strategy named {strategy!r} (known: "
-                    f"{', '.join(STRATEGIES)})") from None
-    result: ExecutionResult = await run(engine, request, **options)
+                    f"{', '.join(STRATEGIES)})")
+    if is_limit and strategy in _MARKET_ONLY:
+        raise error(Code.STRATEGY_MISMATCH,
+                    f"the {strategy!r} strategy contradicts a limit request "
+                    f"({request.side.value} {request.quantity} {request.symbol} at "
+                    f"{request.limit_price}): it executes at market and would ignore the "
+                    "limit price; use the 'limit' strategy (the default for a limit "
+                    "request), or drop the limit price")
+    return strategy
+
+
+_MARKET_ONLY = frozenset({"market"})
+"""Strategies that send market orders only, so cannot honour a limit request's price."""
+
+
+async def execute(engine: Engine, request: OrderRequest, strategy: str | None = None,
+                  **options: Any) -> ExecutionResult:
+    """Run ``request`` with ``strategy`` (by default the one its order type calls for, see
+    :func:`strategy_for`)."""
+    name = strategy_for(request, strategy)
+    result: ExecutionResult = await STRATEGIES[name](engine, request, **options)
     if log.isEnabledFor(logging.INFO):
         log.info("execution finished",
-                 extra={"strategy": strategy, "order_id": result.order_id,
+                 extra={"strategy": name, "order_id": result.order_id,
                         "state": result.state.value, "filled": str(result.filled_quantity),
                         "attempts": result.attempts, "repegs": result.repegs})
     return result

@@ -24,11 +24,15 @@ from .venue import Venue
 __all__ = ["execute"]
 
 
-def execute(request: OrderRequest, strategy: str = "market", *, venue: str | Venue = "mock",
+def execute(request: OrderRequest, strategy: str | None = None, *, venue: str | Venue = "mock",
             venue_options: Mapping[str, Any] | None = None,
             journal: str | os.PathLike[str] | None = None, host: PluginHost | None = None,
             **options: Any) -> ExecutionResult:
     """Execute ``request`` with ``strategy`` and return the result, blocking until done.
+
+    With no strategy named, the request's order type chooses (a limit request runs the
+    ``limit`` strategy at its price, a market request the ``market`` strategy); a strategy
+    that contradicts the request is refused with STRATEGY_MISMATCH before anything is sent.
 
     ``venue`` is a registered venue name (built with ``venue_options`` as from a config
     file) or a :class:`~venuekit.venue.Venue` instance. The journal defaults to
