@@ -381,6 +381,9 @@ class Order:
     reason: str | None = None
     # State to return to when a cancel or replace request fails; set by the lifecycle.
     resume_state: OrderState | None = None
+    # The run and the run item the order serves (see venuekit.runs), None outside a run.
+    run_id: str | None = None
+    run_item: int | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.id, str) or not self.id.strip():

@@ -189,8 +189,12 @@ def test_a_version_one_journal_is_upgraded_and_its_inferred_fills_stand_whole(
         order = journaled_order(journal)
         journal_fill(journal, order, inferred("6", "6"))
     with sqlite3.connect(path) as raw:  # what a release with schema version 1 wrote
-        raw.execute("ALTER TABLE fills DROP COLUMN restated")
-        raw.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+        for statement in ("DROP TABLE runs", "DROP TABLE run_items", "DROP INDEX orders_run",
+                          "ALTER TABLE orders DROP COLUMN run_id",
+                          "ALTER TABLE orders DROP COLUMN run_item",
+                          "ALTER TABLE fills DROP COLUMN restated",
+                          "UPDATE meta SET value = '1' WHERE key = 'schema_version'"):
+            raw.execute(statement)
     raw.close()
     with SQLiteJournal(path) as journal:
         assert [(f.trade_id, f.quantity) for f in journal.fills()] == [

@@ -22,13 +22,16 @@ promises, which the rest of venuekit relies on:
 * Orders read back (:meth:`Journal.get`, :meth:`Journal.open_orders`, :meth:`Journal.orders`)
   are rebuilt exactly: request, state, quantities as the same Decimals, fills, history,
   venue ids and the state a pending cancel or replace returns to.
+* Runs (:mod:`venuekit.runs`) are stored with their items; an order created inside a run
+  keeps its :class:`~venuekit.runs.records.RunLink`, and :meth:`Journal.orders` finds a
+  run's orders. Run writes are durable when they return.
 * Errors are :class:`venuekit.errors.JournalError` with a ``JOURNAL_*`` code.
 """
 
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from decimal import Decimal
@@ -36,6 +39,7 @@ from types import TracebackType
 from typing import Self
 
 from ..model import Fill, Order, OrderEvent, OrderRequest, OrderState
+from ..runs.records import Run, RunItem, RunKind, RunLink, RunState
 from .ids import ClientIdRules
 
 __all__ = ["Journal"]
@@ -48,7 +52,7 @@ class Journal(abc.ABC):
     def create_order(self, venue: str, request: OrderRequest, *, id_rules: ClientIdRules,
                      quantity: Decimal | None = None, limit_price: Decimal | None = None,
                      replaces: str | None = None, at: datetime | None = None,
-                     submitted: bool = False) -> Order:
+                     submitted: bool = False, run: RunLink | None = None) -> Order:
         """Commit a new order and return it in state NEW, its ``id`` the client order id.
 
         ``quantity`` and ``limit_price`` are what will be sent (after quantization); None
@@ -59,7 +63,7 @@ class Journal(abc.ABC):
         With ``submitted`` the order is about to be sent: its SUBMIT event (``seq`` 2, at
         the creation time) is recorded with it, in the same commit, and it is returned
         SUBMITTED. This is the lifecycle's NEW -> SUBMITTED step, written with the order
-        instead of as an update after it.
+        instead of as an update after it. ``run`` is the run item the order serves.
         """
 
     @abc.abstractmethod
@@ -123,12 +127,46 @@ class Journal(abc.ABC):
     def orders(self, *, state: OrderState | Iterable[OrderState] | None = None,
                symbol: str | None = None, venue: str | None = None,
                since: datetime | None = None, until: datetime | None = None,
-               limit: int | None = None) -> list[Order]:
+               limit: int | None = None, run_id: str | None = None) -> list[Order]:
         """Orders matching every filter given, newest first.
 
         ``since`` and ``until`` bound the creation time (``since`` inclusive, ``until``
-        exclusive); ``limit`` keeps the newest ``limit`` orders.
+        exclusive); ``limit`` keeps the newest ``limit`` orders; ``run_id`` keeps the orders
+        of one run.
         """
+
+    # runs ---------------------------------------------------------------------------
+    @abc.abstractmethod
+    def create_run(self, *, kind: RunKind, venue: str, plan_hash: str, strategy: str,
+                   items: Sequence[RunItem], correlation_id: str | None = None,
+                   owner: str | None = None) -> Run:
+        """Commit a new run in state RUNNING with its items; returns it with its id.
+
+        Run ids are unique per journal (and across journals, like client order ids). The
+        run is durable before this returns, so before any of its orders is created.
+        """
+
+    @abc.abstractmethod
+    def update_run(self, run_id: str, *, state: RunState | None = None,
+                   note: str | None = None, items: Sequence[RunItem] = (),
+                   resumed_by: str | None = None) -> Run:
+        """Record a run's new state, note and items' targets and statuses; durable on return.
+
+        ``note`` (when given) says why the run ended as it did; ``items`` replace the
+        target, status and note of those items. ``resumed_by`` (an owner such as
+        ``pid 12 on host``) records a new session: the run is RUNNING again, its note
+        cleared and its session count raised. Raises RUN_NOT_FOUND for an unknown run.
+        """
+
+    @abc.abstractmethod
+    def get_run(self, run_id: str) -> Run | None:
+        """The run with id ``run_id``, or None."""
+
+    @abc.abstractmethod
+    def runs(self, *, venue: str | None = None, plan_hash: str | None = None,
+             kind: RunKind | None = None, state: RunState | Iterable[RunState] | None = None,
+             limit: int | None = None) -> list[Run]:
+        """Runs matching every filter given, newest first."""
 
     def venue_order_ids(self, venue: str, since: datetime) -> set[str]:
         """The venue order ids held by orders of ``venue`` created at or after ``since``,

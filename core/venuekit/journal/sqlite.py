@@ -46,6 +46,8 @@ from .. import __version__
 from ..errors import Code, ErrorCode, JournalError, error
 from ..lifecycle import EventKind, restatements, standing_fills
 from ..model import Fill, Order, OrderEvent, OrderRequest, OrderState, Side, utcnow
+from ..runs.records import Run, RunItem, RunKind, RunLink, RunState
+from . import sqlite_file, sqlite_runs
 from . import sqlite_schema as schema
 from ._lock import lock_journal
 from ._time import as_utc, from_micros, to_micros
@@ -78,19 +80,20 @@ NEW_EVENT = "new"
 
 _SUBMIT_EVENT: str = EventKind.SUBMIT.value
 
-_SQLITE_MAGIC = b"SQLite format 3\x00"
-_CORRUPT_CODES = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})
 _MIN_SQLITE = (3, 24, 0)  # upsert (ON CONFLICT DO ...) syntax
 _BUSY_TIMEOUT_MS = 5000
 # How many taken ids to skip before giving up; a clash needs two rule sets in one journal.
 _ID_ATTEMPTS = 100
 
 _OPEN = "closed_at IS NULL"
+_UNDECODABLE = "Could not decode to UTF-8"
+_NO_RUN = (None, None)
 
 _ORDER_COLUMNS = (
     "id, venue, symbol, side, order_type, time_in_force, request_quantity, request_notional, "
     "request_limit_price, correlation_id, quantity, limit_price, created_at, replaces, state, "
-    "venue_order_id, filled_quantity, filled_notional, fees, replaced_by, reason, resume_state"
+    "venue_order_id, filled_quantity, filled_notional, fees, replaced_by, reason, resume_state, "
+    "run_id, run_item"
 )
 _FILL_COLUMNS = (
     "trade_id, symbol, side, quantity, price, fee, fee_currency, at, venue_order_id, "
@@ -154,7 +157,8 @@ class SQLiteJournal(Journal):
                                   exc) from exc
             self._lock = lock_journal(self.path)
         try:
-            self._conn, self._tag, self._next_seq, version = self._open()
+            (self._conn, self._tag, self._next_seq, self._next_run_seq,
+             version) = self._open()
         except BaseException:
             self._release_lock()
             raise
@@ -175,21 +179,20 @@ class SQLiteJournal(Journal):
         assert isinstance(exc, JournalError)
         return exc
 
-    def _open(self) -> tuple[sqlite3.Connection, str, int, int]:
+    def _open(self) -> tuple[sqlite3.Connection, str, int, int, int]:
         path = self.path
         try:
-            size = path.stat().st_size
-        except FileNotFoundError:
-            size = 0
-            if self.readonly:
-                raise self._error(Code.JOURNAL_ERROR, "there is no journal file") from None
-        except OSError as exc:
-            raise self._error(Code.JOURNAL_ERROR, f"cannot read it: {exc}", exc) from exc
-        if size:
-            self._check_header()
-        elif self.readonly:
-            raise self._error(Code.JOURNAL_ERROR, "the journal file is empty")
-        mode = "ro" if self.readonly else "rwc"
+            exists = sqlite_file.check_header(path)
+            if not exists:
+                if self.readonly:
+                    raise self._error(Code.JOURNAL_ERROR, "there is no journal file yet (the "
+                                      "first command that trades creates it)")
+                sqlite_file.create_journal(path, self._write_new_schema)
+                log.info("journal created", extra={"journal": str(path),
+                                                   "schema_version": schema.latest_version()})
+        except sqlite_file.FileProblem as exc:
+            raise self._error(exc.code, exc.what, exc.__cause__) from None
+        mode = "ro" if self.readonly else "rw"
         try:
             conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode={mode}", uri=True,
                                    isolation_level=None, cached_statements=256)
@@ -197,13 +200,15 @@ class SQLiteJournal(Journal):
             raise self._error(Code.JOURNAL_ERROR, f"cannot open it: {exc}", exc) from exc
         try:
             conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+            try:
+                sqlite_file.quick_check(conn)
+            except sqlite_file.FileProblem as exc:
+                raise self._error(exc.code, exc.what, exc.__cause__) from None
             found, meta = self._inspect(conn)
             latest = schema.latest_version()
             if found == latest:
                 self._check_tables(conn)  # before anything is written to the file
             if self.readonly:
-                if found == 0:
-                    raise self._error(Code.JOURNAL_ERROR, "the database holds no journal yet")
                 if found < latest:
                     raise self._error(Code.JOURNAL_ERROR,
                                       f"it has schema version {found} and needs an upgrade to "
@@ -211,25 +216,20 @@ class SQLiteJournal(Journal):
                                       found=found, supported=latest)
             else:
                 self._prepare_for_writing(conn)
-                identity = None
-                if found == 0:
-                    identity = {"application": schema.APPLICATION, "journal_tag": new_journal_tag(),
-                                "created_at": utcnow().isoformat()}
-                if found != latest or identity:
-                    schema.migrate(conn, found, meta=identity)
+                if found != latest:
+                    schema.migrate(conn, found)
                     self._check_tables(conn)
                     log.info("journal schema ready",
                              extra={"journal": str(path), "from_version": found,
                                     "to_version": latest})
-                    meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
                 if meta.get("venuekit_version") != __version__:
                     schema.set_meta(conn, "venuekit_version", __version__)
             tag = meta.get("journal_tag", "")
             if not is_journal_tag(tag):
                 raise self._error(Code.JOURNAL_CORRUPT, f"its journal tag {tag!r} is invalid")
-            # Orders are never deleted, so one past the largest sequence number is unused.
+            # Orders and runs are never deleted, so one past the largest number is unused.
             (last,) = conn.execute("SELECT max(seq) FROM orders").fetchone()
-            next_seq = (last or 0) + 1
+            (last_run,) = conn.execute("SELECT max(seq) FROM runs").fetchone()
             conn.row_factory = sqlite3.Row
         except JournalError:
             conn.close()
@@ -240,23 +240,22 @@ class SQLiteJournal(Journal):
         except BaseException:
             conn.close()
             raise
-        return conn, tag, next_seq, latest
+        return conn, tag, (last or 0) + 1, (last_run or 0) + 1, latest
 
-    def _check_header(self) -> None:
-        try:
-            with self.path.open("rb") as handle:
-                header = handle.read(len(_SQLITE_MAGIC))
-        except OSError as exc:
-            raise self._error(Code.JOURNAL_ERROR, f"cannot read it: {exc}", exc) from exc
-        if header != _SQLITE_MAGIC:
-            raise self._error(Code.JOURNAL_CORRUPT, "it is not an SQLite database; it was not "
-                              "modified")
+    @staticmethod
+    def _write_new_schema(conn: sqlite3.Connection) -> None:
+        """Every migration and a new journal's identity, in one transaction."""
+        schema.migrate(conn, 0, meta={"application": schema.APPLICATION,
+                                      "journal_tag": new_journal_tag(),
+                                      "created_at": utcnow().isoformat(),
+                                      "venuekit_version": __version__})
 
     def _inspect(self, conn: sqlite3.Connection) -> tuple[int, dict[str, str]]:
-        """The schema version and meta entries of the file (0 and {} for an empty one)."""
+        """The schema version and meta entries of the file."""
         objects = conn.execute("SELECT type, name FROM sqlite_master").fetchall()
         if not objects:
-            return 0, {}
+            raise self._error(Code.JOURNAL_CORRUPT, "it is an empty SQLite database, not a "
+                              "venuekit journal; it was not modified")
         tables = {name for kind, name in objects if kind == "table"}
         if "meta" not in tables:
             raise self._error(Code.JOURNAL_CORRUPT, "it is an SQLite database but not a venuekit "
@@ -307,7 +306,8 @@ class SQLiteJournal(Journal):
     # errors -----------------------------------------------------------------------------
     def _sqlite_error(self, what: str, exc: sqlite3.Error, **details: Any) -> JournalError:
         code = Code.JOURNAL_ERROR
-        if (getattr(exc, "sqlite_errorcode", 0) & 0xFF) in _CORRUPT_CODES:
+        if (getattr(exc, "sqlite_errorcode", 0) & 0xFF) in sqlite_file.CORRUPT_CODES \
+                or _UNDECODABLE in str(exc):  # a stored text damaged into invalid UTF-8
             code = Code.JOURNAL_CORRUPT
         return self._error(code, f"could not {what}: {exc}", exc, **details)
 
@@ -418,7 +418,7 @@ class SQLiteJournal(Journal):
     def create_order(self, venue: str, request: OrderRequest, *, id_rules: ClientIdRules,
                      quantity: Decimal | None = None, limit_price: Decimal | None = None,
                      replaces: str | None = None, at: datetime | None = None,
-                     submitted: bool = False) -> Order:
+                     submitted: bool = False, run: RunLink | None = None) -> Order:
         if self.readonly:
             self._refuse_read_only()
         if not venue:
@@ -458,7 +458,8 @@ class SQLiteJournal(Journal):
             except ValueError as exc:
                 raise self._error(Code.JOURNAL_ERROR, f"no client order id is left under "
                                   f"{id_rules!r}; start a new journal", exc) from exc
-            row = insert.bind((seq, order_id, venue, *columns, micros, replaces, micros))
+            row = insert.bind((seq, order_id, venue, *columns, micros, replaces, micros,
+                               *(run or _NO_RUN)))
             owned: bool | None = None
             try:
                 event_args = ((order_id, micros, order_id, micros) if submitted
@@ -497,7 +498,9 @@ class SQLiteJournal(Journal):
                                       at=created))
         return Order(id=order_id, venue=venue, request=request, quantity=quantity,
                      limit_price=limit_price, created_at=created, replaces=replaces,
-                     state=history[-1].state, history=history)
+                     state=history[-1].state, history=history,
+                     run_id=None if run is None else run.run_id,
+                     run_item=None if run is None else run.item)
 
     def _id_taken(self, order_id: str) -> bool:
         try:
@@ -650,7 +653,7 @@ class SQLiteJournal(Journal):
     def orders(self, *, state: OrderState | Iterable[OrderState] | None = None,
                symbol: str | None = None, venue: str | None = None,
                since: datetime | None = None, until: datetime | None = None,
-               limit: int | None = None) -> list[Order]:
+               limit: int | None = None, run_id: str | None = None) -> list[Order]:
         clauses: list[str] = []
         params: list[Any] = []
         if state is not None:
@@ -659,7 +662,7 @@ class SQLiteJournal(Journal):
                 return []
             clauses.append(f"state IN ({', '.join('?' * len(states))})")
             params.extend(OrderState(s).value for s in states)
-        for column, value in (("symbol", symbol), ("venue", venue)):
+        for column, value in (("symbol", symbol), ("venue", venue), ("run_id", run_id)):
             if value is not None:
                 clauses.append(f"{column} = ?")
                 params.append(value)
@@ -759,6 +762,106 @@ class SQLiteJournal(Journal):
                                   f"{exc}", exc, order_id=row["id"]) from exc
         return orders
 
+    # runs -------------------------------------------------------------------------------
+    def create_run(self, *, kind: RunKind, venue: str, plan_hash: str, strategy: str,
+                   items: Sequence[RunItem], correlation_id: str | None = None,
+                   owner: str | None = None) -> Run:
+        if self.readonly:
+            self._refuse_read_only()
+        now = utcnow()
+        seq = self._next_run_seq
+        run = Run(id=f"{self._tag}-r{seq}", kind=kind, venue=venue, plan_hash=plan_hash,
+                  strategy=strategy, state=RunState.RUNNING, created_at=now, updated_at=now,
+                  items=list(items), correlation_id=correlation_id, owner=owner)
+        owned: bool | None = None
+        try:
+            self._write_queued()
+            owned = self._begin()
+            sqlite_runs.insert_run(self._cursor, seq, run)
+            self._end(owned)
+        except sqlite3.Error as exc:
+            self._undo(owned)
+            raise self._sqlite_error("create the run", exc, venue=venue) from exc
+        except BaseException:
+            self._undo(owned)
+            raise
+        self._next_run_seq = seq + 1
+        return run
+
+    def update_run(self, run_id: str, *, state: RunState | None = None,
+                   note: str | None = None, items: Sequence[RunItem] = (),
+                   resumed_by: str | None = None) -> Run:
+        if self.readonly:
+            self._refuse_read_only()
+        if resumed_by is not None:
+            state = RunState.RUNNING
+        owned: bool | None = None
+        try:
+            self._write_queued()
+            owned = self._begin()
+            found = sqlite_runs.update_run(self._cursor, run_id, utcnow(), state=state,
+                                           note=note, clear_note=resumed_by is not None,
+                                           owner=resumed_by, resumed=resumed_by is not None)
+            if found and items:
+                sqlite_runs.write_items(self._cursor, run_id, items)
+            if not found:
+                self._undo(owned)
+                owned = None
+                raise error(Code.RUN_NOT_FOUND, f"the journal {self.path} has no run "
+                            f"{run_id!r}", details={"run_id": run_id})
+            self._end(owned)
+        except sqlite3.Error as exc:
+            self._undo(owned)
+            raise self._sqlite_error(f"record run {run_id}", exc, run_id=run_id) from exc
+        except BaseException:
+            self._undo(owned)
+            raise
+        run = self.get_run(run_id)
+        assert run is not None
+        return run
+
+    def get_run(self, run_id: str) -> Run | None:
+        found = self._select_runs("id = ?", (run_id,), None)
+        return found[0] if found else None
+
+    def runs(self, *, venue: str | None = None, plan_hash: str | None = None,
+             kind: RunKind | None = None, state: RunState | Iterable[RunState] | None = None,
+             limit: int | None = None) -> list[Run]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        for column, value in (("venue", venue), ("plan_hash", plan_hash),
+                              ("kind", None if kind is None else RunKind(kind).value)):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        if state is not None:
+            states = [state] if isinstance(state, RunState) else list(state)
+            if not states:
+                return []
+            clauses.append(f"state IN ({', '.join('?' * len(states))})")
+            params.extend(RunState(s).value for s in states)
+        if limit is not None and limit < 0:
+            raise ValueError(f"limit must not be negative, got {limit}")
+        return self._select_runs(" AND ".join(clauses) or "1", params, limit)
+
+    def _select_runs(self, where: str, params: Sequence[Any], limit: int | None) -> list[Run]:
+        conn = self._conn
+        try:
+            self._write_queued()  # the writer reads what it wrote
+            snapshot = not conn.in_transaction
+            if snapshot:
+                conn.execute("BEGIN")
+            try:
+                return sqlite_runs.select_runs(conn, where, params, limit)
+            finally:
+                if snapshot:
+                    self._rollback()
+        except sqlite3.Error as exc:
+            raise self._sqlite_error("read runs", exc) from exc
+        except (ValueError, ArithmeticError, TypeError) as exc:
+            raise self._error(Code.JOURNAL_CORRUPT, f"a stored run is unreadable: {exc}",
+                              exc) from exc
+
     # closing ----------------------------------------------------------------------------
     def close(self) -> None:
         if self._closed:
@@ -831,4 +934,5 @@ def _order(row: sqlite3.Row, events: Sequence[sqlite3.Row]) -> Order:
         fills=standing_fills(history), history=history,
         created_at=from_micros(row["created_at"]), replaced_by=row["replaced_by"],
         replaces=row["replaces"], reason=row["reason"],
-        resume_state=None if resume is None else OrderState(resume))
+        resume_state=None if resume is None else OrderState(resume),
+        run_id=row["run_id"], run_item=row["run_item"])

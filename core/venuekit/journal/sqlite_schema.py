@@ -131,10 +131,49 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "inferred fills restated by venue executions", (
         "ALTER TABLE fills ADD COLUMN restated TEXT NOT NULL DEFAULT '0'",
     )),
+    # Runs: a job of several orders (a rebalance plan, one CLI order), its items' intent,
+    # and each order's run and item, so that a re-run resumes instead of trading twice.
+    # A release that knew only version 2 would not keep the links, hence a new version.
+    Migration(3, "runs, their items, and the run item of each order", (
+        # seq numbers the run ids, as orders.seq numbers the client order ids.
+        """CREATE TABLE runs (
+            seq            INTEGER PRIMARY KEY,
+            id             TEXT NOT NULL UNIQUE,
+            kind           TEXT NOT NULL,
+            venue          TEXT NOT NULL,
+            plan_hash      TEXT NOT NULL,
+            strategy       TEXT NOT NULL,
+            correlation_id TEXT,
+            state          TEXT NOT NULL,
+            note           TEXT,
+            owner          TEXT,
+            sessions       INTEGER NOT NULL DEFAULT 1,
+            created_at     INTEGER NOT NULL,
+            updated_at     INTEGER NOT NULL,
+            finished_at    INTEGER
+        )""",
+        "CREATE INDEX runs_plan ON runs (plan_hash, venue, kind)",
+        """CREATE TABLE run_items (
+            run_id      TEXT NOT NULL,
+            item        INTEGER NOT NULL,
+            symbol      TEXT NOT NULL,
+            action      TEXT NOT NULL,
+            quantity    TEXT,
+            notional    TEXT,
+            limit_price TEXT,
+            target      TEXT,
+            status      TEXT,
+            note        TEXT,
+            PRIMARY KEY (run_id, item)
+        ) WITHOUT ROWID""",
+        "ALTER TABLE orders ADD COLUMN run_id TEXT",
+        "ALTER TABLE orders ADD COLUMN run_item INTEGER",
+        "CREATE INDEX orders_run ON orders (run_id) WHERE run_id IS NOT NULL",
+    )),
 )
 """Every schema version in order; version ``n`` is ``MIGRATIONS[n - 1]``."""
 
-REQUIRED_TABLES = frozenset({"meta", "orders", "events", "fills"})
+REQUIRED_TABLES = frozenset({"meta", "orders", "events", "fills", "runs", "run_items"})
 """Tables a journal of the latest version must have."""
 
 

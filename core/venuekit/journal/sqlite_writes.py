@@ -84,8 +84,8 @@ _INSERT_ORDER = (
     "INSERT INTO orders (seq, id, venue, symbol, side, order_type, time_in_force, "
     "request_quantity, request_notional, request_limit_price, correlation_id, quantity, "
     "limit_price, created_at, replaces, state, filled_quantity, filled_notional, fees, "
-    "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '{state}', '0', '0', '0', "
-    "?)"
+    "updated_at, run_id, run_item) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+    "'{state}', '0', '0', '0', ?, ?, ?)"
 )
 INSERT_ORDER = Statement(_INSERT_ORDER.format(state="new"))
 INSERT_SUBMITTED_ORDER = Statement(_INSERT_ORDER.format(state="submitted"))

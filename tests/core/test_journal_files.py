@@ -1,0 +1,171 @@
+"""A journal file that is not what it seems is refused, and left exactly as it was.
+
+An empty, truncated or damaged file at the journal's path once held a history: taking it
+for a new journal would lose that history without a word. Every open (for writing or for
+reading) refuses it with JOURNAL_CORRUPT; only a path where no file exists gets a new
+journal, and that journal appears whole or not at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from venuekit.errors import Code, JournalError
+from venuekit.journal import ClientIdRules, SQLiteJournal
+from venuekit.journal import sqlite_schema as schema
+from venuekit.lifecycle import EventKind, apply
+from venuekit.model import OrderRequest
+
+RULES = ClientIdRules()
+
+
+def digest(file: Path) -> str:
+    return hashlib.sha256(file.read_bytes()).hexdigest()
+
+
+def journal_with_orders(path: Path, count: int = 120) -> None:
+    """A closed journal (checkpointed: everything in the main file) holding ``count``
+    acknowledged orders."""
+    with SQLiteJournal(path) as journal, journal.batch():
+        for _ in range(count):
+            order = journal.create_order("mock", OrderRequest(symbol="AAPL", side="buy",
+                                                              quantity=Decimal(3)),
+                                         id_rules=RULES, submitted=True)
+            applied = apply(order, EventKind.ACK)
+            assert applied.event is not None
+            journal.append(order, applied.event)
+    assert not path.with_name(path.name + "-wal").exists()
+
+
+def flip(path: Path, position: int) -> None:
+    with path.open("r+b") as handle:
+        handle.seek(position)
+        byte = handle.read(1)
+        handle.seek(position)
+        handle.write(bytes([byte[0] ^ 0xFF]))
+
+
+def page_size(path: Path) -> int:
+    size = int.from_bytes(path.read_bytes()[16:18], "big")
+    return 65536 if size == 1 else size
+
+
+Damage = Callable[[Path], None]
+
+
+def _empty(path: Path) -> None:
+    path.write_bytes(b"")
+
+
+def _cut_to_half(path: Path) -> None:
+    os.truncate(path, path.stat().st_size // 2)
+
+
+def _cut_last_page(path: Path) -> None:
+    os.truncate(path, path.stat().st_size - page_size(path))
+
+
+def _cut_inside_header(path: Path) -> None:
+    os.truncate(path, 40)
+
+
+def _flip_magic(path: Path) -> None:
+    flip(path, 3)
+
+
+def _flip_page_size(path: Path) -> None:
+    flip(path, 16)
+
+
+DAMAGE: dict[str, Damage] = {
+    "zero bytes": _empty,
+    "truncated to half": _cut_to_half,
+    "last page cut": _cut_last_page,
+    "truncated inside the header": _cut_inside_header,
+    "header magic flipped": _flip_magic,
+    "page size flipped": _flip_page_size,
+}
+
+
+@pytest.mark.parametrize("readonly", [False, True], ids=["writer", "reader"])
+@pytest.mark.parametrize("damage", list(DAMAGE), ids=list(DAMAGE))
+def test_a_damaged_journal_is_refused_as_corrupt_and_left_untouched(
+        tmp_path: Path, damage: str, readonly: bool) -> None:
+    path = tmp_path / "journal.sqlite3"
+    journal_with_orders(path)
+    DAMAGE[damage](path)
+    before = digest(path)
+    with pytest.raises(JournalError) as raised:
+        SQLiteJournal(path, readonly=readonly)
+    assert raised.value.code is Code.JOURNAL_CORRUPT, raised.value
+    assert "it was not modified" in raised.value.message
+    assert digest(path) == before
+    wal = path.with_name(path.name + "-wal")
+    assert not wal.exists() or wal.stat().st_size == 0, "nothing was written beside it"
+
+
+def test_every_page_whose_type_byte_is_flipped_is_refused(tmp_path: Path) -> None:
+    """A flipped byte in the structure of any page (here its b-tree page type) is found by
+    the check at open, wherever the page is in the file."""
+    original = tmp_path / "original.sqlite3"
+    journal_with_orders(original)
+    size = page_size(original)
+    pages = original.stat().st_size // size
+    assert pages > 10
+    damaged = tmp_path / "journal.sqlite3"
+    for page in range(1, pages):
+        damaged.write_bytes(original.read_bytes())
+        flip(damaged, page * size)
+        with pytest.raises(JournalError) as raised:
+            SQLiteJournal(damaged)
+        assert raised.value.code is Code.JOURNAL_CORRUPT, f"page {page + 1}"
+
+
+def test_an_empty_sqlite_database_is_not_taken_for_a_new_journal(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite3"
+    sqlite3.connect(path).execute("PRAGMA user_version = 1").connection.close()
+    assert path.stat().st_size > 0
+    before = digest(path)
+    with pytest.raises(JournalError) as raised:
+        SQLiteJournal(path)
+    assert raised.value.code is Code.JOURNAL_CORRUPT
+    assert digest(path) == before
+
+
+def test_a_new_journal_is_created_only_where_no_file_exists(tmp_path: Path) -> None:
+    path = tmp_path / "deep" / "journal.sqlite3"
+    with SQLiteJournal(path) as journal:
+        assert journal.orders() == []
+    names = sorted(p.name for p in path.parent.iterdir())
+    assert names == ["journal.sqlite3", "journal.sqlite3.lock"], "no temporary file is left"
+    with sqlite3.connect(path) as raw:
+        version = raw.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    raw.close()
+    assert version == (str(schema.latest_version()),)
+
+
+def test_a_creation_killed_half_way_leaves_no_journal_and_is_redone(tmp_path: Path) -> None:
+    """A creation that died while writing its temporary file left nothing at the journal's
+    path: the next open creates the journal afresh (the leftover is replaced)."""
+    path = tmp_path / "journal.sqlite3"
+    leftover = tmp_path / ".journal.sqlite3.new"
+    leftover.write_bytes(b"SQLite format 3\x00 half written")
+    with SQLiteJournal(path) as journal:
+        assert journal.orders() == []
+    assert not leftover.exists()
+
+
+def test_reading_a_missing_journal_creates_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite3"
+    with pytest.raises(JournalError) as raised:
+        SQLiteJournal(path, readonly=True)
+    assert raised.value.code is Code.JOURNAL_ERROR
+    assert "no journal file yet" in raised.value.message
+    assert list(tmp_path.iterdir()) == []
