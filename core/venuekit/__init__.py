@@ -30,7 +30,7 @@ _LAZY: dict[str, str] = {
     # plugins
     "PluginHost": "plugins",
     # running
-    "Engine": "engine", "execute": "sync",
+    "Engine": "engine", "execute": "sync", "cancel": "sync",
 }
 
 __all__ = ["__version__", "hookimpl", *sorted(_LAZY)]
@@ -70,5 +70,5 @@ if TYPE_CHECKING:
         TimeInForce,
     )
     from .plugins import PluginHost
-    from .sync import execute
+    from .sync import cancel, execute
     from .venue import Capabilities, OrderRef, RateLimitPool, Venue

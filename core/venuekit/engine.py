@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import weakref
 from collections.abc import Callable, Coroutine, Sequence
 from decimal import Decimal
 from types import TracebackType
@@ -31,6 +32,7 @@ from .ratelimit import RateLimiter
 from .reconcile import reconcile_order
 from .recovery import RecoveryReport, recover
 from .retry import retry_call
+from .runs.records import RunLink, current_link
 from .settlement import Reconciler, SettlementOptions
 from .tracking import OrderTracker
 from .venue import OrderRef, Venue
@@ -76,9 +78,13 @@ class Engine:
         self.id_rules = ClientIdRules.from_capabilities(venue.capabilities)
         self._instruments: dict[str, Instrument] = {}
         # Creates waiting for the end of this turn of the event loop (see _journal_new).
-        self._staged: list[tuple[OrderRequest, asyncio.Future[Order]]] = []
+        self._staged: list[tuple[OrderRequest, asyncio.Future[Order], RunLink | None]] = []
         self._refusal: VenueKitError | None = error(
             Code.INVALID_CONFIG, "the engine is not started: call `await engine.start()`")
+        self._halted: VenueKitError | None = None
+        # The orders this engine sent, while anyone holds them: what a halt cancels (the
+        # open orders recovery found are another session's, cancelled only when asked).
+        self._sent: weakref.WeakSet[Order] = weakref.WeakSet()
         self.recovery: RecoveryReport | None = None
 
     async def __aenter__(self) -> Self:
@@ -105,7 +111,7 @@ class Engine:
         self.tracker.flush()  # what recovery learned is durable before trading resumes
         self.recovery = report
         if report.ok:
-            self._refusal = None
+            self._refusal = self._halted
         else:
             names = ", ".join(order_id for order_id, _ in report.failed[:5])
             more = len(report.failed) - 5
@@ -122,6 +128,44 @@ class Engine:
         await self.settlement.stop()
         self.tracker.flush()
         await self.venue.close()
+
+    @property
+    def halted(self) -> str | None:
+        """Why trading stopped (:meth:`halt`), or None while it goes on."""
+        return None if self._halted is None else self._halted.message
+
+    async def halt(self, reason: str) -> list[Order]:
+        """Stop trading: no order is sent from now on, and the orders this engine sent that
+        are still working are cancelled.
+
+        Each cancel is confirmed by the venue (a fill that races it is counted); a submit
+        made from now on, including one waiting to be journaled, raises INTERRUPTED with
+        ``reason``, with nothing sent. The executions in progress end on their own once
+        their orders are final, so their results (and a rebalance's report) say what
+        happened. Orders that recovery found working (another session's) are left as they
+        are: nothing is cancelled unasked. Returns the orders that were working when the
+        halt began, each as it ended; an order whose cancel failed stays open (logged),
+        for recovery to follow. Calling it again cancels what is still working.
+        """
+        if self._halted is None:
+            self._halted = error(Code.INTERRUPTED, f"{reason}: no new order is sent",
+                                 venue=self.venue.name)
+            self._refusal = self._halted
+            log.info("trading halted; cancelling the working orders",
+                        extra={"venue": self.venue.name, "reason": reason})
+        sent = self._sent
+        working = [order for order in self.tracker.open_orders() if order in sent]
+        outcomes = await asyncio.gather(*(self.cancel(order) for order in working),
+                                        return_exceptions=True)
+        for order, outcome in zip(working, outcomes, strict=True):
+            if isinstance(outcome, VenueKitError):
+                log.error("could not cancel a working order while halting",
+                          extra={"venue": self.venue.name, "order_id": order.id,
+                                 "code": outcome.code.name})
+            elif isinstance(outcome, BaseException):
+                raise outcome
+        self.tracker.flush()
+        return working
 
     async def instrument(self, symbol: str) -> Instrument:
         cached = self._instruments.get(symbol)
@@ -187,7 +231,7 @@ class Engine:
         """
         created: asyncio.Future[Order] = asyncio.get_running_loop().create_future()
         staged = self._staged
-        staged.append((prepared, created))
+        staged.append((prepared, created, current_link()))
         if len(staged) == 1:
             # The first submit of this turn lets the others join, then commits them all;
             # its own future is then done, so it goes on without waiting for another turn.
@@ -203,17 +247,22 @@ class Engine:
     def _commit_staged(self) -> None:
         staged, self._staged = self._staged, []
         done: list[tuple[Order, asyncio.Future[Order]]] = []
+        halted = self._halted
         try:
             with self.journal.batch():
-                for prepared, created in staged:
+                for prepared, created, link in staged:
                     if created.cancelled():  # its submit was abandoned: nothing to journal
+                        continue
+                    if halted is not None:  # halted while it waited: it is not sent
+                        created.set_exception(halted)
                         continue
                     try:
                         order = self.journal.create_order(
                             self.venue.name, prepared, id_rules=self.id_rules,
                             quantity=prepared.quantity, limit_price=prepared.limit_price,
-                            submitted=True)
+                            submitted=True, run=link)
                         self.submitter.begin(order)
+                        self._sent.add(order)
                     except Exception as exc:  # this create alone failed and left no trace
                         created.set_exception(exc)
                         continue
@@ -349,14 +398,19 @@ class Engine:
                         "resolve", venue=self.venue.name)
         return ref
 
-    async def replace(self, order: Order, *, limit_price: Decimal) -> Order:
+    async def replace(self, order: Order, *, limit_price: Decimal,
+                      on_journaled: Callable[[Order], None] | None = None) -> Order:
         """Reprice a working limit order; returns the order that now works (or ``order``).
 
         Where the venue replaces natively, the replacement keeps whatever the venue still
         has open of the old order, decided atomically at the venue, so a fill racing the
         replace cannot cause an overfill. Elsewhere the order is cancelled, the cancel
-        confirmed, and the rest (from confirmed fills) sent as a new order.
+        confirmed, and the rest (from confirmed fills) sent as a new order. The replacement
+        serves the same run item as ``order``; ``on_journaled`` is called with it once it
+        is journaled, before it is sent. A halted engine refuses (INTERRUPTED).
         """
+        if self._refusal is not None:
+            raise self._refusal
         instrument = await self.instrument(order.symbol)
         price = round_price(instrument, limit_price, order.side)
         if order.state.is_terminal or price == order.limit_price:
@@ -367,7 +421,8 @@ class Engine:
             if remaining is None or remaining <= 0 or order.state is OrderState.FILLED:
                 return order
             return await self.submit(order.request.model_copy(update={
-                "quantity": remaining, "order_type": OrderType.LIMIT, "limit_price": price}))
+                "quantity": remaining, "order_type": OrderType.LIMIT, "limit_price": price}),
+                on_journaled=on_journaled)
         try:
             ref = await self._named(order, "replace")
         except VenueKitError as exc:
@@ -381,15 +436,20 @@ class Engine:
         request = order.request.model_copy(update={
             "quantity": order.remaining_quantity, "order_type": OrderType.LIMIT,
             "limit_price": price})
+        link = None if order.run_id is None or order.run_item is None \
+            else RunLink(order.run_id, order.run_item)
         with self.journal.batch():
             new = self.journal.create_order(self.venue.name, request, id_rules=self.id_rules,
                                             quantity=request.quantity, limit_price=price,
-                                            replaces=order.id)
+                                            replaces=order.id, run=link)
             # Journaled as sent, but tracked only once its size is known: stream fills that
             # overtake the answer wait in the tracker's buffer meanwhile.
             self.tracker.apply(new, EventKind.SUBMIT)
             self.tracker.replacements[order.id] = new.id
             self.tracker.apply(order, EventKind.REPLACE_REQUEST)
+        self._sent.add(new)
+        if on_journaled is not None:
+            on_journaled(new)
         sent_at = asyncio.get_running_loop().time()
         try:
             snapshot = await self.venue.replace(ref, limit_price=price,

@@ -36,8 +36,9 @@ def venuekit_register_venues(register: Register) -> None:
     """Register venue classes: ``register("mock", MockVenue)``.
 
     The item is a :class:`venuekit.venue.Venue` subclass with ``name`` and ``capabilities``
-    class attributes and a ``from_config(mapping)`` class method. Called when the venue
-    registry is first built; every implementation is called (not firstresult).
+    class attributes and a ``from_config(mapping, *, state_dir=None)`` class method.
+    Called when the venue registry is first built; every implementation is called (not
+    firstresult).
     """
 
 

@@ -15,6 +15,12 @@ not terminal:
 
 If any order cannot be reconciled (the venue is unreachable, an acknowledged order is
 missing) the report says which and why, and the engine refuses to trade.
+
+Orders still working afterwards are named by whom they serve: a run this process is
+running (*live*), a run whose process is gone or that ended (*orphaned*: nobody will
+settle them; ``venuekit recover --cancel-working`` cancels them, re-running the plan
+resumes their run), or no run at all (*standalone*: placed through the engine directly,
+kept working on purpose). Recovery itself never cancels anything.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from .lifecycle import EventKind
 from .model import Fill, Order, OrderState
 from .outcome import OutcomePolicy, submit_age
 from .reconcile import CLOCK_SLACK, fetch_fills, lookup, reconcile_order
+from .runs.records import Run
 from .tracking import OrderTracker
 from .venue import Venue
 
@@ -47,6 +54,12 @@ class RecoveryReport:
     working: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
     inferred_fills: int = 0
+    live: list[str] = field(default_factory=list)
+    """Working orders of runs this process is running."""
+    orphaned: list[tuple[str, str]] = field(default_factory=list)
+    """Working orders (order id, run id) of runs whose process is gone or that ended."""
+    standalone: list[str] = field(default_factory=list)
+    """Working orders that belong to no run."""
 
     @property
     def ok(self) -> bool:
@@ -62,6 +75,9 @@ class RecoveryReport:
             "working": list(self.working),
             "failed": [{"order_id": i, "error": e} for i, e in self.failed],
             "inferred_fills": self.inferred_fills,
+            "live": list(self.live),
+            "orphaned": [{"order_id": i, "run_id": r} for i, r in self.orphaned],
+            "standalone": list(self.standalone),
         }
 
 
@@ -150,7 +166,29 @@ async def recover(venue: Venue, tracker: OrderTracker,
             report.changes.append((order.id, before, order.state))
         if not order.state.is_terminal:
             report.working.append(order.id)
+    _name_working(tracker, report, orders)
     log.info("recovery finished",
              extra={"venue": venue.name, "checked": report.checked,
-                    "changed": len(report.changes), "failed": len(report.failed)})
+                    "changed": len(report.changes), "failed": len(report.failed),
+                    "orphaned": len(report.orphaned)})
     return report
+
+
+def _name_working(tracker: OrderTracker, report: RecoveryReport,
+                  orders: Sequence[Order]) -> None:
+    """Tell the working orders of live runs from orphans and standalone orders."""
+    runs: dict[str, Run | None] = {}
+    for order in orders:
+        if order.state.is_terminal:
+            continue
+        run_id = order.run_id
+        if run_id is None:
+            report.standalone.append(order.id)
+            continue
+        if run_id not in runs:
+            runs[run_id] = tracker.journal.get_run(run_id)
+        run = runs[run_id]
+        if run is not None and run.live:
+            report.live.append(order.id)
+        else:
+            report.orphaned.append((order.id, run_id))

@@ -317,7 +317,15 @@ async def aggressive_limit(engine: Engine, request: OrderRequest, *, budget: flo
             continue
         if decision.action is RepegAction.REPRICE and engine.venue.capabilities.replace is True:
             assert decision.price is not None
-            replacement = await engine.replace(order, limit_price=decision.price)
+            try:
+                replacement = await engine.replace(order, limit_price=decision.price,
+                                                   on_journaled=on_order)
+            except VenueKitError as exc:
+                if exc.code is not Code.INTERRUPTED:
+                    raise
+                await engine.cancel(order)  # the halt cancels it too: wait for the venue
+                result.reason = exc.message
+                break
             if replacement is not order:
                 order = replacement
                 result.orders.append(order)
@@ -339,8 +347,14 @@ async def aggressive_limit(engine: Engine, request: OrderRequest, *, budget: flo
             quantity = round_quantity(instrument, remaining)
         except ValidationError:  # less than a lot is left: nothing more can be sent
             break
-        order = await engine.submit(_child(request, quantity, price=decision.price),
-                                    on_journaled=on_order)
+        try:
+            order = await engine.submit(_child(request, quantity, price=decision.price),
+                                        on_journaled=on_order)
+        except VenueKitError as exc:
+            if exc.code is not Code.INTERRUPTED:
+                raise
+            result.reason = exc.message  # the last order is already cancelled
+            break
         result.orders.append(order)
         result.repegs += 1
     remaining = target - result.filled_quantity
@@ -350,8 +364,13 @@ async def aggressive_limit(engine: Engine, request: OrderRequest, *, budget: flo
         except ValidationError:  # less than a lot is left
             quantity = ZERO
         if quantity > 0:
-            await _run_to_deadline(engine, result, _child(request, quantity, price=None),
-                                   fallback_timeout, confirm, on_order)
+            try:
+                await _run_to_deadline(engine, result, _child(request, quantity, price=None),
+                                       fallback_timeout, confirm, on_order)
+            except VenueKitError as exc:
+                if exc.code is not Code.INTERRUPTED:
+                    raise
+                result.reason = f"{exc.message} (the market fallback was not sent)"
     result.finished_at = utcnow()
     return result
 
@@ -389,6 +408,22 @@ def strategy_for(request: OrderRequest, strategy: str | None = None) -> str:
 
 
 _MARKET_ONLY = frozenset({"market"})
+
+
+async def _cancel_working(engine: Engine, orders: list[Order]) -> None:
+    """Cancel those of ``orders`` still working; a cancel that fails is logged."""
+    working = [order for order in orders if not order.state.is_terminal]
+    if not working:
+        return
+    log.warning("execution cancelled; cancelling its working orders",
+                extra={"orders": [order.id for order in working]})
+    outcomes = await asyncio.gather(*(engine.cancel(order) for order in working),
+                                    return_exceptions=True)
+    for order, outcome in zip(working, outcomes, strict=True):
+        if isinstance(outcome, Exception):
+            log.error("could not cancel an order of a cancelled execution",
+                      extra={"order_id": order.id, "error": f"{type(outcome).__name__}: "
+                                                            f"{outcome}"})
 """Strategies that send market orders only, so cannot honour a limit request's price."""
 
 
@@ -397,7 +432,22 @@ async def execute(engine: Engine, request: OrderRequest, strategy: str | None = 
     """Run ``request`` with ``strategy`` (by default the one its order type calls for, see
     :func:`strategy_for`)."""
     name = strategy_for(request, strategy)
-    result: ExecutionResult = await STRATEGIES[name](engine, request, **options)
+    sent: list[Order] = []
+    heard = options.get("on_order")
+
+    def on_order(order: Order) -> None:
+        sent.append(order)
+        if heard is not None:
+            heard(order)
+
+    options["on_order"] = on_order
+    try:
+        result: ExecutionResult = await STRATEGIES[name](engine, request, **options)
+    except asyncio.CancelledError:
+        # Cancelled (Ctrl-C in a script, a task cancelled by its owner): the orders it
+        # sent must not keep working unasked. Each cancel is confirmed by the venue.
+        await _cancel_working(engine, sent)
+        raise
     if log.isEnabledFor(logging.INFO):
         log.info("execution finished",
                  extra={"strategy": name, "order_id": result.order_id,

@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from pathlib import Path
 from types import TracebackType
 from typing import Any, ClassVar, Literal, Self
 
@@ -129,8 +130,14 @@ class Venue(abc.ABC):
     capabilities: Capabilities  # a class attribute; an instance may narrow it (configurable venues)
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> Self:
+    def from_config(cls, config: Mapping[str, Any], *, state_dir: Path | None = None) -> Self:
         """Build the venue from configuration (CLI options, a config file section).
+
+        ``state_dir`` is a directory the venue may keep local state in (a simulated
+        market, a token cache): the journal's directory unless the configuration names
+        another (see :mod:`venuekit.settings`); None when the caller keeps no state. A
+        venue that keeps none ignores it; one that does never writes anywhere else
+        unless its own options say so.
 
         The default passes the mapping as keyword arguments; plugins override it to parse
         strings, read credentials from the environment, and refuse unknown keys clearly.

@@ -85,7 +85,7 @@ def test_unknown_order_and_unusable_journals_exit_2_with_a_reason(tmp_path: Path
 
 
 def test_recover_reports_and_exits_0(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(tmp_path)  # the mock keeps its state under ./.venuekit
+    monkeypatch.chdir(tmp_path)
     path = tmp_path / "j.sqlite3"
     trade(path)
     result = CliRunner().invoke(main, ["recover", "--venue", "mock", "-o", "seed=5",
@@ -93,4 +93,6 @@ def test_recover_reports_and_exits_0(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     assert report == {"venue": "mock", "ok": True, "checked": 0, "changes": [],
-                      "working": [], "failed": [], "inferred_fills": 0}
+                      "working": [], "failed": [], "inferred_fills": 0, "live": [],
+                      "orphaned": [], "standalone": [], "cancelled": []}
+    assert not (tmp_path / ".venuekit").exists(), "nothing is kept in a fixed place"

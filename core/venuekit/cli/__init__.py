@@ -5,22 +5,28 @@ module only builds the top-level group. Output goes through :mod:`venuekit.cli.o
 so that every command offers a rich table for people and ``--json`` for machines.
 
 Exit codes: 0 success, 1 the work ran but some of it did not complete, 2 invalid input
-or configuration.
+or configuration, 130 / 143 interrupted by SIGINT / SIGTERM (see :mod:`.session`).
 """
 
 from __future__ import annotations
 
 import logging
+import signal
+import sys
+from typing import Any
 
 import click
 
 from .. import __version__
+from .cancel import cancel_command
 from .emulate import emulate_command
 from .new_plugin import new_plugin_command
 from .orders import orders_command
 from .plugins import plugins_command, venues_command
 from .rebalance import rebalance_command
 from .recover import recover_command
+from .runs import runs_command
+from .session import exit_code_for_signal
 from .trade import order_command, quote_command
 
 
@@ -28,6 +34,15 @@ class _Group(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         # Keep the order in --help meaningful rather than alphabetical.
         return list(self.commands)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        # An interrupt outside the commands' own handling (while Python imports or click
+        # parses): exit as the shell expects, without click's "Aborted!" or a traceback.
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(exit_code_for_signal(signal.SIGINT))
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"],
@@ -51,7 +66,9 @@ main.add_command(venues_command)
 main.add_command(quote_command)
 main.add_command(order_command)
 main.add_command(rebalance_command)
+main.add_command(cancel_command)
 main.add_command(orders_command)
+main.add_command(runs_command)
 main.add_command(recover_command)
 main.add_command(emulate_command)
 main.add_command(new_plugin_command)

@@ -16,7 +16,7 @@ import click
 from ..emulator import Emulator
 from ..errors import VenueKitError
 from ..plugins import default_host
-from .config import _parse_option
+from .config import parse_option
 from .output import dumps
 from .session import fail
 
@@ -85,7 +85,7 @@ def emulate_command(name: str, host: str, port: int, options: tuple[str, ...],
     """
     try:
         factory = default_host().emulators().get(name)
-        config = dict(_parse_option(text) for text in options)
+        config = dict(parse_option(text) for text in options)
         emulator: Emulator = factory.from_config(config, host=host, port=port,
                                                  allow_remote=allow_remote)
         _serve(name, emulator, as_json)

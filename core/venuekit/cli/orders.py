@@ -12,6 +12,8 @@ from rich.table import Table
 
 from ..errors import Code, VenueKitError, error
 from ..model import Order, OrderState
+from ..settings import load_settings
+from .config import journal_options
 from .output import console, emit_json
 from .session import fail, open_journal
 
@@ -46,6 +48,8 @@ def order_summary(order: Order) -> dict[str, Any]:
         "fees": order.fees,
         "created_at": order.created_at,
         "reason": order.reason,
+        "run_id": order.run_id,
+        "run_item": order.run_item,
     }
 
 
@@ -75,23 +79,26 @@ def _dash(value: object) -> str:
 @click.option("--venue", help="Only orders sent to this venue.")
 @click.option("--since", help="Created at or after this time (ISO 8601, UTC if no zone).")
 @click.option("--until", help="Created before this time (ISO 8601, UTC if no zone).")
+@click.option("--run", "run_id", metavar="RUN", help="Only the orders of this run.")
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True,
               help="Show at most this many (newest first).")
-@click.option("--journal", type=click.Path(dir_okay=False, path_type=Path),
-              help="Journal file (default: $VENUEKIT_JOURNAL or ./.venuekit/journal.sqlite3).")
+@journal_options
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.pass_context
 def orders_command(ctx: click.Context, states: tuple[str, ...], only_open: bool,
                    symbol: str | None, venue: str | None, since: str | None,
-                   until: str | None, limit: int, journal: Path | None,
-                   as_json: bool) -> None:
+                   until: str | None, run_id: str | None, limit: int,
+                   config_path: Path | None, journal: Path | None, as_json: bool) -> None:
     """List orders from the journal, newest first.
 
     Reads the journal only (it never contacts a venue) and works while another venuekit
-    process is trading. `venuekit orders show ID` prints one order's full history.
+    process is trading. The journal is found as every command finds it (--journal,
+    $VENUEKIT_JOURNAL, `journal` in venuekit.toml). `venuekit orders show ID` prints one
+    order's full history.
     """
     ctx.ensure_object(dict)
     ctx.obj["journal"] = journal
+    ctx.obj["config_path"] = config_path
     if ctx.invoked_subcommand is not None:
         return
     wanted = [OrderState(s) for s in states]
@@ -99,12 +106,17 @@ def orders_command(ctx: click.Context, states: tuple[str, ...], only_open: bool,
         wanted = wanted or list(OrderState)
         wanted = [s for s in wanted if not s.is_terminal]
     try:
-        with open_journal(journal, readonly=True) as book:
+        settings = load_settings(config_path=config_path, journal=journal)
+        if not settings.journal.exists():
+            console().print(f"No orders yet: there is no journal at {settings.journal} (the "
+                            "first command that trades creates it).")
+            return
+        with open_journal(settings.journal, readonly=True) as book:
             found = book.orders(state=wanted or None, symbol=symbol, venue=venue,
-                                since=_when(since), until=_when(until), limit=limit)
+                                since=_when(since), until=_when(until), limit=limit,
+                                run_id=run_id)
     except VenueKitError as exc:
         fail(exc)
-        return
     if as_json:
         emit_json({"orders": [order_summary(o) for o in found]})
         return
@@ -134,13 +146,14 @@ def orders_command(ctx: click.Context, states: tuple[str, ...], only_open: bool,
 def show_command(ctx: click.Context, order_id: str, as_json: bool) -> None:
     """Print one order (by its client order id) with every event and fill."""
     try:
-        with open_journal(ctx.obj.get("journal"), readonly=True) as book:
+        settings = load_settings(config_path=ctx.obj.get("config_path"),
+                                 journal=ctx.obj.get("journal"))
+        with open_journal(settings.journal, readonly=True) as book:
             order = book.get(order_id)
         if order is None:
             raise error(Code.ORDER_NOT_FOUND, f"the journal has no order {order_id!r}")
     except VenueKitError as exc:
         fail(exc)
-        return
     detail = order_detail(order)
     if as_json:
         emit_json(detail)

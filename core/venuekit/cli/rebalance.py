@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 from rich import box
@@ -25,21 +25,20 @@ from ..rebalance import (
     plan_schema,
 )
 from ..rebalance.plan import Action
+from ..settings import Settings
 from ..strategies import STRATEGIES
 from ..validation import PreTradeValidator, ValidationRules
-from .config import read_config, resolve, venue_options
+from .config import resolve, venue_options
 from .output import console, dumps, emit_json, error_console
-from .session import EXIT_INCOMPLETE, build_venue, fail, open_journal, run
+from .session import EXIT_INCOMPLETE, Interrupts, fail, open_journal, run
 
 _STYLE = {"completed": "green", "held": "dim", "priced": "cyan", "incomplete": "yellow",
-          "skipped": "yellow", "rejected": "red", "refused": "red", "failed": "red"}
+          "skipped": "yellow", "rejected": "red", "refused": "red", "failed": "red",
+          "interrupted": "yellow"}
 
 
-def _rules(config_path: Path | None, environment: str | None) -> ValidationRules:
-    section = read_config(config_path).get("validation", {})
-    if not isinstance(section, dict):
-        section = {}
-    return ValidationRules.from_config(section, environment)
+def _rules(settings: Settings, environment: str | None) -> ValidationRules:
+    return ValidationRules.from_config(settings.section("validation"), environment)
 
 
 @click.command("rebalance")
@@ -52,13 +51,17 @@ def _rules(config_path: Path | None, environment: str | None) -> ValidationRules
               help="Seconds each order may take (the budget of aggressive-limit).")
 @click.option("--environment", envvar="VENUEKIT_ENV", default=None,
               help="Validation rules of [validation.ENVIRONMENT] in the config file.")
+@click.option("--again", is_flag=True,
+              help="Trade the plan again although its last run finished (by default that "
+                   "is refused, and an unfinished run is resumed).")
 @venue_options
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the report as JSON to this file.")
 @click.option("--schema", is_flag=True, help="Print the plan's JSON schema and exit.")
 def rebalance_command(plan_path: Path | None, dry_run: bool, strategy: str, timeout: float,
-                      environment: str | None, venue: str, options: tuple[str, ...],
+                      environment: str | None, again: bool, venue: str,
+                      options: tuple[str, ...],
                       config_path: Path | None, journal: Path | None, as_json: bool,
                       report_path: Path | None, schema: bool) -> None:
     """Execute the rebalance PLAN (JSON, or YAML with PyYAML): sells, then buys.
@@ -66,14 +69,24 @@ def rebalance_command(plan_path: Path | None, dry_run: bool, strategy: str, time
     Each order is checked against the pre-trade rules (buying power with a 5 % reserve,
     25 % per symbol, 100,000 per order, 100 bps spread, instrument rules) before it is
     sent. The sells run first and settle; the buys are then sized to the real buying
-    power. Exits 0 when every order completed, 1 when some did not, 2 when the plan is
-    invalid (every problem is listed and nothing is sent).
+    power.
+
+    The plan runs as a journaled run. Running the same plan again after a crash or an
+    interrupt resumes that run: its working orders are cancelled (confirmed), and only
+    what did not fill is traded. A plan whose run finished is refused unless --again.
+    Ctrl-C (or SIGTERM) sends nothing more, cancels the working orders, prints the
+    partial report and exits 130 (143); a second Ctrl-C exits at once, resumable.
+
+    Exits 0 when every order completed, 1 when some did not, 2 when the plan is invalid
+    (every problem is listed and nothing is sent) or already ran, 130/143 when interrupted.
 
     \b
     Examples:
       venuekit rebalance docs/examples/rebalance.json
       venuekit rebalance plan.json --dry-run
       venuekit rebalance plan.json --json --report report.json
+      venuekit rebalance plan.json            # after a crash: resumes the run
+      venuekit rebalance plan.json --again    # trade a finished plan once more
     """
     if schema:
         emit_json(plan_schema())
@@ -82,33 +95,33 @@ def rebalance_command(plan_path: Path | None, dry_run: bool, strategy: str, time
         raise click.UsageError("missing the PLAN file (or pass --schema)")
     try:
         plan = load_plan(plan_path)
-        rules = _rules(config_path, environment)
-        settings = resolve(venue, options, config_path, journal)
+        chosen = resolve(venue, options, config_path, journal)
+        rules = _rules(chosen.settings, environment)
     except VenueKitError as exc:
         _fail(exc)
-        raise AssertionError("unreachable") from exc
     strategy_options: dict[str, Any] = {"aggressive-limit": {"budget": timeout}}.get(
         strategy, {"timeout": timeout})
     show_progress = not as_json and sys.stderr.isatty()
+    interrupts = Interrupts()
 
     async def work() -> RebalanceReport | PlanError:
-        with open_journal(settings.journal) as book:
+        with interrupts.keep(open_journal(chosen.journal)) as book:
             validator = PreTradeValidator(rules)
-            engine = Engine(build_venue(settings), book, host=default_host(),
+            engine = Engine(chosen.build_venue(), book, host=default_host(),
                             validator=validator)
+            interrupts.watch(engine)
             await engine.start()
             try:
                 return await _execute(engine, plan, strategy, strategy_options, dry_run,
-                                      show_progress)
+                                      again, show_progress)
             except PlanError as exc:  # symbols the venue does not list: nothing was sent
                 return exc
             finally:
                 await engine.close()
 
-    report = run(work)
+    report = run(work, interrupts)
     if isinstance(report, PlanError):
         _fail(report)
-        return
     data = report.as_dict()
     if report_path is not None:
         report_path.parent.mkdir(parents=True, exist_ok=True)
@@ -117,11 +130,13 @@ def rebalance_command(plan_path: Path | None, dry_run: bool, strategy: str, time
         emit_json(data)
     else:
         print_report(report)
+    if interrupts.exit_code is not None:
+        sys.exit(interrupts.exit_code)
     if not report.complete:
         sys.exit(EXIT_INCOMPLETE)
 
 
-def _fail(exc: VenueKitError) -> None:
+def _fail(exc: VenueKitError) -> NoReturn:
     if isinstance(exc, PlanError):
         err = error_console()
         err.print(f"[red]error[/] {exc.code.name}: {len(exc.problems)} problem(s) in "
@@ -134,7 +149,7 @@ def _fail(exc: VenueKitError) -> None:
 
 
 async def _execute(engine: Engine, plan: Plan, strategy: str, options: dict[str, Any],
-                   dry_run: bool, show_progress: bool) -> RebalanceReport:
+                   dry_run: bool, again: bool, show_progress: bool) -> RebalanceReport:
     trades = sum(1 for item in plan.items if item.action is not Action.HOLD)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=error_console(), transient=True,
@@ -148,7 +163,7 @@ async def _execute(engine: Engine, plan: Plan, strategy: str, options: dict[str,
 
         rebalancer = Rebalancer(engine, strategy=strategy, strategy_options=options,
                                 on_item=advance)
-        return await rebalancer.run(plan, dry_run=dry_run)
+        return await rebalancer.run(plan, dry_run=dry_run, again=again)
 
 
 def _fmt(value: Decimal | None, places: int = 2) -> str:
@@ -159,6 +174,8 @@ def _fmt(value: Decimal | None, places: int = 2) -> str:
 
 def print_report(report: RebalanceReport) -> None:
     title = "rebalance (dry run)" if report.dry_run else "rebalance"
+    if report.run_id:
+        title += f" {'resuming ' if report.resumed else ''}run {report.run_id}"
     table = Table(title=f"{title} on {report.venue}: {report.strategy}", box=box.SIMPLE_HEAD,
                   pad_edge=False, collapse_padding=True)
     notes = any(item.note or item.warnings for item in report.items)
@@ -174,7 +191,7 @@ def print_report(report: RebalanceReport) -> None:
         row = [item.symbol, item.action.value,
                f"[{style}]{item.status.value}[/]" if style else item.status.value,
                item.order_id or "",
-               "" if item.action is Action.HOLD else str(item.filled_quantity),
+               "" if item.action is Action.HOLD else str(item.total_quantity),
                _fmt(item.average_price), _fmt(item.slippage_bps), _fmt(item.drift_pct)]
         if notes:
             row.append("; ".join(filter(None, [item.note, *item.warnings])))
@@ -197,4 +214,7 @@ def print_report(report: RebalanceReport) -> None:
                   f"{report.success_rate * 100:.0f} % in {report.seconds:.2f} s")
     if report.dry_run:
         out.print("dry run: nothing was sent")
+    if report.interrupted:
+        out.print(f"{report.interrupted}: nothing more was sent and the working orders were "
+                  f"cancelled; run the same command again to resume run {report.run_id}")
 

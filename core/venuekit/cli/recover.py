@@ -3,56 +3,131 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.table import Table
 
+from ..cancelling import CancelOutcome, cancel_orders
 from ..engine import Engine
+from ..errors import VenueKitError
+from ..plugins import default_host
 from ..recovery import RecoveryReport
 from .config import resolve, venue_options
 from .output import console, emit_json
-from .session import EXIT_INCOMPLETE, build_venue, open_journal, run
+from .session import EXIT_INCOMPLETE, Interrupts, fail, open_journal, run
+
+
+@dataclass
+class _Recovered:
+    report: RecoveryReport
+    cancelled: list[CancelOutcome] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.report.ok and all(outcome.final for outcome in self.cancelled)
+
+    def as_dict(self) -> dict[str, Any]:
+        data = self.report.as_dict()
+        data["ok"] = self.ok
+        data["cancelled"] = [outcome.as_dict() for outcome in self.cancelled]
+        return data
 
 
 @click.command("recover")
+@click.option("--cancel-working", is_flag=True,
+              help="Also cancel the orphans: orders still working whose run is gone (its "
+                   "process died, or it ended). Each cancel is confirmed by the venue.")
 @venue_options
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-def recover_command(venue: str, options: tuple[str, ...], config_path: Path | None,
-                    journal: Path | None, as_json: bool) -> None:
+def recover_command(cancel_working: bool, venue: str, options: tuple[str, ...],
+                    config_path: Path | None, journal: Path | None, as_json: bool) -> None:
     """Reconcile every open order in the journal with the venue.
 
     Orders the journal holds as not final are looked up at the venue; their fills and
     final states are recorded. An order that was never sent, or that the venue proves it
-    never received, ends in `error` with the reason. Exits 1 if any order could not be
-    reconciled (trading stays refused until this succeeds).
-    """
-    settings = resolve(venue, options, config_path, journal)
+    never received, ends in `error` with the reason.
 
-    async def work() -> RecoveryReport:
-        with open_journal(settings.journal) as book:
-            engine = Engine(build_venue(settings), book)
+    Orders still working afterwards are named: orphans belong to a run whose process is
+    gone (re-running the plan resumes that run; --cancel-working cancels them), standalone
+    orders belong to no run. Nothing is cancelled unless --cancel-working is given.
+
+    Exits 1 if any order could not be reconciled (trading stays refused until this
+    succeeds) or an orphan could not be cancelled.
+
+    \b
+    Examples:
+      venuekit recover
+      venuekit recover --cancel-working
+      venuekit recover --venue alpaca --json
+    """
+    try:
+        chosen = resolve(venue, options, config_path, journal)
+    except VenueKitError as exc:
+        fail(exc)
+    interrupts = Interrupts()
+
+    async def work() -> _Recovered:
+        with interrupts.keep(open_journal(chosen.journal)) as book:
+            engine = Engine(chosen.build_venue(), book, host=default_host())
             try:
-                return await engine.start()
+                report = await engine.start()
+                recovered = _Recovered(report)
+                if cancel_working and report.orphaned:
+                    orphans = [order for order in (engine.tracker.get(order_id)
+                                                   for order_id, _ in report.orphaned)
+                               if order is not None]
+                    recovered.cancelled = await cancel_orders(engine, orphans)
+                return recovered
             finally:
                 await engine.close()
 
-    report = run(work)
+    recovered = run(work, interrupts)
     if as_json:
-        emit_json(report.as_dict())
+        emit_json(recovered.as_dict())
     else:
-        out = console()
-        out.print(f"checked {report.checked} open order(s) on {report.venue}: "
-                  f"{len(report.changes)} changed, {len(report.working)} still working, "
-                  f"{len(report.failed)} failed")
-        if report.changes or report.failed:
-            table = Table()
-            for column in ("order", "from", "to / error"):
-                table.add_column(column)
-            for order_id, before, after in report.changes:
-                table.add_row(order_id, before.value, after.value)
-            for order_id, message in report.failed:
-                table.add_row(order_id, "", f"[red]{message}[/]")
-            out.print(table)
-    if not report.ok:
+        _print(recovered, cancel_working)
+    if interrupts.exit_code is not None:
+        sys.exit(interrupts.exit_code)
+    if not recovered.ok:
         sys.exit(EXIT_INCOMPLETE)
+
+
+def _print(recovered: _Recovered, cancel_working: bool) -> None:
+    report = recovered.report
+    out = console()
+    out.print(f"checked {report.checked} open order(s) on {report.venue}: "
+              f"{len(report.changes)} changed, {len(report.working)} still working, "
+              f"{len(report.failed)} failed")
+    if report.changes or report.failed:
+        table = Table()
+        for column in ("order", "from", "to / error"):
+            table.add_column(column)
+        for order_id, before, after in report.changes:
+            table.add_row(order_id, before.value, after.value)
+        for order_id, message in report.failed:
+            table.add_row(order_id, "", f"[red]{message}[/]")
+        out.print(table)
+    if report.orphaned:
+        cancelled = {outcome.order_id: outcome for outcome in recovered.cancelled}
+        table = Table(title="orphaned: still working, their run is gone")
+        for column in ("order", "run", "now"):
+            table.add_column(column, no_wrap=True)
+        for order_id, run_id in report.orphaned:
+            outcome = cancelled.get(order_id)
+            now = "working" if outcome is None else (
+                outcome.result if outcome.error is None else f"[red]{outcome.error}[/]")
+            table.add_row(order_id, run_id, now)
+        out.print(table)
+        if not cancel_working:
+            out.print("Re-run their plan to resume the run, or cancel them: "
+                      "`venuekit recover --cancel-working` (or `venuekit cancel --run RUN`).")
+    if report.standalone:
+        shown = ", ".join(report.standalone[:5]) + (" ..." if len(report.standalone) > 5
+                                                     else "")
+        out.print(f"{len(report.standalone)} standalone order(s) still working (no run): "
+                  f"{shown}; `venuekit cancel ID` cancels one.")
+    if report.live:
+        out.print(f"{len(report.live)} order(s) of runs this process runs are working.")

@@ -11,12 +11,14 @@ import click
 from rich.table import Table
 
 from ..engine import Engine
-from ..model import OrderRequest, OrderState, OrderType, Quote, Side
+from ..errors import VenueKitError
+from ..model import OrderRequest, OrderType, Quote, Side
 from ..plugins import default_host
-from ..strategies import STRATEGIES, ExecutionResult
+from ..runs.single import OrderRun, execute_order
+from ..strategies import STRATEGIES, ExecutionResult, strategy_for
 from .config import resolve, venue_options
-from .output import console, emit_json
-from .session import EXIT_INCOMPLETE, build_venue, open_journal, run
+from .output import console, emit_json, error_console
+from .session import EXIT_INCOMPLETE, Interrupts, fail, open_journal, run
 
 
 def _decimal(_ctx: click.Context, _param: click.Parameter, value: str | None
@@ -39,10 +41,13 @@ def _decimal(_ctx: click.Context, _param: click.Parameter, value: str | None
 def quote_command(symbol: str, venue: str, options: tuple[str, ...], config_path: Path | None,
                   journal: Path | None, as_json: bool) -> None:
     """Print the latest quote for SYMBOL."""
-    settings = resolve(venue, options, config_path, journal)
+    try:
+        chosen = resolve(venue, options, config_path, journal)
+    except VenueKitError as exc:
+        fail(exc)
 
     async def work() -> Quote:
-        async with build_venue(settings) as connected:
+        async with chosen.build_venue() as connected:
             return await connected.quote(symbol)
 
     quote = run(work)
@@ -68,21 +73,28 @@ def quote_command(symbol: str, venue: str, options: tuple[str, ...], config_path
 @click.option("--strategy", type=click.Choice(sorted(STRATEGIES)), default=None,
               help="How to execute: market, limit (one attempt, cancelled at --timeout), "
                    "aggressive-limit (re-pegged, then market). Default: limit with "
-                   "--limit, else market.")
+                   "--limit, else market; market with --limit is refused.")
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True,
               help="Seconds before an unfilled order is cancelled (the budget of "
                    "aggressive-limit).")
+@click.option("--again", is_flag=True,
+              help="Send the order as a new run even if the same order's last run did not "
+                   "finish (by default that run is resumed: only what is left is sent).")
 @venue_options
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def order_command(side: str, symbol: str, quantity: Decimal, limit_price: Decimal | None,
-                  strategy: str | None, timeout: float, venue: str,
+                  strategy: str | None, timeout: float, again: bool, venue: str,
                   options: tuple[str, ...], config_path: Path | None, journal: Path | None,
                   as_json: bool) -> None:
     """Execute one order: SIDE (buy or sell) QUANTITY of SYMBOL.
 
-    The order is written to the journal before it is sent, and the result shows every
-    venue order it took. Exits 0 when it filled, 1 when it did not (fully), 2 on invalid
-    input.
+    The order is a journaled run: it is written to the journal before it is sent, and if
+    the command is killed, running the same order again resumes its run (what filled is
+    not sent again). Ctrl-C (or SIGTERM) cancels the working order, waits for the venue
+    to confirm, prints what happened and exits 130 (143); a second Ctrl-C exits at once.
+
+    Exits 0 when it filled, 1 when it did not (fully), 2 on invalid input, 130/143 when
+    interrupted.
 
     \b
     Examples:
@@ -90,47 +102,89 @@ def order_command(side: str, symbol: str, quantity: Decimal, limit_price: Decima
       venuekit order sell MSFT 5 --limit 411.20 --timeout 10
       venuekit order buy SPY 20 --strategy aggressive-limit --timeout 15
     """
-    settings = resolve(venue, options, config_path, journal)
-    chosen = strategy or ("limit" if limit_price is not None else "market")
-    request = OrderRequest(symbol=symbol, side=Side(side), quantity=quantity,
-                           order_type=OrderType.LIMIT if limit_price else OrderType.MARKET,
-                           limit_price=limit_price)
+    try:
+        chosen = resolve(venue, options, config_path, journal)
+        request = OrderRequest(symbol=symbol, side=Side(side), quantity=quantity,
+                               order_type=OrderType.LIMIT if limit_price else OrderType.MARKET,
+                               limit_price=limit_price)
+        name = strategy_for(request, strategy)
+    except VenueKitError as exc:
+        fail(exc)
     strategy_options: dict[str, Any] = {"aggressive-limit": {"budget": timeout}}.get(
-        chosen, {"timeout": timeout})
+        name, {"timeout": timeout})
+    interrupts = Interrupts()
 
-    async def work() -> ExecutionResult:
-        with open_journal(settings.journal) as book:
-            engine = Engine(build_venue(settings), book, host=default_host())
+    async def work() -> OrderRun:
+        with interrupts.keep(open_journal(chosen.journal)) as book:
+            engine = interrupts.watch(Engine(chosen.build_venue(), book, host=default_host()))
             await engine.start()
             try:
-                return await engine.execute(request, chosen, **strategy_options)
+                return await execute_order(engine, request, name, again=again,
+                                           **strategy_options)
             finally:
                 await engine.close()
 
-    result = run(work)
+    outcome = run(work, interrupts)
     if as_json:
-        emit_json(result.as_dict())
+        emit_json(order_run_dict(outcome) | {"interrupted": interrupts.name or None})
     else:
-        print_result(result)
-    if result.state is not OrderState.FILLED:
+        print_order_run(outcome)
+    if interrupts.exit_code is not None:
+        if not as_json:
+            error_console().print(
+                f"interrupted by {interrupts.name}: nothing more was sent and the working "
+                f"order was cancelled; run the same command again to resume run "
+                f"{outcome.run.id}")
+        sys.exit(interrupts.exit_code)
+    if not outcome.complete:
         sys.exit(EXIT_INCOMPLETE)
 
 
-def print_result(result: ExecutionResult) -> None:
+def order_run_dict(outcome: OrderRun) -> dict[str, Any]:
+    data: dict[str, Any] = outcome.result.as_dict() if outcome.result is not None else {
+        "order_id": None, "symbol": outcome.request.symbol,
+        "side": outcome.request.side.value,
+        "requested_quantity": outcome.request.quantity}
+    earlier = outcome.earlier
+    data.update({"run_id": outcome.run.id, "resumed": outcome.resumed,
+                 "earlier_filled_quantity": earlier.filled if earlier else Decimal(0),
+                 "total_filled_quantity": outcome.filled_quantity,
+                 "complete": outcome.complete})
+    return data
+
+
+def print_order_run(outcome: OrderRun) -> None:
+    err = error_console()
+    if outcome.resumed:
+        earlier = outcome.earlier
+        filled = earlier.filled if earlier is not None else Decimal(0)
+        err.print(f"resumed run {outcome.run.id}: {filled} of {outcome.request.quantity} "
+                  "filled in earlier sessions")
+    if outcome.result is not None:
+        print_result(outcome.result, run_id=outcome.run.id)
+    else:
+        console().print(f"nothing left to send: run {outcome.run.id} already filled "
+                        f"{outcome.filled_quantity} of {outcome.request.quantity}")
+
+
+def print_result(result: ExecutionResult, *, run_id: str | None = None) -> None:
     table = Table(title=f"{result.strategy}: {result.request.side.value} "
                         f"{result.request.quantity} {result.request.symbol}")
     table.add_column("", style="bold")
     table.add_column("")
     avg = result.average_price
     slip = result.slippage_bps
-    for label, value in (("order id", result.order_id), ("state", result.state.value),
-                         ("filled", str(result.filled_quantity)),
-                         ("average price", "" if avg is None else str(round(avg, 6))),
-                         ("fees", str(result.fees)),
-                         ("slippage bps", "" if slip is None else str(round(slip, 2))),
-                         ("venue orders", str(result.attempts)),
-                         ("re-pegs", str(result.repegs)),
-                         ("seconds", f"{result.seconds:.3f}"),
-                         ("note", result.note or "")):
+    rows = [("order id", result.order_id), ("state", result.state.value),
+            ("filled", str(result.filled_quantity)),
+            ("average price", "" if avg is None else str(round(avg, 6))),
+            ("fees", str(result.fees)),
+            ("slippage bps", "" if slip is None else str(round(slip, 2))),
+            ("venue orders", str(result.attempts)),
+            ("re-pegs", str(result.repegs)),
+            ("seconds", f"{result.seconds:.3f}"),
+            ("note", result.note or "")]
+    if run_id is not None:
+        rows.append(("run", run_id))
+    for label, value in rows:
         table.add_row(label, value)
     console().print(table)

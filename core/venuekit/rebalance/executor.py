@@ -36,7 +36,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from decimal import ROUND_FLOOR, Decimal
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import Code, Outcome, VenueKitError, error
@@ -48,14 +48,15 @@ from ..model import (
     OrderRequest,
     OrderState,
     Quote,
-    Side,
     utcnow,
 )
-from ..quantize import round_quantity
 from ..retry import retry_call
+from ..runs.book import RunBook
+from ..runs.records import Run, RunItem, RunKind, RunLink, RunState, linked
 from ..validation import PreTradeValidator
-from .plan import Action, Plan, PlanError, PlanItem
+from .plan import Action, Plan, PlanError
 from .report import ItemReport, ItemStatus, RebalanceReport
+from .sizing import Sizer, floor
 
 if TYPE_CHECKING:
     from ..engine import Engine
@@ -73,8 +74,11 @@ _T = TypeVar("_T")
 _CENT = Decimal("0.01")
 
 
-def _floor(value: Decimal, places: str = "0.0001") -> Decimal:
-    return value.quantize(Decimal(places), ROUND_FLOOR)
+def run_items(plan: Plan) -> list[RunItem]:
+    """The plan's items as its run journals them: each one's intent."""
+    return [RunItem(index=i, symbol=item.symbol, action=item.action.value,
+                    quantity=item.quantity, notional=item.notional)
+            for i, item in enumerate(plan.items)]
 
 
 class _FinalWatch:
@@ -140,12 +144,20 @@ class Rebalancer:
         self.strategy = strategy
         self.strategy_options = strategy_options or {}
         self._arrivals: dict[str, Quote] = {}
+        self._run_id: str | None = None
         reserve = self.validator.rules.buying_power_reserve
         self.safety_margin = max(safety_margin if safety_margin is not None else reserve,
                                  reserve)
         self.on_item = on_item
 
-    async def run(self, plan: Plan, *, dry_run: bool = False) -> RebalanceReport:
+    async def run(self, plan: Plan, *, dry_run: bool = False,
+                  again: bool = False) -> RebalanceReport:
+        """Run ``plan`` as a journaled run and report it (see the module docstring).
+
+        The plan's unfinished run on this venue is resumed (its working orders cancelled,
+        what is left sized from what filled); a plan whose last run finished is refused
+        with RUN_FINISHED unless ``again``. A dry run sends and journals nothing.
+        """
         if isinstance(self.wave, bool) or not isinstance(self.wave, int) or self.wave < 1:
             raise error(Code.INVALID_CONFIG, f"Rebalancer.wave must be a whole number of "
                         f"orders, at least 1; got {self.wave!r}")
@@ -167,6 +179,44 @@ class Rebalancer:
         if isinstance(snapshot, BaseException):
             raise snapshot
         instruments = looked_up
+        book = RunBook(engine.journal, engine.venue.name)
+        start = book.start(RunKind.REBALANCE, run_items(plan), strategy=self.strategy,
+                           correlation_id=plan.correlation_id, again=again, dry_run=dry_run)
+        run = start.run if not dry_run else None
+        self._run_id = None if run is None else run.id
+        report.run_id = None if start.run is None else start.run.id
+        report.resumed = start.resumed
+        try:
+            if run is not None and start.resumed:
+                # What the dead session left working is cancelled, confirmed, before the
+                # rest is sized from what filled; the account is read again after it.
+                if await book.cancel_working(engine, run):
+                    snapshot = await self._snapshot(traded)
+                start.progress = book.progress(run)
+            await self._run(plan, report, instruments, snapshot, traded,
+                            Sizer(start, plan.correlation_id, self._finish), book, dry_run)
+        except asyncio.CancelledError:
+            if run is not None:
+                self._end(book, run, report, RunState.INTERRUPTED, "cancelled")
+            raise
+        except BaseException as exc:
+            if run is not None:
+                note = f"{exc.code.name}: {exc.message}" if isinstance(exc, VenueKitError) \
+                    else f"{type(exc).__name__}: {exc}"
+                self._end(book, run, report, RunState.FAILED, note)
+            raise
+        if run is not None:
+            halted = engine.halted
+            self._end(book, run, report,
+                      RunState.INTERRUPTED if halted else RunState.FINISHED, halted)
+        return report
+
+    async def _run(self, plan: Plan, report: RebalanceReport,
+                   instruments: dict[str, Instrument],
+                   snapshot: tuple[Account, dict[str, Quote]], traded: list[str],
+                   sizer: Sizer, book: RunBook, dry_run: bool) -> None:
+        engine = self.engine
+        items = report.items
         account, quotes = snapshot
         report.account_before = account
         self.validator.use_instruments(instruments.values())
@@ -181,14 +231,15 @@ class Rebalancer:
 
         log.info("rebalance started", extra={"venue": report.venue, "sells": len(sells),
                                             "buys": len(buys), "dry_run": dry_run,
+                                            "run_id": report.run_id, "resumed": report.resumed,
                                             "correlation_id": plan.correlation_id})
         started = asyncio.get_running_loop().time()
         self.validator.use_account(account)
         self.validator.use_quotes(quotes.values())
         self._arrivals = dict(quotes)  # the strategies price off this snapshot
-        sell_requests = [self._size_sell(entry, plan_item, instruments[entry.symbol],
-                                         quotes[entry.symbol], plan.correlation_id)
-                         for entry, plan_item in sells]
+        sell_requests = [sizer.sell(entry, plan_item, instruments[entry.symbol],
+                                    quotes[entry.symbol]) for entry, plan_item in sells]
+        self._record_targets(book, sizer, dry_run)
         refreshed = await self._phase(
             list(zip((e for e, _ in sells), sell_requests, strict=True)), dry_run,
             (lambda: self._snapshot(traded)) if sells and not dry_run else None,
@@ -206,22 +257,49 @@ class Rebalancer:
                                                  + proceeds})
         report.account_between = account
         budget = account.buying_power * (Decimal(1) - self.safety_margin)
-        report.buy_budget = _floor(max(budget, ZERO), "0.01")
+        report.buy_budget = floor(max(budget, ZERO), "0.01")
         self.validator.use_account(account)
         self.validator.use_quotes(quotes.values())
         self._arrivals = dict(quotes)  # the strategies price off this snapshot
         started = asyncio.get_running_loop().time()
-        buy_requests = self._size_buys(buys, instruments, quotes, report, plan.correlation_id)
-        report.account_after = await self._phase(
-            list(zip((e for e, _ in buys), buy_requests, strict=True)), dry_run,
-            None if dry_run else self._account)
+        if engine.halted:  # interrupted during the sells: no buy is sized or sent
+            for entry, _ in buys:
+                self._finish(entry, ItemStatus.INTERRUPTED, f"not sent: {engine.halted}")
+            report.account_after = await self._account()
+        else:
+            buy_requests = sizer.buys(buys, instruments, quotes, report)
+            self._record_targets(book, sizer, dry_run)
+            report.account_after = await self._phase(
+                list(zip((e for e, _ in buys), buy_requests, strict=True)), dry_run,
+                None if dry_run else self._account)
         report.phase_seconds["buy"] = asyncio.get_running_loop().time() - started
+        report.interrupted = engine.halted
         report.finished_at = utcnow()
         log.info("rebalance finished",
                  extra={"venue": report.venue, "complete": report.complete,
+                        "run_id": report.run_id, "interrupted": report.interrupted,
                         "success_rate": str(report.success_rate),
                         "seconds": round(report.seconds, 3)})
-        return report
+
+    def _record_targets(self, book: RunBook, sizer: Sizer, dry_run: bool) -> None:
+        """Journal the targets sized for the first time, before any of their orders."""
+        run = sizer.start.run
+        if not dry_run and run is not None and sizer.targets:
+            sizer.start.run = book.record_targets(run, sizer.targets)
+            sizer.targets = {}
+
+    def _end(self, book: RunBook, run: Run, report: RebalanceReport, state: RunState,
+             note: str | None) -> None:
+        """Record how the run ended; a journal failure here is logged, not raised over
+        the rebalance's own outcome."""
+        if report.finished_at is None:
+            report.finished_at = utcnow()
+        try:
+            book.end(run, state, note=note, statuses=[
+                (item.index, item.status.value, item.note) for item in report.items])
+        except VenueKitError as exc:
+            log.error("could not record the end of the run",
+                      extra={"run_id": run.id, "code": exc.code.name})
 
     # preparation ---------------------------------------------------------------------
     async def _instruments(self, plan: Plan) -> dict[str, Instrument]:
@@ -253,63 +331,6 @@ class Rebalancer:
             raise error(Code.UNKNOWN_SYMBOL, f"{venue.name} has no quote for "
                         f"{', '.join(missing)}", venue=venue.name)
         return account, found
-
-    def _size_sell(self, entry: ItemReport, item: PlanItem, instrument: Instrument,
-                   quote: Quote, correlation_id: str | None) -> OrderRequest | None:
-        quantity = item.quantity
-        if quantity is None:
-            assert item.notional is not None
-            if quote.bid <= 0:
-                self._finish(entry, ItemStatus.REFUSED, f"{item.symbol} has no bid to price "
-                             "the notional")
-                return None
-            quantity = item.notional / quote.bid
-        return self._request(entry, instrument, Side.SELL, quantity, correlation_id)
-
-    def _size_buys(self, buys: Sequence[tuple[ItemReport, PlanItem]],
-                   instruments: dict[str, Instrument], quotes: dict[str, Quote],
-                   report: RebalanceReport, correlation_id: str | None
-                   ) -> list[OrderRequest | None]:
-        wanted: list[Decimal] = []
-        for entry, item in buys:
-            ask = quotes[entry.symbol].ask
-            wanted.append(item.quantity if item.quantity is not None
-                          else (item.notional or ZERO) / ask if ask > 0 else ZERO)
-        cost = sum((q * quotes[e.symbol].ask for q, (e, _) in zip(wanted, buys, strict=True)),
-                   ZERO)
-        budget = report.buy_budget or ZERO
-        scale = Decimal(1)
-        if cost > budget:
-            scale = _floor(budget / cost, "0.000001") if cost > 0 else ZERO
-            log.warning("buys scaled down to the buying power",
-                        extra={"planned_cost": str(cost), "budget": str(budget),
-                               "scale": str(scale)})
-        report.buy_scale = scale
-        requests: list[OrderRequest | None] = []
-        for quantity, (entry, item) in zip(wanted, buys, strict=True):
-            if quotes[entry.symbol].ask <= 0:
-                self._finish(entry, ItemStatus.REFUSED, f"{item.symbol} has no ask to price "
-                             "the order")
-                requests.append(None)
-                continue
-            request = self._request(entry, instruments[entry.symbol], Side.BUY,
-                                    quantity * scale, correlation_id)
-            if request is not None and scale < 1:
-                entry.warnings.append(f"scaled to {scale} of the plan to fit the buying "
-                                      "power")
-            requests.append(request)
-        return requests
-
-    def _request(self, entry: ItemReport, instrument: Instrument, side: Side,
-                 quantity: Decimal, correlation_id: str | None) -> OrderRequest | None:
-        try:
-            rounded = round_quantity(instrument, quantity)
-        except VenueKitError as exc:
-            self._finish(entry, ItemStatus.SKIPPED, exc.message)
-            return None
-        entry.requested_quantity = rounded
-        return OrderRequest(symbol=entry.symbol, side=side, quantity=rounded,
-                            correlation_id=correlation_id)
 
     # execution -----------------------------------------------------------------------
     async def _phase(self, work: Sequence[tuple[ItemReport, OrderRequest | None]],
@@ -379,9 +400,14 @@ class Rebalancer:
                     self._record(entry, result, notify=False)
             outcome = await early if early is not None else None
         except BaseException:
-            # Cancelled (or failed) while waiting: the orders started go down with the
-            # phase, as they do when it is cancelled while awaiting them.
-            running.cancel()
+            # Cancelled (or failed) while waiting: the executions started go down with the
+            # phase, each cancelling its working orders at the venue (confirmed) before
+            # the phase gives up; their own outcomes are retrieved, never left dangling.
+            for task in tasks:
+                task.cancel()
+            await asyncio.wait(tasks)
+            if running.done() and not running.cancelled():
+                running.exception()
             raise
         finally:
             if final is not None:  # cancelled too when the phase is
@@ -432,15 +458,22 @@ class Rebalancer:
             entry.started_at = utcnow()
             options = {**self.strategy_options, "confirm": False,
                        "on_order": watch.sender(execution)}
+            run_id = self._run_id
             try:
-                result = await self.engine.execute(request, self.strategy,
-                                                   arrival=self._arrivals.get(entry.symbol),
-                                                   **options)
+                # Every order the execution sends serves this item of the run.
+                with linked(None if run_id is None else RunLink(run_id, entry.index)):
+                    result = await self.engine.execute(
+                        request, self.strategy, arrival=self._arrivals.get(entry.symbol),
+                        **options)
             except VenueKitError as exc:
-                # Raised before the order reached the venue (validation, instrument rules) or
-                # with an outcome the journal and recovery resolve later.
-                status = ItemStatus.REFUSED if exc.outcome is Outcome.REJECTED else \
-                    ItemStatus.FAILED
+                # Raised before the order reached the venue (validation, instrument rules,
+                # an interrupt) or with an outcome the journal and recovery resolve later.
+                if exc.code is Code.INTERRUPTED:
+                    status = ItemStatus.INTERRUPTED
+                elif exc.outcome is Outcome.REJECTED:
+                    status = ItemStatus.REFUSED
+                else:
+                    status = ItemStatus.FAILED
                 entry.finished_at = utcnow()
                 self._finish(entry, status, f"{exc.code.name}: {exc.message}")
                 return None
@@ -474,6 +507,8 @@ class Rebalancer:
                          "filled_quantity": o.filled_quantity} for o in result.orders]
         if state is OrderState.FILLED:
             status = ItemStatus.COMPLETED
+        elif self.engine.halted and state.is_terminal:
+            status = ItemStatus.INTERRUPTED  # its order was cancelled by the interrupt
         elif state is OrderState.REJECTED and filled == 0:
             status = ItemStatus.REJECTED
         elif state.is_terminal:

@@ -37,6 +37,9 @@ class ItemStatus(enum.StrEnum):
     """Refused before sending (pre-trade validation or instrument rules): nothing was sent."""
     FAILED = "failed"
     """An error stopped the order; its outcome may be unknown (see the journal)."""
+    INTERRUPTED = "interrupted"
+    """Not sent, or stopped and its order cancelled, because the work was interrupted
+    (SIGINT, SIGTERM, cancellation). Running the plan again resumes it."""
     SKIPPED = "skipped"
     """Sized to nothing (the buying power or the lot size left no quantity to send)."""
     PRICED = "priced"
@@ -78,6 +81,11 @@ class ItemReport:
     warnings: list[str] = field(default_factory=list)
     orders: list[dict[str, Any]] = field(default_factory=list)
     note: str | None = None
+    earlier_quantity: Decimal = ZERO
+    """What earlier sessions of a resumed run filled for this item (not in
+    ``filled_quantity``, which is this session's)."""
+    earlier_notional: Decimal = ZERO
+    earlier_fees: Decimal = ZERO
 
     @property
     def phase(self) -> str:
@@ -91,7 +99,14 @@ class ItemReport:
 
     @property
     def executed_notional(self) -> Decimal:
-        return self.filled_quantity * self.average_price if self.average_price else ZERO
+        """What this item traded, this session and earlier ones of a resumed run."""
+        now = self.filled_quantity * self.average_price if self.average_price else ZERO
+        return now + self.earlier_notional
+
+    @property
+    def total_quantity(self) -> Decimal:
+        """Quantity filled this session and in earlier sessions of a resumed run."""
+        return self.filled_quantity + self.earlier_quantity
 
     @property
     def drift(self) -> Decimal | None:
@@ -103,7 +118,7 @@ class ItemReport:
         if self.planned_notional is not None:
             return self.executed_notional - self.planned_notional
         if self.planned_quantity is not None:
-            return self.filled_quantity - self.planned_quantity
+            return self.total_quantity - self.planned_quantity
         return None
 
     @property
@@ -130,6 +145,8 @@ class ItemReport:
             "seconds": None if self.seconds is None else round(self.seconds, 6),
             "risk_score": self.risk_score, "warnings": self.warnings,
             "orders": self.orders, "note": self.note,
+            "earlier_quantity": self.earlier_quantity,
+            "earlier_notional": self.earlier_notional, "earlier_fees": self.earlier_fees,
         }
 
 
@@ -185,6 +202,12 @@ class RebalanceReport:
     buy_scale: Decimal = Decimal(1)
     buy_budget: Decimal | None = None
     phase_seconds: dict[str, float] = field(default_factory=dict)
+    run_id: str | None = None
+    """The journaled run (None for a dry run with nothing to resume)."""
+    resumed: bool = False
+    """True when this report is a later session of an unfinished run."""
+    interrupted: str | None = None
+    """Why the work stopped early (an interrupt), or None."""
 
     @property
     def trades(self) -> list[ItemReport]:
@@ -199,7 +222,7 @@ class RebalanceReport:
             completed=sum(1 for item in items if item.status.done),
             planned_notional=planned.quantize(Decimal("0.01")),
             executed_notional=sum((item.executed_notional for item in items), ZERO),
-            fees=sum((item.fees for item in items), ZERO),
+            fees=sum((item.fees + item.earlier_fees for item in items), ZERO),
             seconds=self.phase_seconds.get(action.value.lower(), 0.0))
 
     @property
@@ -219,6 +242,7 @@ class RebalanceReport:
     def as_dict(self) -> dict[str, Any]:
         return {
             "venue": self.venue, "strategy": self.strategy, "dry_run": self.dry_run,
+            "run_id": self.run_id, "resumed": self.resumed, "interrupted": self.interrupted,
             "correlation_id": self.correlation_id, "complete": self.complete,
             "success_rate": self.success_rate,
             "phases": {p.name: p.as_dict() for p in (self.phase(Action.SELL),

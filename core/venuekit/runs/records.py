@@ -20,6 +20,9 @@ These are plain records; :mod:`venuekit.runs.book` decides what a run does next.
 from __future__ import annotations
 
 import enum
+import os
+import secrets
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -29,6 +32,7 @@ from decimal import Decimal
 from typing import NamedTuple
 
 __all__ = [
+    "OWNER",
     "Run",
     "RunItem",
     "RunKind",
@@ -118,12 +122,22 @@ class Run:
     note: str | None = None
     """Why it ended as it did (an interrupt, an error), or None."""
 
+    @property
+    def live(self) -> bool:
+        """True while this process runs it. A journal has one writing process at a time (its
+        write lock), so a run another process left RUNNING is one whose process is gone."""
+        return self.state is RunState.RUNNING and self.owner == OWNER
+
     def item(self, index: int) -> RunItem:
         for item in self.items:
             if item.index == index:
                 return item
         raise KeyError(f"run {self.id} has no item {index}")
 
+
+OWNER = f"pid {os.getpid()} on {socket.gethostname()} ({secrets.token_hex(3)})"
+"""This process, as the journal records the owner of the runs it runs. The random part
+tells this process from an earlier one that had the same pid."""
 
 _CURRENT: ContextVar[RunLink | None] = ContextVar("venuekit_run_link", default=None)
 

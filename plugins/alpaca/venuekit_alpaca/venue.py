@@ -24,6 +24,7 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, ClassVar, Self
 
 from venuekit.errors import Code, ErrorCode, VenueKitError, error
@@ -105,8 +106,10 @@ class AlpacaVenue(Venue):
                         extra={"venue": self.name, "base_url": self.settings.base_url})
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> Self:
-        """Build from CLI options or a config-file table (strings are parsed)."""
+    def from_config(cls, config: Mapping[str, Any], *, state_dir: Path | None = None) -> Self:
+        """Build from CLI options or a config-file table (strings are parsed).
+
+        Alpaca keeps no local state: ``state_dir`` is not used."""
         return cls(**dict(config))
 
     def __repr__(self) -> str:

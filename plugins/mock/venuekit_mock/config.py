@@ -383,7 +383,8 @@ def _nest(config: Mapping[str, Any]) -> dict[str, Any]:
 
 
 CLI_TICK_INTERVAL = 0.05
-CLI_STATE_PATH = ".venuekit/mock-venue.state"
+STATE_FILE = "mock-venue.state"
+"""The venue state's file name in the state directory (see ``MockVenue.from_config``)."""
 
 
 def parse_config(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -418,6 +419,6 @@ def parse_config(config: Mapping[str, Any]) -> dict[str, Any]:
     # Built from a CLI or a config file, the venue lives across commands like a real one:
     # its market moves on its own and its orders and ledger persist between runs.
     options.setdefault("tick_interval", CLI_TICK_INTERVAL)
-    if options.get("state_path") in (None, "", "none"):
-        options["state_path"] = None if "state_path" in nested else CLI_STATE_PATH
+    if "state_path" in options and options["state_path"] in ("", "none"):
+        options["state_path"] = None  # kept in memory, as asked
     return options

@@ -41,7 +41,7 @@ from venuekit.venue import Capabilities, OrderRef, RateLimitPool, Venue
 
 from . import convert, state
 from .clock import monotonic
-from .config import money, parse_config, resolve_symbols
+from .config import STATE_FILE, money, parse_config, resolve_symbols
 from .control import MockControl
 from .ratelimit import PoolLimiter
 from .sim import (
@@ -180,12 +180,19 @@ class MockVenue(Venue):
         self._ticker: asyncio.Task[None] | None = None
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> Self:
+    def from_config(cls, config: Mapping[str, Any], *, state_dir: Path | None = None) -> Self:
         """Build from a CLI or config-file section of plain strings and numbers.
 
+        Built this way the venue lives across commands like a real one: unless the
+        section sets ``state_path`` (``"none"`` keeps it in memory), its whole state is
+        saved to ``mock-venue.state`` in ``state_dir`` (the journal's directory, see
+        :mod:`venuekit.settings`), and kept in memory when there is no ``state_dir``.
         Raises ``ConfigurationError`` (``INVALID_CONFIG``) naming the offending key.
         """
-        return cls(**parse_config(config))
+        options = parse_config(config)
+        if "state_path" not in options:
+            options["state_path"] = None if state_dir is None else state_dir / STATE_FILE
+        return cls(**options)
 
     # lifecycle -----------------------------------------------------------------------
     @property

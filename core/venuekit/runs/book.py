@@ -1,0 +1,231 @@
+"""Starting a run, or resuming the unfinished run of the same plan, and what it has left.
+
+:class:`RunBook` is what a job of several orders (the rebalancer, ``venuekit order``) asks
+before it trades:
+
+* the plan's content hash (:func:`plan_hash`) names the plan: the same items (symbols,
+  actions, amounts) and correlation id give the same hash, whatever the file looks like;
+* the latest run of that plan on that venue decides: none, a new run; unfinished
+  (running when its process died, interrupted, failed), that run is **resumed**; finished,
+  the plan is refused with RUN_FINISHED unless asked to trade it ``again`` (a single
+  ``venuekit order`` is not a plan: once finished, the same order again is a new run);
+* a resumed run's working orders are cancelled first, each cancel confirmed by the venue
+  (:meth:`RunBook.cancel_working`), so that what is left is sized from what really
+  filled: :meth:`RunBook.progress` gives each item's confirmed fills, and counts an order
+  whose outcome is still unknown as if it had filled in full, so a resume never trades
+  more than the plan.
+
+A run is *live* while the process that runs it is alive; the journal knows its owner
+(:data:`~venuekit.runs.records.OWNER`, :attr:`~venuekit.runs.records.Run.live`). Recovery
+names the working orders of runs that are not live as orphans.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from ..errors import Code, VenueKitError, error
+from ..model import ZERO, Order
+from .records import OWNER, Run, RunItem, RunKind, RunState
+
+if TYPE_CHECKING:
+    from ..engine import Engine
+    from ..journal.base import Journal
+
+__all__ = ["ItemProgress", "RunBook", "RunStart", "plan_hash"]
+
+log = logging.getLogger("venuekit.runs")
+
+def plan_hash(kind: RunKind, items: Sequence[RunItem], correlation_id: str | None) -> str:
+    """The content hash of a plan: its kind, correlation id and items' intent.
+
+    Amounts compare as numbers (``"10"`` and ``"10.0"`` hash alike) and the order of the
+    items does not matter (symbols are unique within a plan).
+    """
+    def number(value: Decimal | None) -> str | None:
+        return None if value is None else format(value.normalize(), "f")
+
+    content = {
+        "kind": kind.value,
+        "correlation_id": correlation_id,
+        "items": sorted([item.symbol, item.action, number(item.quantity),
+                         number(item.notional), number(item.limit_price)] for item in items),
+    }
+    text = json.dumps(content, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass
+class ItemProgress:
+    """What one run item traded so far, from the journal's confirmed orders."""
+
+    item: RunItem
+    orders: list[Order] = field(default_factory=list)
+
+    @property
+    def filled(self) -> Decimal:
+        """Quantity the venue confirmed filled over the item's orders."""
+        total = ZERO
+        for order in self.orders:
+            total += order.filled_quantity
+        return total
+
+    @property
+    def filled_notional(self) -> Decimal:
+        total = ZERO
+        for order in self.orders:
+            total += order.filled_notional
+        return total
+
+    @property
+    def fees(self) -> Decimal:
+        total = ZERO
+        for order in self.orders:
+            total += order.fees
+        return total
+
+    @property
+    def unsettled(self) -> Decimal:
+        """Quantity of orders not final yet (their outcome unknown, or a cancel that did not
+        go through), beyond what they filled: counted as if it filled."""
+        total = ZERO
+        for order in self.orders:
+            if not order.state.is_terminal and order.quantity is not None:
+                total += max(order.quantity - order.filled_quantity, ZERO)
+        return total
+
+    def left(self, target: Decimal) -> Decimal:
+        """What is left of ``target`` once what filled, and what may still fill, are
+        counted (never below zero)."""
+        return max(target - self.filled - self.unsettled, ZERO)
+
+
+@dataclass
+class RunStart:
+    """The run a job works for: new, or resumed with what each item traded before."""
+
+    run: Run | None
+    """None for a dry run with no run to resume (nothing is journaled)."""
+    resumed: bool = False
+    progress: dict[int, ItemProgress] = field(default_factory=dict)
+
+    def earlier(self, index: int) -> ItemProgress | None:
+        """What item ``index`` traded in earlier sessions, when resumed and it traded."""
+        found = self.progress.get(index)
+        return found if found is not None and found.orders else None
+
+
+class RunBook:
+    """The runs of one venue in one journal (see the module docstring)."""
+
+    def __init__(self, journal: Journal, venue: str) -> None:
+        self.journal = journal
+        self.venue = venue
+
+    def start(self, kind: RunKind, items: Sequence[RunItem], *, strategy: str,
+              correlation_id: str | None = None, again: bool = False,
+              dry_run: bool = False) -> RunStart:
+        """The run to work for: the unfinished run of the same plan, resumed; else a new
+        one. Raises RUN_FINISHED for a plan whose last run finished, unless ``again``.
+
+        A dry run journals nothing and refuses nothing: it returns the run it would resume
+        (with its progress), or none (the whole plan is priced).
+        """
+        digest = plan_hash(kind, items, correlation_id)
+        latest = next(iter(self.journal.runs(venue=self.venue, plan_hash=digest, kind=kind,
+                                             limit=1)), None)
+        if latest is not None and not again:
+            if latest.state.resumable:
+                if latest.live:
+                    raise error(Code.INVALID_CONFIG, f"run {latest.id} of this plan is "
+                                "running in this process already; wait for it to end")
+                if dry_run:
+                    return RunStart(latest, resumed=True, progress=self.progress(latest))
+                return self._resume(latest)
+            if kind is RunKind.REBALANCE and not dry_run:
+                raise self._finished(latest)
+        if dry_run:
+            return RunStart(None)
+        run = self.journal.create_run(kind=kind, venue=self.venue, plan_hash=digest,
+                                      strategy=strategy, items=items,
+                                      correlation_id=correlation_id, owner=OWNER)
+        log.info("run started", extra={"run_id": run.id, "kind": kind.value,
+                                       "venue": self.venue, "items": len(items)})
+        return RunStart(run)
+
+    def _resume(self, run: Run) -> RunStart:
+        previous = run.state
+        run = self.journal.update_run(run.id, resumed_by=OWNER)
+        log.info("run resumed", extra={"run_id": run.id, "venue": self.venue,
+                                       "was": previous.value, "session": run.sessions})
+        return RunStart(run, resumed=True, progress=self.progress(run))
+
+    def _finished(self, run: Run) -> VenueKitError:
+        done = sum(1 for item in run.items if item.status in ("completed", "held"))
+        when = (run.finished_at or run.updated_at).isoformat(timespec="seconds")
+        return error(Code.RUN_FINISHED,
+                     f"this plan already ran to its end as run {run.id} on {run.venue} "
+                     f"(finished {when}, {done} of {len(run.items)} items completed); "
+                     f"nothing was sent. `venuekit runs show {run.id}` says what it did; "
+                     "pass --again to trade the plan again",
+                     venue=run.venue, details={"run_id": run.id})
+
+    def progress(self, run: Run) -> dict[int, ItemProgress]:
+        """Each item's orders and what they filled, as the journal holds them now."""
+        progress = {item.index: ItemProgress(item) for item in run.items}
+        for order in self.journal.orders(run_id=run.id):
+            if order.run_item is not None and order.run_item in progress:
+                progress[order.run_item].orders.append(order)
+        return progress
+
+    async def cancel_working(self, engine: Engine, run: Run) -> list[Order]:
+        """Cancel ``run``'s orders still working at the venue, each cancel confirmed.
+
+        Called on resume, after recovery: what the dead session left working is cancelled
+        rather than adopted, so that the rest is sized from confirmed fills. Returns the
+        orders it cancelled (an order that could not be cancelled stays open: its whole
+        quantity then counts as filled in :meth:`ItemProgress.left`).
+        """
+        working = [order for order in engine.tracker.open_orders() if order.run_id == run.id]
+        if not working:
+            return []
+        log.info("cancelling the working orders of the resumed run",
+                 extra={"run_id": run.id, "orders": len(working)})
+        outcomes = await asyncio.gather(*(engine.cancel(order) for order in working),
+                                        return_exceptions=True)
+        for order, outcome in zip(working, outcomes, strict=True):
+            if isinstance(outcome, BaseException):
+                if not isinstance(outcome, VenueKitError):
+                    raise outcome
+                log.warning("could not cancel an order of the resumed run",
+                            extra={"run_id": run.id, "order_id": order.id,
+                                   "code": outcome.code.name})
+        engine.tracker.flush()
+        return [order for order in working if order.state.is_terminal]
+
+    def record_targets(self, run: Run, targets: Mapping[int, Decimal]) -> Run:
+        """Journal the quantity each item trades, before its first order is sent."""
+        if not targets:
+            return run
+        items = [item.with_target(targets[item.index]) for item in run.items
+                 if item.index in targets]
+        updated = self.journal.update_run(run.id, items=items)
+        run.items = updated.items
+        return updated
+
+    def end(self, run: Run, state: RunState, *, note: str | None = None,
+            statuses: Iterable[tuple[int, str, str | None]] = ()) -> Run:
+        """Record how ``run`` ended and each item's status (``(index, status, note)``)."""
+        by_index = {item.index: item for item in run.items}
+        items = [replace(by_index[i], status=status, note=item_note)
+                 for i, status, item_note in statuses if i in by_index]
+        ended = self.journal.update_run(run.id, state=state, note=note, items=items)
+        log.info("run ended", extra={"run_id": run.id, "state": state.value, "note": note})
+        return ended
