@@ -97,7 +97,7 @@ def choose(journal: Journal, *, order_ids: Sequence[str] = (), run_id: str | Non
     """The open orders chosen: ``order_ids``, or those of ``run_id``, or ``every`` one;
     narrowed by ``symbol`` and ``venue``. Oldest first.
 
-    Raises ORDER_NOT_FOUND for an id the journal does not hold, RUN_NOT_FOUND for an
+    Raises UNKNOWN_ORDER for an id the journal does not hold, UNKNOWN_RUN for an
     unknown run, and INVALID_CONFIG when nothing says which orders to choose. An id of an
     order that is already final is chosen as it is (its outcome says so).
     """
@@ -105,14 +105,14 @@ def choose(journal: Journal, *, order_ids: Sequence[str] = (), run_id: str | Non
         raise error(Code.INVALID_CONFIG, "say which orders to cancel: order ids, a run, or "
                     "all (narrowed by symbol or venue)")
     if run_id is not None and journal.get_run(run_id) is None:
-        raise error(Code.RUN_NOT_FOUND, f"the journal has no run {run_id!r}",
+        raise error(Code.UNKNOWN_RUN, f"the journal has no run {run_id!r}",
                     details={"run_id": run_id})
     chosen: list[Order] = []
     if order_ids:
         for order_id in dict.fromkeys(order_ids):
             order = journal.get(order_id)
             if order is None:
-                raise error(Code.ORDER_NOT_FOUND, f"the journal has no order {order_id!r}",
+                raise error(Code.UNKNOWN_ORDER, f"the journal has no order {order_id!r}",
                             details={"order_id": order_id})
             chosen.append(order)
     else:

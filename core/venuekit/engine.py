@@ -82,6 +82,7 @@ class Engine:
         self._refusal: VenueKitError | None = error(
             Code.INVALID_CONFIG, "the engine is not started: call `await engine.start()`")
         self._halted: VenueKitError | None = None
+        self._halt_reason: str | None = None
         # The orders this engine sent, while anyone holds them: what a halt cancels (the
         # open orders recovery found are another session's, cancelled only when asked).
         self._sent: weakref.WeakSet[Order] = weakref.WeakSet()
@@ -132,7 +133,7 @@ class Engine:
     @property
     def halted(self) -> str | None:
         """Why trading stopped (:meth:`halt`), or None while it goes on."""
-        return None if self._halted is None else self._halted.message
+        return self._halt_reason
 
     async def halt(self, reason: str) -> list[Order]:
         """Stop trading: no order is sent from now on, and the orders this engine sent that
@@ -148,6 +149,7 @@ class Engine:
         for recovery to follow. Calling it again cancels what is still working.
         """
         if self._halted is None:
+            self._halt_reason = reason
             self._halted = error(Code.INTERRUPTED, f"{reason}: no new order is sent",
                                  venue=self.venue.name)
             self._refusal = self._halted

@@ -142,8 +142,11 @@ class Code:
                       "This plan already ran to its end on this venue.",
                       "Pass --again (again=True) to trade it again; `venuekit runs show ID` "
                       "says what the earlier run did.")
-    RUN_NOT_FOUND = _c("RUN_NOT_FOUND", _V, False, _NA, "The journal holds no such run.",
-                       "List the runs with `venuekit runs`.")
+    UNKNOWN_RUN = _c("UNKNOWN_RUN", _V, False, _NA, "The journal holds no such run.",
+                     "List the runs with `venuekit runs`.")
+    UNKNOWN_ORDER = _c("UNKNOWN_ORDER", _V, False, _NA,
+                       "The journal holds no order with this client order id.",
+                       "List the orders with `venuekit orders`.")
 
     # liquidity: the market cannot take the order as asked.
     NO_LIQUIDITY = _c("NO_LIQUIDITY", _L, False, _REJ, "There is nothing to trade against.",

@@ -73,7 +73,7 @@ def cancel(*order_ids: str, run: str | None = None, all: bool = False,
 
     Each cancel counts once the venue confirms nothing remains working; the report says
     what became of each order (``report.ok`` when every one is final). Raises
-    ORDER_NOT_FOUND or RUN_NOT_FOUND for what the journal does not hold.
+    UNKNOWN_ORDER or UNKNOWN_RUN for what the journal does not hold.
     """
     settings = load_settings(config_path=config, journal=journal)
     chosen: Sequence[str] = order_ids

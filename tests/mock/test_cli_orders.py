@@ -63,12 +63,13 @@ def test_orders_lists_filters_and_shows_history(tmp_path: Path) -> None:
     assert human.exit_code == 0 and "history" in human.output
 
 
-def test_unknown_order_and_unusable_journals_exit_2_with_a_reason(tmp_path: Path) -> None:
+def test_an_unknown_order_exits_2_and_unusable_journals_1_with_a_reason(
+        tmp_path: Path) -> None:
     path = tmp_path / "j.sqlite3"
     trade(path)
     runner = CliRunner()
     missing = runner.invoke(main, ["orders", "--journal", str(path), "show", "nope"])
-    assert missing.exit_code == 1 and "ORDER_NOT_FOUND" in missing.output
+    assert missing.exit_code == 2 and "UNKNOWN_ORDER" in missing.output
 
     garbage = tmp_path / "garbage.sqlite3"
     garbage.write_bytes(b"this is not a journal" * 100)

@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,10 +23,11 @@ def die() -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
-def run_driver(module: str, *args: str, timeout: float = 120.0
-               ) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m module args`` from the repository root; never raises on its exit."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [
-        str(ROOT), os.environ.get("PYTHONPATH")]))}
+def run_driver(module: str, *args: str, timeout: float = 120.0, cwd: Path = ROOT,
+               unset: Sequence[str] = ()) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m module args`` (from the repository root, or ``cwd``, without the
+    environment variables ``unset``); never raises on its exit."""
+    env = {key: value for key, value in os.environ.items() if key not in unset}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     return subprocess.run([sys.executable, "-m", module, *args], capture_output=True,
-                          text=True, env=env, timeout=timeout, cwd=ROOT, check=False)
+                          text=True, env=env, timeout=timeout, cwd=cwd, check=False)

@@ -151,7 +151,7 @@ def show_command(ctx: click.Context, order_id: str, as_json: bool) -> None:
         with open_journal(settings.journal, readonly=True) as book:
             order = book.get(order_id)
         if order is None:
-            raise error(Code.ORDER_NOT_FOUND, f"the journal has no order {order_id!r}")
+            raise error(Code.UNKNOWN_ORDER, f"the journal has no order {order_id!r}")
     except VenueKitError as exc:
         fail(exc)
     detail = order_detail(order)

@@ -118,7 +118,7 @@ def show_command(ctx: click.Context, run_id: str, as_json: bool) -> None:
         with open_journal(settings.journal, readonly=True) as book:
             run = book.get_run(run_id)
             if run is None:
-                raise error(Code.RUN_NOT_FOUND, f"the journal has no run {run_id!r}")
+                raise error(Code.UNKNOWN_RUN, f"the journal has no run {run_id!r}")
             progress = RunBook(book, run.venue).progress(run)
     except VenueKitError as exc:
         fail(exc)

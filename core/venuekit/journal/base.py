@@ -155,7 +155,7 @@ class Journal(abc.ABC):
         ``note`` (when given) says why the run ended as it did; ``items`` replace the
         target, status and note of those items. ``resumed_by`` (an owner such as
         ``pid 12 on host``) records a new session: the run is RUNNING again, its note
-        cleared and its session count raised. Raises RUN_NOT_FOUND for an unknown run.
+        cleared and its session count raised. Raises UNKNOWN_RUN for an unknown run.
         """
 
     @abc.abstractmethod

@@ -807,7 +807,7 @@ class SQLiteJournal(Journal):
             if not found:
                 self._undo(owned)
                 owned = None
-                raise error(Code.RUN_NOT_FOUND, f"the journal {self.path} has no run "
+                raise error(Code.UNKNOWN_RUN, f"the journal {self.path} has no run "
                             f"{run_id!r}", details={"run_id": run_id})
             self._end(owned)
         except sqlite3.Error as exc:

@@ -1,0 +1,96 @@
+"""The ``venuekit`` command, SIGKILLed at a chosen point of its work.
+
+    python -m tests.faults.crash_cli --kill MODE:N -- rebalance plan.json --strategy limit
+
+runs the real CLI (``venuekit.cli.main``) with the arguments after ``--``, in the working
+directory, and kills the process with SIGKILL (no cleanup, no flush) at:
+
+* ``journal:N``: just after the N-th journal write of the command (a create, an event, an
+  event written behind, a flush, a run write);
+* ``venue:N``: while the N-th venue call is in flight (the request is on its way);
+* ``time:MS``: MS milliseconds after the engine starts trading.
+
+The hooks are installed on the classes (the CLI builds its own journal and venue), so
+the code path is the user's. A command that ends before its kill point exits as usual.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from tests.support.crash import die
+from venuekit.engine import Engine
+from venuekit.journal.sqlite import SQLiteJournal
+from venuekit_mock import MockVenue
+
+_JOURNAL_WRITES = ("create_order", "append", "append_behind", "flush", "create_run",
+                   "update_run")
+_VENUE_CALLS = ("submit", "cancel", "replace", "fetch_order", "open_orders", "recent_orders",
+                "fills_since", "account", "quote", "quotes", "instruments")
+_IN_FLIGHT = 0.002
+"""Seconds after a venue call starts that the process dies: the request is on its way."""
+
+
+def arm(mode: str, count: int) -> None:
+    seen = 0
+
+    def tick() -> bool:
+        nonlocal seen
+        seen += 1
+        return seen == count
+
+    if mode == "journal":
+        for name in _JOURNAL_WRITES:
+            real = getattr(SQLiteJournal, name)
+
+            def wrapped(self: SQLiteJournal, *args: Any, _real: Any = real,
+                        **kwargs: Any) -> Any:
+                result = _real(self, *args, **kwargs)
+                if tick():  # inside a batch this is before the commit: also a crash
+                    die()
+                return result
+
+            setattr(SQLiteJournal, name, wrapped)
+    elif mode == "venue":
+        for name in _VENUE_CALLS:
+            real = getattr(MockVenue, name)
+
+            async def call(self: MockVenue, *args: Any, _real: Any = real,
+                           **kwargs: Any) -> Any:
+                if tick():
+                    asyncio.get_running_loop().call_later(_IN_FLIGHT, die)
+                return await _real(self, *args, **kwargs)
+
+            setattr(MockVenue, name, call)
+    elif mode == "time":
+        real_start = Engine.start
+
+        async def start(self: Engine) -> Any:
+            report = await real_start(self)
+            timer = threading.Timer(count / 1000, die)
+            timer.daemon = True
+            timer.start()
+            return report
+
+        setattr(Engine, "start", start)  # noqa: B010
+    else:
+        raise SystemExit(f"unknown kill mode {mode!r}")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if len(args) < 3 or args[0] != "--kill" or args[2] != "--":
+        raise SystemExit("usage: python -m tests.faults.crash_cli --kill MODE:N -- ARGS...")
+    mode, _, amount = args[1].partition(":")
+    arm(mode, int(amount))
+    from venuekit.cli import main as cli
+
+    cli(args[3:], prog_name="venuekit")
+
+
+if __name__ == "__main__":
+    main()
