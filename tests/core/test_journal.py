@@ -65,7 +65,8 @@ def assert_same(stored: Order | None, live: Order) -> None:
     """Every field of the rebuilt order equals the live one, Decimals digit for digit."""
     assert stored is not None
     for name in ("id", "venue", "request", "state", "venue_order_id", "fills", "history",
-                 "created_at", "replaced_by", "replaces", "reason", "resume_state"):
+                 "created_at", "replaced_by", "replaces", "reason", "resume_state", "run_id",
+                 "run_item"):
         assert getattr(stored, name) == getattr(live, name), name
     for name in ("quantity", "limit_price", "filled_quantity", "filled_notional", "fees"):
         assert str(getattr(stored, name)) == str(getattr(live, name)), name

@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 import tomllib
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
 from tests.support.helpers import D
 from venuekit.errors import Code, ConfigurationError
 from venuekit.plugins import PluginHost
+from venuekit.settings import load_settings
 from venuekit_mock import (
     KRX_TICK_TABLE,
     Fault,
@@ -170,3 +172,14 @@ def test_an_absurd_step_is_a_configuration_error() -> None:
     # Found by fuzzing: timedelta raised OverflowError past 999,999,999 days.
     with pytest.raises(ConfigurationError, match="step_seconds"):
         MockVenue.from_config({"step_seconds": 86_400_000_000_000.0})
+
+
+def test_built_from_settings_the_venue_keeps_its_state_beside_the_journal(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings(journal=tmp_path / "books" / "j.sqlite3")
+    venue = settings.build_venue("mock")
+    assert venue._state_path == tmp_path / "books" / "mock-venue.state"  # type: ignore[attr-defined]
+    in_memory = settings.build_venue("mock", {"state_path": "none"})
+    assert in_memory._state_path is None  # type: ignore[attr-defined]
+    assert MockVenue.from_config({})._state_path is None, "no state directory: in memory"

@@ -153,7 +153,8 @@ class Journal(abc.ABC):
         """Record a run's new state, note and items' targets and statuses; durable on return.
 
         ``note`` (when given) says why the run ended as it did; ``items`` replace the
-        target, status and note of those items. ``resumed_by`` (an owner such as
+        status and note of those items, and set their target unless one is recorded
+        already (an item's target, once fixed, never changes). ``resumed_by`` (an owner such as
         ``pid 12 on host``) records a new session: the run is RUNNING again, its note
         cleared and its session count raised. Raises UNKNOWN_RUN for an unknown run.
         """

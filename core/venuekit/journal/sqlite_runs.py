@@ -74,9 +74,11 @@ def update_run(cursor: sqlite3.Cursor, run_id: str, at: datetime, *,
 
 
 def write_items(cursor: sqlite3.Cursor, run_id: str, items: Iterable[RunItem]) -> int:
-    """Store the target, status and note of ``items``; returns how many rows changed."""
+    """Store the target, status and note of ``items`` (a target once stored is kept: an
+    item without one leaves it as it is); returns how many rows changed."""
     changed = cursor.executemany(
-        "UPDATE run_items SET target = ?, status = ?, note = ? WHERE run_id = ? AND item = ?",
+        "UPDATE run_items SET target = coalesce(target, ?), status = ?, note = ? "
+        "WHERE run_id = ? AND item = ?",
         [(_text(item.target), item.status, item.note, run_id, item.index) for item in items])
     return int(changed.rowcount)
 
