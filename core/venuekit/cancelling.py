@@ -132,7 +132,12 @@ async def cancel_orders(engine: Engine, orders: Iterable[Order]) -> list[CancelO
     """
     chosen = list(orders)
     before = {order.id: order.state for order in chosen}
-    live = [engine.tracker.get(order.id) or order for order in chosen]
+    # Each order as the engine's recovery left it: its live object (tracked while still
+    # open), else read again (it ended at the venue meanwhile). The copy chosen before
+    # recovery lacks recovery's events: a cancel applied to it would number its events from
+    # that stale history, numbers the journal holds already (it refuses them).
+    live = [engine.tracker.live(order.id) or engine.journal.get(order.id) or order
+            for order in chosen]
     working = [order for order in live if not order.state.is_terminal]
     outcomes = await asyncio.gather(*(engine.cancel(order) for order in working),
                                     return_exceptions=True)

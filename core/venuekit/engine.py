@@ -445,7 +445,9 @@ class Engine:
                                             quantity=request.quantity, limit_price=price,
                                             replaces=order.id, run=link)
             # Journaled as sent, but tracked only once its size is known: stream fills that
-            # overtake the answer wait in the tracker's buffer meanwhile.
+            # overtake the answer wait in the tracker's buffer meanwhile, and the tracker
+            # holds it so that nothing rebuilds a second object of it from the journal.
+            self.tracker.hold(new)
             self.tracker.apply(new, EventKind.SUBMIT)
             self.tracker.replacements[order.id] = new.id
             self.tracker.apply(order, EventKind.REPLACE_REQUEST)

@@ -131,8 +131,9 @@ async def recover(venue: Venue, tracker: OrderTracker,
     """Reconcile every open journaled order of ``venue``; never raises for one order."""
     policy = policy or OutcomePolicy()
     report = RecoveryReport(venue=venue.name)
-    # Orders this process already tracks keep their live objects; the rest are rebuilt.
-    orders = [tracker.get(o.id) or o for o in tracker.journal.open_orders(venue.name)]
+    # Orders of which this process holds a live object keep it (two objects of one order
+    # would number their events alike); the rest are rebuilt from the journal.
+    orders = [tracker.live(o.id) or o for o in tracker.journal.open_orders(venue.name)]
     for order in orders:
         if tracker.get(order.id) is None:
             tracker.track(order)

@@ -23,6 +23,15 @@ already holds as terminal (a late fill) is committed at once, because recovery d
 revisit terminal orders; and when observers are registered, an event is durable before
 they hear of it.
 
+One object per order. Events are numbered from the order object's history, and the
+journal takes each number once: two live objects for one order would both number their
+next event alike, and the second write would be refused (its events dropped). So every
+live order object is known here, from the moment it is journaled: tracked (open),
+*held* (journaled and on its way but not tracked yet: a replacement whose size the venue
+has not confirmed), or retired (terminal, while someone holds it). An order is rebuilt
+from the journal only when no live object exists (:meth:`OrderTracker.live`); a fill for a
+held order waits in the buffer until it is tracked.
+
 The tracker does no I/O with the venue; :mod:`venuekit.reconcile` does.
 """
 
@@ -79,6 +88,8 @@ class OrderTracker:
         self._retired: dict[str, weakref.ref[Order]] = {}
         self._retired_by_venue_id: dict[str, weakref.ref[Order]] = {}
         self._sweep_at = SWEEP_RETIRED
+        # Orders journaled and live but not tracked yet (see hold()), by client order id.
+        self._held: dict[str, weakref.ref[Order]] = {}
         self._buffered: dict[str, list[Fill]] = {}
         self._versions: dict[str, int] = {}
         self._waiters: dict[str, list[asyncio.Future[bool]]] = {}
@@ -91,7 +102,29 @@ class OrderTracker:
         self.replacements: dict[str, str] = {}
 
     # registry -----------------------------------------------------------------------
+    def hold(self, order: Order) -> None:
+        """Know ``order`` (journaled, on its way) before it is tracked: until
+        :meth:`track`, fills for it wait in the buffer and nothing rebuilds it from the
+        journal (a replacement, tracked once the venue says what it kept open)."""
+        self._held[order.id] = weakref.ref(order)
+
+    def live(self, order_id: str) -> Order | None:
+        """The live object of order ``order_id``: tracked, held or retired; None when no
+        object of it is alive (it may then be rebuilt from the journal)."""
+        order = self._orders.get(order_id)
+        if order is not None:
+            return order
+        for table in (self._held, self._retired):
+            ref = table.get(order_id)
+            if ref is not None:
+                found = ref()
+                if found is not None:
+                    return found
+        return None
+
     def track(self, order: Order) -> None:
+        if self._held:
+            self._held.pop(order.id, None)
         self._orders[order.id] = order
         if order.venue_order_id:
             self._by_venue_id[order.venue_order_id] = order
@@ -130,7 +163,7 @@ class OrderTracker:
 
     def _sweep_retired(self) -> None:
         """Drop the references to retired orders nobody holds any more."""
-        for table in (self._retired, self._retired_by_venue_id):
+        for table in (self._retired, self._retired_by_venue_id, self._held):
             for key in [key for key, ref in table.items() if ref() is None]:
                 del table[key]
         # Sweeping again only after doubling keeps the cost per order constant.
@@ -227,9 +260,15 @@ class OrderTracker:
         return self.apply_fill(order, fill)
 
     def _from_journal(self, client_order_id: str | None) -> Order | None:
-        """A terminal order of this venue that left the tracker, rebuilt from the journal."""
+        """A terminal order of this venue that left the tracker, rebuilt from the journal
+        (unless a live object of it exists: a held order's fills wait for it)."""
         if not client_order_id:
             return None
+        held = self._held.get(client_order_id)
+        if held is not None:
+            if held() is not None:
+                return None
+            del self._held[client_order_id]
         order = self.journal.get(client_order_id)
         if order is None or order.venue != self.venue or not order.state.is_terminal:
             return None  # not ours, or not tracked yet (a replacement being sent)

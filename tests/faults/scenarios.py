@@ -55,7 +55,7 @@ from .targets import MOCK, Knobs, Target
 D = Decimal
 
 FAILURES = ("duplicates", "lost_fills", "phantom_fills", "overfills", "underfills",
-            "unresolved", "crashes", "hung")
+            "unresolved", "crashes", "hung", "lost_events")
 """Counts that must stay 0; a scenario with any of them is reported with its seed."""
 
 SETTLEMENT = SettlementOptions(poll_min=0.02, poll_max=0.2, silence=0.2, late_grace=0.02)
@@ -242,13 +242,17 @@ async def run_scenario(seed: int, directory: Path, target: Target = MOCK) -> Res
                 hung += 1
             finally:
                 await engine.close()
+            # Events the journal refused (their order's history is then incomplete), and
+            # journal errors raised to the work: each one fails the scenario.
+            lost_events = journal.refused_writes + sum(
+                1 for code in result.errors if code.endswith(": JOURNAL_ERROR"))
             result.counts = tally(journal, session.truth(),
                                   client_order_ids=knobs.client_order_ids,
                                   venue=session.venue.name)
     path.unlink(missing_ok=True)
     for suffix in ("-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
-    result.counts.update(crashes=crashes, hung=hung,
+    result.counts.update(crashes=crashes, hung=hung, lost_events=lost_events,
                          typed_errors=len(result.errors),
                          faults_injected=len(session.handle.ledger.faults))
     return result

@@ -98,3 +98,9 @@ def test_a_stuck_scenario_is_reported_hung_and_the_run_ends(
     assert time.perf_counter() - started < 10
     assert result.failed and result.counts == {"hung": 1} and result.seed == 7
     assert "stuck" in result.notes[0]
+
+
+def test_every_event_reaches_the_journal(tallied: dict[str, Any]) -> None:
+    """No event of an order is refused by the journal (two writers numbering its events
+    alike would be): every order's history in the journal is whole."""
+    assert tallied["lost_events"] == 0, tallied["failing_seeds"]

@@ -145,7 +145,9 @@ def test_cli_commands_on_the_mock(captured: Capture) -> None:
     ran = cli("rebalance", str(PLAN), "--json", "--report", "report.json")
     assert ran.exit_code == 0, ran.output
     assert cli("orders", "--json").exit_code == 0
-    assert cli("recover", "--json").exit_code == 0
+    assert cli("runs", "--json").exit_code == 0
+    assert cli("recover", "--cancel-working", "--json").exit_code == 0
+    assert cli("cancel", "--all", "--json").exit_code == 0
     refused = cli("quote", "AAPL", "-o", f"api_key={KEY}")  # the mock has no such setting
     assert refused.exit_code == 2
     assert Path(".venuekit/journal.sqlite3").exists() and Path("report.json").exists()

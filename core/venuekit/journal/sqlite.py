@@ -147,7 +147,8 @@ class SQLiteJournal(Journal):
         self._closed = False
         self._batch_depth = 0
         self._behind = False  # a transaction holds events written behind
-        self._queue = WriteQueue()  # of that transaction or a batch, not executed yet
+        # Writes of that transaction or a batch, not executed yet.
+        self._queue = WriteQueue(str(self.path))
         self._lock: BinaryIO | None = None
         if not readonly:
             try:
@@ -374,6 +375,12 @@ class SQLiteJournal(Journal):
     def pending(self) -> bool:
         """True while events written behind wait for a commit."""
         return self._behind
+
+    @property
+    def refused_writes(self) -> int:
+        """Orders whose events written behind the journal refused (and logged as "events
+        written behind were not recorded") since it was opened: 0 in a healthy journal."""
+        return self._queue.refused
 
     def _undo(self, owned: bool | None) -> None:
         """Undo what :meth:`_begin` started (``owned`` is None when it never started)."""

@@ -221,9 +221,13 @@ class Row:
 class WriteQueue:
     """Rows written behind, in the order they were appended, until :meth:`write`."""
 
-    __slots__ = ("_rows", "_venue_ids")
+    __slots__ = ("_rows", "_venue_ids", "journal", "refused")
 
-    def __init__(self) -> None:
+    def __init__(self, journal: str = "") -> None:
+        self.journal = journal
+        """The journal's path, named in what is logged."""
+        self.refused = 0
+        """Orders whose queued writes were refused and dropped, since the queue was made."""
         self._rows: list[Row] = []
         self._venue_ids: dict[str, str] = {}
 
@@ -266,7 +270,7 @@ class WriteQueue:
             pass
         execute("ROLLBACK TO queued")
         try:
-            _one_by_one(execute, rows, venue_ids)
+            self.refused += _one_by_one(execute, rows, venue_ids, self.journal)
         finally:
             execute("RELEASE queued")
 
@@ -307,7 +311,11 @@ def _bulk(cursor: sqlite3.Cursor, rows: list[Row], venue_ids: dict[str, str]) ->
     return True
 
 
-def _one_by_one(execute: Execute, rows: list[Row], venue_ids: dict[str, str]) -> None:
+def _one_by_one(execute: Execute, rows: list[Row], venue_ids: dict[str, str],
+                journal: str) -> int:
+    """Write each order's rows under a savepoint of its own; returns how many orders' writes
+    were refused (dropped, and logged)."""
+    refused = 0
     by_order: dict[str, list[Row]] = {}
     for row in rows:
         by_order.setdefault(row.order_id, []).append(row)
@@ -323,6 +331,9 @@ def _one_by_one(execute: Execute, rows: list[Row], venue_ids: dict[str, str]) ->
                 raise LookupError(f"order {order_id} is not in this journal")
         except (sqlite3.Error, LookupError) as exc:
             execute("ROLLBACK TO queued_order")
+            refused += 1
             log.error("events written behind were not recorded",
-                      extra={"order_id": order_id, "error": f"{type(exc).__name__}: {exc}"})
+                      extra={"journal": journal, "order_id": order_id,
+                             "error": f"{type(exc).__name__}: {exc}"})
         execute("RELEASE queued_order")
+    return refused

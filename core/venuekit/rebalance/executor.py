@@ -405,7 +405,8 @@ class Rebalancer:
             # the phase gives up; their own outcomes are retrieved, never left dangling.
             for task in tasks:
                 task.cancel()
-            await asyncio.wait(tasks)
+            if tasks:
+                await asyncio.wait(tasks)
             if running.done() and not running.cancelled():
                 running.exception()
             raise

@@ -1,0 +1,134 @@
+"""One writer per order: an event is numbered from the order's latest history.
+
+The journal numbers each order's events 1, 2, 3, ... and takes each number once; events
+written behind that claim a number already taken are dropped at the commit, logged as
+"events written behind were not recorded". An event must therefore only ever be applied
+to the order object that carries everything the journal holds of that order.
+
+``venuekit cancel`` (and :func:`venuekit.cancel`) chooses its orders from the journal
+before the venue is connected and recovered. An order that ended at the venue while no
+session watched it is closed by that recovery; the cancel must then take it as recovery
+left it, and not cancel it again from the copy it chose before, whose history stops
+short of recovery's events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+
+from tests.support.helpers import flat
+from venuekit.cancelling import cancel
+from venuekit.engine import Engine
+from venuekit.journal.sqlite import SQLiteJournal
+from venuekit.model import Order, OrderRequest, OrderState, OrderType, Side, TimeInForce
+from venuekit.plugins import PluginHost
+from venuekit.settings import Settings
+from venuekit.venue import Venue
+from venuekit_mock import MockVenue
+
+T = TypeVar("T")
+D = Decimal
+NOT_RECORDED = "events written behind were not recorded"
+
+
+@dataclass(frozen=True)
+class _Here(Settings):
+    """Settings whose venue is the mock the test holds (its market outlives a session)."""
+
+    mock: MockVenue | None = None
+
+    def build_venue(self, name: str, overrides: Mapping[str, Any] | None = None, *,
+                    host: PluginHost | None = None) -> Venue:
+        assert self.mock is not None and name == self.mock.name
+        return self.mock
+
+
+def session(journal: SQLiteJournal, mock: MockVenue,
+            body: Callable[[Engine], Awaitable[T]]) -> T:
+    """One process's work: an engine started on the journal, ``body``, closed."""
+    async def main() -> T:
+        async with Engine(mock, journal, host=PluginHost(load_entry_points=False)) as engine:
+            return await body(engine)
+    return asyncio.run(main())
+
+
+def count_calls(venue: MockVenue, name: str) -> list[int]:
+    calls = [0]
+    real = getattr(venue, name)
+
+    async def counted(*args: Any, **kwargs: Any) -> Any:
+        calls[0] += 1
+        return await real(*args, **kwargs)
+
+    setattr(venue, name, counted)
+    return calls
+
+
+def resting() -> OrderRequest:
+    return OrderRequest(symbol="XYZ", side=Side.BUY, quantity=D(5),
+                        order_type=OrderType.LIMIT, limit_price=D("99.00"),
+                        time_in_force=TimeInForce.GTC)
+
+
+def placed_then_left(tmp_path: Path) -> tuple[MockVenue, Order, _Here]:
+    """A resting limit buy that a session placed and left working when it ended."""
+    mock = MockVenue(seed=3, symbols=[flat("XYZ", size="1000")])
+    path = tmp_path / "j.sqlite3"
+    with SQLiteJournal(path) as journal:
+        placed: Order = session(journal, mock, lambda engine: engine.submit(resting()))
+    assert placed.state is OrderState.ACKNOWLEDGED
+    return mock, placed, _Here(journal=path, state_dir=tmp_path, mock=mock)
+
+
+def test_cancel_takes_an_order_that_filled_meanwhile_as_recovery_left_it(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    mock, placed, settings = placed_then_left(tmp_path)
+    # While no session watches, the market comes down to the order's price: it fills.
+    mock.control.set_quote("XYZ", "98.50", "98.99")
+    assert mock.control.ledger.fills and not mock.simulator.open_orders()
+    cancels = count_calls(mock, "cancel")
+
+    with caplog.at_level(logging.WARNING, logger="venuekit"):
+        report = asyncio.run(cancel(settings, order_ids=[placed.id]))
+
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+    assert not [r for r in caplog.records if r.getMessage() == NOT_RECORDED]
+    assert not [r for r in caplog.records
+                if r.getMessage() == "execution already journaled; not stored again"]
+    [outcome] = report.outcomes
+    assert (outcome.before, outcome.after, outcome.result) == (
+        OrderState.ACKNOWLEDGED, OrderState.FILLED, "already filled")
+    assert outcome.filled_quantity == 5
+    assert cancels == [0], "an order recovery found filled is not cancelled"
+    with SQLiteJournal(settings.journal, readonly=True) as reader:
+        stored = reader.get(placed.id)
+        fills = reader.fills()
+    assert stored is not None and stored.state is OrderState.FILLED
+    assert [(e.seq, e.kind) for e in stored.history] == [
+        (1, "new"), (2, "submit"), (3, "ack"), (4, "fill")]
+    assert [f.trade_id for f in fills] == [f.trade_id for f in mock.control.ledger.fills]
+
+
+def test_cancel_still_cancels_an_order_that_is_working(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    mock, placed, settings = placed_then_left(tmp_path)
+    with caplog.at_level(logging.WARNING, logger="venuekit"):
+        report = asyncio.run(cancel(settings, order_ids=[placed.id]))
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+    [outcome] = report.outcomes
+    assert (outcome.before, outcome.after, outcome.result) == (
+        OrderState.ACKNOWLEDGED, OrderState.CANCELLED, "cancelled")
+    assert not mock.simulator.open_orders()
+    with SQLiteJournal(settings.journal, readonly=True) as reader:
+        stored = reader.get(placed.id)
+    assert stored is not None
+    assert [(e.seq, e.kind) for e in stored.history] == [
+        (1, "new"), (2, "submit"), (3, "ack"), (4, "cancel_request"), (5, "cancelled")]
