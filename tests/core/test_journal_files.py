@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.files import flip_byte
 from venuekit.errors import Code, JournalError
 from venuekit.journal import ClientIdRules, SQLiteJournal
 from venuekit.journal import sqlite_schema as schema
@@ -44,13 +45,6 @@ def journal_with_orders(path: Path, count: int = 120) -> None:
     assert not path.with_name(path.name + "-wal").exists()
 
 
-def flip(path: Path, position: int) -> None:
-    with path.open("r+b") as handle:
-        handle.seek(position)
-        byte = handle.read(1)
-        handle.seek(position)
-        handle.write(bytes([byte[0] ^ 0xFF]))
-
 
 def page_size(path: Path) -> int:
     size = int.from_bytes(path.read_bytes()[16:18], "big")
@@ -77,11 +71,11 @@ def _cut_inside_header(path: Path) -> None:
 
 
 def _flip_magic(path: Path) -> None:
-    flip(path, 3)
+    flip_byte(path, 3)
 
 
 def _flip_page_size(path: Path) -> None:
-    flip(path, 16)
+    flip_byte(path, 16)
 
 
 DAMAGE: dict[str, Damage] = {
@@ -122,7 +116,7 @@ def test_every_page_whose_type_byte_is_flipped_is_refused(tmp_path: Path) -> Non
     damaged = tmp_path / "journal.sqlite3"
     for page in range(1, pages):
         damaged.write_bytes(original.read_bytes())
-        flip(damaged, page * size)
+        flip_byte(damaged, page * size)
         with pytest.raises(JournalError) as raised:
             SQLiteJournal(damaged)
         assert raised.value.code is Code.JOURNAL_CORRUPT, f"page {page + 1}"

@@ -16,13 +16,12 @@ the code path is the user's. A command that ends before its kill point exits as 
 
 from __future__ import annotations
 
-import asyncio
 import sys
 import threading
 from collections.abc import Sequence
 from typing import Any
 
-from tests.support.crash import die
+from tests.support.crash import die, die_after, die_during, nth
 from venuekit.engine import Engine
 from venuekit.journal.sqlite import SQLiteJournal
 from venuekit_mock import MockVenue
@@ -36,36 +35,10 @@ _IN_FLIGHT = 0.002
 
 
 def arm(mode: str, count: int) -> None:
-    seen = 0
-
-    def tick() -> bool:
-        nonlocal seen
-        seen += 1
-        return seen == count
-
     if mode == "journal":
-        for name in _JOURNAL_WRITES:
-            real = getattr(SQLiteJournal, name)
-
-            def wrapped(self: SQLiteJournal, *args: Any, _real: Any = real,
-                        **kwargs: Any) -> Any:
-                result = _real(self, *args, **kwargs)
-                if tick():  # inside a batch this is before the commit: also a crash
-                    die()
-                return result
-
-            setattr(SQLiteJournal, name, wrapped)
+        die_after(SQLiteJournal, _JOURNAL_WRITES, nth(count))
     elif mode == "venue":
-        for name in _VENUE_CALLS:
-            real = getattr(MockVenue, name)
-
-            async def call(self: MockVenue, *args: Any, _real: Any = real,
-                           **kwargs: Any) -> Any:
-                if tick():
-                    asyncio.get_running_loop().call_later(_IN_FLIGHT, die)
-                return await _real(self, *args, **kwargs)
-
-            setattr(MockVenue, name, call)
+        die_during(MockVenue, _VENUE_CALLS, nth(count), _IN_FLIGHT)
     elif mode == "time":
         real_start = Engine.start
 

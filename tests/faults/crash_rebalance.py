@@ -31,7 +31,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from tests.support.crash import die
+from tests.support.crash import die, die_after, die_during, nth
 from venuekit.engine import Engine
 from venuekit.journal.sqlite import SQLiteJournal
 from venuekit.outcome import OutcomePolicy
@@ -100,35 +100,10 @@ def _engine(mock: MockVenue, journal: SQLiteJournal) -> Engine:
 
 def _arm(mode: str, count: int, mock: MockVenue, journal: SQLiteJournal) -> None:
     """Make the process die at the ``count``-th journal write or venue call."""
-    seen = 0
-
-    def tick() -> bool:
-        nonlocal seen
-        seen += 1
-        return seen == count
-
     if mode == "journal":
-        for name in _JOURNAL_WRITES:
-            real = getattr(journal, name)
-
-            def wrapped(*args: Any, _real: Any = real, **kwargs: Any) -> Any:
-                result = _real(*args, **kwargs)
-                if tick():  # inside a batch this is before the commit: also a crash
-                    die()
-                return result
-
-            setattr(journal, name, wrapped)
+        die_after(journal, _JOURNAL_WRITES, nth(count))
     elif mode == "venue":
-        for name in _VENUE_CALLS:
-            real = getattr(mock, name)
-
-            async def call(*args: Any, _real: Any = real, **kwargs: Any) -> Any:
-                if tick():
-                    # The request is on its way: die before the answer is read.
-                    asyncio.get_running_loop().call_later(LATENCY / 4, die)
-                return await _real(*args, **kwargs)
-
-            setattr(mock, name, call)
+        die_during(mock, _VENUE_CALLS, nth(count), LATENCY / 4)
 
 
 async def run(directory: Path, seed: int, kill: str) -> None:

@@ -12,8 +12,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-import subprocess
-import sys
 import textwrap
 from decimal import Decimal
 from pathlib import Path
@@ -141,17 +139,8 @@ def test_ctrl_c_in_a_script_cancels_the_order_before_the_interrupt_propagates(
         tmp_path: Path) -> None:
     cli.workspace(tmp_path, symbols=(flat("AAA", "50.005"),))
     (tmp_path / "script.py").write_text(SCRIPT, encoding="utf-8")
-    process = subprocess.Popen([sys.executable, "script.py"], cwd=tmp_path,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env=cli.environment())
-    try:
-        cli.wait_until(cli.working_in_journal(tmp_path, 1), 20, "the order works", process)
-        process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-    assert process.returncode == 7, err
+    code, out, err = cli.interrupt_when_working(tmp_path, ["script.py"], 1, signal.SIGINT)
+    assert code == 7, err
     assert "interrupted" in out
     assert cli.venue_state(tmp_path).open_orders() == []
     [order] = cli.journal_orders(tmp_path)

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from tests.support.files import flip_byte
 from venuekit.cli import main
 from venuekit.journal.sqlite import SQLiteJournal
 
@@ -46,19 +47,12 @@ def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _flip(path: Path, position: int) -> None:
-    with path.open("r+b") as handle:
-        handle.seek(position)
-        byte = handle.read(1)
-        handle.seek(position)
-        handle.write(bytes([byte[0] ^ 0xFF]))
-
 
 DAMAGE: dict[str, Callable[[Path], None]] = {
     "zero bytes": lambda path: path.write_bytes(b""),
     "truncated": lambda path: os.truncate(path, path.stat().st_size // 2),
-    "header byte flipped": lambda path: _flip(path, 5),
-    "a page's type flipped": lambda path: _flip(path, 4096),
+    "header byte flipped": lambda path: flip_byte(path, 5),
+    "a page's type flipped": lambda path: flip_byte(path, 4096),
 }
 
 

@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from tests.support.helpers import flat
+from tests.support.helpers import count_calls, flat
 from venuekit.cancelling import cancel
 from venuekit.engine import Engine
 from venuekit.journal.sqlite import SQLiteJournal
@@ -59,17 +59,6 @@ def session(journal: SQLiteJournal, mock: MockVenue,
             return await body(engine)
     return asyncio.run(main())
 
-
-def count_calls(venue: MockVenue, name: str) -> list[int]:
-    calls = [0]
-    real = getattr(venue, name)
-
-    async def counted(*args: Any, **kwargs: Any) -> Any:
-        calls[0] += 1
-        return await real(*args, **kwargs)
-
-    setattr(venue, name, counted)
-    return calls
 
 
 def resting() -> OrderRequest:

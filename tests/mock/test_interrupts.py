@@ -43,15 +43,9 @@ def finish(process: subprocess.Popen[str], timeout: float = 30) -> tuple[int, st
 @pytest.mark.parametrize("name", list(SIGNALS))
 def test_order_interrupted_cancels_reports_and_exits(tmp_path: Path, name: str) -> None:
     cli.workspace(tmp_path, symbols=SYMBOLS)
-    process = cli.start(tmp_path, "order", "buy", "AAA", "7", "--limit", "40",
-                        "--timeout", "60", "--json")
-    try:
-        cli.wait_until(cli.working_in_journal(tmp_path, 1), 20, "the order works", process)
-        process.send_signal(SIGNALS[name])
-        code, out, err = finish(process)
-    finally:
-        if process.poll() is None:
-            process.kill()
+    code, out, err = cli.interrupt_when_working(
+        tmp_path, ["-m", "venuekit", "order", "buy", "AAA", "7", "--limit", "40", "--timeout",
+                   "60", "--json"], 1, SIGNALS[name])
     assert code == CODES[name], err
     no_traceback(err)
     result = json.loads(out)
@@ -74,15 +68,9 @@ def test_rebalance_interrupted_in_its_sells_cancels_them_and_sends_no_buy(
         {"symbol": "BBB", "action": "SELL", "quantity": "20"},
         {"symbol": "CCC", "action": "BUY", "quantity": "5"}]}))
     # The limit strategy rests each sell at the ask of a market that does not move.
-    process = cli.start(tmp_path, "rebalance", "plan.json", "--strategy", "limit",
-                        "--timeout", "60", "--json")
-    try:
-        cli.wait_until(cli.working_in_journal(tmp_path, 2), 20, "both sells work", process)
-        process.send_signal(SIGNALS[name])
-        code, out, err = finish(process)
-    finally:
-        if process.poll() is None:
-            process.kill()
+    code, out, err = cli.interrupt_when_working(
+        tmp_path, ["-m", "venuekit", "rebalance", "plan.json", "--strategy", "limit",
+                   "--timeout", "60", "--json"], 2, SIGNALS[name])
     assert code == CODES[name], err
     no_traceback(err)
     report = json.loads(out)

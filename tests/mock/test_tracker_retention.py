@@ -16,6 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
+from tests.support.helpers import count_calls
 from venuekit import tracking
 from venuekit.engine import Engine
 from venuekit.journal.ids import ClientIdRules
@@ -156,17 +157,6 @@ def test_fills_of_orders_never_seen_are_buffered_within_a_bound(tmp_path: Path,
         assert reader_fills(journal) == []
     on_mock(tmp_path, body)
 
-
-def count_calls(venue: MockVenue, name: str) -> list[int]:
-    calls = [0]
-    real = getattr(venue, name)
-
-    async def counted(*args: Any, **kwargs: Any) -> Any:
-        calls[0] += 1
-        return await real(*args, **kwargs)
-
-    setattr(venue, name, counted)
-    return calls
 
 
 def test_a_market_orders_fills_come_from_the_stream_not_rest(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 
@@ -105,3 +105,21 @@ def working_in_journal(directory: Path, count: int) -> Callable[[], bool]:
             return False
         return sum(1 for o in orders if o.venue_order_id and not o.state.is_terminal) >= count
     return check
+
+
+def interrupt_when_working(directory: Path, args: Sequence[str], working: int,
+                           signum: int) -> tuple[int, str, str]:
+    """Start ``python ARGS`` in ``directory``, send ``signum`` once ``working`` of its
+    orders work at the venue, and return its exit code, stdout and stderr."""
+    process = subprocess.Popen([sys.executable, *args], cwd=directory, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env=environment())
+    try:
+        wait_until(working_in_journal(directory, working), 20,
+                   f"{working} order(s) working", process)
+        process.send_signal(signum)
+        out, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    return process.returncode, out, err

@@ -55,3 +55,16 @@ class StreamEndsEarly(MockVenue):
     async def fetch_order(self, ref: OrderRef) -> OrderSnapshot:
         self.control.advance()
         return await super().fetch_order(ref)
+
+
+def count_calls(venue: MockVenue, name: str) -> list[int]:
+    """Count the calls of ``venue``'s async method ``name`` (in the list's one element)."""
+    calls = [0]
+    real = getattr(venue, name)
+
+    async def counted(*args: Any, **kwargs: Any) -> Any:
+        calls[0] += 1
+        return await real(*args, **kwargs)
+
+    setattr(venue, name, counted)
+    return calls

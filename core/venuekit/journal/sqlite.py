@@ -731,6 +731,21 @@ class SQLiteJournal(Journal):
                               exc) from exc
         return fills
 
+    @contextmanager
+    def _snapshot(self) -> Iterator[sqlite3.Connection]:
+        """One consistent view for several queries, including what this journal wrote
+        (its queued writes are executed first); inside a batch it is the batch's view."""
+        conn = self._conn
+        self._write_queued()
+        opened = not conn.in_transaction
+        if opened:
+            conn.execute("BEGIN")
+        try:
+            yield conn
+        finally:
+            if opened:
+                self._rollback()
+
     def _select(self, where: str, params: Sequence[Any], *, newest_first: bool = False,
                 limit: int | None = None) -> list[Order]:
         """Orders matching ``where`` with their histories, read from one snapshot."""
@@ -738,23 +753,14 @@ class SQLiteJournal(Journal):
         if limit is not None:
             order_by += f" LIMIT {int(limit)}"
         chosen = f"SELECT id FROM orders WHERE {where} {order_by}"
-        conn = self._conn
         try:
-            self._write_queued()  # the writer reads what it wrote
-            # Both queries must see the same snapshot; inside a batch they already do.
-            snapshot = not conn.in_transaction
-            if snapshot:
-                conn.execute("BEGIN")
-            try:
+            with self._snapshot() as conn:
                 rows = conn.execute(
                     f"SELECT {_ORDER_COLUMNS} FROM orders WHERE {where} {order_by}",
                     params).fetchall()
                 events = conn.execute(
                     f"SELECT {EVENT_COLUMNS} FROM events WHERE order_id IN ({chosen}) "
                     "ORDER BY order_id, seq", params).fetchall() if rows else []
-            finally:
-                if snapshot:
-                    self._rollback()
         except sqlite3.Error as exc:
             raise self._sqlite_error("read orders", exc) from exc
         history: defaultdict[str, list[sqlite3.Row]] = defaultdict(list)
@@ -852,17 +858,9 @@ class SQLiteJournal(Journal):
         return self._select_runs(" AND ".join(clauses) or "1", params, limit)
 
     def _select_runs(self, where: str, params: Sequence[Any], limit: int | None) -> list[Run]:
-        conn = self._conn
         try:
-            self._write_queued()  # the writer reads what it wrote
-            snapshot = not conn.in_transaction
-            if snapshot:
-                conn.execute("BEGIN")
-            try:
+            with self._snapshot() as conn:
                 return sqlite_runs.select_runs(conn, where, params, limit)
-            finally:
-                if snapshot:
-                    self._rollback()
         except sqlite3.Error as exc:
             raise self._sqlite_error("read runs", exc) from exc
         except (ValueError, ArithmeticError, TypeError) as exc:

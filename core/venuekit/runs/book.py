@@ -72,34 +72,22 @@ class ItemProgress:
     @property
     def filled(self) -> Decimal:
         """Quantity the venue confirmed filled over the item's orders."""
-        total = ZERO
-        for order in self.orders:
-            total += order.filled_quantity
-        return total
+        return sum((order.filled_quantity for order in self.orders), ZERO)
 
     @property
     def filled_notional(self) -> Decimal:
-        total = ZERO
-        for order in self.orders:
-            total += order.filled_notional
-        return total
+        return sum((order.filled_notional for order in self.orders), ZERO)
 
     @property
     def fees(self) -> Decimal:
-        total = ZERO
-        for order in self.orders:
-            total += order.fees
-        return total
+        return sum((order.fees for order in self.orders), ZERO)
 
     @property
     def unsettled(self) -> Decimal:
         """Quantity of orders not final yet (their outcome unknown, or a cancel that did not
         go through), beyond what they filled: counted as if it filled."""
-        total = ZERO
-        for order in self.orders:
-            if not order.state.is_terminal and order.quantity is not None:
-                total += max(order.quantity - order.filled_quantity, ZERO)
-        return total
+        return sum((max(order.remaining_quantity or ZERO, ZERO) for order in self.orders
+                    if not order.state.is_terminal), ZERO)
 
     def left(self, target: Decimal) -> Decimal:
         """What is left of ``target`` once what filled, and what may still fill, are
