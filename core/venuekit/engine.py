@@ -108,6 +108,12 @@ class Engine:
         return report
 
     async def recover(self) -> RecoveryReport:
+        """Reconcile the journal's open orders with the venue (see :mod:`venuekit.recovery`).
+
+        :meth:`start` runs it; run it again when the venue was unreachable, or to check the
+        book. Orders of work in flight keep their live objects, but reconciling them while
+        their strategies run races those strategies: prefer a moment with no work running.
+        """
         report = await recover(self.venue, self.tracker, self.policy)
         self.tracker.flush()  # what recovery learned is durable before trading resumes
         self.recovery = report

@@ -35,6 +35,7 @@ from tests.support.crash import run_driver
 from tests.support.journal_truth import assert_journal_matches_ledger
 from venuekit.journal.sqlite import SQLiteJournal
 from venuekit.model import Side
+from venuekit.runs import RunState
 from venuekit_mock import MockVenue, state
 from venuekit_mock.sim import Simulator
 
@@ -99,6 +100,16 @@ def phase_reached(directory: Path) -> str:
     return "buy" if Side.BUY in sides else "sell" if Side.SELL in sides else "before orders"
 
 
+def first_run(directory: Path) -> RunState | None:
+    """The state the first run's process left its run in (None: it made none)."""
+    path = directory / "journal.sqlite3"
+    if not path.exists():
+        return None
+    with SQLiteJournal(path, readonly=True) as journal:
+        runs = journal.runs()
+    return runs[0].state if runs else None
+
+
 def excess(plan: dict[str, Any], sim: Simulator) -> list[str]:
     """Where the venue executed more than the plan (beyond the allowed rounding)."""
     quantity: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
@@ -135,11 +146,17 @@ def crash_and_rerun(seed: int, root: Path) -> dict[str, Any]:
         return {**outcome, "error": f"first run exited {first.returncode}: "
                                     f"{first.stderr[-2000:]}"}
     outcome["phase"] = phase_reached(directory)
+    left = first_run(directory)
+    outcome["unfinished_run"] = left is not None and left.resumable
+    finished = left is RunState.FINISHED
     second = run_driver("venuekit", *command, cwd=directory, unset=("VENUEKIT_JOURNAL",))
     outcome["second_exit"] = second.returncode
-    if second.returncode not in (0, 1) and not (second.returncode == 2 and not
-                                                outcome["killed"]):
-        return {**outcome, "error": f"second run exited {second.returncode}: "
+    # A run that ended (killed after its last journal write, or not killed at all) is
+    # refused when run again; any other must be resumed.
+    expected = (2,) if finished else (0, 1)
+    if second.returncode not in expected or (finished and "RUN_FINISHED" not in second.stderr):
+        return {**outcome, "error": f"second run exited {second.returncode} (the first run "
+                                    f"{'finished' if finished else 'did not finish'}): "
                                     f"{second.stderr[-2000:]}"}
     if second.returncode in (0, 1):
         report = json.loads(second.stdout)
@@ -177,6 +194,7 @@ def reruns(request: pytest.FixtureRequest, full_size: bool,
         "by_phase": {p: sum(1 for o in killed if o.get("phase") == p)
                      for p in ("before orders", "sell", "buy")},
         "resumed": sum(1 for o in outcomes if o.get("resumed")),
+        "finished_before_the_kill": sum(1 for o in outcomes if o.get("second_exit") == 2),
         "over_the_plan": sum(1 for o in outcomes if o.get("excess")),
         "working_at_venue_after": sum(o.get("working_at_venue", 0) for o in outcomes),
         "duplicate_client_ids": sum(o.get("duplicate_client_ids", 0) for o in outcomes),
@@ -199,9 +217,10 @@ def test_the_kill_points_cover_both_phases_and_every_strategy(
 def test_the_rerun_resumes_and_never_trades_more_than_the_plan(
         reruns: list[dict[str, Any]]) -> None:
     assert [(o["seed"], o["excess"]) for o in reruns if o["excess"]] == []
-    resumed = [o for o in reruns if o["killed"] and o.get("resumed")]
-    assert len(resumed) >= len([o for o in reruns if o["killed"]]) * 3 // 4, \
-        "a run killed after it started is resumed, not started again"
+    unfinished = [o for o in reruns if o["unfinished_run"]]
+    assert [o["seed"] for o in unfinished if not o.get("resumed")] == [], \
+        "a run its process left unfinished is resumed, not started again"
+    assert len(unfinished) >= len(reruns) // 2
 
 
 def test_nothing_is_left_working_at_the_venue(reruns: list[dict[str, Any]]) -> None:

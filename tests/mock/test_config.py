@@ -144,6 +144,8 @@ def test_json_config_round_trips() -> None:
     ({"commission": {"model": "tiered", "tiers": "5:10"}}, "commission"),
     ({"faults.drop_response": "1.5"}, "faults"),
     ({"faults.drop_response": float("nan")}, "faults"),  # found by fuzzing
+    ({"symbols.AAPL.price": 10**26}, "symbols"),  # found by fuzzing: 10^28 ticks
+    ({"symbols.AAPL.size": "1E+25", "symbols.AAPL.lot": "0.0001"}, "symbols"),
     ({"faults.timeout": float("inf")}, "faults"),
     ({"faults.gremlins": "0.1"}, "faults"),
     ({"faults.schedule.timeout": "0"}, "faults"),

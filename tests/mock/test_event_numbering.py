@@ -121,3 +121,41 @@ def test_cancel_still_cancels_an_order_that_is_working(
     assert stored is not None
     assert [(e.seq, e.kind) for e in stored.history] == [
         (1, "new"), (2, "submit"), (3, "ack"), (4, "cancel_request"), (5, "cancelled")]
+
+
+def test_recovery_while_a_replace_is_unanswered_takes_the_held_replacement(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The reported race: recovery run while a native replace waits for its lost answer
+    rebuilt the replacement from the journal; the rebuilt object and the engine's both
+    acknowledged it as event 3, and the journal refused the second write."""
+    from venuekit.outcome import OutcomePolicy
+    from venuekit_mock.sim import FaultPlan
+
+    venue = MockVenue(seed=1, symbols=[flat("XYZ")], order_stream=False,
+                      faults=FaultPlan({"drop_response": D(1)}, operations=["replace"]))
+
+    async def main() -> None:
+        with SQLiteJournal(tmp_path / "j.sqlite3") as journal:
+            async with Engine(venue, journal, host=PluginHost(load_entry_points=False),
+                              policy=OutcomePolicy(grace=0.3, resolve_timeout=5)) as engine:
+                order = await engine.submit(resting())
+                # The venue replaces it, the answer is lost: the replacement is journaled
+                # as sent and looked up after the grace, not tracked meanwhile.
+                replacing = asyncio.ensure_future(
+                    engine.replace(order, limit_price=D("98.50")))
+                await asyncio.sleep(0.1)
+                report = await engine.recover()
+                new = await replacing
+                assert new is not order and new.state is OrderState.ACKNOWLEDGED
+                assert engine.tracker.get(new.id) is new, "one object: the engine's"
+                assert new.id in report.working
+                engine.tracker.flush()
+                stored = journal.get(new.id)
+                assert stored is not None
+                assert [(e.seq, e.kind) for e in stored.history] == [
+                    (e.seq, e.kind) for e in new.history]
+                assert [e.kind for e in stored.history][:3] == ["new", "submit", "ack"]
+
+    with caplog.at_level(logging.ERROR, logger="venuekit.journal"):
+        asyncio.run(main())
+    assert [r.getMessage() for r in caplog.records] == []

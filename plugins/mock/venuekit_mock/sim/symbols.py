@@ -33,6 +33,10 @@ KRX_TICK_TABLE: tuple[tuple[Decimal, Decimal], ...] = (
 """KRX equity price bands since January 2023: ``(floor, tick)``, floors increasing (KRW)."""
 
 
+_MAX_STEPS = Decimal(10) ** 20
+"""Ticks in a price (lots in a size) at most: beyond, grid arithmetic is not exact."""
+
+
 @dataclass(frozen=True, slots=True)
 class SymbolSpec:
     """One tradable symbol: its instrument rules and its quote generator's parameters.
@@ -71,6 +75,13 @@ class SymbolSpec:
                 problems.append(f"{name} must be a Decimal >= 0, got {value!r}")
         if isinstance(self.volatility_bps, Decimal) and self.volatility_bps > 1000:
             problems.append("volatility_bps above 1000 (10 % per step) is not a market")
+        # Grid arithmetic (price // tick) must stay exact within Decimal's 28 digits.
+        for amount, step in (("price", "tick_size"), ("size", "lot_size")):
+            value, unit = getattr(self, amount), getattr(self, step)
+            if (isinstance(value, Decimal) and isinstance(unit, Decimal) and value.is_finite()
+                    and unit.is_finite() and unit > 0 and value / unit >= _MAX_STEPS):
+                problems.append(f"{amount} {value} is 10^20 or more steps of {step} {unit}: "
+                                "not a market")
         if self.spread_ticks < 1:
             problems.append("spread_ticks must be at least 1")
         # Everything an Instrument requires of its tick table: the venue builds instruments
