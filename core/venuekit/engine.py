@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import weakref
 from collections.abc import Callable, Coroutine, Sequence
 from decimal import Decimal
 from types import TracebackType
@@ -83,9 +82,10 @@ class Engine:
             Code.INVALID_CONFIG, "the engine is not started: call `await engine.start()`")
         self._halted: VenueKitError | None = None
         self._halt_reason: str | None = None
-        # The orders this engine sent, while anyone holds them: what a halt cancels (the
-        # open orders recovery found are another session's, cancelled only when asked).
-        self._sent: weakref.WeakSet[Order] = weakref.WeakSet()
+        # The orders recovery found working at start: another session's, which a halt does
+        # not cancel (nothing is cancelled unasked); every other open order this engine
+        # tracks is one it sent.
+        self._inherited: frozenset[str] = frozenset()
         self.recovery: RecoveryReport | None = None
 
     async def __aenter__(self) -> Self:
@@ -104,6 +104,7 @@ class Engine:
         """
         await self.venue.connect()
         report = await self.recover()
+        self._inherited = frozenset(report.working)
         await self.settlement.start()
         return report
 
@@ -161,8 +162,8 @@ class Engine:
             self._refusal = self._halted
             log.info("trading halted; cancelling the working orders",
                         extra={"venue": self.venue.name, "reason": reason})
-        sent = self._sent
-        working = [order for order in self.tracker.open_orders() if order in sent]
+        inherited = self._inherited
+        working = [order for order in self.tracker.open_orders() if order.id not in inherited]
         outcomes = await asyncio.gather(*(self.cancel(order) for order in working),
                                         return_exceptions=True)
         for order, outcome in zip(working, outcomes, strict=True):
@@ -270,7 +271,6 @@ class Engine:
                             quantity=prepared.quantity, limit_price=prepared.limit_price,
                             submitted=True, run=link)
                         self.submitter.begin(order)
-                        self._sent.add(order)
                     except Exception as exc:  # this create alone failed and left no trace
                         created.set_exception(exc)
                         continue
@@ -457,7 +457,6 @@ class Engine:
             self.tracker.apply(new, EventKind.SUBMIT)
             self.tracker.replacements[order.id] = new.id
             self.tracker.apply(order, EventKind.REPLACE_REQUEST)
-        self._sent.add(new)
         if on_journaled is not None:
             on_journaled(new)
         sent_at = asyncio.get_running_loop().time()

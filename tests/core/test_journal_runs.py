@@ -11,12 +11,18 @@ import pytest
 from venuekit.errors import Code, VenueKitError
 from venuekit.journal import ClientIdRules, SQLiteJournal
 from venuekit.model import OrderRequest
-from venuekit.runs import RunItem, RunKind, RunLink, RunState
+from venuekit.runs import Run, RunItem, RunKind, RunLink, RunState
 from venuekit.runs.records import OWNER
 
 ITEMS = [RunItem(index=0, symbol="AAPL", action="SELL", quantity=Decimal("10.50")),
          RunItem(index=1, symbol="MSFT", action="BUY", notional=Decimal("2500")),
          RunItem(index=2, symbol="F", action="HOLD")]
+
+
+def read(journal: SQLiteJournal, run_id: str) -> Run:
+    found = journal.get_run(run_id)
+    assert found is not None
+    return found
 
 
 def test_a_run_and_its_items_are_read_back_exactly(tmp_path: Path) -> None:
@@ -47,17 +53,21 @@ def test_targets_are_fixed_once_and_statuses_recorded(tmp_path: Path) -> None:
     with SQLiteJournal(tmp_path / "journal.sqlite3") as journal:
         run = journal.create_run(kind=RunKind.REBALANCE, venue="mock", plan_hash="abc",
                                  strategy="limit", items=ITEMS)
-        run = journal.update_run(run.id, items=[ITEMS[0].with_target(Decimal(10))])
+        journal.update_run(run.id, items=[ITEMS[0].with_target(Decimal(10))])
+        run = read(journal, run.id)
         assert run.item(0).target == 10 and run.item(1).target is None
         # A later write without a target (or another one) keeps the first.
-        run = journal.update_run(run.id, state=RunState.INTERRUPTED, note="SIGINT",
-                                 items=[ITEMS[0].with_target(Decimal(7))])
+        journal.update_run(run.id, state=RunState.INTERRUPTED, note="SIGINT",
+                           items=[ITEMS[0].with_target(Decimal(7))])
+        run = read(journal, run.id)
         assert run.item(0).target == 10 and run.note == "SIGINT"
-        resumed = journal.update_run(run.id, resumed_by="pid 2 on host")
+        journal.update_run(run.id, resumed_by="pid 2 on host")
+        resumed = read(journal, run.id)
         assert (resumed.state, resumed.sessions, resumed.note, resumed.owner) == (
             RunState.RUNNING, 2, None, "pid 2 on host")
         assert not resumed.live, "another process owns it"
-        ended = journal.update_run(run.id, state=RunState.FINISHED)
+        journal.update_run(run.id, state=RunState.FINISHED)
+        ended = read(journal, run.id)
         assert ended.finished_at is not None and not ended.state.resumable
         with pytest.raises(VenueKitError) as raised:
             journal.update_run("nope", state=RunState.FINISHED)

@@ -174,9 +174,8 @@ def test_resuming_cancels_what_the_dead_session_left_working(tmp_path: Path) -> 
         # order for the item resting at the venue, 3 of 8 filled.
         async def dies(engine: Engine) -> str:
             book = RunBook(journal, "mock")
-            run = book.start(RunKind.REBALANCE, run_items(plan), strategy="limit").run
-            assert run is not None
-            book.record_targets(run, {0: D(8)})
+            start = book.start(RunKind.REBALANCE, run_items(plan), strategy="limit")
+            run = book.record_targets(start, {0: D(8)})
             with linked(RunLink(run.id, 0)):
                 order = await engine.submit(OrderRequest(
                     symbol="BBB", side="buy", quantity=D(8), order_type="limit",

@@ -149,7 +149,7 @@ class Journal(abc.ABC):
     @abc.abstractmethod
     def update_run(self, run_id: str, *, state: RunState | None = None,
                    note: str | None = None, items: Sequence[RunItem] = (),
-                   resumed_by: str | None = None) -> Run:
+                   resumed_by: str | None = None) -> None:
         """Record a run's new state, note and items' targets and statuses; durable on return.
 
         ``note`` (when given) says why the run ended as it did; ``items`` replace the
@@ -157,6 +157,8 @@ class Journal(abc.ABC):
         already (an item's target, once fixed, never changes). ``resumed_by`` (an owner such as
         ``pid 12 on host``) records a new session: the run is RUNNING again, its note
         cleared and its session count raised. Raises UNKNOWN_RUN for an unknown run.
+        (It returns nothing: read the run back with :meth:`get_run` where needed; a run's
+        writer keeps its own copy, and a rebalance writes its run three times.)
         """
 
     @abc.abstractmethod

@@ -803,7 +803,7 @@ class SQLiteJournal(Journal):
 
     def update_run(self, run_id: str, *, state: RunState | None = None,
                    note: str | None = None, items: Sequence[RunItem] = (),
-                   resumed_by: str | None = None) -> Run:
+                   resumed_by: str | None = None) -> None:
         if self.readonly:
             self._refuse_read_only()
         if resumed_by is not None:
@@ -829,9 +829,6 @@ class SQLiteJournal(Journal):
         except BaseException:
             self._undo(owned)
             raise
-        run = self.get_run(run_id)
-        assert run is not None
-        return run
 
     def get_run(self, run_id: str) -> Run | None:
         found = self._select_runs("id = ?", (run_id,), None)

@@ -182,12 +182,12 @@ class Rebalancer:
         book = RunBook(engine.journal, engine.venue.name)
         start = book.start(RunKind.REBALANCE, run_items(plan), strategy=self.strategy,
                            correlation_id=plan.correlation_id, again=again, dry_run=dry_run)
-        run = start.run if not dry_run else None
-        self._run_id = None if run is None else run.id
         report.run_id = None if start.run is None else start.run.id
         report.resumed = start.resumed
+        self._run_id = None if dry_run else report.run_id
         try:
-            if run is not None and start.resumed:
+            run = start.run
+            if run is not None and start.resumed and not dry_run:
                 # What the dead session left working is cancelled, confirmed, before the
                 # rest is sized from what filled; the account is read again after it.
                 if await book.cancel_working(engine, run):
@@ -196,19 +196,16 @@ class Rebalancer:
             await self._run(plan, report, instruments, snapshot, traded,
                             Sizer(start, plan.correlation_id, self._finish), book, dry_run)
         except asyncio.CancelledError:
-            if run is not None:
-                self._end(book, run, report, RunState.INTERRUPTED, "cancelled")
+            self._end(book, start.run, report, RunState.INTERRUPTED, "cancelled", dry_run)
             raise
         except BaseException as exc:
-            if run is not None:
-                note = f"{exc.code.name}: {exc.message}" if isinstance(exc, VenueKitError) \
-                    else f"{type(exc).__name__}: {exc}"
-                self._end(book, run, report, RunState.FAILED, note)
+            note = f"{exc.code.name}: {exc.message}" if isinstance(exc, VenueKitError) \
+                else f"{type(exc).__name__}: {exc}"
+            self._end(book, start.run, report, RunState.FAILED, note, dry_run)
             raise
-        if run is not None:
-            halted = engine.halted
-            self._end(book, run, report,
-                      RunState.INTERRUPTED if halted else RunState.FINISHED, halted)
+        halted = engine.halted
+        self._end(book, start.run, report,
+                  RunState.INTERRUPTED if halted else RunState.FINISHED, halted, dry_run)
         return report
 
     async def _run(self, plan: Plan, report: RebalanceReport,
@@ -239,7 +236,7 @@ class Rebalancer:
         self._arrivals = dict(quotes)  # the strategies price off this snapshot
         sell_requests = [sizer.sell(entry, plan_item, instruments[entry.symbol],
                                     quotes[entry.symbol]) for entry, plan_item in sells]
-        self._record_targets(book, sizer, dry_run)
+        self._record_targets(book, sizer, report, dry_run)
         refreshed = await self._phase(
             list(zip((e for e, _ in sells), sell_requests, strict=True)), dry_run,
             (lambda: self._snapshot(traded)) if sells and not dry_run else None,
@@ -268,7 +265,7 @@ class Rebalancer:
             report.account_after = await self._account()
         else:
             buy_requests = sizer.buys(buys, instruments, quotes, report)
-            self._record_targets(book, sizer, dry_run)
+            self._record_targets(book, sizer, report, dry_run)
             report.account_after = await self._phase(
                 list(zip((e for e, _ in buys), buy_requests, strict=True)), dry_run,
                 None if dry_run else self._account)
@@ -281,19 +278,24 @@ class Rebalancer:
                         "success_rate": str(report.success_rate),
                         "seconds": round(report.seconds, 3)})
 
-    def _record_targets(self, book: RunBook, sizer: Sizer, dry_run: bool) -> None:
-        """Journal the targets sized for the first time, before any of their orders."""
-        run = sizer.start.run
-        if not dry_run and run is not None and sizer.targets:
-            sizer.start.run = book.record_targets(run, sizer.targets)
+    def _record_targets(self, book: RunBook, sizer: Sizer, report: RebalanceReport,
+                        dry_run: bool) -> None:
+        """Journal the targets sized for the first time, before any of their orders (a new
+        run is journaled with its first ones, in the same commit)."""
+        if not dry_run and sizer.targets:
+            run = book.record_targets(sizer.start, sizer.targets)
+            self._run_id = report.run_id = run.id
             sizer.targets = {}
 
-    def _end(self, book: RunBook, run: Run, report: RebalanceReport, state: RunState,
-             note: str | None) -> None:
+    def _end(self, book: RunBook, run: Run | None, report: RebalanceReport, state: RunState,
+             note: str | None, dry_run: bool) -> None:
         """Record how the run ended; a journal failure here is logged, not raised over
-        the rebalance's own outcome."""
+        the rebalance's own outcome. Nothing to record for a dry run, or a run that never
+        had anything to send."""
         if report.finished_at is None:
             report.finished_at = utcnow()
+        if run is None or dry_run:
+            return
         try:
             book.end(run, state, note=note, statuses=[
                 (item.index, item.status.value, item.note) for item in report.items])

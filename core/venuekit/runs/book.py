@@ -100,14 +100,26 @@ class RunStart:
     """The run a job works for: new, or resumed with what each item traded before."""
 
     run: Run | None
-    """None for a dry run with no run to resume (nothing is journaled)."""
+    """The run; None until a new run is journaled with its first targets
+    (:meth:`RunBook.record_targets`), and for a dry run with no run to resume."""
     resumed: bool = False
     progress: dict[int, ItemProgress] = field(default_factory=dict)
+    new: _NewRun | None = None
+    """What a new run will be journaled as, until it is."""
 
     def earlier(self, index: int) -> ItemProgress | None:
         """What item ``index`` traded in earlier sessions, when resumed and it traded."""
         found = self.progress.get(index)
         return found if found is not None and found.orders else None
+
+
+@dataclass(frozen=True)
+class _NewRun:
+    kind: RunKind
+    plan_hash: str
+    items: Sequence[RunItem]
+    strategy: str
+    correlation_id: str | None
 
 
 class RunBook:
@@ -123,8 +135,10 @@ class RunBook:
         """The run to work for: the unfinished run of the same plan, resumed; else a new
         one. Raises RUN_FINISHED for a plan whose last run finished, unless ``again``.
 
-        A dry run journals nothing and refuses nothing: it returns the run it would resume
-        (with its progress), or none (the whole plan is priced).
+        A new run is journaled with its first targets (:meth:`record_targets`), in one
+        commit, before any of its orders. A dry run journals nothing and refuses nothing:
+        it returns the run it would resume (with its progress), or none (the whole plan is
+        priced).
         """
         digest = plan_hash(kind, items, correlation_id)
         latest = next(iter(self.journal.runs(venue=self.venue, plan_hash=digest, kind=kind,
@@ -141,16 +155,14 @@ class RunBook:
                 raise self._finished(latest)
         if dry_run:
             return RunStart(None)
-        run = self.journal.create_run(kind=kind, venue=self.venue, plan_hash=digest,
-                                      strategy=strategy, items=items,
-                                      correlation_id=correlation_id, owner=OWNER)
-        log.info("run started", extra={"run_id": run.id, "kind": kind.value,
-                                       "venue": self.venue, "items": len(items)})
-        return RunStart(run)
+        return RunStart(None, new=_NewRun(kind, digest, items, strategy, correlation_id))
 
     def _resume(self, run: Run) -> RunStart:
         previous = run.state
-        run = self.journal.update_run(run.id, resumed_by=OWNER)
+        self.journal.update_run(run.id, resumed_by=OWNER)
+        resumed = self.journal.get_run(run.id)
+        assert resumed is not None
+        run = resumed
         log.info("run resumed", extra={"run_id": run.id, "venue": self.venue,
                                        "was": previous.value, "session": run.sessions})
         return RunStart(run, resumed=True, progress=self.progress(run))
@@ -198,22 +210,44 @@ class RunBook:
         engine.tracker.flush()
         return [order for order in working if order.state.is_terminal]
 
-    def record_targets(self, run: Run, targets: Mapping[int, Decimal]) -> Run:
-        """Journal the quantity each item trades, before its first order is sent."""
-        if not targets:
+    def record_targets(self, start: RunStart, targets: Mapping[int, Decimal]) -> Run:
+        """Journal the quantity each item trades, before its first order is sent (a new
+        run is journaled now, with them); the run gets them too. A target already recorded
+        is kept. Returns the run."""
+        new, run = start.new, start.run
+        if new is not None:
+            start.new = None
+            items = [item.with_target(targets[item.index]) if item.index in targets else item
+                     for item in new.items]
+            run = start.run = self.journal.create_run(
+                kind=new.kind, venue=self.venue, plan_hash=new.plan_hash,
+                strategy=new.strategy, items=items, correlation_id=new.correlation_id,
+                owner=OWNER)
+            log.info("run started", extra={"run_id": run.id, "kind": new.kind.value,
+                                           "venue": self.venue, "items": len(items)})
             return run
-        items = [item.with_target(targets[item.index]) for item in run.items
-                 if item.index in targets]
-        updated = self.journal.update_run(run.id, items=items)
-        run.items = updated.items
-        return updated
+        assert run is not None, "a dry run records nothing"
+        fixed = {index: target for index, target in targets.items()
+                 if run.item(index).target is None}
+        if not fixed:
+            return run
+        items = [item.with_target(fixed[item.index]) if item.index in fixed else item
+                 for item in run.items]
+        self.journal.update_run(run.id, items=[item for item in items if item.index in fixed])
+        run.items = items
+        return run
 
     def end(self, run: Run, state: RunState, *, note: str | None = None,
             statuses: Iterable[tuple[int, str, str | None]] = ()) -> Run:
         """Record how ``run`` ended and each item's status (``(index, status, note)``)."""
         by_index = {item.index: item for item in run.items}
-        items = [replace(by_index[i], status=status, note=item_note)
-                 for i, status, item_note in statuses if i in by_index]
-        ended = self.journal.update_run(run.id, state=state, note=note, items=items)
+        for index, status, item_note in statuses:
+            if index in by_index:
+                by_index[index] = replace(by_index[index], status=status, note=item_note)
+        changed = [by_index[index] for index, _, _ in statuses if index in by_index]
+        self.journal.update_run(run.id, state=state, note=note, items=changed)
+        run.items = list(by_index.values())
+        run.state = state
+        run.note = note
         log.info("run ended", extra={"run_id": run.id, "state": state.value, "note": note})
-        return ended
+        return run

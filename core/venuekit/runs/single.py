@@ -58,8 +58,7 @@ async def execute_order(engine: Engine, request: OrderRequest, strategy: str,
                    quantity=request.quantity, notional=request.notional,
                    limit_price=request.limit_price, target=request.quantity)
     start = book.start(RunKind.ORDER, [item], strategy=strategy, again=again)
-    assert start.run is not None
-    run = start.run
+    run = start.run if start.run is not None else book.record_targets(start, {})
     outcome = OrderRun(run, request, resumed=start.resumed)
     try:
         send = request
