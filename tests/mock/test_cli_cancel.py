@@ -30,7 +30,7 @@ def orphans(directory: Path) -> dict[str, str]:
     """A killed rebalance's working orders, by symbol: client order id."""
     cli.workspace(directory, symbols=SYMBOLS)
     (directory / "plan.json").write_text(json.dumps(PLAN), encoding="utf-8")
-    killed = run_driver("tests.faults.crash_cli", "--kill", "time:700", "--", "rebalance",
+    killed = run_driver("tests.faults.crash_cli", "--kill", "time:1200", "--", "rebalance",
                         "plan.json", "--strategy", "limit", "--timeout", "60", cwd=directory,
                         unset=("VENUEKIT_JOURNAL",))
     assert killed.returncode == -signal.SIGKILL, killed.stderr

@@ -126,7 +126,10 @@ def test_an_interrupt_before_anything_is_sent_exits_130(tmp_path: Path) -> None:
     cli.workspace(tmp_path, symbols=SYMBOLS, mock='latency = "3"')
     process = cli.start(tmp_path, "order", "buy", "AAA", "1", "--limit", "40")
     try:
-        time.sleep(1.0)  # imported and connecting: the venue answers nothing for 3 s
+        # The journal is open: the command runs, and the venue answers nothing for 3 s.
+        cli.wait_until((tmp_path / "journal.sqlite3").exists, 20, "the journal is open",
+                       process)
+        time.sleep(0.2)
         process.send_signal(signal.SIGINT)
         code, _, err = finish(process)
     finally:
@@ -135,6 +138,23 @@ def test_an_interrupt_before_anything_is_sent_exits_130(tmp_path: Path) -> None:
     assert code == 130
     no_traceback(err)
     assert cli.journal_orders(tmp_path) == []
+
+
+def test_an_interrupt_outside_the_commands_exits_130_without_a_traceback(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """While Python imports the command line, or click parses it, Ctrl-C raises
+    KeyboardInterrupt in the main thread: the entry point ends with 130, no traceback."""
+    import venuekit.cli
+    from venuekit.__main__ import run
+
+    def interrupted() -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(venuekit.cli, "main", interrupted)
+    with pytest.raises(SystemExit) as exited:
+        run()
+    assert exited.value.code == 130
+    assert capsys.readouterr().err == "interrupted\n"
 
 
 def test_the_journal_left_by_an_interrupt_reads_back(tmp_path: Path) -> None:
