@@ -36,6 +36,7 @@ from venuekit.journal.sqlite import SQLiteJournal
 from venuekit.model import OrderRequest, Side
 from venuekit.plugins import PluginHost
 from venuekit.rebalance import Rebalancer, parse_plan
+from venuekit.strategies import run_strategy
 from venuekit.validation import PreTradeValidator, ValidationRules
 from venuekit_mock import MockVenue
 from venuekit_mock.sim import SymbolSpec
@@ -69,10 +70,10 @@ async def one_order(rounds: int) -> list[float]:
     times: list[float] = []
     with tempfile.TemporaryDirectory() as tmp, SQLiteJournal(Path(tmp) / "j.sqlite3") as book:
         async with Engine(venue(), book, host=PluginHost(load_entry_points=False)) as engine:
-            await engine.execute(_single())
+            await run_strategy(engine, _single())
             for _ in range(rounds):
                 started = time.perf_counter()
-                await engine.execute(_single())
+                await run_strategy(engine, _single())
                 times.append(time.perf_counter() - started)
     return times
 

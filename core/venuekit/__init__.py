@@ -9,12 +9,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-import pluggy
-
-__version__ = "0.1.0"
-
-hookimpl = pluggy.HookimplMarker("venuekit")
-"""Decorator marking a function as a venuekit hook implementation."""
+from .hookspecs import hookimpl
+from .version import __version__
 
 _LAZY: dict[str, str] = {
     # model

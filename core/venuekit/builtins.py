@@ -6,8 +6,7 @@ Registered through the same hooks as any third-party plugin (under the name
 
 from __future__ import annotations
 
-from . import hookimpl
-from .hookspecs import Register
+from .hookspecs import Register, hookimpl
 from .pricing import (
     BreakEvenPricer,
     CrossSpreadPricer,

@@ -4,8 +4,9 @@ An :class:`Engine` refuses to trade until recovery has reconciled every open ord
 journal holds for its venue. Each order is quantized to the instrument's rules, committed
 to the journal (NEW and SUBMITTED in one commit) and only then sent. Every venue call goes
 through the rate limiter; order updates are followed stream first (see
-:mod:`venuekit.settlement`). Strategies (:mod:`venuekit.strategies`) build on
-:meth:`Engine.submit`, :meth:`Engine.settle` and :meth:`Engine.cancel`.
+:mod:`venuekit.settlement`). The engine offers submit, cancel, replace, settle, confirm,
+quotes and instruments; strategies (:mod:`venuekit.strategies`) build on them, and the engine
+does not know them: ``run_strategy(engine, request, strategy)`` executes a request.
 """
 
 from __future__ import annotations
@@ -37,7 +38,6 @@ from .tracking import OrderTracker
 from .venue import OrderRef, Venue
 
 if TYPE_CHECKING:
-    from .strategies import ExecutionResult
     from .validation import OrderValidator
 
 __all__ = ["Engine"]
@@ -352,21 +352,6 @@ class Engine:
             await reconcile_order(self.venue, self.tracker, order, snapshot, cancelled_as=kind)
         await self.settlement.wait_cancelled(order, timeout=timeout, cancelled_as=kind)
         return order
-
-    def execute(self, request: OrderRequest, strategy: str | None = None,
-                **options: Any) -> Coroutine[Any, Any, ExecutionResult]:
-        """Run ``request`` with a strategy (``market``, ``limit``, ``aggressive-limit``).
-
-        With none named, the request's order type chooses: a limit request runs the
-        ``limit`` strategy, a market request the ``market`` strategy; a strategy that
-        contradicts a limit request is refused (STRATEGY_MISMATCH, nothing sent).
-
-        Returns the strategy's coroutine itself, to await: no frame of its own on every
-        resumption of the execution.
-        """
-        from .strategies import execute
-
-        return execute(self, request, strategy, **options)
 
     def _ref(self, order: Order) -> OrderRef | None:
         """How the venue names ``order``: None while it has no id the venue knows it by."""

@@ -18,11 +18,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 import pluggy
 
 if TYPE_CHECKING:
-    from .plugins import OrderEventRecord
+    from .lifecycle import OrderEventRecord
 
-__all__ = ["Register", "hookspec"]
+__all__ = ["Register", "hookimpl", "hookspec"]
 
 hookspec = pluggy.HookspecMarker("venuekit")
+
+hookimpl = pluggy.HookimplMarker("venuekit")
+"""Decorator marking a function as a venuekit hook implementation (``venuekit.hookimpl``)."""
 
 
 class Register(Protocol):

@@ -51,6 +51,7 @@ __all__ = [
     "TRANSITIONS",
     "Applied",
     "EventKind",
+    "OrderEventRecord",
     "Result",
     "apply",
     "apply_fill",
@@ -388,3 +389,19 @@ def apply_fill(order: Order, fill: Fill, *, at: datetime | None = None) -> Appli
         target = current
     return Applied(_APPLIED, _record(order, _FILL._value_, target, at, fill=fill,
                                            data=restated or None))
+
+
+@dataclass(frozen=True, slots=True)
+class OrderEventRecord:
+    """What observers of ``venuekit_order_event`` receive."""
+
+    order_id: str
+    venue: str
+    symbol: str
+    kind: str
+    state: OrderState
+    previous_state: OrderState
+    seq: int
+    at: datetime
+    fill: Fill | None = None
+    reason: str | None = None

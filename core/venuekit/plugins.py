@@ -18,14 +18,15 @@ import logging
 import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 import pluggy
 
-from . import hookimpl, hookspecs
+from . import hookspecs
 from .errors import Code, error
-from .model import Fill, OrderState
+from .hookspecs import hookimpl
+from .lifecycle import OrderEventRecord
+from .version import __version__
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -45,22 +46,6 @@ ENTRY_POINT_GROUP = "venuekit"
 BUILTIN_PLUGINS: tuple[str, ...] = ("venuekit.builtins",)
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True, slots=True)
-class OrderEventRecord:
-    """What observers of ``venuekit_order_event`` receive."""
-
-    order_id: str
-    venue: str
-    symbol: str
-    kind: str
-    state: OrderState
-    previous_state: OrderState
-    seq: int
-    at: datetime
-    fill: Fill | None = None
-    reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,8 +202,6 @@ class PluginHost:
             builtin = name.startswith("venuekit.")
             dist, version = self._dists.get(name, (None, None))
             if builtin:
-                from . import __version__
-
                 dist, version = "venuekit", __version__
             infos.append(PluginInfo(name, version, hooks, dist, builtin))
         return sorted(infos, key=lambda i: (not i.builtin, i.name))

@@ -43,7 +43,7 @@ from .repeg import RepegAction, RepegContext
 if TYPE_CHECKING:
     from .engine import Engine
 
-__all__ = ["STRATEGIES", "ExecutionResult", "execute", "strategy_for"]
+__all__ = ["STRATEGIES", "ExecutionResult", "run_strategy", "strategy_for"]
 
 log = logging.getLogger("venuekit.strategies")
 
@@ -427,10 +427,17 @@ async def _cancel_working(engine: Engine, orders: list[Order]) -> None:
 """Strategies that send market orders only, so cannot honour a limit request's price."""
 
 
-async def execute(engine: Engine, request: OrderRequest, strategy: str | None = None,
-                  **options: Any) -> ExecutionResult:
-    """Run ``request`` with ``strategy`` (by default the one its order type calls for, see
-    :func:`strategy_for`)."""
+async def run_strategy(engine: Engine, request: OrderRequest, strategy: str | None = None,
+                       **options: Any) -> ExecutionResult:
+    """Execute ``request`` on ``engine`` with ``strategy`` (``market``, ``limit``,
+    ``aggressive-limit``; by default the one its order type calls for, see
+    :func:`strategy_for`) and return what happened.
+
+    ``options`` go to the strategy (``timeout``, ``budget``, ``pricer``, ``arrival``,
+    ``confirm``, ``on_order``, ...). A strategy that contradicts a limit request is refused
+    with STRATEGY_MISMATCH, nothing sent. Cancelled, it cancels the orders it sent (each
+    confirmed by the venue) before the cancellation propagates.
+    """
     name = strategy_for(request, strategy)
     sent: list[Order] = []
     heard = options.get("on_order")

@@ -29,7 +29,7 @@ from .journal.sqlite import SQLiteJournal
 from .model import OrderRequest
 from .plugins import PluginHost, default_host
 from .settings import load_settings
-from .strategies import ExecutionResult
+from .strategies import ExecutionResult, run_strategy
 from .venue import Venue
 
 __all__ = ["cancel", "execute"]
@@ -59,7 +59,7 @@ def execute(request: OrderRequest, strategy: str | None = None, *, venue: str | 
     async def run() -> ExecutionResult:
         with SQLiteJournal(settings.journal) as book:
             async with Engine(connection, book, host=plugins) as engine:
-                return await engine.execute(request, strategy, **options)
+                return await run_strategy(engine, request, strategy, **options)
 
     return asyncio.run(run())
 

@@ -44,7 +44,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from . import lifecycle
-from .lifecycle import TERMINAL, Applied, EventKind, Result
+from .lifecycle import TERMINAL, Applied, EventKind, OrderEventRecord, Result
 from .model import Fill, Order, OrderEvent, OrderState
 
 if TYPE_CHECKING:
@@ -327,8 +327,6 @@ class OrderTracker:
 
     def _announce(self, order: Order, event: OrderEvent, previous: OrderState) -> None:
         """Tell the observers of order events about ``event`` (already durable)."""
-        from .plugins import OrderEventRecord
-
         assert self.host is not None
         self.host.order_event(OrderEventRecord(
             order_id=order.id, venue=self.venue, symbol=order.symbol, kind=event.kind,

@@ -47,6 +47,7 @@ from venuekit.outcome import OutcomePolicy
 from venuekit.plugins import PluginHost
 from venuekit.rebalance import Rebalancer, parse_plan
 from venuekit.settlement import SettlementOptions
+from venuekit.strategies import run_strategy
 from venuekit.validation import PreTradeValidator, ValidationRules
 from venuekit_mock.sim import Fault, SymbolSpec
 
@@ -179,7 +180,7 @@ async def _perform(engine: Engine, job: Job) -> None:
         await rebalancer.run(parse_plan(job.plan))
         return
     request = OrderRequest(symbol=job.symbol, side=job.side, quantity=job.quantity)
-    await engine.execute(request, job.kind, **job.options)
+    await run_strategy(engine, request, job.kind, **job.options)
 
 
 async def _finish(engine: Engine, notes: list[str], pause: float) -> None:

@@ -29,6 +29,7 @@ from venuekit.plugins import PluginHost
 from venuekit.rebalance import Rebalancer, parse_plan
 from venuekit.runs import RunState
 from venuekit.settlement import SettlementOptions
+from venuekit.strategies import run_strategy
 from venuekit_mock import MockVenue
 
 FAST = SettlementOptions(poll_min=0.02, poll_max=0.1, silence=0.2, late_grace=0.02)
@@ -50,7 +51,7 @@ def test_a_cancelled_execution_cancels_its_order_at_the_venue(tmp_path: Path) ->
         venue = MockVenue(seed=2, symbols=[flat("XYZ")])
         with SQLiteJournal(tmp_path / "j.sqlite3") as journal:
             async with Engine(venue, journal, settlement=FAST) as engine:
-                task = asyncio.create_task(engine.execute(resting(), timeout=60))
+                task = asyncio.create_task(run_strategy(engine, resting(), timeout=60))
                 await asyncio.wait_for(working(engine, 1), 5)
                 task.cancel()
                 with pytest.raises(asyncio.CancelledError):
@@ -102,7 +103,7 @@ def test_halt_stops_sending_and_cancels_only_the_engines_own_orders(tmp_path: Pa
                 earlier = await first.submit(resting(quantity="1"))
                 assert earlier.state is OrderState.ACKNOWLEDGED
             async with Engine(venue, journal, settlement=FAST) as engine:
-                task = asyncio.create_task(engine.execute(resting(), timeout=60))
+                task = asyncio.create_task(run_strategy(engine, resting(), timeout=60))
                 await asyncio.wait_for(working(engine, 2), 5)
                 halted = await engine.halt("stopped by the test")
                 result = await task

@@ -21,6 +21,7 @@ from venuekit.plugins import OrderEventRecord, PluginHost
 from venuekit.quantize import round_price
 from venuekit.repeg import RepegContext, RepegDecision
 from venuekit.settlement import PollingReconciler, SettlementOptions
+from venuekit.strategies import run_strategy
 from venuekit_mock import MockVenue
 
 FAST = SettlementOptions(poll_min=0.02, poll_max=0.1, silence=0.1, late_grace=0.01)
@@ -64,7 +65,7 @@ def run_engine(tmp_path: Path, host: PluginHost, venue: MockVenue, request: Orde
     async def main() -> Any:
         with SQLiteJournal(tmp_path / "j.sqlite3") as journal:
             async with Engine(venue, journal, host=host, settlement=FAST) as engine:
-                result = await engine.execute(request, strategy, **options)
+                result = await run_strategy(engine, request, strategy, **options)
                 kind = type(engine.settlement)
             assert_journal_matches_ledger(journal, venue.control.ledger)
             return result, kind

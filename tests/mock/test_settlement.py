@@ -35,6 +35,7 @@ from venuekit.plugins import PluginHost
 from venuekit.ratelimit import RateLimiter
 from venuekit.retry import Backoff
 from venuekit.settlement import SettlementOptions
+from venuekit.strategies import run_strategy
 from venuekit.venue import RateLimitPool
 from venuekit_mock import MockVenue
 from venuekit_mock.sim import Fault
@@ -228,7 +229,7 @@ def test_repeg_sizes_the_replacement_from_fills_that_raced_the_cancel(tmp_path: 
             restore(venue)
 
         racer = asyncio.create_task(race())
-        result = await engine.execute(
+        result = await run_strategy(engine,
             OrderRequest(symbol="XYZ", side=Side.BUY, quantity=D(100)), "aggressive-limit",
             budget=3.0, interval=0.1, pricer="touch", policy="aggressive",
             market_fallback=False)
@@ -258,7 +259,7 @@ def test_native_replace_keeps_only_what_the_venue_still_has_open(tmp_path: Path)
             restore(venue)
 
         racer = asyncio.create_task(race())
-        result = await engine.execute(
+        result = await run_strategy(engine,
             OrderRequest(symbol="XYZ", side=Side.BUY, quantity=D(100)), "aggressive-limit",
             budget=3.0, interval=0.1, pricer="touch", policy="aggressive",
             market_fallback=False)
@@ -284,7 +285,7 @@ def test_price_unchanged_after_rounding_causes_no_churn(tmp_path: Path,
 
         racer = asyncio.create_task(fill_later())
         # Bid 100.00 + 0.004 rounds passively back to 100.00: the target never moves.
-        result = await engine.execute(
+        result = await run_strategy(engine,
             OrderRequest(symbol="XYZ", side=Side.BUY, quantity=D(50)), "aggressive-limit",
             budget=5.0, interval=0.03, pricer="touch", policy="conservative",
             policy_options={"base_improvement": "0.004", "step": "0",

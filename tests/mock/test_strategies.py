@@ -19,6 +19,7 @@ from venuekit.journal.sqlite import SQLiteJournal
 from venuekit.model import Order, OrderRequest, OrderState, Quote
 from venuekit.plugins import PluginHost
 from venuekit.settlement import SettlementOptions
+from venuekit.strategies import run_strategy
 from venuekit_mock import MockVenue
 
 T = TypeVar("T")
@@ -47,7 +48,7 @@ def buy(quantity: str, **kw: Any) -> OrderRequest:
 
 def test_market_fills_and_reports(tmp_path: Path) -> None:
     async def body(engine: Engine, venue: MockVenue) -> None:
-        result = await engine.execute(buy("10"))
+        result = await run_strategy(engine, buy("10"))
         assert result.state is OrderState.FILLED
         assert result.filled_quantity == Decimal(10)
         assert result.average_price == Decimal("100.01")
@@ -59,7 +60,7 @@ def test_a_final_state_from_the_stream_is_confirmed_over_rest(tmp_path: Path) ->
     # 100 shown: a 150 market buy takes 100 at once and the stream wrongly calls it
     # cancelled there; the venue fills the other 50 at the next step.
     async def body(engine: Engine, venue: MockVenue) -> None:
-        confirmed = await engine.execute(buy("150"))
+        confirmed = await run_strategy(engine, buy("150"))
         assert confirmed.state is OrderState.FILLED and confirmed.unconfirmed == []
         assert confirmed.filled_quantity == Decimal(150)
     on_mock(tmp_path, body, venue_class=StreamEndsEarly)
@@ -67,7 +68,7 @@ def test_a_final_state_from_the_stream_is_confirmed_over_rest(tmp_path: Path) ->
 
 def test_a_filled_order_is_never_left_to_confirm(tmp_path: Path) -> None:
     async def body(engine: Engine, venue: MockVenue) -> None:
-        result = await engine.execute(buy("10"), confirm=False)
+        result = await run_strategy(engine, buy("10"), confirm=False)
         assert result.state is OrderState.FILLED and result.filled_quantity == Decimal(10)
         assert result.unconfirmed == []  # its fills add up to its quantity: nothing can change
     on_mock(tmp_path, body)
@@ -75,7 +76,7 @@ def test_a_filled_order_is_never_left_to_confirm(tmp_path: Path) -> None:
 
 def test_without_confirmation_the_caller_confirms_later(tmp_path: Path) -> None:
     async def body(engine: Engine, venue: MockVenue) -> None:
-        result = await engine.execute(buy("150"), confirm=False)
+        result = await run_strategy(engine, buy("150"), confirm=False)
         [order] = result.orders
         assert result.unconfirmed == [order]
         assert order.state is OrderState.CANCELLED  # the stream's word, not yet checked
@@ -94,7 +95,7 @@ def test_without_confirmation_the_caller_confirms_later(tmp_path: Path) -> None:
 def test_on_order_hears_each_order_journaled_and_not_yet_sent(tmp_path: Path) -> None:
     async def body(engine: Engine, venue: MockVenue) -> None:
         heard: list[tuple[Order, OrderState, int]] = []
-        result = await engine.execute(buy("10"), on_order=lambda order: heard.append(
+        result = await run_strategy(engine, buy("10"), on_order=lambda order: heard.append(
             (order, order.state, len(venue.control.ledger.orders))))
         [(order, state, at_venue)] = heard
         assert order is result.orders[0] and result.state is OrderState.FILLED
@@ -104,7 +105,7 @@ def test_on_order_hears_each_order_journaled_and_not_yet_sent(tmp_path: Path) ->
 
 def test_limit_times_out_only_after_the_venue_confirms_the_cancel(tmp_path: Path) -> None:
     async def body(engine: Engine, venue: MockVenue) -> None:
-        result = await engine.execute(buy("5", order_type="limit", limit_price="99.50"),
+        result = await run_strategy(engine, buy("5", order_type="limit", limit_price="99.50"),
                                       "limit", timeout=0.2)
         assert result.state is OrderState.TIMEOUT
         assert result.filled_quantity == 0
@@ -116,7 +117,7 @@ def test_limit_times_out_only_after_the_venue_confirms_the_cancel(tmp_path: Path
 
 def test_aggressive_limit_falls_back_to_market_when_the_budget_ends(tmp_path: Path) -> None:
     async def body(engine: Engine, venue: MockVenue) -> None:
-        result = await engine.execute(buy("30"), "aggressive-limit", budget=0.3,
+        result = await run_strategy(engine, buy("30"), "aggressive-limit", budget=0.3,
                                       interval=0.1, pricer="touch", policy="disabled")
         assert result.state is OrderState.FILLED
         assert result.orders[0].state is OrderState.CANCELLED
@@ -127,7 +128,7 @@ def test_aggressive_limit_falls_back_to_market_when_the_budget_ends(tmp_path: Pa
 
 def test_aggressive_limit_reprices_from_confirmed_fills(tmp_path: Path) -> None:
     async def body(engine: Engine, venue: MockVenue) -> None:
-        result = await engine.execute(buy("20"), "aggressive-limit", budget=2.0,
+        result = await run_strategy(engine, buy("20"), "aggressive-limit", budget=2.0,
                                       interval=0.05, pricer="touch", policy="aggressive",
                                       market_fallback=False)
         assert result.repegs >= 1
@@ -142,13 +143,13 @@ def test_slippage_guard_falls_back_to_a_marketable_limit_when_the_book_is_wide(
         tmp_path: Path) -> None:
     async def body(engine: Engine, venue: MockVenue) -> None:
         venue.control.set_quote("XYZ", "99.00", "101.00")  # crossing costs 100 bps
-        guarded = await engine.execute(buy("5"), max_slippage_bps="20", timeout=0.2)
+        guarded = await run_strategy(engine, buy("5"), max_slippage_bps="20", timeout=0.2)
         [order] = guarded.orders
         assert order.request.order_type.value == "limit"
         assert order.limit_price == Decimal("100.20")  # mid + 20 bps, never beyond
         assert guarded.state is OrderState.TIMEOUT and guarded.filled_quantity == 0
         assert guarded.note is not None and "guard" in guarded.note
-        loose = await engine.execute(buy("5"), max_slippage_bps="150")
+        loose = await run_strategy(engine, buy("5"), max_slippage_bps="150")
         assert loose.orders[0].request.order_type.value == "market"
         assert loose.state is OrderState.FILLED and loose.average_price == Decimal("101.00")
     on_mock(tmp_path, body)
@@ -161,7 +162,7 @@ def test_a_repeg_refused_inside_the_visibility_delay_keeps_working_the_order(
     keeps following it and re-pegs once the venue shows it, then ends at its deadline,
     instead of raising and leaving the order working without one."""
     async def body(engine: Engine, venue: MockVenue) -> None:
-        result = await engine.execute(buy("20"), "aggressive-limit", budget=1.0,
+        result = await run_strategy(engine, buy("20"), "aggressive-limit", budget=1.0,
                                       interval=0.03, pricer="touch", policy="aggressive",
                                       market_fallback=False)
         first, replacement = result.orders
@@ -193,7 +194,7 @@ def test_a_re_peg_without_a_quote_keeps_the_order_until_the_deadline(tmp_path: P
     the working order: it is kept, and the deadline still ends it (confirmed cancel)."""
     async def body(engine: Engine, venue: MockVenue) -> None:
         assert isinstance(venue, QuotesDown)
-        result_task = asyncio.create_task(engine.execute(
+        result_task = asyncio.create_task(run_strategy(engine,
             buy("20"), "aggressive-limit", budget=0.6, interval=0.03, pricer="touch",
             policy="aggressive", market_fallback=False,
             arrival=await engine.quote("XYZ")))

@@ -36,6 +36,7 @@ from venuekit.model import (
 from venuekit.outcome import OutcomePolicy
 from venuekit.plugins import PluginHost
 from venuekit.settlement import SettlementOptions
+from venuekit.strategies import run_strategy
 from venuekit_mock import MockVenue
 
 from .helpers import flat
@@ -88,7 +89,7 @@ def test_finished_orders_leave_the_tracker_and_open_ones_stay(tmp_path: Path) ->
     async def body(engine: Engine, venue: MockVenue, journal: SQLiteJournal) -> None:
         working = [await engine.submit(resting()) for _ in range(3)]
         for i in range(40):
-            order = await engine.execute(market(Side.BUY if i % 2 == 0 else Side.SELL),
+            order = await run_strategy(engine, market(Side.BUY if i % 2 == 0 else Side.SELL),
                                          "market")
             assert order.state is OrderState.FILLED
         cancelled = await engine.submit(resting())

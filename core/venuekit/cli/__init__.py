@@ -17,7 +17,7 @@ from typing import Any
 
 import click
 
-from .. import __version__
+from ..version import __version__
 from .cancel import cancel_command
 from .emulate import emulate_command
 from .new_plugin import new_plugin_command

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import click
 
-from .. import __version__
 from ..errors import Code, VenueKitError, error
+from ..version import __version__
 from .session import fail
 
 __all__ = ["new_plugin_command", "render_plugin"]

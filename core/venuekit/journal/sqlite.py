@@ -42,11 +42,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, BinaryIO, Literal, NoReturn
 
-from .. import __version__
 from ..errors import Code, ErrorCode, JournalError, error
 from ..lifecycle import EventKind, restatements, standing_fills
 from ..model import Fill, Order, OrderEvent, OrderRequest, OrderState, Side, utcnow
 from ..runs.records import Run, RunItem, RunKind, RunLink, RunState
+from ..version import __version__
 from . import sqlite_file, sqlite_runs
 from . import sqlite_schema as schema
 from ._lock import lock_journal

@@ -53,6 +53,7 @@ from ..model import (
 from ..retry import retry_call
 from ..runs.book import RunBook
 from ..runs.records import Run, RunItem, RunKind, RunLink, RunState, linked
+from ..strategies import ExecutionResult, run_strategy
 from ..validation import PreTradeValidator
 from .plan import Action, Plan, PlanError
 from .report import ItemReport, ItemStatus, RebalanceReport
@@ -60,7 +61,6 @@ from .sizing import Sizer, floor
 
 if TYPE_CHECKING:
     from ..engine import Engine
-    from ..strategies import ExecutionResult
     from ..tracking import OrderTracker
 
 __all__ = ["Rebalancer"]
@@ -465,7 +465,7 @@ class Rebalancer:
             try:
                 # Every order the execution sends serves this item of the run.
                 with linked(None if run_id is None else RunLink(run_id, entry.index)):
-                    result = await self.engine.execute(
+                    result = await run_strategy(self.engine,
                         request, self.strategy, arrival=self._arrivals.get(entry.symbol),
                         **options)
             except VenueKitError as exc:

@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Any
 from ..errors import Code, VenueKitError
 from ..model import ZERO, OrderRequest
 from ..quantize import round_quantity
+from ..strategies import ExecutionResult, run_strategy
 from .book import ItemProgress, RunBook
 from .records import Run, RunItem, RunKind, RunLink, RunState, linked
 
 if TYPE_CHECKING:
     from ..engine import Engine
-    from ..strategies import ExecutionResult
 
 __all__ = ["OrderRun", "execute_order"]
 
@@ -81,7 +81,7 @@ async def execute_order(engine: Engine, request: OrderRequest, strategy: str,
                     return outcome
                 send = request.model_copy(update={"quantity": left})
         with linked(RunLink(run.id, 0)):
-            outcome.result = await engine.execute(send, strategy, **options)
+            outcome.result = await run_strategy(engine, send, strategy, **options)
     except BaseException as exc:
         state = RunState.FAILED
         if isinstance(exc, VenueKitError):

@@ -1,7 +1,7 @@
 """Standard tests that run the engine's strategies: the same run ends the same on every venue.
 
 Each test shows a known quote, runs one small strategy through
-:meth:`venuekit.engine.Engine.execute`, and checks the states and quantities the run ends
+:func:`venuekit.strategies.run_strategy`, and checks the states and quantities the run ends
 with. The expected endings are what the reference venue (the mock) produces; the kit's
 self-test runs these same tests on the mock, so a venue that passes them behaves, for a
 strategy, exactly like the mock.
@@ -10,6 +10,7 @@ strategy, exactly like the mock.
 from __future__ import annotations
 
 from ..model import OrderState, OrderType, Side
+from ..strategies import run_strategy
 from .base import NATIVE, OFFERED, Gate, KitSession, VenueTestBase
 
 __all__ = ["StrategyTests"]
@@ -34,7 +35,7 @@ class StrategyTests(VenueTestBase):
         """
         async def body(kit: KitSession) -> None:
             async with kit.engine() as engine:
-                result = await engine.execute(kit.market(Side.BUY, 4), "market", timeout=5)
+                result = await run_strategy(engine, kit.market(Side.BUY, 4), "market", timeout=5)
             _ending([(o.request.order_type, o.state) for o in result.orders], kit,
                     [(OrderType.MARKET, OrderState.FILLED)])
             assert result.state is OrderState.FILLED
@@ -51,7 +52,7 @@ class StrategyTests(VenueTestBase):
         async def body(kit: KitSession) -> None:
             request = kit.limit(Side.BUY, kit.ask, 3)
             async with kit.engine() as engine:
-                result = await engine.execute(request, "limit", timeout=5)
+                result = await run_strategy(engine, request, "limit", timeout=5)
             _ending([(o.request.order_type, o.state) for o in result.orders], kit,
                     [(OrderType.LIMIT, OrderState.FILLED)])
             assert result.filled_quantity == kit.unit * 3
@@ -66,7 +67,7 @@ class StrategyTests(VenueTestBase):
         async def body(kit: KitSession) -> None:
             request = kit.limit(Side.BUY, kit.ticks_below_bid(3), 3)
             async with kit.engine() as engine:
-                result = await engine.execute(request, "limit", timeout=0.3)
+                result = await run_strategy(engine, request, "limit", timeout=0.3)
             _ending([(o.request.order_type, o.state) for o in result.orders], kit,
                     [(OrderType.LIMIT, OrderState.TIMEOUT)])
             assert result.filled_quantity == 0
@@ -83,7 +84,7 @@ class StrategyTests(VenueTestBase):
         async def body(kit: KitSession) -> None:
             request = kit.limit(Side.BUY, kit.ticks_below_bid(2), 5)
             async with kit.engine() as engine:
-                result = await engine.execute(request, "aggressive-limit", budget=0.3,
+                result = await run_strategy(engine, request, "aggressive-limit", budget=0.3,
                                               interval=0.1, policy="disabled",
                                               fallback_timeout=5)
             _ending([(o.request.order_type, o.state) for o in result.orders], kit,
