@@ -7,14 +7,12 @@ order events streams them and saves the venue state exactly as a request would.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 from .config import money
-from .sim import DISCONNECT, Fault, FaultPlan, Ledger, Simulator, Statistics
-
-if TYPE_CHECKING:
-    from .venue import MockVenue
+from .sim import DISCONNECT, Fault, FaultPlan, Ledger, SimEvent, Simulator, Statistics
+from .stream import StreamHub
 
 __all__ = ["MockControl"]
 
@@ -22,54 +20,63 @@ Amount = Decimal | int | str
 
 
 class MockControl:
-    """Drives one :class:`~venuekit_mock.venue.MockVenue`'s market and shows its truth."""
+    """Drives one :class:`~venuekit_mock.venue.MockVenue`'s market and shows its truth.
 
-    def __init__(self, venue: MockVenue) -> None:
-        self._venue = venue
+    The venue hands over what the control acts on: its simulator (read each time: a venue
+    restored from its state file replaces it), its fault plan, its stream hub, and
+    ``commit``, which streams a change's events and saves the state as a request would.
+    """
+
+    def __init__(self, *, simulator: Callable[[], Simulator], faults: FaultPlan,
+                 hub: StreamHub, commit: Callable[[Sequence[SimEvent]], None]) -> None:
+        self._simulator = simulator
+        self._faults = faults
+        self._hub = hub
+        self._commit = commit
 
     @property
     def simulator(self) -> Simulator:
-        return self._venue.simulator
+        return self._simulator()
 
     @property
     def ledger(self) -> Ledger:
         """What the venue really did: orders, fills, cancels, rejects, injected faults."""
-        return self._venue.simulator.ledger
+        return self.simulator.ledger
 
     @property
     def faults(self) -> FaultPlan:
-        return self._venue.faults
+        return self._faults
 
     def statistics(self) -> Statistics:
-        return self._venue.simulator.statistics()
+        return self.simulator.statistics()
 
     # market --------------------------------------------------------------------------
     def advance(self, steps: int = 1) -> None:
         """Move the market ``steps`` steps; resting orders match after each one."""
-        self._venue._commit(self.simulator.advance(steps))
+        self._commit(self.simulator.advance(steps))
 
     def set_quote(self, symbol: str, bid: Amount, ask: Amount, bid_size: Amount | None = None,
                   ask_size: Amount | None = None) -> None:
         """Force ``symbol``'s quote until the next step; crossed resting orders fill."""
-        self._venue._commit(self.simulator.set_quote(
+        self._commit(self.simulator.set_quote(
             symbol, money(bid), money(ask),
             money(bid_size) if bid_size is not None else None,
             money(ask_size) if ask_size is not None else None))
 
     def end_session(self) -> None:
         """Close the trading session now: working DAY orders expire."""
-        self._venue._commit(self.simulator.end_session())
+        self._commit(self.simulator.end_session())
 
     # account -------------------------------------------------------------------------
     def set_cash(self, amount: Amount) -> None:
         self.simulator.set_cash(money(amount))
-        self._venue._commit(())
+        self._commit(())
 
     def set_position(self, symbol: str, quantity: Amount,
                      average_price: Amount | None = None) -> None:
         self.simulator.set_position(symbol, money(quantity),
                                     money(average_price) if average_price is not None else None)
-        self._venue._commit(())
+        self._commit(())
 
     # faults --------------------------------------------------------------------------
     def set_fault(self, fault: Fault | str, probability: Amount | float) -> None:
@@ -91,8 +98,8 @@ class MockControl:
 
     def disconnect_stream(self) -> None:
         """Drop every current stream subscriber now, as a network failure would."""
-        self._venue._hub.publish([DISCONNECT])
+        self._hub.publish([DISCONNECT])
 
     @property
     def stream_subscribers(self) -> int:
-        return self._venue._hub.subscribers
+        return self._hub.subscribers

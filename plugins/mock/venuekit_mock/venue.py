@@ -198,7 +198,8 @@ class MockVenue(Venue):
     @property
     def control(self) -> MockControl:
         """Market control and the ledger of truth (tests, the conformance kit)."""
-        return MockControl(self)
+        return MockControl(simulator=lambda: self._sim, faults=self.faults, hub=self._hub,
+                           commit=self._commit)
 
     @property
     def simulator(self) -> Simulator:

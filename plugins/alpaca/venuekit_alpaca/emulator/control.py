@@ -37,7 +37,7 @@ import json
 import threading
 from collections.abc import Callable
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from aiohttp import web
 
@@ -47,9 +47,7 @@ from venuekit_mock.sim import Fault, Ledger, Statistics
 
 from .jsonio import dumps, number_text
 from .payloads import timestamp
-
-if TYPE_CHECKING:
-    from .server import AlpacaEmulator
+from .state import EmulatorState
 
 __all__ = ["AlpacaControl", "ControlApi", "control_errors"]
 
@@ -62,13 +60,13 @@ _CALL_TIMEOUT = 30.0
 class AlpacaControl:
     """Market control and the ledger of truth of one :class:`AlpacaEmulator`."""
 
-    def __init__(self, emulator: AlpacaEmulator) -> None:
-        self._emulator = emulator
+    def __init__(self, state: EmulatorState) -> None:
+        self._state = state
 
     def _call(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn`` on the emulator's loop thread (directly when already on it)."""
-        loop = self._emulator.loop
-        if loop is None or self._emulator.loop_thread == threading.get_ident() \
+        loop = self._state.loop
+        if loop is None or self._state.loop_thread == threading.get_ident() \
                 or not loop.is_running():
             return fn(*args)
         done: concurrent.futures.Future[T] = concurrent.futures.Future()
@@ -84,7 +82,7 @@ class AlpacaControl:
 
     @property
     def _mock(self) -> MockControl:
-        return self._emulator.venue.control
+        return self._state.venue.control
 
     # market --------------------------------------------------------------------------
     def advance(self, steps: int = 1) -> None:
@@ -102,7 +100,7 @@ class AlpacaControl:
 
     def quote(self, symbol: str) -> tuple[Decimal, Decimal]:
         """The current bid and ask of ``symbol``."""
-        book = self._call(self._emulator.venue.simulator.book, symbol)
+        book = self._call(self._state.venue.simulator.book, symbol)
         return book.bid, book.ask
 
     # account -------------------------------------------------------------------------
@@ -138,7 +136,7 @@ class AlpacaControl:
     def set_rate_limit(self, limit: int | None = None, *, reset: bool = False) -> None:
         """Change the requests-per-minute budget and/or forget the requests counted."""
         def change() -> None:
-            budget = self._emulator.budget
+            budget = self._state.budget
             if limit is not None:
                 if limit < 1:
                     raise ValueError("the rate limit must allow at least one request")
@@ -158,11 +156,11 @@ class AlpacaControl:
 
     def order_id(self, venue_order_id: str) -> str:
         """The Alpaca id (UUID) of a ledger order."""
-        return self._emulator.ids.order_uuid(venue_order_id)
+        return self._state.ids.order_uuid(venue_order_id)
 
     def ledger_id(self, order_id: str) -> str | None:
         """The ledger's id for an Alpaca order id, or None when the emulator never made it."""
-        return self._emulator.ids.order_record(order_id)
+        return self._state.ids.order_record(order_id)
 
     def orders(self) -> list[dict[str, Any]]:
         """Every accepted order as it was accepted, oldest first, with Alpaca ids."""
@@ -175,7 +173,7 @@ class AlpacaControl:
     @property
     def stream_connections(self) -> int:
         """Open ``/stream`` websocket connections."""
-        return self._emulator.stream.connections
+        return len(self._state.connections)
 
     @property
     def stream_subscribers(self) -> int:
@@ -184,7 +182,7 @@ class AlpacaControl:
 
     def _ledger_json(self) -> dict[str, Any]:
         ledger = self._mock.ledger
-        ids = self._emulator.ids
+        ids = self._state.ids
         money = number_text
 
         def opt(value: Decimal | None) -> str | None:
@@ -230,9 +228,8 @@ class ControlApi:
 
     PREFIX = "/_venuekit"
 
-    def __init__(self, emulator: AlpacaEmulator) -> None:
-        self.emulator = emulator
-        self.control = emulator.control
+    def __init__(self, control: AlpacaControl) -> None:
+        self.control = control
 
     def routes(self) -> list[web.RouteDef]:
         p = self.PREFIX

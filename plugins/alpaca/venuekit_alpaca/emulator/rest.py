@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 from pydantic import ValidationError as ModelError
@@ -27,9 +27,7 @@ from venuekit_mock.sim import OrderView
 from . import errors, payloads
 from .activities import fill_activities
 from .jsonio import dumps, loads, number_text
-
-if TYPE_CHECKING:
-    from .server import AlpacaEmulator
+from .state import EmulatorState
 
 __all__ = ["RestApi"]
 
@@ -100,14 +98,13 @@ async def _body(request: web.Request) -> dict[str, Any]:
 
 
 class RestApi:
-    """The emulator's REST handlers (bound to one :class:`AlpacaEmulator`)."""
+    """The emulator's REST handlers, on the state the emulator hands them."""
 
-    def __init__(self, emulator: AlpacaEmulator) -> None:
-        self.emulator = emulator
-        self.venue = emulator.venue
-        self.ids = emulator.ids
-        # Orders placed by notional amount: the amount asked for, by simulator order id.
-        self.notional: dict[str, Decimal] = {}
+    def __init__(self, state: EmulatorState) -> None:
+        self.state = state
+        self.venue = state.venue
+        self.ids = state.ids
+        self.notional = state.notional
         self._generated_ids = 0
 
     @property
@@ -163,7 +160,7 @@ class RestApi:
     def _new_client_id(self) -> str:
         self._generated_ids += 1
         return str(uuid.uuid5(uuid.NAMESPACE_OID,
-                              f"{self.emulator.seed}/{self._generated_ids}"))
+                              f"{self.state.seed}/{self._generated_ids}"))
 
     def _client_id(self, body: Mapping[str, Any]) -> str:
         cid = body.get("client_order_id")
@@ -385,7 +382,7 @@ class RestApi:
         return json_response(payloads.account(
             self.ids, cash=account.cash, buying_power=account.buying_power,
             long_value=long_value, short_value=short_value, currency=account.currency,
-            created_at=self.emulator.created_at,
+            created_at=self.state.created_at,
             shorting=self._shorting))
 
     def _position_json(self, symbol: str, quantity: Decimal,

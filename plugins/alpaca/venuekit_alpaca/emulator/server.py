@@ -26,7 +26,7 @@ import logging
 import os
 import threading
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal, Self
 
@@ -50,6 +50,7 @@ from .control import AlpacaControl, ControlApi, control_errors
 from .ids import IdCodec
 from .ratelimit import RequestBudget
 from .rest import RestApi, json_response
+from .state import EmulatorState
 from .stream import TradeStream
 
 __all__ = ["DEFAULT_API_KEY", "DEFAULT_SECRET_KEY", "AlpacaEmulator", "run_in_thread"]
@@ -116,31 +117,31 @@ class AlpacaEmulator:
             raise error(Code.INVALID_CONFIG, "alpaca emulator: stall must be >= 0",
                         venue="alpaca")
         try:
-            self.budget = RequestBudget(rate_limit)
+            budget = RequestBudget(rate_limit)
         except ValueError as exc:
             raise error(Code.INVALID_CONFIG, f"alpaca emulator: rate_limit: {exc}",
                         venue="alpaca") from None
-        self.venue = MockVenue(
+        venue = MockVenue(
             seed=seed, symbols=symbols, cash=cash, slippage=slippage, commission=commission,
             short_selling=short_selling, client_order_id_max_length=CLIENT_ORDER_ID_MAX_LENGTH,
             latency=latency, stream_delay=stream_delay, visibility_delay=visibility_delay,
             faults=faults, tick_interval=tick_interval, clock=clock, start=start, step=step,
             steps_per_session=steps_per_session, replay=replay,
             market_reserve_bps=market_reserve_bps, state_path=state_path)
-        sim_config = self.venue.simulator.config
+        sim_config = venue.simulator.config
+        self.state = EmulatorState(
+            venue=venue, budget=budget, seed=seed, api_key=api_key, secret_key=secret_key,
+            ids=IdCodec(seed, sim_config.order_id_prefix, sim_config.trade_id_prefix))
+        self.venue = venue
+        self.budget = budget
+        self.ids = self.state.ids
         self.seed = seed
         self.host = host
         self.port = port
         self.stall = stall
-        self.ids = IdCodec(seed, sim_config.order_id_prefix, sim_config.trade_id_prefix)
-        self.created_at = datetime.now(UTC)
-        self.control = AlpacaControl(self)
-        self.rest = RestApi(self)
-        self.stream = TradeStream(self)
-        self.loop: asyncio.AbstractEventLoop | None = None
-        self.loop_thread: int | None = None
-        self._api_key = api_key
-        self._secret_key = secret_key
+        self.control = AlpacaControl(self.state)
+        self.rest = RestApi(self.state)
+        self.stream = TradeStream(self.state)
         self._runner: web.AppRunner | None = None
         self._listener: asyncio.Server | None = None
         self._stopping = asyncio.Event()
@@ -220,18 +221,18 @@ class AlpacaEmulator:
 
     @property
     def api_key(self) -> str:
-        return self._api_key
+        return self.state.api_key
 
     @property
     def secret_key(self) -> str:
-        return self._secret_key
+        return self.state.secret_key
 
     def client_settings(self) -> dict[str, str]:
         """What a client needs, as Alpaca's environment variables (the venuekit Alpaca
         venue reads them too). A secret key the caller chose is not repeated back."""
-        secret = self._secret_key if self._secret_key == DEFAULT_SECRET_KEY \
+        secret = self.secret_key if self.secret_key == DEFAULT_SECRET_KEY \
             else "<the secret_key you configured>"
-        return {"APCA_API_KEY_ID": self._api_key, "APCA_API_SECRET_KEY": secret,
+        return {"APCA_API_KEY_ID": self.api_key, "APCA_API_SECRET_KEY": secret,
                 "APCA_API_BASE_URL": self.base_url, "APCA_API_DATA_URL": self.data_url,
                 "APCA_API_STREAM_URL": self.stream_url}
 
@@ -239,21 +240,26 @@ class AlpacaEmulator:
         return {"trading": self.base_url, "data": self.data_url, "stream": self.stream_url,
                 "control": self.control_url}
 
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop | None:
+        """The event loop the emulator serves on, once started."""
+        return self.state.loop
+
     def credentials_match(self, key: object, secret: object) -> bool:
-        return key == self._api_key and secret == self._secret_key
+        return self.state.credentials_match(key, secret)
 
     # lifecycle -----------------------------------------------------------------------
     async def start(self) -> None:
         """Connect the venue and start serving (``port`` becomes the bound port)."""
         if self._runner is not None:
             return
-        self.loop = asyncio.get_running_loop()
-        self.loop_thread = threading.get_ident()
+        loop = self.state.loop = asyncio.get_running_loop()
+        self.state.loop_thread = threading.get_ident()
         self._stopping = asyncio.Event()
         await self.venue.connect()
         app = web.Application(middlewares=[self._middleware])
         app.router.add_routes(self.rest.routes())
-        app.router.add_routes(ControlApi(self).routes())
+        app.router.add_routes(ControlApi(self.control).routes())
         app.router.add_get("/stream", self.stream.handle)
         runner = web.AppRunner(app, access_log=None, handle_signals=False,
                                shutdown_timeout=1.0)
@@ -262,7 +268,7 @@ class AlpacaEmulator:
         try:
             # The listener is the loop's own server (not an aiohttp site), so that stop()
             # can stop accepting before it closes it: see _stop_listening().
-            listener = await self.loop.create_server(runner.server, self.host, self.port)
+            listener = await loop.create_server(runner.server, self.host, self.port)
         except OSError as exc:
             await runner.cleanup()
             await self.venue.close()

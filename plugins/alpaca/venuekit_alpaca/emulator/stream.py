@@ -27,7 +27,7 @@ import json
 import logging
 from collections.abc import AsyncIterator
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import WSMsgType, web
 
@@ -37,9 +37,7 @@ from venuekit_mock.sim import OrderView
 
 from . import payloads
 from .jsonio import dumps
-
-if TYPE_CHECKING:
-    from .server import AlpacaEmulator
+from .state import EmulatorState
 
 __all__ = ["TradeStream"]
 
@@ -51,9 +49,9 @@ ZERO = Decimal(0)
 class TradeStream:
     """Serves ``/stream`` connections for one emulator."""
 
-    def __init__(self, emulator: AlpacaEmulator) -> None:
-        self.emulator = emulator
-        self._connections: set[web.WebSocketResponse] = set()
+    def __init__(self, state: EmulatorState) -> None:
+        self.state = state
+        self._connections = state.connections
 
     @property
     def connections(self) -> int:
@@ -123,7 +121,7 @@ class TradeStream:
             data = frame.get("data")
             data = data if isinstance(data, dict) else {}
             key, secret = data.get("key_id"), data.get("secret_key")
-        return self.emulator.credentials_match(key, secret)
+        return self.state.credentials_match(key, secret)
 
     @staticmethod
     def _streams(frame: dict[str, Any]) -> list[str]:
@@ -142,7 +140,7 @@ class TradeStream:
         """Subscribe to the venue's order stream now (so that nothing that happens after
         the listen answer is missed) and relay it from a task."""
         try:
-            updates = self.emulator.venue.order_updates()
+            updates = self.state.venue.order_updates()
         except VenueKitError:  # the venue refuses the credentials (an injected fault)
             return asyncio.create_task(self._refuse(ws))
         return asyncio.create_task(self._forward(ws, request, updates),
@@ -174,7 +172,7 @@ class TradeStream:
                 await closer()
 
     def _message(self, update: OrderUpdate) -> dict[str, Any] | None:
-        sim = self.emulator.venue.simulator
+        sim = self.state.venue.simulator
         snap = update.order
         current: OrderView = sim.order(snap.venue_order_id)
         filled = snap.filled_quantity
@@ -189,13 +187,13 @@ class TradeStream:
         if update.fill is not None:
             fill = self._sim_fill(update.fill.trade_id)
             position = self._position_after(fill.trade_id, fill.symbol) if fill else None
-        return payloads.trade_update(view, self.emulator.ids, update.at, fill, position,
-                                     notional=self.emulator.rest.notional.get(
+        return payloads.trade_update(view, self.state.ids, update.at, fill, position,
+                                     notional=self.state.notional.get(
                                          snap.venue_order_id),
                                      average_price=snap.average_price)
 
     def _sim_fill(self, trade_id: str) -> Any:
-        for fill in reversed(self.emulator.venue.simulator.ledger.fills):
+        for fill in reversed(self.state.venue.simulator.ledger.fills):
             if fill.trade_id == trade_id:
                 return fill
         return None
@@ -203,7 +201,7 @@ class TradeStream:
     def _position_after(self, trade_id: str, symbol: str) -> Decimal:
         """The position in ``symbol`` right after trade ``trade_id``: today's position less
         the trades booked since."""
-        sim = self.emulator.venue.simulator
+        sim = self.state.venue.simulator
         position = sim.account.position(symbol)
         for fill in reversed(sim.ledger.fills):
             if fill.trade_id == trade_id:
