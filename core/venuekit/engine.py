@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Self
 from .errors import Code, OrderNotFound, Outcome, VenueKitError, error
 from .journal.base import Journal
 from .journal.ids import ClientIdRules
+from .journal.runs import RunLink, current_link
 from .lifecycle import EventKind
 from .limited import LimitedVenue
 from .model import Instrument, Order, OrderRequest, OrderState, OrderType, Quote
@@ -32,7 +33,6 @@ from .ratelimit import RateLimiter
 from .reconcile import reconcile_order
 from .recovery import RecoveryReport, recover
 from .retry import retry_call
-from .runs.records import RunLink, current_link
 from .settlement import Reconciler, SettlementOptions
 from .tracking import OrderTracker
 from .venue import OrderRef, Venue

@@ -31,11 +31,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from .errors import OrderNotFound, VenueKitError
+from .journal.runs import Run
 from .lifecycle import EventKind
 from .model import Fill, Order, OrderState
 from .outcome import OutcomePolicy, submit_age
 from .reconcile import CLOCK_SLACK, fetch_fills, lookup, reconcile_order
-from .runs.records import Run
 from .tracking import OrderTracker
 from .venue import Venue
 

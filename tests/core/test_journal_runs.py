@@ -10,9 +10,9 @@ import pytest
 
 from venuekit.errors import Code, VenueKitError
 from venuekit.journal import ClientIdRules, SQLiteJournal
+from venuekit.journal.runs import OWNER
 from venuekit.model import OrderRequest
 from venuekit.runs import Run, RunItem, RunKind, RunLink, RunState
-from venuekit.runs.records import OWNER
 
 ITEMS = [RunItem(index=0, symbol="AAPL", action="SELL", quantity=Decimal("10.50")),
          RunItem(index=1, symbol="MSFT", action="BUY", notional=Decimal("2500")),

@@ -21,6 +21,7 @@ from tests.support.helpers import flat
 from tests.support.journal_truth import assert_journal_matches_ledger
 from venuekit.engine import Engine
 from venuekit.errors import Code, VenueKitError
+from venuekit.journal.runs import RunItem
 from venuekit.journal.sqlite import SQLiteJournal
 from venuekit.model import OrderRequest, OrderState, Side
 from venuekit.plugins import PluginHost
@@ -28,7 +29,6 @@ from venuekit.rebalance import ItemStatus, Rebalancer, parse_plan
 from venuekit.rebalance.executor import run_items
 from venuekit.runs import RunKind, RunLink, RunState, linked
 from venuekit.runs.book import ItemProgress, RunBook, plan_hash
-from venuekit.runs.records import RunItem
 from venuekit.runs.single import execute_order
 from venuekit.settlement import SettlementOptions
 from venuekit_mock import MockVenue

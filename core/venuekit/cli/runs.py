@@ -11,8 +11,8 @@ from rich import box
 from rich.table import Table
 
 from ..errors import Code, VenueKitError, error
+from ..journal.runs import Run, RunState
 from ..runs.book import ItemProgress, RunBook
-from ..runs.records import Run, RunState
 from ..settings import load_settings
 from .config import journal_options
 from .orders import order_summary

@@ -23,7 +23,7 @@ promises, which the rest of venuekit relies on:
   are rebuilt exactly: request, state, quantities as the same Decimals, fills, history,
   venue ids and the state a pending cancel or replace returns to.
 * Runs (:mod:`venuekit.runs`) are stored with their items; an order created inside a run
-  keeps its :class:`~venuekit.runs.records.RunLink`, and :meth:`Journal.orders` finds a
+  keeps its :class:`~venuekit.journal.runs.RunLink`, and :meth:`Journal.orders` finds a
   run's orders. Run writes are durable when they return.
 * Errors are :class:`venuekit.errors.JournalError` with a ``JOURNAL_*`` code.
 """
@@ -39,8 +39,8 @@ from types import TracebackType
 from typing import Self
 
 from ..model import Fill, Order, OrderEvent, OrderRequest, OrderState
-from ..runs.records import Run, RunItem, RunKind, RunLink, RunState
 from .ids import ClientIdRules
+from .runs import Run, RunItem, RunKind, RunLink, RunState
 
 __all__ = ["Journal"]
 

@@ -1,17 +1,20 @@
 """The embedded journal: one SQLite file (stdlib ``sqlite3``, WAL mode), one writer at a time.
 
-This module owns opening a journal file safely, its durability settings, and the SQL that
-stores and rebuilds orders, events and fills. The schema and its migrations live in
-:mod:`venuekit.journal.sqlite_schema`.
+This module owns what the journal writes and reads, order by order, and the write lock.
+Its parts:
 
-Opening checks, before anything is written to the file:
+* :mod:`.sqlite_transactions`: what is committed when (one call's atomic unit, batches,
+  events written behind) and the errors;
+* :mod:`.sqlite_file`: telling a journal file from anything else, creating and opening
+  (and upgrading) one, before anything is written to it;
+* :mod:`.sqlite_schema`: the schema and its migrations;
+* :mod:`.sqlite_writes` and :mod:`.sqlite_reads`: the SQL that writes and reads orders,
+  events and fills; :mod:`.sqlite_runs`: the same for runs;
+* :mod:`.rows`: the format of every row, shared with any other table-based backend.
 
-* it is SQLite and a venuekit journal with every table, else ``JOURNAL_CORRUPT``;
-* its schema is not newer than this venuekit knows, else ``JOURNAL_TOO_NEW``; an older
-  one is upgraded in a single transaction;
-* nothing else has it open for writing (see :mod:`venuekit.journal._lock`), else
-  ``JOURNAL_LOCKED``. A read-only journal
-  (``readonly=True``, for listing commands) takes no lock and can be opened alongside.
+Nothing else may have the file open for writing (see :mod:`venuekit.journal._lock`), else
+``JOURNAL_LOCKED``. A read-only journal (``readonly=True``, for listing commands) takes no
+lock and can be opened alongside.
 
 Durability. In WAL mode every transaction is one append to the write-ahead log:
 
@@ -22,39 +25,34 @@ Durability. In WAL mode every transaction is one append to the write-ahead log:
   macOS ``F_FULLFSYNC``) before it returns, so it also survives power loss, at the cost
   of one disk flush per journal write.
 
-Storage formats: Decimals are TEXT (read back digit for digit, ``Decimal("1.50")`` stays
-``1.50``), instants are integer microseconds since the epoch in UTC.
+Storage formats: see :mod:`.rows`.
 
 A journal object is used from one thread, like the :mod:`sqlite3` connection it holds.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import sqlite3
-from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, BinaryIO, Literal, NoReturn
+from typing import Any, BinaryIO, Literal, TypeVar
 
-from ..errors import Code, ErrorCode, JournalError, error
-from ..lifecycle import EventKind, restatements, standing_fills
-from ..model import Fill, Order, OrderEvent, OrderRequest, OrderState, Side, utcnow
-from ..runs.records import Run, RunItem, RunKind, RunLink, RunState
-from ..version import __version__
-from . import sqlite_file, sqlite_runs
-from . import sqlite_schema as schema
+from ..errors import Code, JournalError, error
+from ..lifecycle import EventKind, restatements
+from ..model import Fill, Order, OrderEvent, OrderRequest, OrderState, utcnow
+from . import sqlite_file, sqlite_reads, sqlite_runs
 from ._lock import lock_journal
-from ._time import as_utc, from_micros, to_micros
+from ._time import as_utc, to_micros
 from .base import Journal
-from .ids import ClientIdRules, is_journal_tag, new_journal_tag
+from .ids import ClientIdRules
+from .rows import execution_columns
+from .runs import Run, RunItem, RunKind, RunLink, RunState
+from .sqlite_transactions import Transactions
 from .sqlite_writes import (
-    EVENT_COLUMNS,
     INSERT_FILL,
     INSERT_NEW_EVENT,
     INSERT_ORDER,
@@ -62,7 +60,6 @@ from .sqlite_writes import (
     INSERT_SUBMITTED_ORDER,
     Row,
     WriteQueue,
-    execution_columns,
 )
 
 __all__ = ["ENV_VAR", "NEW_EVENT", "Durability", "SQLiteJournal", "default_journal_path"]
@@ -81,26 +78,11 @@ NEW_EVENT = "new"
 _SUBMIT_EVENT: str = EventKind.SUBMIT.value
 
 _MIN_SQLITE = (3, 24, 0)  # upsert (ON CONFLICT DO ...) syntax
-_BUSY_TIMEOUT_MS = 5000
 # How many taken ids to skip before giving up; a clash needs two rule sets in one journal.
 _ID_ATTEMPTS = 100
 
 _OPEN = "closed_at IS NULL"
-_UNDECODABLE = "Could not decode to UTF-8"
 _NO_RUN = (None, None)
-
-_ORDER_COLUMNS = (
-    "id, venue, symbol, side, order_type, time_in_force, request_quantity, request_notional, "
-    "request_limit_price, correlation_id, quantity, limit_price, created_at, replaces, state, "
-    "venue_order_id, filled_quantity, filled_notional, fees, replaced_by, reason, resume_state, "
-    "run_id, run_item"
-)
-_FILL_COLUMNS = (
-    "trade_id, symbol, side, quantity, price, fee, fee_currency, at, venue_order_id, "
-    "client_order_id, inferred"
-)
-
-
 
 def default_journal_path() -> Path:
     """``$VENUEKIT_JOURNAL`` if set, else ``.venuekit/journal.sqlite3`` in the working directory."""
@@ -124,7 +106,7 @@ def _checked_amount(name: str, value: Decimal) -> Decimal:
     return value
 
 
-class SQLiteJournal(Journal):
+class SQLiteJournal(Transactions, Journal):
     """The journal in one SQLite file. See the module documentation for the guarantees.
 
     ``path`` defaults to :func:`default_journal_path`; missing parent directories are
@@ -158,269 +140,23 @@ class SQLiteJournal(Journal):
                                   exc) from exc
             self._lock = lock_journal(self.path)
         try:
-            (self._conn, self._tag, self._next_seq, self._next_run_seq,
-             version) = self._open()
+            opened = sqlite_file.open_journal(self.path, readonly=readonly,
+                                              synchronous=_SYNCHRONOUS[durability],
+                                              fullfsync=durability == "full")
+        except sqlite_file.FileProblem as exc:
+            self._release_lock()
+            raise self._error(exc.code, exc.what, exc.__cause__, **exc.details) from None
         except BaseException:
             self._release_lock()
             raise
+        self._conn, self._tag, version = opened.conn, opened.tag, opened.version
+        self._next_seq, self._next_run_seq = opened.next_order, opened.next_run
         # One cursor for every write: conn.execute would create a cursor per statement.
         self._cursor = self._conn.cursor()
         self._write = self._cursor.execute
         log.info("journal opened",
                  extra={"journal": str(self.path), "schema_version": version,
                         "durability": durability, "readonly": readonly, "journal_tag": self._tag})
-
-    # opening ----------------------------------------------------------------------------
-    def _error(self, code: ErrorCode, what: str, cause: BaseException | None = None,
-               **details: Any) -> JournalError:
-        details["journal"] = str(self.path)
-        if cause is not None:
-            details["cause"] = f"{type(cause).__name__}: {cause}"
-        exc = error(code, f"journal {self.path}: {what}", details=details)
-        assert isinstance(exc, JournalError)
-        return exc
-
-    def _open(self) -> tuple[sqlite3.Connection, str, int, int, int]:
-        path = self.path
-        try:
-            exists = sqlite_file.check_header(path)
-            if not exists:
-                if self.readonly:
-                    raise self._error(Code.JOURNAL_ERROR, "there is no journal file yet (the "
-                                      "first command that trades creates it)")
-                sqlite_file.create_journal(path, self._write_new_schema)
-                log.info("journal created", extra={"journal": str(path),
-                                                   "schema_version": schema.latest_version()})
-        except sqlite_file.FileProblem as exc:
-            raise self._error(exc.code, exc.what, exc.__cause__) from None
-        mode = "ro" if self.readonly else "rw"
-        try:
-            conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode={mode}", uri=True,
-                                   isolation_level=None, cached_statements=256)
-        except sqlite3.Error as exc:
-            raise self._error(Code.JOURNAL_ERROR, f"cannot open it: {exc}", exc) from exc
-        try:
-            conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
-            try:
-                sqlite_file.quick_check(conn)
-            except sqlite_file.FileProblem as exc:
-                raise self._error(exc.code, exc.what, exc.__cause__) from None
-            found, meta = self._inspect(conn)
-            latest = schema.latest_version()
-            if found == latest:
-                self._check_tables(conn)  # before anything is written to the file
-            if self.readonly:
-                if found < latest:
-                    raise self._error(Code.JOURNAL_ERROR,
-                                      f"it has schema version {found} and needs an upgrade to "
-                                      f"{latest}; open it once for writing to upgrade it",
-                                      found=found, supported=latest)
-            else:
-                self._prepare_for_writing(conn)
-                if found != latest:
-                    schema.migrate(conn, found)
-                    self._check_tables(conn)
-                    log.info("journal schema ready",
-                             extra={"journal": str(path), "from_version": found,
-                                    "to_version": latest})
-                if meta.get("venuekit_version") != __version__:
-                    schema.set_meta(conn, "venuekit_version", __version__)
-            tag = meta.get("journal_tag", "")
-            if not is_journal_tag(tag):
-                raise self._error(Code.JOURNAL_CORRUPT, f"its journal tag {tag!r} is invalid")
-            # Orders and runs are never deleted, so one past the largest number is unused.
-            (last,) = conn.execute("SELECT max(seq) FROM orders").fetchone()
-            (last_run,) = conn.execute("SELECT max(seq) FROM runs").fetchone()
-            conn.row_factory = sqlite3.Row
-        except JournalError:
-            conn.close()
-            raise
-        except sqlite3.Error as exc:
-            conn.close()
-            raise self._sqlite_error("open it", exc) from exc
-        except BaseException:
-            conn.close()
-            raise
-        return conn, tag, (last or 0) + 1, (last_run or 0) + 1, latest
-
-    @staticmethod
-    def _write_new_schema(conn: sqlite3.Connection) -> None:
-        """Every migration and a new journal's identity, in one transaction."""
-        schema.migrate(conn, 0, meta={"application": schema.APPLICATION,
-                                      "journal_tag": new_journal_tag(),
-                                      "created_at": utcnow().isoformat(),
-                                      "venuekit_version": __version__})
-
-    def _inspect(self, conn: sqlite3.Connection) -> tuple[int, dict[str, str]]:
-        """The schema version and meta entries of the file."""
-        objects = conn.execute("SELECT type, name FROM sqlite_master").fetchall()
-        if not objects:
-            raise self._error(Code.JOURNAL_CORRUPT, "it is an empty SQLite database, not a "
-                              "venuekit journal; it was not modified")
-        tables = {name for kind, name in objects if kind == "table"}
-        if "meta" not in tables:
-            raise self._error(Code.JOURNAL_CORRUPT, "it is an SQLite database but not a venuekit "
-                              "journal (no meta table); it was not modified",
-                              tables=sorted(tables))
-        try:
-            meta: dict[str, str] = dict(conn.execute("SELECT key, value FROM meta").fetchall())
-        except sqlite3.OperationalError:  # a meta table of some other shape
-            meta = {}
-        if meta.get("application") != schema.APPLICATION:
-            raise self._error(Code.JOURNAL_CORRUPT, "it is not a venuekit journal (its meta "
-                              f"table names application {meta.get('application')!r}); it was "
-                              "not modified")
-        try:
-            found = int(meta["schema_version"])
-        except (KeyError, ValueError):
-            raise self._error(Code.JOURNAL_CORRUPT, "its schema version "
-                              f"{meta.get('schema_version')!r} is unreadable") from None
-        latest = schema.latest_version()
-        if found > latest:
-            writer = meta.get("venuekit_version", "a newer release")
-            raise self._error(Code.JOURNAL_TOO_NEW,
-                              f"it has schema version {found}, written by venuekit {writer}; "
-                              f"this venuekit {__version__} reads schema versions up to {latest}",
-                              found=found, supported=latest, written_by=writer)
-        return found, meta
-
-    def _check_tables(self, conn: sqlite3.Connection) -> None:
-        tables = {name for (name,) in
-                  conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        missing = schema.REQUIRED_TABLES - tables
-        if missing:
-            raise self._error(Code.JOURNAL_CORRUPT,
-                              f"tables {', '.join(sorted(missing))} are missing",
-                              missing=sorted(missing))
-
-    def _prepare_for_writing(self, conn: sqlite3.Connection) -> None:
-        (journal_mode,) = conn.execute("PRAGMA journal_mode = WAL").fetchone()
-        if str(journal_mode).lower() != "wal":
-            raise self._error(Code.JOURNAL_ERROR, f"cannot use write-ahead logging (the "
-                              f"filesystem gave {journal_mode!r}); keep it on a local disk")
-        conn.execute(f"PRAGMA synchronous = {_SYNCHRONOUS[self.durability]}")
-        if self.durability == "full":
-            # Without these, fsync on macOS does not flush the drive's cache.
-            conn.execute("PRAGMA fullfsync = ON")
-            conn.execute("PRAGMA checkpoint_fullfsync = ON")
-
-    # errors -----------------------------------------------------------------------------
-    def _sqlite_error(self, what: str, exc: sqlite3.Error, **details: Any) -> JournalError:
-        code = Code.JOURNAL_ERROR
-        if (getattr(exc, "sqlite_errorcode", 0) & 0xFF) in sqlite_file.CORRUPT_CODES \
-                or _UNDECODABLE in str(exc):  # a stored text damaged into invalid UTF-8
-            code = Code.JOURNAL_CORRUPT
-        return self._error(code, f"could not {what}: {exc}", exc, **details)
-
-    def _refuse_read_only(self) -> NoReturn:
-        raise self._error(Code.JOURNAL_ERROR, "it was opened read-only; open it without "
-                          "readonly=True to write")
-
-    def _rollback(self) -> None:
-        self._queue.clear()  # it belonged to the transaction
-        try:
-            if self._conn.in_transaction:
-                self._conn.execute("ROLLBACK")
-        except sqlite3.Error:
-            log.exception("journal rollback failed", extra={"journal": str(self.path)})
-
-    # writing ----------------------------------------------------------------------------
-    def _begin(self) -> bool:
-        """Start one call's atomic unit: a transaction, or a savepoint inside an open one
-        (a batch, or the transaction holding events written behind).
-
-        Returns True when the call owns a transaction it must commit itself.
-        """
-        if self._batch_depth or self._behind:
-            self._write("SAVEPOINT entry")
-            return False
-        self._write("BEGIN IMMEDIATE")
-        return True
-
-    def _end(self, owned: bool, *, durable: bool = True) -> None:
-        """End one call's atomic unit; a durable call outside a batch commits, taking every
-        event written behind with it."""
-        if owned:
-            self._write("COMMIT")
-            return
-        self._write("RELEASE entry")
-        if durable and self._behind and not self._batch_depth:
-            self._commit_behind()
-
-    def _write_queued(self) -> None:
-        """Execute the writes queued behind (inside the open transaction; not a commit)."""
-        if self._queue:
-            self._queue.write(self._cursor)
-
-    def _commit_behind(self) -> None:
-        self._behind = False
-        try:
-            self._write_queued()
-            self._write("COMMIT")
-        except sqlite3.Error:
-            self._rollback()
-            raise
-
-    def flush(self) -> None:
-        """Commit the events written behind (nothing to do inside a batch: it commits)."""
-        if not self._behind or self._batch_depth:
-            return
-        try:
-            self._commit_behind()
-        except sqlite3.Error as exc:
-            raise self._sqlite_error("commit the events written behind; they were not kept",
-                                     exc) from exc
-
-    @property
-    def pending(self) -> bool:
-        """True while events written behind wait for a commit."""
-        return self._behind
-
-    @property
-    def refused_writes(self) -> int:
-        """Orders whose events written behind the journal refused (and logged as "events
-        written behind were not recorded") since it was opened: 0 in a healthy journal."""
-        return self._queue.refused
-
-    def _undo(self, owned: bool | None) -> None:
-        """Undo what :meth:`_begin` started (``owned`` is None when it never started)."""
-        if owned is None:
-            return
-        conn = self._conn
-        try:
-            if owned:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-            else:
-                conn.execute("ROLLBACK TO entry")
-                conn.execute("RELEASE entry")
-        except sqlite3.Error:
-            log.exception("journal rollback failed", extra={"journal": str(self.path)})
-
-    @contextmanager
-    def batch(self) -> Iterator[None]:
-        """One transaction for every call inside the block (see :meth:`Journal.batch`)."""
-        if self.readonly:
-            self._refuse_read_only()
-        if self._batch_depth == 0 and not self._behind:
-            try:
-                self._conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as exc:
-                raise self._sqlite_error("start a batch", exc) from exc
-        self._batch_depth += 1
-        try:
-            yield
-        finally:
-            self._batch_depth -= 1
-            if self._batch_depth == 0:
-                self._behind = False  # the batch's commit takes them along
-                try:
-                    self._write_queued()
-                    self._conn.execute("COMMIT")
-                except sqlite3.Error as exc:
-                    self._rollback()
-                    raise self._sqlite_error("commit the batch; nothing written in it was "
-                                             "kept", exc) from exc
 
     def create_order(self, venue: str, request: OrderRequest, *, id_rules: ClientIdRules,
                      quantity: Decimal | None = None, limit_price: Decimal | None = None,
@@ -580,15 +316,6 @@ class SQLiteJournal(Journal):
             self._report_duplicate(order, fill)
         return recorded
 
-    def _open_behind(self) -> None:
-        if self._behind:
-            return
-        try:
-            self._write("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise self._sqlite_error("start writing behind", exc) from exc
-        self._behind = True
-
     def _insert_fill(self, order: Order, fill: Fill, execution: tuple[Any, ...],
                      data: dict[str, str] | None) -> bool:
         """Store ``fill`` (``execution`` is its :func:`execution_columns`) in the ledger of
@@ -661,28 +388,15 @@ class SQLiteJournal(Journal):
                symbol: str | None = None, venue: str | None = None,
                since: datetime | None = None, until: datetime | None = None,
                limit: int | None = None, run_id: str | None = None) -> list[Order]:
-        clauses: list[str] = []
-        params: list[Any] = []
-        if state is not None:
-            states = [state] if isinstance(state, OrderState) else list(state)
-            if not states:
-                return []
-            clauses.append(f"state IN ({', '.join('?' * len(states))})")
-            params.extend(OrderState(s).value for s in states)
-        for column, value in (("symbol", symbol), ("venue", venue), ("run_id", run_id)):
-            if value is not None:
-                clauses.append(f"{column} = ?")
-                params.append(value)
-        if since is not None:
-            clauses.append("created_at >= ?")
-            params.append(to_micros(since))
-        if until is not None:
-            clauses.append("created_at < ?")
-            params.append(to_micros(until))
         if limit is not None and limit < 0:
             raise ValueError(f"limit must not be negative, got {limit}")
-        return self._select(" AND ".join(clauses) or "1", params, newest_first=True,
-                            limit=limit)
+        where = (sqlite_reads.Where().among("state", _values(state, OrderState))
+                 .equals("symbol", symbol).equals("venue", venue).equals("run_id", run_id)
+                 .compare("created_at", ">=", None if since is None else to_micros(since))
+                 .compare("created_at", "<", None if until is None else to_micros(until)))
+        if where.nothing:
+            return []
+        return self._select(where.text, where.params, newest_first=True, limit=limit)
 
     def venue_order_ids(self, venue: str, since: datetime) -> set[str]:
         # Newest first, stopping at the first order created before ``since``: orders are
@@ -703,132 +417,55 @@ class SQLiteJournal(Journal):
         return ids
 
     def fills(self, *, venue: str | None = None, symbol: str | None = None) -> list[Fill]:
-        clauses: list[str] = []
-        params: list[str] = []
-        for column, value in (("venue", venue), ("symbol", symbol)):
-            if value is not None:
-                clauses.append(f"{column} = ?")
-                params.append(value)
-        where = " AND ".join(clauses) or "1"
+        where = sqlite_reads.Where().equals("venue", venue).equals("symbol", symbol)
         try:
-            rows = self._conn.execute(
-                f"SELECT {_FILL_COLUMNS}, restated FROM fills WHERE {where} "
-                "ORDER BY at, venue, symbol, trade_id", params).fetchall()
+            with self._snapshot() as conn:
+                return sqlite_reads.select_fills(conn, where.text, where.params)
         except sqlite3.Error as exc:
             raise self._sqlite_error("read fills", exc) from exc
-        fills: list[Fill] = []
-        try:
-            for *columns, restated in rows:
-                fill = _fill(*columns)
-                if restated != "0":  # an inferred fill: only what no execution restated
-                    left = fill.quantity - Decimal(restated)
-                    if left <= 0:
-                        continue
-                    fill = fill.model_copy(update={"quantity": left})
-                fills.append(fill)
-        except (ValueError, ArithmeticError, TypeError) as exc:
-            raise self._error(Code.JOURNAL_CORRUPT, f"a stored fill is unreadable: {exc}",
-                              exc) from exc
-        return fills
-
-    @contextmanager
-    def _snapshot(self) -> Iterator[sqlite3.Connection]:
-        """One consistent view for several queries, including what this journal wrote
-        (its queued writes are executed first); inside a batch it is the batch's view."""
-        conn = self._conn
-        self._write_queued()
-        opened = not conn.in_transaction
-        if opened:
-            conn.execute("BEGIN")
-        try:
-            yield conn
-        finally:
-            if opened:
-                self._rollback()
+        except sqlite_reads.Unreadable as exc:
+            raise self._error(Code.JOURNAL_CORRUPT, str(exc), exc.__cause__) from exc
 
     def _select(self, where: str, params: Sequence[Any], *, newest_first: bool = False,
                 limit: int | None = None) -> list[Order]:
         """Orders matching ``where`` with their histories, read from one snapshot."""
-        order_by = f"ORDER BY seq {'DESC' if newest_first else 'ASC'}"
-        if limit is not None:
-            order_by += f" LIMIT {int(limit)}"
-        chosen = f"SELECT id FROM orders WHERE {where} {order_by}"
         try:
             with self._snapshot() as conn:
-                rows = conn.execute(
-                    f"SELECT {_ORDER_COLUMNS} FROM orders WHERE {where} {order_by}",
-                    params).fetchall()
-                events = conn.execute(
-                    f"SELECT {EVENT_COLUMNS} FROM events WHERE order_id IN ({chosen}) "
-                    "ORDER BY order_id, seq", params).fetchall() if rows else []
+                return sqlite_reads.select_orders(conn, where, params,
+                                                  newest_first=newest_first, limit=limit)
         except sqlite3.Error as exc:
             raise self._sqlite_error("read orders", exc) from exc
-        history: defaultdict[str, list[sqlite3.Row]] = defaultdict(list)
-        for event in events:
-            history[event["order_id"]].append(event)
-        orders: list[Order] = []
-        for row in rows:
-            try:
-                orders.append(_order(row, history.get(row["id"], [])))
-            except (ValueError, ArithmeticError, TypeError) as exc:
-                raise self._error(Code.JOURNAL_CORRUPT, f"order {row['id']} is unreadable: "
-                                  f"{exc}", exc, order_id=row["id"]) from exc
-        return orders
+        except sqlite_reads.Unreadable as exc:
+            raise self._error(Code.JOURNAL_CORRUPT, str(exc), exc.__cause__,
+                              order_id=exc.order_id) from exc
 
     # runs -------------------------------------------------------------------------------
     def create_run(self, *, kind: RunKind, venue: str, plan_hash: str, strategy: str,
                    items: Sequence[RunItem], correlation_id: str | None = None,
                    owner: str | None = None) -> Run:
-        if self.readonly:
-            self._refuse_read_only()
         now = utcnow()
         seq = self._next_run_seq
         run = Run(id=f"{self._tag}-r{seq}", kind=kind, venue=venue, plan_hash=plan_hash,
                   strategy=strategy, state=RunState.RUNNING, created_at=now, updated_at=now,
                   items=list(items), correlation_id=correlation_id, owner=owner)
-        owned: bool | None = None
-        try:
-            self._write_queued()
-            owned = self._begin()
-            sqlite_runs.insert_run(self._cursor, seq, run)
-            self._end(owned)
-        except sqlite3.Error as exc:
-            self._undo(owned)
-            raise self._sqlite_error("create the run", exc, venue=venue) from exc
-        except BaseException:
-            self._undo(owned)
-            raise
+        with self._atomic("create the run", venue=venue) as cursor:
+            sqlite_runs.insert_run(cursor, seq, run)
         self._next_run_seq = seq + 1
         return run
 
     def update_run(self, run_id: str, *, state: RunState | None = None,
                    note: str | None = None, items: Sequence[RunItem] = (),
                    resumed_by: str | None = None) -> None:
-        if self.readonly:
-            self._refuse_read_only()
         if resumed_by is not None:
             state = RunState.RUNNING
-        owned: bool | None = None
-        try:
-            self._write_queued()
-            owned = self._begin()
-            found = sqlite_runs.update_run(self._cursor, run_id, utcnow(), state=state,
-                                           note=note, clear_note=resumed_by is not None,
-                                           owner=resumed_by, resumed=resumed_by is not None)
-            if found and items:
-                sqlite_runs.write_items(self._cursor, run_id, items)
-            if not found:
-                self._undo(owned)
-                owned = None
+        with self._atomic(f"record run {run_id}", run_id=run_id) as cursor:
+            if not sqlite_runs.update_run(cursor, run_id, utcnow(), state=state, note=note,
+                                          clear_note=resumed_by is not None, owner=resumed_by,
+                                          resumed=resumed_by is not None):
                 raise error(Code.UNKNOWN_RUN, f"the journal {self.path} has no run "
                             f"{run_id!r}", details={"run_id": run_id})
-            self._end(owned)
-        except sqlite3.Error as exc:
-            self._undo(owned)
-            raise self._sqlite_error(f"record run {run_id}", exc, run_id=run_id) from exc
-        except BaseException:
-            self._undo(owned)
-            raise
+            if items:
+                sqlite_runs.write_items(cursor, run_id, items)
 
     def get_run(self, run_id: str) -> Run | None:
         found = self._select_runs("id = ?", (run_id,), None)
@@ -837,22 +474,14 @@ class SQLiteJournal(Journal):
     def runs(self, *, venue: str | None = None, plan_hash: str | None = None,
              kind: RunKind | None = None, state: RunState | Iterable[RunState] | None = None,
              limit: int | None = None) -> list[Run]:
-        clauses: list[str] = []
-        params: list[Any] = []
-        for column, value in (("venue", venue), ("plan_hash", plan_hash),
-                              ("kind", None if kind is None else RunKind(kind).value)):
-            if value is not None:
-                clauses.append(f"{column} = ?")
-                params.append(value)
-        if state is not None:
-            states = [state] if isinstance(state, RunState) else list(state)
-            if not states:
-                return []
-            clauses.append(f"state IN ({', '.join('?' * len(states))})")
-            params.extend(RunState(s).value for s in states)
         if limit is not None and limit < 0:
             raise ValueError(f"limit must not be negative, got {limit}")
-        return self._select_runs(" AND ".join(clauses) or "1", params, limit)
+        where = (sqlite_reads.Where().equals("venue", venue).equals("plan_hash", plan_hash)
+                 .equals("kind", None if kind is None else RunKind(kind).value)
+                 .among("state", _values(state, RunState)))
+        if where.nothing:
+            return []
+        return self._select_runs(where.text, where.params, limit)
 
     def _select_runs(self, where: str, params: Sequence[Any], limit: int | None) -> list[Run]:
         try:
@@ -896,45 +525,12 @@ class _UnknownOrder(Exception):
     """Raised inside a write transaction to roll it back: the order row does not exist."""
 
 
-# rebuilding -------------------------------------------------------------------------------
-def _fill(trade_id: str, symbol: str, side: str, quantity: str, price: str, fee: str,
-          fee_currency: str, at: int, venue_order_id: str | None, client_order_id: str | None,
-          inferred: int) -> Fill:
-    return Fill(trade_id=trade_id, symbol=symbol, side=Side(side), quantity=Decimal(quantity),
-                price=Decimal(price), fee=Decimal(fee), fee_currency=fee_currency,
-                at=from_micros(at), venue_order_id=venue_order_id,
-                client_order_id=client_order_id, inferred=bool(inferred))
+_Enum = TypeVar("_Enum", OrderState, RunState)
 
 
-def _event(row: sqlite3.Row) -> OrderEvent:
-    fill = None
-    if row["trade_id"] is not None:
-        fill = _fill(row["trade_id"], row["fill_symbol"], row["fill_side"], row["fill_quantity"],
-                     row["fill_price"], row["fill_fee"], row["fill_fee_currency"], row["fill_at"],
-                     row["fill_venue_order_id"], row["fill_client_order_id"],
-                     row["fill_inferred"])
-    data = row["data"]
-    return OrderEvent(seq=row["seq"], kind=row["kind"], state=OrderState(row["state"]),
-                      at=from_micros(row["at"]), fill=fill, reason=row["reason"],
-                      data=None if data is None else json.loads(data))
-
-
-def _order(row: sqlite3.Row, events: Sequence[sqlite3.Row]) -> Order:
-    request = OrderRequest(
-        symbol=row["symbol"], side=row["side"], quantity=_decimal(row["request_quantity"]),
-        notional=_decimal(row["request_notional"]), order_type=row["order_type"],
-        limit_price=_decimal(row["request_limit_price"]), time_in_force=row["time_in_force"],
-        correlation_id=row["correlation_id"])
-    history = [_event(event) for event in events]
-    resume = row["resume_state"]
-    return Order(
-        id=row["id"], venue=row["venue"], request=request, quantity=_decimal(row["quantity"]),
-        state=OrderState(row["state"]), venue_order_id=row["venue_order_id"],
-        limit_price=_decimal(row["limit_price"]),
-        filled_quantity=Decimal(row["filled_quantity"]),
-        filled_notional=Decimal(row["filled_notional"]), fees=Decimal(row["fees"]),
-        fills=standing_fills(history), history=history,
-        created_at=from_micros(row["created_at"]), replaced_by=row["replaced_by"],
-        replaces=row["replaces"], reason=row["reason"],
-        resume_state=None if resume is None else OrderState(resume),
-        run_id=row["run_id"], run_item=row["run_item"])
+def _values(given: _Enum | Iterable[_Enum] | None, kind: type[_Enum]) -> list[str] | None:
+    """A state filter's values: one state, several, or None for no filter."""
+    if given is None:
+        return None
+    chosen = [given] if isinstance(given, kind) else list(given)
+    return [kind(state).value for state in chosen]

@@ -1,4 +1,5 @@
-"""The SQLite journal's file: telling a journal from anything else, and creating a new one.
+"""The SQLite journal's file: telling a journal from anything else, creating a new one, and
+opening (and upgrading) an existing one.
 
 A journal is created only where no file exists, and it appears complete or not at all: the
 schema is written to a temporary file beside it, which is then renamed into place. So a
@@ -7,25 +8,42 @@ empty file, a truncated one, one whose bytes were damaged, another program's dat
 refused with ``JOURNAL_CORRUPT`` and left exactly as it is: treating it as a new journal
 would silently lose the history it held.
 
-Opening checks, in order: the file's first bytes (SQLite's header), then SQLite's
-``quick_check`` of the whole file (its pages, b-trees, free list and record formats), which
-finds truncation and damage to the file's structure. SQLite keeps no checksums of stored
-values: damage inside a value is found when the value is read, if it leaves the value
-unreadable (see docs/journal.md).
+Opening checks, before anything is written to the file: the file's first bytes (SQLite's
+header), then SQLite's ``quick_check`` of the whole file (its pages, b-trees, free list and
+record formats), which finds truncation and damage to the file's structure; then that it is
+a venuekit journal (its meta table) of a schema this venuekit reads (an older one is upgraded
+in one transaction; a newer one is refused with ``JOURNAL_TOO_NEW``), with every table.
+SQLite keeps no checksums of stored values: damage inside a value is found when the value is
+read, if it leaves the value unreadable (see docs/journal.md).
+
+Every problem is a :class:`FileProblem` (a code, a sentence and details), which the journal
+raises as a ``JournalError`` naming the file.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sqlite3
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..errors import Code, ErrorCode
+from ..model import utcnow
+from ..version import __version__
+from . import sqlite_schema as schema
+from .ids import is_journal_tag, new_journal_tag
 
-__all__ = ["CORRUPT_CODES", "SQLITE_MAGIC", "FileProblem", "check_header", "create_journal",
-           "quick_check"]
+__all__ = ["CORRUPT_CODES", "SQLITE_MAGIC", "FileProblem", "Opened", "check_header",
+           "create_journal", "error_code", "open_journal", "quick_check"]
+
+log = logging.getLogger("venuekit.journal")
+
+_BUSY_TIMEOUT_MS = 5000
+_UNDECODABLE = "Could not decode to UTF-8"
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 CORRUPT_CODES = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})
@@ -33,13 +51,14 @@ CORRUPT_CODES = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})
 
 
 class FileProblem(Exception):
-    """What is wrong with a journal file: a code and a sentence; the journal raises it as a
-    JournalError naming the file."""
+    """What is wrong with a journal file: a code, a sentence and details; the journal
+    raises it as a JournalError naming the file."""
 
-    def __init__(self, code: ErrorCode, what: str) -> None:
+    def __init__(self, code: ErrorCode, what: str, **details: Any) -> None:
         super().__init__(what)
         self.code = code
         self.what = what
+        self.details = details
 
 
 def check_header(path: Path) -> bool:
@@ -69,7 +88,7 @@ def quick_check(conn: sqlite3.Connection) -> None:
     try:
         rows = conn.execute("PRAGMA quick_check").fetchall()
     except sqlite3.Error as exc:
-        raise FileProblem(_code(exc), f"SQLite cannot read it ({exc}); it was not "
+        raise FileProblem(error_code(exc), f"SQLite cannot read it ({exc}); it was not "
                           "modified") from exc
     found = [str(row[0]) for row in rows]
     if found != ["ok"]:
@@ -79,8 +98,11 @@ def quick_check(conn: sqlite3.Connection) -> None:
                           f"{listed}); it was not modified")
 
 
-def _code(exc: sqlite3.Error) -> ErrorCode:
-    if (getattr(exc, "sqlite_errorcode", 0) & 0xFF) in CORRUPT_CODES:
+def error_code(exc: sqlite3.Error) -> ErrorCode:
+    """JOURNAL_CORRUPT for an error that says the file is damaged (or a stored text is not
+    UTF-8 any more), JOURNAL_ERROR otherwise."""
+    if (getattr(exc, "sqlite_errorcode", 0) & 0xFF) in CORRUPT_CODES \
+            or _UNDECODABLE in str(exc):
         return Code.JOURNAL_CORRUPT
     return Code.JOURNAL_ERROR
 
@@ -138,3 +160,136 @@ def _fsync_directory(directory: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+@dataclass(frozen=True, slots=True)
+class Opened:
+    """An open journal file: its connection, its tag, the next order and run numbers (one
+    past the largest: neither is ever deleted) and its schema version."""
+
+    conn: sqlite3.Connection
+    tag: str
+    next_order: int
+    next_run: int
+    version: int
+
+
+def open_journal(path: Path, *, readonly: bool, synchronous: str, fullfsync: bool) -> Opened:
+    """Open the journal at ``path`` (created where no file exists, unless ``readonly``),
+    checked and, for writing, upgraded to the latest schema. Raises :class:`FileProblem`."""
+    if not check_header(path):
+        if readonly:
+            raise FileProblem(Code.JOURNAL_ERROR, "there is no journal file yet (the first "
+                              "command that trades creates it)")
+        create_journal(path, _write_new_schema)
+        log.info("journal created", extra={"journal": str(path),
+                                           "schema_version": schema.latest_version()})
+    mode = "ro" if readonly else "rw"
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode={mode}", uri=True,
+                               isolation_level=None, cached_statements=256)
+    except sqlite3.Error as exc:
+        raise FileProblem(Code.JOURNAL_ERROR, f"cannot open it: {exc}") from exc
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+        quick_check(conn)
+        found, meta = _inspect(conn)
+        latest = schema.latest_version()
+        if found == latest:
+            _check_tables(conn)  # before anything is written to the file
+        if readonly:
+            if found < latest:
+                raise FileProblem(Code.JOURNAL_ERROR,
+                                  f"it has schema version {found} and needs an upgrade to "
+                                  f"{latest}; open it once for writing to upgrade it",
+                                  found=found, supported=latest)
+        else:
+            _prepare_for_writing(conn, synchronous, fullfsync)
+            if found != latest:
+                schema.migrate(conn, found)
+                _check_tables(conn)
+                log.info("journal schema ready", extra={"journal": str(path),
+                                                        "from_version": found,
+                                                        "to_version": latest})
+            if meta.get("venuekit_version") != __version__:
+                schema.set_meta(conn, "venuekit_version", __version__)
+        tag = meta.get("journal_tag", "")
+        if not is_journal_tag(tag):
+            raise FileProblem(Code.JOURNAL_CORRUPT, f"its journal tag {tag!r} is invalid")
+        (last,) = conn.execute("SELECT max(seq) FROM orders").fetchone()
+        (last_run,) = conn.execute("SELECT max(seq) FROM runs").fetchone()
+        conn.row_factory = sqlite3.Row
+    except FileProblem:
+        conn.close()
+        raise
+    except sqlite3.Error as exc:
+        conn.close()
+        raise FileProblem(error_code(exc), f"could not open it: {exc}") from exc
+    except BaseException:
+        conn.close()
+        raise
+    return Opened(conn, tag, (last or 0) + 1, (last_run or 0) + 1, latest)
+
+
+def _write_new_schema(conn: sqlite3.Connection) -> None:
+    """Every migration and a new journal's identity, in one transaction."""
+    schema.migrate(conn, 0, meta={"application": schema.APPLICATION,
+                                  "journal_tag": new_journal_tag(),
+                                  "created_at": utcnow().isoformat(),
+                                  "venuekit_version": __version__})
+
+
+def _inspect(conn: sqlite3.Connection) -> tuple[int, dict[str, str]]:
+    """The schema version and meta entries of the file."""
+    objects = conn.execute("SELECT type, name FROM sqlite_master").fetchall()
+    if not objects:
+        raise FileProblem(Code.JOURNAL_CORRUPT, "it is an empty SQLite database, not a "
+                          "venuekit journal; it was not modified")
+    tables = {name for kind, name in objects if kind == "table"}
+    if "meta" not in tables:
+        raise FileProblem(Code.JOURNAL_CORRUPT, "it is an SQLite database but not a venuekit "
+                          "journal (no meta table); it was not modified",
+                          tables=sorted(tables))
+    try:
+        meta: dict[str, str] = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+    except sqlite3.OperationalError:  # a meta table of some other shape
+        meta = {}
+    if meta.get("application") != schema.APPLICATION:
+        raise FileProblem(Code.JOURNAL_CORRUPT, "it is not a venuekit journal (its meta "
+                          f"table names application {meta.get('application')!r}); it was "
+                          "not modified")
+    try:
+        found = int(meta["schema_version"])
+    except (KeyError, ValueError):
+        raise FileProblem(Code.JOURNAL_CORRUPT, "its schema version "
+                          f"{meta.get('schema_version')!r} is unreadable") from None
+    latest = schema.latest_version()
+    if found > latest:
+        writer = meta.get("venuekit_version", "a newer release")
+        raise FileProblem(Code.JOURNAL_TOO_NEW,
+                          f"it has schema version {found}, written by venuekit {writer}; "
+                          f"this venuekit {__version__} reads schema versions up to {latest}",
+                          found=found, supported=latest, written_by=writer)
+    return found, meta
+
+
+def _check_tables(conn: sqlite3.Connection) -> None:
+    tables = {name for (name,) in
+              conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    missing = schema.REQUIRED_TABLES - tables
+    if missing:
+        raise FileProblem(Code.JOURNAL_CORRUPT,
+                          f"tables {', '.join(sorted(missing))} are missing",
+                          missing=sorted(missing))
+
+
+def _prepare_for_writing(conn: sqlite3.Connection, synchronous: str, fullfsync: bool) -> None:
+    (journal_mode,) = conn.execute("PRAGMA journal_mode = WAL").fetchone()
+    if str(journal_mode).lower() != "wal":
+        raise FileProblem(Code.JOURNAL_ERROR, f"cannot use write-ahead logging (the "
+                          f"filesystem gave {journal_mode!r}); keep it on a local disk")
+    conn.execute(f"PRAGMA synchronous = {synchronous}")
+    if fullfsync:
+        # Without these, fsync on macOS does not flush the drive's cache.
+        conn.execute("PRAGMA fullfsync = ON")
+        conn.execute("PRAGMA checkpoint_fullfsync = ON")

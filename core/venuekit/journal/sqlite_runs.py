@@ -13,8 +13,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from ..runs.records import Run, RunItem, RunKind, RunState
 from ._time import from_micros, to_micros
+from .runs import Run, RunItem, RunKind, RunState
 
 __all__ = ["insert_run", "select_runs", "update_run", "write_items"]
 

@@ -16,11 +16,11 @@ import sqlite3
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ..model import Fill, Order, OrderEvent, OrderState
+from ..model import Order, OrderEvent, OrderState
 from ._time import to_micros
+from .rows import EVENT_COLUMNS, execution_columns
 
 __all__ = [
-    "EVENT_COLUMNS",
     "INSERT_EVENT",
     "INSERT_FILL",
     "INSERT_NEW_EVENT",
@@ -30,16 +30,9 @@ __all__ = [
     "Row",
     "Statement",
     "WriteQueue",
-    "execution_columns",
 ]
 
 log = logging.getLogger("venuekit.journal")
-
-EVENT_COLUMNS = (
-    "order_id, seq, kind, state, at, reason, data, trade_id, fill_symbol, fill_side, "
-    "fill_quantity, fill_price, fill_fee, fill_fee_currency, fill_at, fill_venue_order_id, "
-    "fill_client_order_id, fill_inferred"
-)
 
 Execute = Callable[..., sqlite3.Cursor]
 
@@ -128,15 +121,6 @@ UPDATE_OPEN = Statement(f"{_SET_ORDER} WHERE id = ? AND closed_at IS NULL")
 UPDATE_CLOSED = Statement(f"{_SET_ORDER}, closed_at = coalesce(closed_at, ?) WHERE id = ?")
 UPDATE_REOPEN = Statement(f"{_SET_ORDER}, closed_at = NULL WHERE id = ?")
 SET_VENUE_ORDER_ID = "UPDATE orders SET venue_order_id = ? WHERE id = ?"
-
-def execution_columns(fill: Fill) -> tuple[Any, ...]:
-    """A fill as its event row and the ledger of fills store it, in this order: trade id,
-    symbol, side, quantity, price, fee, fee currency, time, venue order id, client order
-    id, inferred."""
-    return (fill.trade_id, fill.symbol, fill.side._value_, str(fill.quantity),
-            str(fill.price), str(fill.fee), fill.fee_currency, to_micros(fill.at),
-            fill.venue_order_id, fill.client_order_id, int(fill.inferred))
-
 
 def _json(data: dict[str, str] | None) -> str | None:
     return None if data is None else json.dumps(data, sort_keys=True)

@@ -40,6 +40,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import Code, Outcome, VenueKitError, error
+from ..journal.runs import Run, RunItem, RunKind, RunLink, RunState, linked
 from ..model import (
     ZERO,
     Account,
@@ -52,7 +53,6 @@ from ..model import (
 )
 from ..retry import retry_call
 from ..runs.book import RunBook
-from ..runs.records import Run, RunItem, RunKind, RunLink, RunState, linked
 from ..strategies import ExecutionResult, run_strategy
 from ..validation import PreTradeValidator
 from .plan import Action, Plan, PlanError

@@ -16,7 +16,7 @@ before it trades:
   more than the plan.
 
 A run is *live* while the process that runs it is alive; the journal knows its owner
-(:data:`~venuekit.runs.records.OWNER`, :attr:`~venuekit.runs.records.Run.live`). Recovery
+(:data:`~venuekit.journal.runs.OWNER`, :attr:`~venuekit.journal.runs.Run.live`). Recovery
 names the working orders of runs that are not live as orphans.
 """
 
@@ -32,8 +32,8 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from ..errors import Code, VenueKitError, error
+from ..journal.runs import OWNER, Run, RunItem, RunKind, RunState
 from ..model import ZERO, Order
-from .records import OWNER, Run, RunItem, RunKind, RunState
 
 if TYPE_CHECKING:
     from ..engine import Engine

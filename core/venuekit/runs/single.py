@@ -13,11 +13,11 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from ..errors import Code, VenueKitError
+from ..journal.runs import Run, RunItem, RunKind, RunLink, RunState, linked
 from ..model import ZERO, OrderRequest
 from ..quantize import round_quantity
 from ..strategies import ExecutionResult, run_strategy
 from .book import ItemProgress, RunBook
-from .records import Run, RunItem, RunKind, RunLink, RunState, linked
 
 if TYPE_CHECKING:
     from ..engine import Engine

@@ -14,7 +14,8 @@ it with :func:`linked`, and the engine reads :func:`current_link` when it journa
 order. A task inherits the link of the code that created it, so a strategy's orders (its
 re-pegs, its market fallback) are all linked to their item.
 
-These are plain records; :mod:`venuekit.runs.book` decides what a run does next.
+These are plain records, kept with the journal that stores them (and below everything that
+journals orders); :mod:`venuekit.runs.book` decides what a run does next.
 """
 
 from __future__ import annotations

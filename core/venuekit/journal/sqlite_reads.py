@@ -1,0 +1,108 @@
+"""The SQL that reads orders and executions back from the SQLite journal.
+
+Functions of a connection, inside a snapshot the caller holds (:class:`SQLiteJournal`
+executes its queued writes first, so that the writer reads what it wrote). Rows become
+orders and fills through :mod:`venuekit.journal.rows`; a row that cannot be rebuilt raises
+:class:`Unreadable` naming it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from typing import Any
+
+from ..model import Fill, Order
+from .rows import EVENT_COLUMNS, FILL_COLUMNS, ORDER_COLUMNS, fill_from_columns, order_from_row
+
+__all__ = ["Unreadable", "Where", "select_fills", "select_orders"]
+
+
+class Where:
+    """A WHERE clause and its parameters, built from the filters a read was given (a
+    filter given as None does not filter; an empty set of values matches nothing)."""
+
+    def __init__(self) -> None:
+        self.clauses: list[str] = []
+        self.params: list[Any] = []
+        self.nothing = False
+
+    def equals(self, column: str, value: Any) -> Where:
+        if value is not None:
+            self.clauses.append(f"{column} = ?")
+            self.params.append(value)
+        return self
+
+    def among(self, column: str, values: Iterable[Any] | None) -> Where:
+        if values is not None:
+            chosen = list(values)
+            self.nothing = self.nothing or not chosen
+            self.clauses.append(f"{column} IN ({', '.join('?' * len(chosen))})")
+            self.params.extend(chosen)
+        return self
+
+    def compare(self, column: str, operator: str, value: Any) -> Where:
+        if value is not None:
+            self.clauses.append(f"{column} {operator} ?")
+            self.params.append(value)
+        return self
+
+    @property
+    def text(self) -> str:
+        return " AND ".join(self.clauses) or "1"
+
+
+class Unreadable(Exception):
+    """A stored row that is not a valid order or fill (its text damaged, say)."""
+
+    def __init__(self, what: str, cause: Exception, order_id: str | None = None) -> None:
+        super().__init__(f"{what} is unreadable: {cause}")
+        self.order_id = order_id
+
+
+def select_orders(conn: sqlite3.Connection, where: str, params: Sequence[Any], *,
+                  newest_first: bool = False, limit: int | None = None) -> list[Order]:
+    """Orders matching ``where`` with their histories (two queries: run them in one
+    snapshot)."""
+    order_by = f"ORDER BY seq {'DESC' if newest_first else 'ASC'}"
+    if limit is not None:
+        order_by += f" LIMIT {int(limit)}"
+    chosen = f"SELECT id FROM orders WHERE {where} {order_by}"
+    rows = conn.execute(f"SELECT {ORDER_COLUMNS} FROM orders WHERE {where} {order_by}",
+                        params).fetchall()
+    events = conn.execute(
+        f"SELECT {EVENT_COLUMNS} FROM events WHERE order_id IN ({chosen}) "
+        "ORDER BY order_id, seq", params).fetchall() if rows else []
+    history: defaultdict[str, list[sqlite3.Row]] = defaultdict(list)
+    for event in events:
+        history[event["order_id"]].append(event)
+    orders: list[Order] = []
+    for row in rows:
+        try:
+            orders.append(order_from_row(row, history.get(row["id"], [])))
+        except (ValueError, ArithmeticError, TypeError) as exc:
+            raise Unreadable(f"order {row['id']}", exc, row["id"]) from exc
+    return orders
+
+
+def select_fills(conn: sqlite3.Connection, where: str, params: Sequence[Any]) -> list[Fill]:
+    """Every execution of the ledger matching ``where``, in execution-time order; an
+    inferred fill with only its part that no venue execution restated, and none when
+    nothing is left."""
+    rows = conn.execute(f"SELECT {FILL_COLUMNS}, restated FROM fills WHERE {where} "
+                        "ORDER BY at, venue, symbol, trade_id", params).fetchall()
+    fills: list[Fill] = []
+    try:
+        for *columns, restated in rows:
+            fill = fill_from_columns(*columns)
+            if restated != "0":  # an inferred fill: only what no execution restated
+                left = fill.quantity - Decimal(restated)
+                if left <= 0:
+                    continue
+                fill = fill.model_copy(update={"quantity": left})
+            fills.append(fill)
+    except (ValueError, ArithmeticError, TypeError) as exc:
+        raise Unreadable("a stored fill", exc) from exc
+    return fills
