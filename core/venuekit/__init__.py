@@ -27,6 +27,7 @@ _LAZY: dict[str, str] = {
     "PluginHost": "plugins",
     # running
     "Engine": "engine", "execute": "sync", "cancel": "sync",
+    "AsyncClient": "client", "Client": "client",
 }
 
 __all__ = ["__version__", "hookimpl", *sorted(_LAZY)]
@@ -46,6 +47,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
+    from .client import AsyncClient, Client
     from .engine import Engine
     from .errors import Category, Code, Outcome, VenueKitError
     from .model import (

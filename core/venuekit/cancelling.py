@@ -1,19 +1,19 @@
 """Cancelling orders the journal holds: choosing them, cancelling each, and the report.
 
-``venuekit cancel``, ``venuekit recover --cancel-working`` and :func:`venuekit.cancel` go
-through here. Orders are chosen from the journal's open orders (by id, by run, or all,
-narrowed by symbol and venue); each venue involved is connected, recovered (so that the
-journal agrees with the venue first), and each chosen order still working is cancelled
-with :meth:`Engine.cancel`: the cancel counts only once the venue confirms that nothing
-remains working, and a fill that races it is recorded. The report says, order by order,
-what it was, what it is now, and what went wrong.
+``venuekit cancel``, ``venuekit recover --cancel-working``, the client's cancels and
+:func:`venuekit.cancel` go through here. Orders are chosen from the journal's open orders
+(by id, by run, or all, narrowed by symbol and venue); the client connects and recovers
+each venue involved (so that the journal agrees with the venue first), and each chosen
+order still working is cancelled with :meth:`Engine.cancel`: the cancel counts only once
+the venue confirms that nothing remains working, and a fill that races it is recorded.
+The report says, order by order, what it was, what it is now, and what went wrong.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -22,15 +22,17 @@ from .engine import Engine
 from .errors import Code, VenueKitError, error
 from .journal.sqlite import SQLiteJournal
 from .model import Order, OrderState
-from .plugins import PluginHost
 from .settings import Settings
 
 if TYPE_CHECKING:
     from .journal.base import Journal
 
-__all__ = ["CancelOutcome", "CancelReport", "cancel", "cancel_orders", "choose"]
+__all__ = ["CancelOutcome", "CancelReport", "as_found", "cancel_orders", "choose", "choose_in",
+           "working_venues"]
 
 log = logging.getLogger("venuekit.cancel")
+
+_SAY_WHICH = "say which orders to cancel: order ids, a run, or all (narrowed by symbol or venue)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,8 +104,7 @@ def choose(journal: Journal, *, order_ids: Sequence[str] = (), run_id: str | Non
     order that is already final is chosen as it is (its outcome says so).
     """
     if not order_ids and run_id is None and not every:
-        raise error(Code.INVALID_CONFIG, "say which orders to cancel: order ids, a run, or "
-                    "all (narrowed by symbol or venue)")
+        raise error(Code.INVALID_CONFIG, _SAY_WHICH)
     if run_id is not None and journal.get_run(run_id) is None:
         raise error(Code.UNKNOWN_RUN, f"the journal has no run {run_id!r}",
                     details={"run_id": run_id})
@@ -154,30 +155,36 @@ async def cancel_orders(engine: Engine, orders: Iterable[Order]) -> list[CancelO
     return [_outcome(order, before[order.id], errors.get(order.id)) for order in live]
 
 
-async def cancel(settings: Settings, *, order_ids: Sequence[str] = (),
-                 run_id: str | None = None, every: bool = False, symbol: str | None = None,
-                 venue: str | None = None, venue_options: Mapping[str, Any] | None = None,
-                 host: PluginHost | None = None) -> CancelReport:
-    """Choose orders from the journal (see :func:`choose`) and cancel those still working.
+def choose_in(settings: Settings, *, order_ids: Sequence[str] = (), run_id: str | None = None,
+              every: bool = False, symbol: str | None = None,
+              venue: str | None = None) -> list[Order]:
+    """:func:`choose` on the journal of ``settings``, read-only: what a caller reads to
+    know which venues to connect before it cancels. Raises as :func:`choose` does; with no
+    journal yet, nothing is working."""
+    if not settings.journal.exists():
+        if not order_ids and run_id is None and not every:
+            raise error(Code.INVALID_CONFIG, _SAY_WHICH)
+        if order_ids:
+            raise error(Code.UNKNOWN_ORDER, f"the journal has no order {order_ids[0]!r} (there "
+                        f"is no journal at {settings.journal} yet)")
+        if run_id is not None:
+            raise error(Code.UNKNOWN_RUN, f"the journal has no run {run_id!r} (there is no "
+                        f"journal at {settings.journal} yet)")
+        return []
+    with SQLiteJournal(settings.journal, readonly=True) as book:
+        return choose(book, order_ids=order_ids, run_id=run_id, every=every, symbol=symbol,
+                      venue=venue)
 
-    Each venue involved is built from ``settings`` (``venue_options`` over the config
-    file's), connected and recovered before its orders are cancelled.
-    """
-    report = CancelReport()
-    with SQLiteJournal(settings.journal) as journal:
-        chosen = choose(journal, order_ids=order_ids, run_id=run_id, every=every,
-                        symbol=symbol, venue=venue)
-        groups: dict[str, list[Order]] = {}
-        for order in chosen:
-            if order.state.is_terminal:  # nothing to ask the venue
-                report.outcomes.append(_outcome(order, order.state))
-            else:
-                groups.setdefault(order.venue, []).append(order)
-        for name, orders in groups.items():
-            connection = settings.build_venue(name, venue_options, host=host)
-            async with Engine(connection, journal, host=host) as engine:
-                report.outcomes.extend(await cancel_orders(engine, orders))
-    return report
+
+def working_venues(orders: Iterable[Order]) -> list[str]:
+    """The venues of those of ``orders`` still working: the ones a cancel must connect."""
+    return list(dict.fromkeys(o.venue for o in orders if not o.state.is_terminal))
+
+
+def as_found(orders: Iterable[Order], failure: str | None = None) -> list[CancelOutcome]:
+    """Outcomes of orders left as they are: final ones as they ended, and working ones
+    with ``failure`` (why they could not be cancelled)."""
+    return [_outcome(o, o.state, None if o.state.is_terminal else failure) for o in orders]
 
 
 def _outcome(order: Order, before: OrderState, failure: str | None = None) -> CancelOutcome:

@@ -173,8 +173,12 @@ class Instrument(BaseModel):
     min_notional: Money = Field(default=ZERO, ge=0)
     fractional: bool = False
     currency: str = "USD"
+    """The currency prices are quoted in (the quote asset of a crypto pair)."""
     tick_table: tuple[TickBand, ...] = ()
     tradable: bool = True
+    base_currency: str | None = None
+    """The asset bought and sold where a venue trades assets for assets (``BTC`` of
+    ``BTC/USDT``); None for a security. A fee charged in it changes the quantity held."""
 
     @model_validator(mode="after")
     def _check_table(self) -> Instrument:

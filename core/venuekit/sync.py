@@ -1,35 +1,34 @@
-"""Synchronous entries for scripts: one call connects, recovers, works and closes.
+"""Synchronous entries for one-off scripts: one call opens a client, works and closes it.
 
     import venuekit
     result = venuekit.execute(venuekit.OrderRequest(symbol="AAPL", side="buy", quantity="10"))
     report = venuekit.cancel(run="k3x9p2qa-r7")
 
-Each call resolves its settings as the CLI does (:mod:`venuekit.settings`: the journal
-given, else ``$VENUEKIT_JOURNAL``, else ``journal`` in ``./venuekit.toml``, else
-``./.venuekit/journal.sqlite3``; a venue's options over its ``[venues.NAME]`` table; venue
-state beside the journal). Ctrl-C (``KeyboardInterrupt``) during :func:`execute` cancels
-the orders it sent, each cancel confirmed by the venue, before the interrupt propagates;
-a second Ctrl-C stops at once.
+Each call opens a :class:`~venuekit.client.Client` (settings resolved as the CLI resolves
+them, the journal opened, the venue connected and recovered), does one thing, and closes
+it. A script that places more than one order should hold a client instead::
 
-Inside a running event loop use :class:`venuekit.engine.Engine` directly: these helpers own
-their loop (``asyncio.run``) and refuse to nest.
+    with venuekit.Client("mock") as vk:
+        vk.buy("AAPL", "10")
+        vk.sell("MSFT", "5")
+
+Ctrl-C (``KeyboardInterrupt``) during :func:`execute` cancels the orders it sent, each
+cancel confirmed by the venue, before the interrupt propagates; a second Ctrl-C stops at
+once. Inside a running event loop use :class:`~venuekit.client.AsyncClient`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
-from .cancelling import CancelReport
-from .cancelling import cancel as cancel_async
-from .engine import Engine
-from .journal.sqlite import SQLiteJournal
+from .cancelling import CancelReport, as_found, choose_in, working_venues
+from .client import Client
 from .model import OrderRequest
-from .plugins import PluginHost, default_host
+from .plugins import PluginHost
 from .settings import load_settings
-from .strategies import ExecutionResult, run_strategy
+from .strategies import ExecutionResult
 from .venue import Venue
 
 __all__ = ["cancel", "execute"]
@@ -51,17 +50,10 @@ def execute(request: OrderRequest, strategy: str | None = None, *, venue: str | 
     file's ``[venues.NAME]``) or a :class:`~venuekit.venue.Venue` instance. Recovery runs
     first, as always. ``options`` go to the strategy (``timeout``, ``budget``, ...).
     """
-    plugins = host or default_host()
-    settings = load_settings(config_path=config, journal=journal)
-    connection = venue if isinstance(venue, Venue) else settings.build_venue(
-        venue, venue_options, host=plugins)
-
-    async def run() -> ExecutionResult:
-        with SQLiteJournal(settings.journal) as book:
-            async with Engine(connection, book, host=plugins) as engine:
-                return await run_strategy(engine, request, strategy, **options)
-
-    return asyncio.run(run())
+    name = venue if isinstance(venue, str) else venue.name
+    with Client(venue, journal=journal, config=config, host=host,
+                venue_options={name: venue_options or {}}) as vk:
+        return vk.execute(request, strategy, **options)
 
 
 def cancel(*order_ids: str, run: str | None = None, all: bool = False,
@@ -75,8 +67,11 @@ def cancel(*order_ids: str, run: str | None = None, all: bool = False,
     what became of each order (``report.ok`` when every one is final). Raises
     UNKNOWN_ORDER or UNKNOWN_RUN for what the journal does not hold.
     """
-    settings = load_settings(config_path=config, journal=journal)
-    chosen: Sequence[str] = order_ids
-    return asyncio.run(cancel_async(settings, order_ids=chosen, run_id=run, every=all,
-                                    symbol=symbol, venue=venue, venue_options=venue_options,
-                                    host=host or default_host()))
+    chosen = choose_in(load_settings(config_path=config, journal=journal), order_ids=order_ids,
+                       run_id=run, every=all, symbol=symbol, venue=venue)
+    venues = working_venues(chosen)
+    if not venues:  # every chosen order is final already: nothing to ask a venue
+        return CancelReport(as_found(chosen))
+    with Client(*venues, journal=journal, config=config, host=host,
+                venue_options={name: venue_options or {} for name in venues}) as vk:
+        return vk.cancel_chosen(chosen)

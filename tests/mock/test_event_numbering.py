@@ -5,33 +5,33 @@ written behind that claim a number already taken are dropped at the commit, logg
 "events written behind were not recorded". An event must therefore only ever be applied
 to the order object that carries everything the journal holds of that order.
 
-``venuekit cancel`` (and :func:`venuekit.cancel`) chooses its orders from the journal
-before the venue is connected and recovered. An order that ended at the venue while no
-session watched it is closed by that recovery; the cancel must then take it as recovery
-left it, and not cancel it again from the copy it chose before, whose history stops
-short of recovery's events.
+``venuekit cancel`` (and :func:`venuekit.cancel`, and a client's cancels) chooses its
+orders from the journal before the venue is connected and recovered. An order that ended
+at the venue while no session watched it is closed by that recovery; the cancel must then
+take it as recovery left it, and not cancel it again from the copy it chose before, whose
+history stops short of recovery's events.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import pytest
 
 from tests.support.helpers import count_calls, flat
-from venuekit.cancelling import cancel
+from venuekit.cancelling import CancelReport, choose_in
+from venuekit.client import AsyncClient
 from venuekit.engine import Engine
 from venuekit.journal.sqlite import SQLiteJournal
 from venuekit.model import Order, OrderRequest, OrderState, OrderType, Side, TimeInForce
 from venuekit.plugins import PluginHost
 from venuekit.settings import Settings
-from venuekit.venue import Venue
 from venuekit_mock import MockVenue
 
 T = TypeVar("T")
@@ -41,14 +41,21 @@ NOT_RECORDED = "events written behind were not recorded"
 
 @dataclass(frozen=True)
 class _Here(Settings):
-    """Settings whose venue is the mock the test holds (its market outlives a session)."""
+    """Settings beside the mock the test holds (its market outlives a session)."""
 
     mock: MockVenue | None = None
 
-    def build_venue(self, name: str, overrides: Mapping[str, Any] | None = None, *,
-                    host: PluginHost | None = None) -> Venue:
-        assert self.mock is not None and name == self.mock.name
-        return self.mock
+
+def cancel(settings: _Here, order_ids: list[str]) -> CancelReport:
+    """A client over the held mock cancels ``order_ids``, as `venuekit cancel ID` does."""
+    chosen = choose_in(settings, order_ids=order_ids)  # before the venue is connected
+
+    async def main() -> CancelReport:
+        assert settings.mock is not None
+        async with AsyncClient(settings.mock, settings=settings,
+                               host=PluginHost(load_entry_points=False)) as client:
+            return await client.cancel_chosen(chosen)
+    return asyncio.run(main())
 
 
 def session(journal: SQLiteJournal, mock: MockVenue,
@@ -86,7 +93,7 @@ def test_cancel_takes_an_order_that_filled_meanwhile_as_recovery_left_it(
     cancels = count_calls(mock, "cancel")
 
     with caplog.at_level(logging.WARNING, logger="venuekit"):
-        report = asyncio.run(cancel(settings, order_ids=[placed.id]))
+        report = cancel(settings, [placed.id])
 
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
     assert not [r for r in caplog.records if r.getMessage() == NOT_RECORDED]
@@ -110,7 +117,7 @@ def test_cancel_still_cancels_an_order_that_is_working(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     mock, placed, settings = placed_then_left(tmp_path)
     with caplog.at_level(logging.WARNING, logger="venuekit"):
-        report = asyncio.run(cancel(settings, order_ids=[placed.id]))
+        report = cancel(settings, [placed.id])
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
     [outcome] = report.outcomes
     assert (outcome.before, outcome.after, outcome.result) == (

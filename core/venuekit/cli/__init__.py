@@ -23,6 +23,7 @@ from .emulate import emulate_command
 from .new_plugin import new_plugin_command
 from .orders import orders_command
 from .plugins import plugins_command, venues_command
+from .portfolio import account_command, fills_command, positions_command
 from .rebalance import rebalance_command
 from .recover import recover_command
 from .runs import runs_command
@@ -67,7 +68,10 @@ main.add_command(quote_command)
 main.add_command(order_command)
 main.add_command(rebalance_command)
 main.add_command(cancel_command)
+main.add_command(account_command)
+main.add_command(positions_command)
 main.add_command(orders_command)
+main.add_command(fills_command)
 main.add_command(runs_command)
 main.add_command(recover_command)
 main.add_command(emulate_command)

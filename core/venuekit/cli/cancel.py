@@ -9,9 +9,9 @@ import click
 from rich import box
 from rich.table import Table
 
-from ..cancelling import CancelReport, cancel
+from ..cancelling import CancelReport, as_found, choose_in, working_venues
+from ..client import AsyncClient
 from ..errors import VenueKitError
-from ..plugins import default_host
 from ..settings import load_settings
 from .config import journal_options, parse_option
 from .output import console, emit_json
@@ -59,14 +59,21 @@ def cancel_command(order_ids: tuple[str, ...], run_id: str | None, every: bool,
     try:
         settings = load_settings(config_path=config_path, journal=journal)
         given = dict(parse_option(text) for text in options)
+        chosen = choose_in(settings, order_ids=order_ids, run_id=run_id, every=every,
+                           symbol=symbol, venue=venue)
     except VenueKitError as exc:
         fail(exc)
     interrupts = Interrupts()
+    venues = working_venues(chosen)
 
     async def work() -> CancelReport:
-        return await cancel(settings, order_ids=order_ids, run_id=run_id, every=every,
-                            symbol=symbol, venue=venue, venue_options=given,
-                            host=default_host())
+        if not venues:  # every chosen order is final already: no venue to ask
+            return CancelReport(as_found(chosen))
+        async with AsyncClient(*venues, config=config_path, journal=settings.journal,
+                               venue_options={name: given for name in venues}) as client:
+            assert client.journal is not None
+            interrupts.keep(client.journal)
+            return await client.cancel_chosen(chosen)
 
     report = run(work, interrupts)
     if as_json:

@@ -11,15 +11,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
+from ..client import AsyncClient
 from ..settings import Settings, load_settings
+from ..validation import ValidationRules
 from ..venue import Venue
 
-__all__ = ["Chosen", "journal_options", "parse_option", "resolve", "venue_options"]
+__all__ = ["Chosen", "journal_options", "parse_option", "parse_time", "resolve",
+           "venue_options"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -39,6 +43,13 @@ class Chosen:
     def journal(self) -> Path:
         return self.settings.journal
 
+    def client(self, *names: str, rules: ValidationRules | None = None) -> AsyncClient:
+        """A client over ``names`` (by default the chosen venue), the chosen venue built
+        with the -o settings and the others with the config file's."""
+        venues = names or (self.venue,)
+        return AsyncClient(*venues, settings=self.settings, rules=rules,
+                           venue_options={self.venue: self.overrides})
+
     def build_venue(self, name: str | None = None) -> Venue:
         """The chosen venue (or ``name``, with the config file's options only)."""
         if name is None or name == self.venue:
@@ -51,6 +62,18 @@ def parse_option(text: str) -> tuple[str, str]:
     if not sep or not key.strip():
         raise click.BadParameter(f"expected key=value, got {text!r}", param_hint="-o")
     return key.strip(), value.strip()
+
+
+def parse_time(text: str | None) -> datetime | None:
+    """An ISO 8601 date or time from an option (UTC when it names no zone)."""
+    if text is None:
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not an ISO 8601 date or time "
+                                 "(e.g. 2026-11-21 or 2026-11-21T14:30:00Z)") from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def resolve(venue: str, options: Iterable[str], config_path: Path | None,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,22 +12,11 @@ from rich.table import Table
 from ..errors import Code, VenueKitError, error
 from ..model import Order, OrderState
 from ..settings import load_settings
-from .config import journal_options
+from .config import journal_options, parse_time
 from .output import console, emit_json
 from .session import fail, open_journal
 
 _STATES = [state.value for state in OrderState]
-
-
-def _when(text: str | None) -> datetime | None:
-    if text is None:
-        return None
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise click.BadParameter(f"{text!r} is not an ISO 8601 date or time "
-                                 "(e.g. 2026-11-21 or 2026-11-21T14:30:00Z)") from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def order_summary(order: Order) -> dict[str, Any]:
@@ -113,7 +101,7 @@ def orders_command(ctx: click.Context, states: tuple[str, ...], only_open: bool,
             return
         with open_journal(settings.journal, readonly=True) as book:
             found = book.orders(state=wanted or None, symbol=symbol, venue=venue,
-                                since=_when(since), until=_when(until), limit=limit,
+                                since=parse_time(since), until=parse_time(until), limit=limit,
                                 run_id=run_id)
     except VenueKitError as exc:
         fail(exc)

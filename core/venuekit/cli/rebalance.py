@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, NoReturn
@@ -12,14 +14,12 @@ from rich import box
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ..engine import Engine
 from ..errors import VenueKitError
-from ..plugins import default_host
 from ..rebalance import (
     ItemReport,
     Plan,
     PlanError,
-    Rebalancer,
+    PlanReport,
     RebalanceReport,
     load_plan,
     plan_schema,
@@ -27,10 +27,11 @@ from ..rebalance import (
 from ..rebalance.plan import Action
 from ..settings import Settings
 from ..strategies import STRATEGIES
-from ..validation import PreTradeValidator, ValidationRules
+from ..validation import ValidationRules
 from .config import resolve, venue_options
 from .output import console, dumps, emit_json, error_console
-from .session import EXIT_INCOMPLETE, Interrupts, fail, open_journal, run
+from .portfolio import print_positions
+from .session import EXIT_INCOMPLETE, Interrupts, fail, run
 
 _STYLE = {"completed": "green", "held": "dim", "priced": "cyan", "incomplete": "yellow",
           "skipped": "yellow", "rejected": "red", "refused": "red", "failed": "red",
@@ -69,7 +70,12 @@ def rebalance_command(plan_path: Path | None, dry_run: bool, strategy: str, time
     Each order is checked against the pre-trade rules (buying power with a 5 % reserve,
     25 % per symbol, 100,000 per order, 100 bps spread, instrument rules) before it is
     sent. The sells run first and settle; the buys are then sized to the real buying
-    power.
+    power. The report ends with the positions of the symbols traded (average cost, P&L,
+    and whether the venue agrees).
+
+    Items that name a `venue` trade there, the others on --venue: each venue runs its own
+    sells, then its own buys sized to its own buying power, all venues at once. Every
+    symbol is checked on its venue before anything is sent anywhere.
 
     The plan runs as a journaled run. Running the same plan again after a crash or an
     interrupt resumes that run: its working orders are cancelled (confirmed), and only
@@ -87,6 +93,7 @@ def rebalance_command(plan_path: Path | None, dry_run: bool, strategy: str, time
       venuekit rebalance plan.json --json --report report.json
       venuekit rebalance plan.json            # after a crash: resumes the run
       venuekit rebalance plan.json --again    # trade a finished plan once more
+      venuekit rebalance across.json          # items name their venue (mock, alpaca)
     """
     if schema:
         emit_json(plan_schema())
@@ -104,20 +111,17 @@ def rebalance_command(plan_path: Path | None, dry_run: bool, strategy: str, time
     show_progress = not as_json and sys.stderr.isatty()
     interrupts = Interrupts()
 
-    async def work() -> RebalanceReport | PlanError:
-        with interrupts.keep(open_journal(chosen.journal)) as book:
-            validator = PreTradeValidator(rules)
-            engine = Engine(chosen.build_venue(), book, host=default_host(),
-                            validator=validator)
-            interrupts.watch(engine)
-            await engine.start()
-            try:
-                return await _execute(engine, plan, strategy, strategy_options, dry_run,
-                                      again, show_progress)
-            except PlanError as exc:  # symbols the venue does not list: nothing was sent
-                return exc
-            finally:
-                await engine.close()
+    async def work() -> PlanReport | PlanError:
+        async with chosen.client(*plan.venues(venue)) as client:
+            interrupts.follow(client)
+            with _progress(plan, dry_run, show_progress) as advance:
+                try:
+                    return await client.rebalance(plan, venue=venue, strategy=strategy,
+                                                  strategy_options=strategy_options,
+                                                  rules=rules, dry_run=dry_run, again=again,
+                                                  on_item=advance)
+                except PlanError as exc:  # symbols a venue does not list: nothing was sent
+                    return exc
 
     report = run(work, interrupts)
     if isinstance(report, PlanError):
@@ -129,7 +133,7 @@ def rebalance_command(plan_path: Path | None, dry_run: bool, strategy: str, time
     if as_json:
         emit_json(data)
     else:
-        print_report(report)
+        print_plan_report(report)
     if interrupts.exit_code is not None:
         sys.exit(interrupts.exit_code)
     if not report.complete:
@@ -148,12 +152,14 @@ def _fail(exc: VenueKitError) -> NoReturn:
     fail(exc)
 
 
-async def _execute(engine: Engine, plan: Plan, strategy: str, options: dict[str, Any],
-                   dry_run: bool, again: bool, show_progress: bool) -> RebalanceReport:
+@contextlib.contextmanager
+def _progress(plan: Plan, dry_run: bool,
+              show: bool) -> Iterator[Callable[[ItemReport], None]]:
+    """A progress bar over the plan's trades on every venue (on a terminal only)."""
     trades = sum(1 for item in plan.items if item.action is not Action.HOLD)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=error_console(), transient=True,
-                  disable=not show_progress) as progress:
+                  disable=not show) as progress:
         task = progress.add_task("rebalancing" if not dry_run else "pricing", total=trades)
 
         def advance(item: ItemReport) -> None:
@@ -161,15 +167,30 @@ async def _execute(engine: Engine, plan: Plan, strategy: str, options: dict[str,
                 progress.update(task, advance=1,
                                 description=f"{item.phase} {item.symbol}: {item.status}")
 
-        rebalancer = Rebalancer(engine, strategy=strategy, strategy_options=options,
-                                on_item=advance)
-        return await rebalancer.run(plan, dry_run=dry_run, again=again)
+        yield advance
 
 
 def _fmt(value: Decimal | None, places: int = 2) -> str:
     if value is None:
         return ""
     return f"{value:,.{places}f}"
+
+
+def print_plan_report(report: PlanReport) -> None:
+    """Each venue's report and positions; across venues, the totals per currency."""
+    out = console()
+    for name, venue_report in report.reports.items():
+        print_report(venue_report)
+        lines = report.positions.get(name)
+        if lines:
+            print_positions(lines, title=f"positions on {name} (symbols traded)")
+    for name, earlier in report.finished.items():
+        out.print(f"{name}: its part of the plan finished before as run {earlier.id}; "
+                  "not traded again")
+    if len(report.reports) > 1:
+        for currency, total in report.totals().items():
+            out.print(f"all venues, {currency}: bought {_fmt(total['bought'])}, sold "
+                      f"{_fmt(total['sold'])}, fees {_fmt(total['fees'])}")
 
 
 def print_report(report: RebalanceReport) -> None:

@@ -10,14 +10,12 @@ from typing import Any
 import click
 from rich.table import Table
 
-from ..cancelling import CancelOutcome, cancel_orders
-from ..engine import Engine
+from ..cancelling import CancelOutcome
 from ..errors import VenueKitError
-from ..plugins import default_host
 from ..recovery import RecoveryReport
 from .config import resolve, venue_options
 from .output import console, emit_json
-from .session import EXIT_INCOMPLETE, Interrupts, fail, open_journal, run
+from .session import EXIT_INCOMPLETE, Interrupts, fail, run
 
 
 @dataclass
@@ -70,19 +68,22 @@ def recover_command(cancel_working: bool, venue: str, options: tuple[str, ...],
     interrupts = Interrupts()
 
     async def work() -> _Recovered:
-        with interrupts.keep(open_journal(chosen.journal)) as book:
-            engine = Engine(chosen.build_venue(), book, host=default_host())
-            try:
-                report = await engine.start()
-                recovered = _Recovered(report)
-                if cancel_working and report.orphaned:
-                    orphans = [order for order in (engine.tracker.get(order_id)
-                                                   for order_id, _ in report.orphaned)
-                               if order is not None]
-                    recovered.cancelled = await cancel_orders(engine, orphans)
-                return recovered
-            finally:
-                await engine.close()
+        async with chosen.client() as client:
+            if client.journal is not None:
+                interrupts.keep(client.journal)
+            status = client.status()
+            if status.engine is None:  # the venue could not be connected
+                assert status.error is not None
+                raise status.error
+            report = client.recovery()
+            assert report is not None
+            recovered = _Recovered(report)
+            if cancel_working and report.orphaned:
+                orphans = [order for order in (status.engine.tracker.get(order_id)
+                                               for order_id, _ in report.orphaned)
+                           if order is not None]
+                recovered.cancelled = (await client.cancel_chosen(orphans)).outcomes
+            return recovered
 
     recovered = run(work, interrupts)
     if as_json:

@@ -26,6 +26,7 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
+from ..client import AsyncClient
 from ..engine import Engine
 from ..errors import Category, VenueKitError
 from ..journal.sqlite import SQLiteJournal
@@ -93,6 +94,16 @@ class Interrupts:
         if self.signal is not None:
             self._halt(engine)
         return engine
+
+    def follow(self, client: AsyncClient) -> AsyncClient:
+        """Watch every engine of an open ``client`` and keep its journal."""
+        if client.journal is not None:
+            self.keep(client.journal)
+        for name in client.venues:
+            status = client.status(name)
+            if status.engine is not None:
+                self.watch(status.engine)
+        return client
 
     def keep(self, journal: SQLiteJournal) -> SQLiteJournal:
         """Commit ``journal``'s pending events before a second interrupt exits."""

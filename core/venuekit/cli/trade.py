@@ -10,15 +10,13 @@ from typing import Any
 import click
 from rich.table import Table
 
-from ..engine import Engine
 from ..errors import VenueKitError
 from ..model import OrderRequest, OrderType, Quote, Side
-from ..plugins import default_host
-from ..runs.single import OrderRun, execute_order
+from ..runs.single import OrderRun
 from ..strategies import STRATEGIES, ExecutionResult, strategy_for
 from .config import resolve, venue_options
 from .output import console, emit_json, error_console
-from .session import EXIT_INCOMPLETE, Interrupts, fail, open_journal, run
+from .session import EXIT_INCOMPLETE, Interrupts, fail, run
 
 
 def _decimal(_ctx: click.Context, _param: click.Parameter, value: str | None
@@ -115,14 +113,9 @@ def order_command(side: str, symbol: str, quantity: Decimal, limit_price: Decima
     interrupts = Interrupts()
 
     async def work() -> OrderRun:
-        with interrupts.keep(open_journal(chosen.journal)) as book:
-            engine = interrupts.watch(Engine(chosen.build_venue(), book, host=default_host()))
-            await engine.start()
-            try:
-                return await execute_order(engine, request, name, again=again,
-                                           **strategy_options)
-            finally:
-                await engine.close()
+        async with chosen.client() as client:
+            interrupts.follow(client)
+            return await client.run_order(request, name, again=again, **strategy_options)
 
     outcome = run(work, interrupts)
     if as_json:

@@ -124,6 +124,10 @@ class Journal(abc.ABC):
         reconciles."""
 
     @abc.abstractmethod
+    def venues(self) -> list[str]:
+        """The venues the journal holds orders of, by name."""
+
+    @abc.abstractmethod
     def orders(self, *, state: OrderState | Iterable[OrderState] | None = None,
                symbol: str | None = None, venue: str | None = None,
                since: datetime | None = None, until: datetime | None = None,

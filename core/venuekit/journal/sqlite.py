@@ -384,6 +384,14 @@ class SQLiteJournal(Transactions, Journal):
             return self._select(_OPEN, ())
         return self._select(f"{_OPEN} AND venue = ?", (venue,))
 
+    def venues(self) -> list[str]:
+        try:
+            with self._snapshot() as conn:
+                rows = conn.execute("SELECT DISTINCT venue FROM orders ORDER BY venue")
+                return [venue for (venue,) in rows.fetchall()]
+        except sqlite3.Error as exc:
+            raise self._sqlite_error("read the venues", exc) from exc
+
     def orders(self, *, state: OrderState | Iterable[OrderState] | None = None,
                symbol: str | None = None, venue: str | None = None,
                since: datetime | None = None, until: datetime | None = None,

@@ -22,7 +22,7 @@ from .plan import (
     parse_plan,
     plan_schema,
 )
-from .report import ItemReport, ItemStatus, PhaseSummary, RebalanceReport
+from .report import ItemReport, ItemStatus, PhaseSummary, PlanReport, RebalanceReport
 
 __all__ = [
     "Action",
@@ -33,6 +33,7 @@ __all__ = [
     "PlanError",
     "PlanItem",
     "PlanProblem",
+    "PlanReport",
     "RebalanceReport",
     "Rebalancer",
     "load_plan",

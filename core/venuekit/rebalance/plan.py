@@ -2,7 +2,8 @@
 
 A plan is a list of items, each a symbol, an action (``BUY``, ``SELL`` or ``HOLD``) and, for
 a trade, exactly one of ``notional`` (an amount in the account currency) or ``quantity``;
-``correlation_id`` ties the plan's orders together in the journal and the report::
+``correlation_id`` ties the plan's orders together in the journal and the report; an item may
+name its ``venue`` (a plan across venues; without it, the venue the plan runs on)::
 
     {"correlation_id": "2024-06-rebalance",
      "items": [{"symbol": "AAPL", "action": "BUY", "notional": "10000"},
@@ -65,6 +66,9 @@ class PlanItem(BaseModel):
     notional: Amount | None = Field(default=None, gt=0,
                                     description="Amount to trade in the account currency.")
     quantity: Amount | None = Field(default=None, gt=0, description="Units to trade.")
+    venue: str | None = Field(default=None, min_length=1, pattern=r"^\S+$",
+                              description="The venue to trade it on (default: the venue the "
+                                          "plan runs on).")
 
     @pydantic.model_validator(mode="after")
     def _check_amount(self) -> PlanItem:
@@ -78,7 +82,8 @@ class PlanItem(BaseModel):
 
 
 class Plan(BaseModel):
-    """A rebalance plan: items with distinct symbols, and an optional correlation id."""
+    """A rebalance plan: items with distinct symbols on each venue, and an optional
+    correlation id."""
 
     model_config = ConfigDict(frozen=True, extra="forbid",
                               json_schema_extra={"$schema":
@@ -89,10 +94,28 @@ class Plan(BaseModel):
 
     @pydantic.model_validator(mode="after")
     def _check_unique(self) -> Plan:
-        problems = _duplicates([item.symbol for item in self.items])
+        problems = _duplicates([_key(item.symbol, item.venue) for item in self.items])
         if problems:
             raise ValueError("; ".join(f"{p.location}: {p.message}" for p in problems))
         return self
+
+    def venues(self, default: str | None = None) -> list[str]:
+        """The venues the plan trades on, in the order they first appear (``default`` for
+        items that name none); raises INVALID_PLAN when an item names none and there is no
+        default."""
+        missing = [PlanProblem(f"items[{i}].venue", "name the venue: the plan runs on "
+                               "several venues and this item names none")
+                   for i, item in enumerate(self.items) if item.venue is None and not default]
+        if missing:
+            raise PlanError(missing)
+        return list(dict.fromkeys(item.venue or default or "" for item in self.items))
+
+    def on(self, venue: str, default: str | None = None) -> Plan:
+        """The part of the plan traded on ``venue`` (items naming it, or none when it is the
+        ``default``), as a plan of its own."""
+        items = [item.model_copy(update={"venue": None}) for item in self.items
+                 if (item.venue or default) == venue]
+        return Plan(correlation_id=self.correlation_id, items=items)
 
     def trades(self, action: Action) -> list[tuple[int, PlanItem]]:
         """The items with ``action``, with their index in the plan."""
@@ -129,6 +152,13 @@ class PlanError(ValidationError):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (PlanError, (self.problems, self.source))
+
+
+def _key(symbol: Any, venue: Any) -> Any:
+    """What must be unique in a plan: a symbol on a venue (its name alone without one)."""
+    if not isinstance(symbol, str):
+        return None
+    return symbol if not isinstance(venue, str) else f"{symbol} on {venue}"
 
 
 def _duplicates(symbols: Sequence[Any]) -> list[PlanProblem]:
@@ -171,8 +201,8 @@ def parse_plan(data: Any, source: str = "the plan") -> Plan:
     except pydantic.ValidationError as exc:
         problems = _problems(exc)
     if isinstance(data, Mapping) and isinstance(data.get("items"), list):
-        symbols = [item.get("symbol") if isinstance(item, Mapping) else None
-                   for item in data["items"]]
+        symbols = [_key(item.get("symbol"), item.get("venue")) if isinstance(item, Mapping)
+                   else None for item in data["items"]]
         problems.extend(_duplicates(symbols))
     raise PlanError(problems, source)
 

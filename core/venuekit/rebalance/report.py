@@ -16,10 +16,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from ..journal.runs import Run
 from ..model import ZERO, Account, utcnow
+from ..positions import PositionLine
 from .plan import Action
 
-__all__ = ["ItemReport", "ItemStatus", "PhaseSummary", "RebalanceReport"]
+__all__ = ["ItemReport", "ItemStatus", "PhaseSummary", "PlanReport", "RebalanceReport"]
 
 _HUNDRED = Decimal(100)
 
@@ -255,3 +257,59 @@ class RebalanceReport:
             "seconds": round(self.seconds, 6),
             "items": [item.as_dict() for item in self.items],
         }
+
+
+@dataclass
+class PlanReport:
+    """A plan's run on each venue it names: one :class:`RebalanceReport` per venue, the
+    positions of the symbols it traded, and totals per currency (cash never moves between
+    venues, so each venue's buys were sized to its own buying power)."""
+
+    reports: dict[str, RebalanceReport] = field(default_factory=dict)
+    positions: dict[str, list[PositionLine]] = field(default_factory=dict)
+    """Per venue, the journal's positions in the symbols the plan traded, marked and
+    compared with the venue's (empty for a dry run)."""
+    finished: dict[str, Run] = field(default_factory=dict)
+    """Venues whose part of the plan had run to its end before: not traded again while
+    the parts that were unfinished resumed."""
+
+    @property
+    def complete(self) -> bool:
+        return all(report.complete for report in self.reports.values())
+
+    @property
+    def venues(self) -> list[str]:
+        return list(self.reports) + [name for name in self.finished if name not in self.reports]
+
+    @property
+    def dry_run(self) -> bool:
+        return any(report.dry_run for report in self.reports.values())
+
+    @property
+    def interrupted(self) -> str | None:
+        return next((r.interrupted for r in self.reports.values() if r.interrupted), None)
+
+    def totals(self) -> dict[str, dict[str, Decimal]]:
+        """Per currency (each venue's account currency): notional bought and sold, fees."""
+        totals: dict[str, dict[str, Decimal]] = {}
+        for report in self.reports.values():
+            currency = report.account_before.currency if report.account_before else "USD"
+            entry = totals.setdefault(currency, {"bought": ZERO, "sold": ZERO, "fees": ZERO})
+            for item in report.trades:
+                side = "bought" if item.action is Action.BUY else "sold"
+                entry[side] += item.executed_notional
+                entry["fees"] += item.fees + item.earlier_fees
+        return totals
+
+    def as_dict(self) -> dict[str, Any]:
+        """A plan on one venue reports as that venue's report (with its positions); a plan
+        across venues as ``venues``, ``totals``, ``complete`` and ``positions``."""
+        positions = {venue: [line.as_dict() for line in lines]
+                     for venue, lines in self.positions.items()}
+        if len(self.reports) == 1 and not self.finished:
+            [(venue, report)] = self.reports.items()
+            return report.as_dict() | {"positions": positions.get(venue, [])}
+        return {"venues": {venue: report.as_dict() for venue, report in self.reports.items()},
+                "finished_before": {venue: run.id for venue, run in self.finished.items()},
+                "totals": self.totals(), "complete": self.complete,
+                "interrupted": self.interrupted, "positions": positions}

@@ -141,8 +141,7 @@ class RunBook:
         priced).
         """
         digest = plan_hash(kind, items, correlation_id)
-        latest = next(iter(self.journal.runs(venue=self.venue, plan_hash=digest, kind=kind,
-                                             limit=1)), None)
+        latest = self.latest(kind, items, correlation_id)
         if latest is not None and not again:
             if latest.state.resumable:
                 if latest.live:
@@ -152,10 +151,17 @@ class RunBook:
                     return RunStart(latest, resumed=True, progress=self.progress(latest))
                 return self._resume(latest)
             if kind is RunKind.REBALANCE and not dry_run:
-                raise self._finished(latest)
+                raise self.finished_error(latest)
         if dry_run:
             return RunStart(None)
         return RunStart(None, new=_NewRun(kind, digest, items, strategy, correlation_id))
+
+    def latest(self, kind: RunKind, items: Sequence[RunItem],
+               correlation_id: str | None = None) -> Run | None:
+        """The latest run of the plan of ``items`` on this venue, or None."""
+        digest = plan_hash(kind, items, correlation_id)
+        return next(iter(self.journal.runs(venue=self.venue, plan_hash=digest, kind=kind,
+                                           limit=1)), None)
 
     def _resume(self, run: Run) -> RunStart:
         previous = run.state
@@ -167,7 +173,8 @@ class RunBook:
                                        "was": previous.value, "session": run.sessions})
         return RunStart(run, resumed=True, progress=self.progress(run))
 
-    def _finished(self, run: Run) -> VenueKitError:
+    def finished_error(self, run: Run) -> VenueKitError:
+        """RUN_FINISHED for a plan whose last run, ``run``, ran to its end."""
         done = sum(1 for item in run.items if item.status in ("completed", "held"))
         when = (run.finished_at or run.updated_at).isoformat(timespec="seconds")
         return error(Code.RUN_FINISHED,

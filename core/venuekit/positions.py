@@ -1,0 +1,186 @@
+"""Positions and P&L from the journal's fills, and how they compare with the venue's.
+
+For each venue and symbol, the executions the journal holds are replayed in time order by
+the **average-cost method**:
+
+* a trade that opens or adds to a position adds its cost (price times quantity, plus its
+  fee) to the cost basis; the average cost is the basis over the quantity held (for a short
+  position, the proceeds less the fee, over the quantity owed);
+* a trade that reduces or closes a position realizes the difference between its price and
+  the average cost, times the quantity closed, less its fee; the average cost of what is
+  left does not change; a trade larger than the position closes it and opens the other side
+  with the rest, its fee shared in proportion.
+
+Fees count where they were charged in the instrument's currency (the quote asset). A fee in
+the **base** asset of a crypto pair (``Instrument.base_currency``) changes the quantity held
+instead: a buy of 1 BTC with a fee of 0.001 BTC holds 0.999 BTC, at the cost of the whole
+buy. A fee in **any other** asset (BNB, say) cannot be valued without a price: it is listed
+under ``other_fees`` and left out of the P&L, which says so.
+
+Unrealized P&L marks the quantity held at the quote's mid. Everything is in the
+instrument's currency and Decimal. The venue's own positions are compared with these, and a
+difference is flagged (holdings from before the journal, or trades made outside venuekit).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from .model import ZERO, Account, Fill, Instrument, Quote, Side
+
+__all__ = ["PositionLine", "positions_from_fills", "reconcile_positions"]
+
+
+@dataclass
+class PositionLine:
+    """One symbol at one venue: what the journal's fills hold and have earned."""
+
+    venue: str
+    symbol: str
+    currency: str = "USD"
+    quantity: Decimal = ZERO
+    """Held (positive) or owed (negative)."""
+    cost_basis: Decimal = ZERO
+    """What the quantity held cost, fees included (for a short position: the proceeds)."""
+    realized_pnl: Decimal = ZERO
+    fees: Decimal = ZERO
+    """Fees paid in the instrument's currency (or valued in it: base-asset fees)."""
+    other_fees: dict[str, Decimal] = field(default_factory=dict)
+    """Fees in other assets, by asset: not in the P&L."""
+    bought: Decimal = ZERO
+    sold: Decimal = ZERO
+    fills: int = 0
+    mark: Decimal | None = None
+    """The quote's mid the unrealized P&L is marked at (None without a quote)."""
+    venue_quantity: Decimal | None = None
+    """What the venue reports holding (None until compared)."""
+
+    @property
+    def average_cost(self) -> Decimal | None:
+        if self.quantity == 0:
+            return None
+        return abs(self.cost_basis / self.quantity)
+
+    @property
+    def unrealized_pnl(self) -> Decimal | None:
+        average = self.average_cost
+        if self.mark is None or average is None:
+            return ZERO if self.quantity == 0 else None
+        return (self.mark - average) * self.quantity
+
+    @property
+    def market_value(self) -> Decimal | None:
+        return None if self.mark is None else self.mark * self.quantity
+
+    @property
+    def difference(self) -> Decimal | None:
+        """The venue's quantity less the journal's (None until compared)."""
+        return None if self.venue_quantity is None else self.venue_quantity - self.quantity
+
+    @property
+    def note(self) -> str | None:
+        notes = []
+        difference = self.difference
+        if difference:
+            notes.append(f"the venue holds {self.venue_quantity}, {difference:+} against the "
+                         "journal's fills (holdings from before the journal, or trades made "
+                         "outside venuekit)")
+        if self.other_fees:
+            listed = ", ".join(f"{amount} {asset}" for asset, amount in self.other_fees.items())
+            notes.append(f"fees in other assets ({listed}) are not in the P&L")
+        return "; ".join(notes) or None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"venue": self.venue, "symbol": self.symbol, "currency": self.currency,
+                "quantity": self.quantity, "average_cost": self.average_cost,
+                "cost_basis": self.cost_basis, "realized_pnl": self.realized_pnl,
+                "unrealized_pnl": self.unrealized_pnl, "mark": self.mark,
+                "market_value": self.market_value, "fees": self.fees,
+                "other_fees": dict(self.other_fees), "bought": self.bought, "sold": self.sold,
+                "fills": self.fills, "venue_quantity": self.venue_quantity,
+                "difference": self.difference, "note": self.note}
+
+    # the average-cost method ---------------------------------------------------------
+    def apply(self, fill: Fill, base_currency: str | None = None) -> None:
+        """Add one execution (in time order)."""
+        self.fills += 1
+        quantity, price = fill.quantity, fill.price
+        if fill.side is Side.BUY:
+            self.bought += quantity
+            change = quantity
+        else:
+            self.sold += quantity
+            change = -quantity
+        fee = ZERO  # the part of the fee that is a cost in the instrument's currency
+        if fill.fee:
+            if fill.fee_currency == self.currency:
+                fee = fill.fee
+                self.fees += fill.fee
+            elif base_currency is not None and fill.fee_currency == base_currency:
+                change -= fill.fee  # paid in the asset itself: less held, or more given
+                self.fees += fill.fee * price  # its value at the trade, for the record
+            else:
+                self.other_fees[fill.fee_currency] = (
+                    self.other_fees.get(fill.fee_currency, ZERO) + fill.fee)
+        if change:
+            # What each unit of the position's change cost or brought: the trade's value
+            # over the change (a base-asset fee spreads the value over fewer units).
+            self._trade(change, price * quantity / abs(change), fee)
+
+    def _trade(self, change: Decimal, price: Decimal, fee: Decimal) -> None:
+        """Move the position by ``change`` (signed) at ``price`` a unit, paying ``fee``."""
+        held = self.quantity
+        if held == 0 or (held > 0) == (change > 0):
+            # Opening or adding: the trade's cost, its fee included, goes into the basis (a
+            # short's basis is negative: the proceeds, less the fee).
+            self.cost_basis += change * price + fee
+            self.quantity = held + change
+            return
+        closing = min(abs(change), abs(held))
+        share = closing / abs(change)
+        average = abs(self.cost_basis / held)
+        direction = 1 if held > 0 else -1  # a long gains when the price is above its cost
+        self.realized_pnl += direction * (price - average) * closing - fee * share
+        self.quantity = held - direction * closing
+        self.cost_basis = self.quantity * average if self.quantity else ZERO
+        rest = abs(change) - closing
+        if rest > 0:  # the trade went through zero: the rest opens the other side
+            self._trade(rest if change > 0 else -rest, price, fee * (1 - share))
+
+
+def positions_from_fills(venue: str, fills: Iterable[Fill],
+                         instruments: Mapping[str, Instrument] | None = None
+                         ) -> dict[str, PositionLine]:
+    """Each symbol's position at ``venue`` from its executions (any order: replayed by
+    time). ``instruments`` give each symbol's currency and base asset (USD and none by
+    default)."""
+    known = instruments or {}
+    lines: dict[str, PositionLine] = {}
+    for fill in sorted(fills, key=lambda f: f.at):
+        instrument = known.get(fill.symbol)
+        line = lines.get(fill.symbol)
+        if line is None:
+            line = lines[fill.symbol] = PositionLine(
+                venue, fill.symbol, instrument.currency if instrument is not None else "USD")
+        line.apply(fill, instrument.base_currency if instrument is not None else None)
+    return lines
+
+
+def reconcile_positions(lines: dict[str, PositionLine], venue: str, account: Account,
+                        quotes: Mapping[str, Quote] | None = None) -> dict[str, PositionLine]:
+    """Mark ``lines`` at ``quotes``' mids and compare them with ``account``'s positions; a
+    position the venue holds that no fill explains gets a line of its own. Returns
+    ``lines``, completed, by symbol."""
+    for position in account.positions:
+        if position.symbol not in lines:
+            lines[position.symbol] = PositionLine(venue, position.symbol, account.currency)
+    reported = {position.symbol: position.quantity for position in account.positions}
+    for symbol, line in lines.items():
+        line.venue_quantity = reported.get(symbol, ZERO)
+        quote = (quotes or {}).get(symbol)
+        if quote is not None and quote.mid > 0:
+            line.mark = quote.mid
+    return lines
