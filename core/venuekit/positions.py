@@ -125,30 +125,38 @@ class PositionLine:
             else:
                 self.other_fees[fill.fee_currency] = (
                     self.other_fees.get(fill.fee_currency, ZERO) + fill.fee)
-        if change:
-            # What each unit of the position's change cost or brought: the trade's value
-            # over the change (a base-asset fee spreads the value over fewer units).
-            self._trade(change, price * quantity / abs(change), fee)
+        if change:  # a base-asset fee spreads the trade's value over fewer units
+            self._trade(change, price * quantity, fee)
 
-    def _trade(self, change: Decimal, price: Decimal, fee: Decimal) -> None:
-        """Move the position by ``change`` (signed) at ``price`` a unit, paying ``fee``."""
+    def _trade(self, change: Decimal, value: Decimal, fee: Decimal) -> None:
+        """Move the position by ``change`` (signed) for ``value`` (what the units cost or
+        brought, unsigned), paying ``fee``. Sums stay exact: the basis and the realized
+        P&L are built from the trades' values, and a part is only taken of a value when a
+        trade closes part of a position or goes through zero."""
         held = self.quantity
         if held == 0 or (held > 0) == (change > 0):
             # Opening or adding: the trade's cost, its fee included, goes into the basis (a
             # short's basis is negative: the proceeds, less the fee).
-            self.cost_basis += change * price + fee
+            self.cost_basis += (value if change > 0 else -value) + fee
             self.quantity = held + change
             return
         closing = min(abs(change), abs(held))
-        share = closing / abs(change)
-        average = abs(self.cost_basis / held)
-        direction = 1 if held > 0 else -1  # a long gains when the price is above its cost
-        self.realized_pnl += direction * (price - average) * closing - fee * share
+        # The part of the trade that closes (multiplied before dividing: exact whenever
+        # the quotient is).
+        closed_value = value if closing == abs(change) else value * closing / abs(change)
+        closed_fee = fee if closing == abs(change) else fee * closing / abs(change)
+        # The part of the basis the closed quantity carried (all of it when it all closes);
+        # a long gains what it sells above its cost, a short what it buys back below its
+        # proceeds.
+        closed_basis = self.cost_basis if closing == abs(held) \
+            else self.cost_basis * closing / abs(held)
+        direction = 1 if held > 0 else -1
+        self.realized_pnl += direction * closed_value - closed_basis - closed_fee
         self.quantity = held - direction * closing
-        self.cost_basis = self.quantity * average if self.quantity else ZERO
+        self.cost_basis = self.cost_basis - closed_basis if self.quantity else ZERO
         rest = abs(change) - closing
         if rest > 0:  # the trade went through zero: the rest opens the other side
-            self._trade(rest if change > 0 else -rest, price, fee * (1 - share))
+            self._trade(rest if change > 0 else -rest, value - closed_value, fee - closed_fee)
 
 
 def positions_from_fills(venue: str, fills: Iterable[Fill],

@@ -27,6 +27,7 @@ of its first violation) listing every violation, and nothing is journaled or sen
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -453,14 +454,23 @@ class PreTradeValidator:
     concurrently can never promise the same buying power twice. Quotes primed with
     :meth:`use_quotes` are reused for ``quote_max_age`` seconds, so validation adds no venue
     call to an order's path. A re-peg is counted again (the conservative side).
+
+    With ``account_max_age`` (seconds), an account older than that is read again before
+    the next check (what filled or was released since shows; what was committed is then
+    the venue's to count, as venues hold buying power for open orders). Without it, the
+    account is read once and renewed only by :meth:`refresh` or :meth:`use_account`: the
+    executor does so before each phase.
     """
 
     def __init__(self, rules: ValidationRules | None = None, *,
-                 extra_rules: Sequence[Rule] = (), quote_max_age: float = 2.0) -> None:
+                 extra_rules: Sequence[Rule] = (), quote_max_age: float = 2.0,
+                 account_max_age: float | None = None) -> None:
         self.rules = rules or ValidationRules()
         self._rules: list[Rule] = [*default_rules(), *self.rules.extra, *extra_rules]
         self.quote_max_age = quote_max_age
+        self.account_max_age = account_max_age
         self.account: Account | None = None
+        self._account_at = 0.0
         self._quotes: dict[str, tuple[Quote, float]] = {}
         # The mids that value positions, rebuilt (not mutated) when quotes arrive: every
         # context shares the current mapping instead of recomputing one per order.
@@ -482,6 +492,8 @@ class PreTradeValidator:
         """Start from ``account``; nothing is committed since."""
         self._version += 1
         self.account = account
+        with contextlib.suppress(RuntimeError):  # no loop: an age that never expires first
+            self._account_at = asyncio.get_running_loop().time()
         self._holdings = MappingProxyType({p.symbol: p for p in account.positions})
         self._equity = None
         self._committed = ZERO
@@ -509,14 +521,17 @@ class PreTradeValidator:
 
     async def context(self, request: OrderRequest, venue: Venue) -> ValidationContext:
         """The context ``request`` is checked in (fetching only what is missing or stale)."""
-        if self.account is None:
+        loop = asyncio.get_running_loop()
+        max_age = self.account_max_age
+        if self.account is None or (max_age is not None
+                                    and loop.time() - self._account_at > max_age):
             await self.refresh(venue)
         assert self.account is not None
         instrument = self._instruments.get(request.symbol)
         if instrument is None:
             self.use_instruments([await venue.instrument(request.symbol)])
             instrument = self._instruments[request.symbol]
-        now = asyncio.get_running_loop().time()
+        now = loop.time()
         cached = self._quotes.get(request.symbol)
         if cached is None or now - cached[1] > self.quote_max_age:
             self.use_quotes([await venue.quote(request.symbol)])

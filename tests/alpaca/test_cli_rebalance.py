@@ -77,3 +77,51 @@ def test_rebalance_on_the_alpaca_emulator(tmp_path: Path) -> None:
         assert emulator.wait(timeout=15) == 0
     finally:
         reap(emulator)
+
+
+def test_a_plan_across_the_mock_and_the_alpaca_emulator_from_the_command_line(
+        tmp_path: Path) -> None:
+    plan = tmp_path / "across.json"
+    plan.write_text(json.dumps({"correlation_id": "across-cli", "items": [
+        {"symbol": "SPY", "action": "BUY", "quantity": "2"},  # on --venue: the mock
+        {"symbol": "MSFT", "action": "BUY", "quantity": "3", "venue": "alpaca"},
+    ]}))
+    emulator, info = _start_emulator()
+    try:
+        settings = info["client_settings"]
+        # Each venue's settings from the config file: -o goes with --venue only.
+        (tmp_path / "venuekit.toml").write_text(
+            'journal = "journal.sqlite3"\n\n[venues.mock]\nseed = 4\n\n[venues.alpaca]\n'
+            f'base_url = "{settings["APCA_API_BASE_URL"]}"\n', encoding="utf-8")
+        env = {**os.environ, "APCA_API_KEY_ID": settings["APCA_API_KEY_ID"],
+               "APCA_API_SECRET_KEY": settings["APCA_API_SECRET_KEY"]}
+        for name in ("APCA_API_BASE_URL", "APCA_API_DATA_URL", "APCA_API_STREAM_URL",
+                     "VENUEKIT_LIVE", "VENUEKIT_JOURNAL"):
+            env.pop(name, None)
+        run = subprocess.run([sys.executable, "-m", "venuekit", "rebalance", str(plan),
+                              "--json"], capture_output=True, text=True, env=env,
+                             cwd=tmp_path, timeout=RUN_TIMEOUT)
+        assert run.returncode == 0, run.stderr[-2000:]
+        report = json.loads(run.stdout)
+        assert set(report["venues"]) == {"mock", "alpaca"} and report["complete"] is True
+        for venue, symbol, quantity in (("mock", "SPY", "2"), ("alpaca", "MSFT", "3")):
+            [item] = report["venues"][venue]["items"]
+            assert (item["symbol"], item["status"], Decimal(item["filled_quantity"])) == (
+                symbol, "completed", Decimal(quantity))
+            [line] = report["positions"][venue]
+            assert (line["symbol"], Decimal(line["quantity"]), Decimal(line["difference"])) \
+                == (symbol, Decimal(quantity), 0)
+        bought = sum(Decimal(report["venues"][v]["phases"]["buy"]["executed_notional"])
+                     for v in ("mock", "alpaca"))
+        assert Decimal(report["totals"]["USD"]["bought"]) == bought
+        truth = _ledger(settings)
+        assert [(o["symbol"], o["qty"]) for o in truth["orders"]] == [("MSFT", "3")]
+
+        table = subprocess.run([sys.executable, "-m", "venuekit", "positions"],
+                               capture_output=True, text=True, env=env, cwd=tmp_path,
+                               timeout=RUN_TIMEOUT)
+        assert table.returncode == 0, table.stderr[-2000:]
+        assert "alpaca" in table.stdout and "MSFT" in table.stdout and "SPY" in table.stdout
+        assert settings["APCA_API_SECRET_KEY"] not in run.stdout + run.stderr + table.stdout
+    finally:
+        reap(emulator)

@@ -94,3 +94,33 @@ def test_the_published_schema_matches_the_model() -> None:
 def test_the_example_plan_is_valid() -> None:
     plan = load_plan(ROOT / "docs/examples/rebalance.json")
     assert {item.symbol for item in plan.items} <= {"AAPL", "MSFT", "SPY", "NVDA", "TSLA", "F"}
+
+
+def test_an_item_may_name_its_venue_and_a_symbol_may_appear_once_per_venue() -> None:
+    plan = parse_plan({"items": [
+        {"symbol": "AAPL", "action": "SELL", "quantity": "5", "venue": "alpaca"},
+        {"symbol": "AAPL", "action": "BUY", "notional": "100", "venue": "mock"},
+        {"symbol": "SPY", "action": "HOLD"}]})
+    assert plan.venues("mock") == ["alpaca", "mock"]
+    east = plan.on("alpaca", "mock")
+    assert [(i.symbol, i.venue) for i in east.items] == [("AAPL", None)]
+    assert [i.symbol for i in plan.on("mock", "mock").items] == ["AAPL", "SPY"]
+    with pytest.raises(PlanError) as unnamed:
+        plan.venues()
+    assert [p.location for p in unnamed.value.problems] == ["items[2].venue"]
+    # The default venue makes SPY's line and a second one for the same venue collide.
+    clash = parse_plan({"items": [{"symbol": "SPY", "action": "HOLD"},
+                                  {"symbol": "SPY", "action": "HOLD", "venue": "mock"}]})
+    with pytest.raises(PlanError) as twice:
+        clash.venues("mock")
+    assert [p.location for p in twice.value.problems] == ["items[1].symbol"]
+    with pytest.raises(PlanError) as same:
+        parse_plan({"items": [{"symbol": "F", "action": "HOLD", "venue": "mock"},
+                              {"symbol": "F", "action": "HOLD", "venue": "mock"}]})
+    assert "appears more than once" in same.value.problems[0].message
+
+
+def test_a_single_venue_plan_names_no_venue_and_stays_valid() -> None:
+    plan = load_plan(ROOT / "docs" / "examples" / "rebalance.json")
+    assert {item.venue for item in plan.items} == {None}
+    assert plan.venues("mock") == ["mock"] and plan.on("mock", "mock") == plan

@@ -49,9 +49,10 @@ def _journal_venues(settings: Settings) -> list[str]:
 
 def _with_client(venues: tuple[str, ...], options: tuple[str, ...], config_path: Path | None,
                  journal: Path | None,
-                 work: Callable[[AsyncClient, list[str]], Coroutine[Any, Any, T]]) -> T:
-    """Open a client over the chosen venues, run ``work`` on the ones that trade, and
-    report the ones that could not be reached (the command then exits 1)."""
+                 work: Callable[[AsyncClient, list[str]], Coroutine[Any, Any, T]]
+                 ) -> tuple[T, dict[str, str]]:
+    """Open a client over the chosen venues and run ``work`` on the ones that could be
+    reached; returns its result and the venues that could not, with the reason."""
     try:
         settings = load_settings(config_path=config_path, journal=journal)
         given = dict(parse_option(text) for text in options)
@@ -69,12 +70,15 @@ def _with_client(venues: tuple[str, ...], options: tuple[str, ...], config_path:
             refused.update(client.refused_venues)
             return await work(client, [n for n in names if client.status(n).engine])
 
-    result = run(main)
+    return run(main), refused
+
+
+def _exit_if_refused(refused: dict[str, str]) -> None:
+    """Name each venue that could not be reached (after what the others showed); exit 1."""
     for name, reason in refused.items():
         error_console().print(f"[red]{name} could not be reached[/]: {reason}")
     if refused:
         sys.exit(EXIT_INCOMPLETE)
-    return result
 
 
 def _fmt(value: Decimal | None, places: int = 2) -> str:
@@ -99,10 +103,15 @@ def account_command(venues: tuple[str, ...], options: tuple[str, ...],
     async def work(client: AsyncClient, names: list[str]) -> dict[str, Account]:
         return {name: await client.account(venue=name) for name in names}
 
-    accounts = _with_client(venues, options, config_path, journal, work)
+    accounts, refused = _with_client(venues, options, config_path, journal, work)
     if as_json:
         emit_json({name: account.model_dump(mode="json") for name, account in accounts.items()})
-        return
+    else:
+        _print_accounts(accounts)
+    _exit_if_refused(refused)
+
+
+def _print_accounts(accounts: dict[str, Account]) -> None:
     out = console()
     for name, account in accounts.items():
         out.print(f"[bold]{name}[/]: cash {_fmt(account.cash)} {account.currency}, buying "
@@ -142,15 +151,15 @@ def positions_command(venues: tuple[str, ...], options: tuple[str, ...],
         return [line for name in names
                 for line in await client.positions(venue=name, symbols=wanted)]
 
-    lines = _with_client(venues, options, config_path, journal, work)
+    lines, refused = _with_client(venues, options, config_path, journal, work)
     if as_json:
         emit_json({"positions": [line.as_dict() for line in lines]})
-        return
-    if not lines:
+    elif lines:
+        print_positions(lines)
+    elif not refused:
         console().print("No positions: the journal holds no fills and the venues report "
                         "nothing held.")
-        return
-    print_positions(lines)
+    _exit_if_refused(refused)
 
 
 def print_positions(lines: Sequence[PositionLine], title: str = "positions") -> None:

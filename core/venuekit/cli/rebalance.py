@@ -112,13 +112,13 @@ def rebalance_command(plan_path: Path | None, dry_run: bool, strategy: str, time
     interrupts = Interrupts()
 
     async def work() -> PlanReport | PlanError:
-        async with chosen.client(*plan.venues(venue)) as client:
+        async with chosen.client(*plan.venues(venue), rules=rules) as client:
             interrupts.follow(client)
             with _progress(plan, dry_run, show_progress) as advance:
                 try:
                     return await client.rebalance(plan, venue=venue, strategy=strategy,
                                                   strategy_options=strategy_options,
-                                                  rules=rules, dry_run=dry_run, again=again,
+                                                  dry_run=dry_run, again=again,
                                                   on_item=advance)
                 except PlanError as exc:  # symbols a venue does not list: nothing was sent
                     return exc

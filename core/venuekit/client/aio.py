@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -31,11 +31,12 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
+import pydantic
+
 from ..cancelling import CancelOutcome, CancelReport, as_found, cancel_orders, choose
 from ..engine import Engine
 from ..errors import Code, VenueKitError, error
 from ..journal.sqlite import SQLiteJournal
-from ..lifecycle import OrderEventRecord
 from ..model import Account, Fill, Order, OrderRequest, OrderType, Quote, Side
 from ..outcome import OutcomePolicy
 from ..plugins import PluginHost, default_host
@@ -49,11 +50,15 @@ from ..settlement import SettlementOptions
 from ..strategies import ExecutionResult, run_strategy, strategy_for
 from ..validation import PreTradeValidator, ValidationRules
 from ..venue import Venue
-from .events import EventFeed
+from .events import EventFeed, Subscription
 
 __all__ = ["AsyncClient", "VenueStatus"]
 
 log = logging.getLogger("venuekit.client")
+
+ACCOUNT_MAX_AGE = 1.0
+"""Seconds the pre-trade checks of a client with rules trust an account read: at most one
+account read a second per venue, whatever the order rate."""
 
 PathLike = str | os.PathLike[str]
 Amount = Decimal | int | str
@@ -81,6 +86,7 @@ class AsyncClient:
     ``settlement`` tune every engine; ``rules`` are pre-trade checks every order passes
     before it is journaled or sent (none when not given, but a rebalance always checks
     its orders, with the default :class:`~venuekit.validation.ValidationRules` then).
+    The checks read each venue's account at most once a second (``ACCOUNT_MAX_AGE``).
     """
 
     def __init__(self, *venues: str | Venue, journal: PathLike | None = None,
@@ -95,7 +101,7 @@ class AsyncClient:
         names = [v if isinstance(v, str) else v.name for v in venues]
         if len(set(names)) != len(names):
             raise error(Code.INVALID_CONFIG, f"each venue once: {', '.join(names)}")
-        self._given = venues
+        self._given: dict[str, str | Venue] = dict(zip(names, venues, strict=True))
         self._journal_path = journal
         self._config_path = config
         self._venue_options = venue_options or {}
@@ -107,6 +113,7 @@ class AsyncClient:
         self.journal: SQLiteJournal | None = None
         self._venues: dict[str, VenueStatus] = {name: VenueStatus(name) for name in names}
         self._feed: EventFeed | None = None
+        self._following: set[asyncio.Task[Order]] = set()
 
     # opening and closing -------------------------------------------------------------
     async def __aenter__(self) -> Self:
@@ -129,15 +136,20 @@ class AsyncClient:
         self._host = host
         self.journal = SQLiteJournal(self.settings.journal)
         self._feed = EventFeed(host)
-        await asyncio.gather(*(self._start(status, given) for status, given
-                               in zip(self._venues.values(), self._given, strict=True)))
+        try:
+            await asyncio.gather(*(self._start(status) for status in self._venues.values()))
+        except BaseException:  # cancelled (an interrupt) or worse: leave nothing open
+            await self.close()
+            raise
         log.info("client open", extra={"venues": list(self._venues),
                                        "refused": self.refused_venues,
                                        "journal": str(self.settings.journal)})
         return self
 
-    async def _start(self, status: VenueStatus, given: str | Venue) -> None:
+    async def _start(self, status: VenueStatus) -> None:
         assert self.settings is not None and self.journal is not None
+        given = self._given[status.name]
+        status.error = None
         engine: Engine | None = None
         try:
             venue = given if isinstance(given, Venue) else self.settings.build_venue(
@@ -145,23 +157,25 @@ class AsyncClient:
             engine = Engine(venue, self.journal, host=self._host, policy=self._policy,
                             settlement=self._settlement,
                             validator=None if self._rules is None
-                            else PreTradeValidator(self._rules))
+                            else PreTradeValidator(self._rules,
+                                                   account_max_age=ACCOUNT_MAX_AGE))
             report = await engine.start()
         except VenueKitError as exc:
             status.error = exc
-            log.error("venue refused", extra={"venue": status.name, "code": exc.code.name})
+            log.error("venue refused", extra={"venue": status.name, "code": exc.code.name,
+                                              "reason": exc.message})
             if engine is not None:
                 await _quietly_close(engine)
             return
         status.engine = engine
-        if not report.ok:
-            status.error = error(Code.RECONCILIATION_FAILED,
-                                 f"{status.name}: {len(report.failed)} open order(s) could not "
-                                 "be reconciled; run recover once the venue is reachable",
-                                 venue=status.name)
+        status.error = _refusal(status.name, report)
 
     async def close(self) -> None:
         """Close every venue and the journal (what was written behind is committed)."""
+        following, self._following = list(self._following), set()
+        for task in following:  # the orders stay working; the next recovery takes them up
+            task.cancel()
+        await asyncio.gather(*following, return_exceptions=True)
         if self._feed is not None:
             self._feed.close()
             self._feed = None
@@ -231,10 +245,22 @@ class AsyncClient:
         return self.engine(venue).recovery
 
     async def recover(self, venue: str | None = None) -> RecoveryReport:
-        """Reconcile ``venue``'s open orders again (a venue refused at open may trade after)."""
+        """Reconcile ``venue``'s open orders with it again. A venue refused at open trades
+        once this succeeds: one whose recovery failed is recovered again, and one that
+        could not connect is connected (and recovered) anew. Raises the error that still
+        refuses it."""
         status = self._venues[self._name(venue)]
-        report = await self.engine(venue).recover()
-        status.error = None if report.ok else status.error
+        self._book()
+        if status.engine is None:
+            await self._start(status)
+            if status.engine is None:
+                assert status.error is not None
+                raise status.error
+            report = status.engine.recovery
+            assert report is not None
+            return report
+        report = await status.engine.recover()
+        status.error = _refusal(status.name, report)
         return report
 
     # trading -----------------------------------------------------------------------------
@@ -258,6 +284,40 @@ class AsyncClient:
         return await self.execute(_request(Side.SELL, symbol, quantity, limit), strategy,
                                   venue=venue, **options)
 
+    async def place(self, request: OrderRequest, *, venue: str | None = None) -> Order:
+        """Send ``request`` as one order and return once the venue has answered, leaving it
+        working (a resting limit order, say): no strategy waits on it or cancels it.
+
+        The client follows the order until it is final, journaling its fills as they come,
+        or until the client closes; an order still working then stays working at the venue,
+        and the next client's recovery takes it up. :meth:`wait` waits for it and
+        :meth:`cancel` cancels it."""
+        engine = self._trading(venue)
+        order = await engine.submit(request)
+        if not order.state.is_terminal:
+            task = asyncio.ensure_future(engine.settle(order))
+            self._following.add(task)
+            task.add_done_callback(self._followed)
+        return order
+
+    def _followed(self, task: asyncio.Task[Order]) -> None:
+        self._following.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            exc = task.exception()
+            log.error("could not follow a placed order", extra={
+                "error": exc.code.name if isinstance(exc, VenueKitError) else repr(exc)})
+
+    async def wait(self, order: str | Order, *, timeout: float | None = None) -> Order:
+        """Wait until ``order`` (a client order id, or the order) is final, or ``timeout``
+        seconds pass; returns it as it is then (settled with the venue, fills journaled)."""
+        order_id = order if isinstance(order, str) else order.id
+        found = await self.order(order_id)
+        engine = self.engine(found.venue)
+        live = engine.tracker.live(order_id)
+        if live is None:  # final, or no longer followed: the journal has the last word
+            return found
+        return await engine.settle(live, timeout=timeout)
+
     async def run_order(self, request: OrderRequest, strategy: str | None = None, *,
                         venue: str | None = None, again: bool = False,
                         **options: Any) -> OrderRun:
@@ -269,25 +329,24 @@ class AsyncClient:
     async def rebalance(self, plan: Plan | Mapping[str, Any] | PathLike, *,
                         venue: str | None = None, strategy: str = "market",
                         strategy_options: dict[str, Any] | None = None,
-                        rules: ValidationRules | None = None, dry_run: bool = False,
-                        again: bool = False,
+                        dry_run: bool = False, again: bool = False,
                         on_item: Callable[[ItemReport], None] | None = None) -> PlanReport:
         """Run ``plan`` (a :class:`~venuekit.rebalance.Plan`, its dict, or a file): each
         venue it names runs its own sells, then its buys sized to its own buying power,
         concurrently with the others (see :mod:`venuekit.rebalance.across`). Items naming
         no venue trade on ``venue`` (the only venue when there is one). Each venue's part is
         a run of its own: resumed if unfinished, refused once finished unless ``again``.
-        ``rules`` override the client's pre-trade rules for this plan."""
+        Every order is checked against the client's ``rules`` (the defaults when it has
+        none) before it is sent."""
         if not isinstance(plan, Plan):
             plan = parse_plan(plan) if isinstance(plan, Mapping) else load_plan(Path(plan))
         default = venue if venue is not None else (
             self.venues[0] if len(self.venues) == 1 else None)
         engines = {name: self._trading(name) for name in plan.venues(default)}
-        chosen = rules if rules is not None else self._rules
-
         def rebalancer(engine: Engine) -> Rebalancer:
+            # The engine's own checks when the client has rules (one validator sees every
+            # order), else the default rules.
             return Rebalancer(engine, strategy=strategy, strategy_options=strategy_options,
-                              validator=None if chosen is None else PreTradeValidator(chosen),
                               on_item=on_item)
 
         report = await rebalance_across(engines, plan, default=default, rebalancer=rebalancer,
@@ -408,12 +467,13 @@ class AsyncClient:
                                     _only(account, symbols), quotes)
         return sorted(lines.values(), key=lambda line: line.symbol)
 
-    def events(self) -> AsyncIterator[OrderEventRecord]:
-        """Every order event of every venue, as it happens (durable before it is heard),
-        until the client closes::
+    def events(self) -> Subscription:
+        """Every order event of every venue from now on, as it happens (durable before it
+        is heard), until the client closes or the subscription is closed::
 
-            async for event in vk.events():
-                print(event.order_id, event.kind, event.state)
+            async with vk.events() as events:
+                async for event in events:
+                    print(event.order_id, event.kind, event.state)
         """
         if self._feed is None:
             raise error(Code.INVALID_CONFIG, "the client is not open: use `async with` or "
@@ -421,11 +481,31 @@ class AsyncClient:
         return self._feed.subscribe()
 
 
+def _refusal(venue: str, report: RecoveryReport) -> VenueKitError | None:
+    if report.ok:
+        return None
+    return error(Code.RECONCILIATION_FAILED, f"{venue}: {len(report.failed)} open order(s) "
+                 "could not be reconciled; trading there is refused until recover() succeeds",
+                 venue=venue)
+
+
 def _request(side: Side, symbol: str, quantity: Amount, limit: Amount | None) -> OrderRequest:
+    """The request of a buy or sell shortcut; bad input raises the taxonomy's validation
+    error (INVALID_QUANTITY, INVALID_PRICE or INVALID_ORDER) naming each problem."""
     fields: dict[str, Any] = {"symbol": symbol, "side": side, "quantity": quantity}
     if limit is not None:
         fields.update(order_type=OrderType.LIMIT, limit_price=limit)
-    return OrderRequest.model_validate(fields)
+    try:
+        return OrderRequest.model_validate(fields)
+    except pydantic.ValidationError as exc:
+        problems = exc.errors()
+        where = [".".join(str(part) for part in p["loc"]) or "order" for p in problems]
+        code = {"quantity": Code.INVALID_QUANTITY, "limit_price": Code.INVALID_PRICE}.get(
+            where[0], Code.INVALID_ORDER)
+        listed = "; ".join(f"{name}: {p['msg']}" for name, p in zip(where, problems,
+                                                                      strict=True))
+        raise error(code, f"{side.value} {symbol}: {listed}",
+                    details={"fields": where}) from None
 
 
 def _only(account: Account, symbols: set[str] | None) -> Account:

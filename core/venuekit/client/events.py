@@ -8,13 +8,13 @@ nobody listens to need not pay.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from typing import Self
 
 from ..hookspecs import hookimpl
 from ..lifecycle import OrderEventRecord
 from ..plugins import PluginHost
 
-__all__ = ["EventFeed"]
+__all__ = ["EventFeed", "Subscription"]
 
 _END = None
 
@@ -32,31 +32,66 @@ class EventFeed:
         for queue in self._queues:
             queue.put_nowait(event)
 
-    async def subscribe(self) -> AsyncIterator[OrderEventRecord]:
+    def subscribe(self) -> Subscription:
+        """A subscription that holds every event from now on, until it is closed."""
         queue: asyncio.Queue[OrderEventRecord | None] = asyncio.Queue()
         self._queues.append(queue)
         if not self._registered:
             self._host.register(self, name=f"client-events-{id(self):x}")
             self._registered = True
-        try:
-            while True:
-                event = await queue.get()
-                if event is _END:
-                    return
-                yield event
-        finally:
-            if queue in self._queues:
-                self._queues.remove(queue)
-            if not self._queues:
-                self._stop()
+        return Subscription(self, queue)
 
     def close(self) -> None:
         """End every subscription (each iterator finishes after the events it holds)."""
         for queue in self._queues:
             queue.put_nowait(_END)
+        self._queues = []
         self._stop()
+
+    def drop(self, queue: asyncio.Queue[OrderEventRecord | None]) -> None:
+        if queue in self._queues:
+            self._queues.remove(queue)
+        if not self._queues:
+            self._stop()
 
     def _stop(self) -> None:
         if self._registered:
             self._host.unregister(self)
             self._registered = False
+
+
+class Subscription:
+    """Order events from the moment of subscribing, in order, as an async iterator.
+
+    It holds the events it has not handed out yet; close it (or leave its ``async with``)
+    when done listening. Every subscription ends when its client closes.
+    """
+
+    def __init__(self, feed: EventFeed,
+                 queue: asyncio.Queue[OrderEventRecord | None]) -> None:
+        self._feed = feed
+        self._queue = queue
+        self._closed = False
+
+    def __aiter__(self) -> Self:
+        return self
+
+    async def __anext__(self) -> OrderEventRecord:
+        if self._closed:
+            raise StopAsyncIteration
+        event = await self._queue.get()
+        if event is _END:
+            self.close()
+            raise StopAsyncIteration
+        return event
+
+    def close(self) -> None:
+        """Stop listening (events held and not handed out are dropped)."""
+        self._closed = True
+        self._feed.drop(self._queue)
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.close()

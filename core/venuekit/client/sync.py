@@ -32,9 +32,9 @@ from ..rebalance import ItemReport, Plan, PlanReport
 from ..recovery import RecoveryReport
 from ..runs.single import OrderRun
 from ..strategies import ExecutionResult
-from ..validation import ValidationRules
 from ..venue import Venue
 from .aio import Amount, AsyncClient, PathLike, VenueStatus
+from .events import Subscription
 
 __all__ = ["Client"]
 
@@ -156,6 +156,12 @@ class Client:
         return self._call(self.aio.sell(symbol, quantity, limit=limit, venue=venue,
                                         strategy=strategy, **options))
 
+    def place(self, request: OrderRequest, *, venue: str | None = None) -> Order:
+        return self._call(self.aio.place(request, venue=venue))
+
+    def wait(self, order: str | Order, *, timeout: float | None = None) -> Order:
+        return self._call(self.aio.wait(order, timeout=timeout))
+
     def run_order(self, request: OrderRequest, strategy: str | None = None, *,
                   venue: str | None = None, again: bool = False, **options: Any) -> OrderRun:
         return self._call(self.aio.run_order(request, strategy, venue=venue, again=again,
@@ -163,13 +169,12 @@ class Client:
 
     def rebalance(self, plan: Plan | Mapping[str, Any] | PathLike, *,
                   venue: str | None = None, strategy: str = "market",
-                  strategy_options: dict[str, Any] | None = None,
-                  rules: ValidationRules | None = None, dry_run: bool = False,
+                  strategy_options: dict[str, Any] | None = None, dry_run: bool = False,
                   again: bool = False,
                   on_item: Callable[[ItemReport], None] | None = None) -> PlanReport:
         return self._call(self.aio.rebalance(
             plan, venue=venue, strategy=strategy, strategy_options=strategy_options,
-            rules=rules, dry_run=dry_run, again=again, on_item=on_item))
+            dry_run=dry_run, again=again, on_item=on_item))
 
     def cancel(self, order: str | Order) -> CancelOutcome:
         return self._call(self.aio.cancel(order))
@@ -215,14 +220,24 @@ class Client:
         return self._call(self.aio.positions(venue=venue, symbols=symbols))
 
     def events(self) -> Iterator[OrderEventRecord]:
-        """Order events as they happen (blocking between them), until the client closes."""
-        stream = self.aio.events()
+        """Order events from now on, as they happen (blocking between them), until the
+        client closes or the iterator is closed (``close()``, or leaving a ``for`` loop
+        with ``break`` and dropping it)."""
 
+        async def subscribe() -> Subscription:
+            return self.aio.events()
+
+        return self._iterate(self._call(subscribe()))
+
+    def _iterate(self, subscription: Subscription) -> Iterator[OrderEventRecord]:
         async def following() -> OrderEventRecord:
-            return await anext(stream)
+            return await anext(subscription)
 
-        while True:
-            try:
-                yield self._call(following())
-            except StopAsyncIteration:
-                return
+        try:
+            while True:
+                try:
+                    yield self._call(following())
+                except StopAsyncIteration:
+                    return
+        finally:
+            subscription.close()

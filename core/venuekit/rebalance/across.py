@@ -6,10 +6,10 @@ trades, the whole plan is checked:
 
 * every symbol must be listed on the venue its item names (every problem is reported at
   once, located in the whole plan: ``items[4].symbol``), or nothing is sent anywhere;
-* each part is a journaled run of its own. When a part's run is unfinished (a crash, an
-  interrupt), running the plan again resumes it, and a part whose run finished is not
-  traded again; when no part is unfinished but some part already ran to its end, the
-  plan is refused with RUN_FINISHED unless ``again`` (nothing trades twice by accident).
+* each part is a journaled run of its own. Running the plan again resumes each part whose
+  run is unfinished (a crash, an interrupt), starts each part that never ran, and does
+  not trade again a part whose run finished (the report names it); when every part
+  finished, the plan is refused with RUN_FINISHED. ``again`` trades every part anew.
 
 If one venue's part fails with an error (not an order's outcome, which its report holds),
 the others are stopped as an interrupt stops them: nothing more is sent, their working
@@ -90,15 +90,14 @@ async def _check_symbols(engines: Mapping[str, Engine], plan: Plan,
 
 
 def _finished_parts(engines: Mapping[str, Engine], parts: Mapping[str, Plan]) -> dict[str, Run]:
-    """The parts whose run finished, skipped when another part resumes; RUN_FINISHED when
-    every run the parts have finished (the plan ran already)."""
+    """The parts whose run finished (not traded again); RUN_FINISHED when that is every
+    part (the plan ran already)."""
     latest = {name: RunBook(engines[name].journal, name).latest(
         RunKind.REBALANCE, run_items(part), part.correlation_id)
         for name, part in parts.items()}
     finished = {name: run for name, run in latest.items()
                 if run is not None and not run.state.resumable}
-    resuming = any(run is not None and run.state.resumable for run in latest.values())
-    if finished and not resuming:
+    if len(finished) == len(parts):
         name, run = next(iter(finished.items()))
         error: VenueKitError = RunBook(engines[name].journal, name).finished_error(run)
         raise error

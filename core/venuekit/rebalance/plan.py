@@ -102,12 +102,16 @@ class Plan(BaseModel):
     def venues(self, default: str | None = None) -> list[str]:
         """The venues the plan trades on, in the order they first appear (``default`` for
         items that name none); raises INVALID_PLAN when an item names none and there is no
-        default."""
+        default, or when a symbol appears twice on one venue once the default is applied."""
         missing = [PlanProblem(f"items[{i}].venue", "name the venue: the plan runs on "
                                "several venues and this item names none")
                    for i, item in enumerate(self.items) if item.venue is None and not default]
         if missing:
             raise PlanError(missing)
+        problems = _duplicates([_key(item.symbol, item.venue or default)
+                                for item in self.items])
+        if problems:
+            raise PlanError(problems)
         return list(dict.fromkeys(item.venue or default or "" for item in self.items))
 
     def on(self, venue: str, default: str | None = None) -> Plan:
