@@ -30,7 +30,39 @@ _LAZY: dict[str, str] = {
     "AsyncClient": "client", "Client": "client",
 }
 
-__all__ = ["__version__", "hookimpl", *sorted(_LAZY)]
+__all__ = [  # literal, so that type checkers see what is exported (a test keeps it whole)
+    "Account",
+    "AsyncClient",
+    "Capabilities",
+    "Category",
+    "Client",
+    "Code",
+    "Engine",
+    "Fill",
+    "Instrument",
+    "Order",
+    "OrderEvent",
+    "OrderRef",
+    "OrderRequest",
+    "OrderSnapshot",
+    "OrderState",
+    "OrderType",
+    "OrderUpdate",
+    "Outcome",
+    "PluginHost",
+    "Position",
+    "Quote",
+    "RateLimitPool",
+    "Side",
+    "TickBand",
+    "TimeInForce",
+    "Venue",
+    "VenueKitError",
+    "__version__",
+    "cancel",
+    "execute",
+    "hookimpl",
+]
 
 
 def __getattr__(name: str) -> Any:

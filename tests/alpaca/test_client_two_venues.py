@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import subprocess
 import urllib.request
 from collections.abc import Iterator
@@ -255,3 +256,27 @@ def test_a_plan_across_the_mock_and_the_alpaca_emulator(tmp_path: Path,
         assert_journal_matches_emulator(journal, emulator)
         runs = journal.runs()
         assert sorted(r.venue for r in runs) == ["alpaca", "mock"]
+
+
+def test_an_alpaca_that_cannot_be_reached_or_refuses_the_keys_is_refused_at_open(
+        tmp_path: Path, emulator: Emulator) -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    cases = {"down": {"base_url": f"http://127.0.0.1:{closed}", "api_key": "k",
+                      "secret_key": "s"},
+             "wrong keys": emulator.options | {"secret_key": "not-the-secret"}}
+    for case, options in cases.items():
+        async def main(options: dict[str, str] = options) -> tuple[dict[str, str], Any]:
+            async with AsyncClient(MockVenue(seed=1), "alpaca", settlement=FAST,
+                                   settings=Settings(journal=tmp_path / f"{case}.sqlite3",
+                                                     state_dir=tmp_path),
+                                   venue_options={"alpaca": options}) as vk:
+                return vk.refused_venues, await vk.buy("AAPL", "1", venue="mock")
+
+        refused, bought = asyncio.run(asyncio.wait_for(main(), TEST_TIMEOUT))
+        assert list(refused) == ["alpaca"], case
+        expected = "CONNECTION_ERROR" if case == "down" else "AUTH"
+        assert refused["alpaca"].startswith(expected), (case, refused)
+        assert "not-the-secret" not in refused["alpaca"]
+        assert bought.state is OrderState.FILLED, case

@@ -102,3 +102,14 @@ def test_the_architecture_page_names_every_layered_module() -> None:
     page = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
     named = set(re.findall(r"`(venuekit(?:\.[a-z_]+)+)`", page))
     assert sorted(set(layered_modules()) - named) == []
+
+
+def test_the_package_root_exports_each_lazy_name_and_resolves_it() -> None:
+    """``__all__`` is written out for type checkers; it must list exactly the names the root
+    loads on first use (and the two it holds itself), and each must resolve."""
+    import venuekit
+
+    lazy = set(venuekit._LAZY)
+    assert set(venuekit.__all__) == lazy | {"__version__", "hookimpl"}
+    for name in sorted(lazy):
+        assert getattr(venuekit, name) is not None, name

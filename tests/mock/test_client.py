@@ -121,6 +121,10 @@ def test_trading_reading_back_and_positions(connect: Connect, tmp_path: Path) ->
         fills = vk.call("fills")
         assert len(fills) == 3
         assert [f.symbol for f in vk.call("fills", since=fills[1].at)] == ["XYZ", "ABC"]
+        naive = fills[1].at.replace(tzinfo=None)  # a time without a zone is UTC
+        assert vk.call("fills", since=naive) == vk.call("fills", since=fills[1].at)
+        second = orders[1].created_at.replace(tzinfo=None)
+        assert [o.id for o in vk.call("orders", since=second)] == [o.id for o in orders[:2]]
         assert vk.call("quote", "XYZ").bid == D("100.00")
         account = vk.call("account")
         assert {p.symbol: p.quantity for p in account.positions} == {"XYZ": 6, "ABC": 3}

@@ -25,22 +25,19 @@ import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from decimal import Decimal
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
-
-import pydantic
 
 from ..cancelling import CancelOutcome, CancelReport, as_found, cancel_orders, choose
 from ..engine import Engine
 from ..errors import Code, VenueKitError, error
 from ..journal.sqlite import SQLiteJournal
-from ..model import Account, Fill, Order, OrderRequest, OrderType, Quote, Side
+from ..model import Account, Fill, Order, OrderRequest, Quote, Side
 from ..outcome import OutcomePolicy
 from ..plugins import PluginHost, default_host
-from ..positions import PositionLine, positions_from_fills, reconcile_positions
+from ..positions import PositionLine
 from ..rebalance import ItemReport, Plan, PlanReport, Rebalancer, load_plan, parse_plan
 from ..rebalance.across import rebalance_across
 from ..recovery import RecoveryReport
@@ -51,6 +48,8 @@ from ..strategies import ExecutionResult, run_strategy, strategy_for
 from ..validation import PreTradeValidator, ValidationRules
 from ..venue import Venue
 from .events import EventFeed, Subscription
+from .holdings import positions_at
+from .shortcuts import Amount, shortcut_request
 
 __all__ = ["AsyncClient", "VenueStatus"]
 
@@ -61,7 +60,6 @@ ACCOUNT_MAX_AGE = 1.0
 account read a second per venue, whatever the order rate."""
 
 PathLike = str | os.PathLike[str]
-Amount = Decimal | int | str
 
 
 @dataclass
@@ -245,10 +243,12 @@ class AsyncClient:
         return self.engine(venue).recovery
 
     async def recover(self, venue: str | None = None) -> RecoveryReport:
-        """Reconcile ``venue``'s open orders with it again. A venue refused at open trades
-        once this succeeds: one whose recovery failed is recovered again, and one that
-        could not connect is connected (and recovered) anew. Raises the error that still
-        refuses it."""
+        """Reconcile ``venue``'s open orders with it again, and return what recovery found.
+
+        A venue refused at open trades once this succeeds: one whose recovery failed is
+        recovered again (while the report is not ``ok``, trading there still raises
+        RECONCILIATION_FAILED), and one that could not connect is connected and recovered
+        anew (the connection's error is raised if it fails again)."""
         status = self._venues[self._name(venue)]
         self._book()
         if status.engine is None:
@@ -274,14 +274,14 @@ class AsyncClient:
                   venue: str | None = None, strategy: str | None = None,
                   **options: Any) -> ExecutionResult:
         """Buy ``quantity`` of ``symbol``: at market, or limited to ``limit``."""
-        return await self.execute(_request(Side.BUY, symbol, quantity, limit), strategy,
+        return await self.execute(shortcut_request(Side.BUY, symbol, quantity, limit), strategy,
                                   venue=venue, **options)
 
     async def sell(self, symbol: str, quantity: Amount, *, limit: Amount | None = None,
                    venue: str | None = None, strategy: str | None = None,
                    **options: Any) -> ExecutionResult:
         """Sell ``quantity`` of ``symbol``: at market, or limited to ``limit``."""
-        return await self.execute(_request(Side.SELL, symbol, quantity, limit), strategy,
+        return await self.execute(shortcut_request(Side.SELL, symbol, quantity, limit), strategy,
                                   venue=venue, **options)
 
     async def place(self, request: OrderRequest, *, venue: str | None = None) -> Order:
@@ -410,8 +410,10 @@ class AsyncClient:
     async def orders(self, *, working: bool = False, run: str | None = None,
                      symbol: str | None = None, venue: str | None = None,
                      since: datetime | None = None, limit: int | None = None) -> list[Order]:
-        """Orders from the journal, newest first (``working``: those not final)."""
+        """Orders from the journal, newest first (``working``: those not final). A time
+        without a zone is UTC."""
         book = self._book()
+        since = _utc(since)
         if working:
             found = [o for o in book.open_orders(venue) if (run is None or o.run_id == run)
                      and (symbol is None or o.symbol == symbol)
@@ -429,7 +431,9 @@ class AsyncClient:
 
     async def fills(self, *, since: datetime | None = None, venue: str | None = None,
                     symbol: str | None = None) -> list[Fill]:
-        """Executions the journal holds, oldest first (each once)."""
+        """Executions the journal holds, oldest first (each once); ``since`` without a zone
+        is UTC."""
+        since = _utc(since)
         found = self._book().fills(venue=venue, symbol=symbol)
         return [fill for fill in found if since is None or fill.at >= since]
 
@@ -451,21 +455,10 @@ class AsyncClient:
             names = [self._name(venue)]
         else:
             names = [name for name, s in self._venues.items() if s.engine is not None]
-        found = await asyncio.gather(*(self._positions(name, symbols) for name in names))
+        book = self._book()
+        found = await asyncio.gather(*(positions_at(self.engine(name), book, symbols)
+                                       for name in names))
         return [line for lines in found for line in lines]
-
-    async def _positions(self, name: str, symbols: set[str] | None) -> list[PositionLine]:
-        engine = self.engine(name)
-        fills = [f for f in self._book().fills(venue=name)
-                 if symbols is None or f.symbol in symbols]
-        account = await engine.venue.account()
-        wanted = {f.symbol for f in fills} | {p.symbol for p in account.positions
-                                              if symbols is None or p.symbol in symbols}
-        instruments = await engine.instruments(sorted(wanted))
-        quotes = await _quotes(engine, sorted(wanted & set(instruments)))
-        lines = reconcile_positions(positions_from_fills(name, fills, instruments), name,
-                                    _only(account, symbols), quotes)
-        return sorted(lines.values(), key=lambda line: line.symbol)
 
     def events(self) -> Subscription:
         """Every order event of every venue from now on, as it happens (durable before it
@@ -481,50 +474,16 @@ class AsyncClient:
         return self._feed.subscribe()
 
 
+def _utc(when: datetime | None) -> datetime | None:
+    return when if when is None or when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
 def _refusal(venue: str, report: RecoveryReport) -> VenueKitError | None:
     if report.ok:
         return None
     return error(Code.RECONCILIATION_FAILED, f"{venue}: {len(report.failed)} open order(s) "
                  "could not be reconciled; trading there is refused until recover() succeeds",
                  venue=venue)
-
-
-def _request(side: Side, symbol: str, quantity: Amount, limit: Amount | None) -> OrderRequest:
-    """The request of a buy or sell shortcut; bad input raises the taxonomy's validation
-    error (INVALID_QUANTITY, INVALID_PRICE or INVALID_ORDER) naming each problem."""
-    fields: dict[str, Any] = {"symbol": symbol, "side": side, "quantity": quantity}
-    if limit is not None:
-        fields.update(order_type=OrderType.LIMIT, limit_price=limit)
-    try:
-        return OrderRequest.model_validate(fields)
-    except pydantic.ValidationError as exc:
-        problems = exc.errors()
-        where = [".".join(str(part) for part in p["loc"]) or "order" for p in problems]
-        code = {"quantity": Code.INVALID_QUANTITY, "limit_price": Code.INVALID_PRICE}.get(
-            where[0], Code.INVALID_ORDER)
-        listed = "; ".join(f"{name}: {p['msg']}" for name, p in zip(where, problems,
-                                                                      strict=True))
-        raise error(code, f"{side.value} {symbol}: {listed}",
-                    details={"fields": where}) from None
-
-
-def _only(account: Account, symbols: set[str] | None) -> Account:
-    if symbols is None:
-        return account
-    return account.model_copy(update={"positions": tuple(
-        p for p in account.positions if p.symbol in symbols)})
-
-
-async def _quotes(engine: Engine, symbols: Sequence[str]) -> dict[str, Quote]:
-    if not symbols:
-        return {}
-    try:
-        quotes = await engine.venue.quotes(symbols)
-    except VenueKitError as exc:  # positions stay useful without their marks
-        log.warning("no quotes to mark positions", extra={"venue": engine.venue.name,
-                                                           "code": exc.code.name})
-        return {}
-    return {quote.symbol: quote for quote in quotes}
 
 
 async def _quietly_close(engine: Engine) -> None:

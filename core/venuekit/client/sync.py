@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
+from concurrent import futures
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -33,8 +34,9 @@ from ..recovery import RecoveryReport
 from ..runs.single import OrderRun
 from ..strategies import ExecutionResult
 from ..venue import Venue
-from .aio import Amount, AsyncClient, PathLike, VenueStatus
+from .aio import AsyncClient, PathLike, VenueStatus
 from .events import Subscription
+from .shortcuts import Amount
 
 __all__ = ["Client"]
 
@@ -59,23 +61,27 @@ class Client:
             work.close()
             raise error(Code.INVALID_CONFIG, "the client is not open: use `with "
                         "venuekit.Client(...)` or call open()")
-        done = threading.Event()
+        # One hand-over each way: the task is started on the loop, and its outcome comes
+        # back through ``outcome`` (set by the task's done callback, which runs however the
+        # task ends, even cancelled before its first step).
+        outcome: futures.Future[T] = futures.Future()
+        started: list[asyncio.Task[T]] = []
 
-        async def start() -> asyncio.Task[T]:
-            task = asyncio.ensure_future(work)
-            task.add_done_callback(lambda _: done.set())
-            return task
+        def start() -> None:
+            task = loop.create_task(work)
+            started.append(task)
+            task.add_done_callback(lambda done: _hand_back(done, outcome))
 
-        task = asyncio.run_coroutine_threadsafe(start(), loop).result()
+        loop.call_soon_threadsafe(start)
         try:
-            done.wait()
+            return outcome.result()
         except KeyboardInterrupt:
-            # Cancel the work in its loop: what it sent is cancelled there (each cancel
-            # confirmed by the venue). A second Ctrl-C stops waiting for that.
-            loop.call_soon_threadsafe(task.cancel)
-            done.wait()
+            # Cancel the work in its loop (callbacks run in order: the task exists by then):
+            # what it sent is cancelled there, each cancel confirmed by the venue, and this
+            # waits for that. A second Ctrl-C stops waiting.
+            loop.call_soon_threadsafe(lambda: started[0].cancel())
+            futures.wait([outcome])
             raise
-        return task.result()
 
     def open(self) -> Self:
         if self._loop is not None:
@@ -241,3 +247,14 @@ class Client:
                     return
         finally:
             subscription.close()
+
+
+def _hand_back(task: asyncio.Task[T], outcome: futures.Future[T]) -> None:
+    """Give the calling thread what ``task`` ended with."""
+    if task.cancelled():
+        outcome.cancel()
+        outcome.set_running_or_notify_cancel()
+    elif (exc := task.exception()) is not None:
+        outcome.set_exception(exc)
+    else:
+        outcome.set_result(task.result())

@@ -116,6 +116,11 @@ class AlpacaVenue(Venue):
         return f"AlpacaVenue({self.settings!r})"
 
     # lifecycle -----------------------------------------------------------------------
+    async def connect(self) -> None:
+        """Check that Alpaca answers and accepts the keys (one account read): a venue that
+        cannot trade fails here, when it is opened, rather than at its first order."""
+        await self._call("connect", self._trading.get_account)
+
     async def close(self) -> None:
         for stream in list(self._streams):
             await stream.aclose()
