@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
 
-from tests.support.journal_truth import Truth
+from tests.support.journal_truth import Truth, WireTruth
 from venuekit.venue import Venue
 from venuekit_mock import MockVenue
 from venuekit_mock.sim import Fault, FaultPlan, Ledger, SymbolSpec
@@ -111,45 +111,6 @@ MOCK = Target("mock", _open_mock, client_order_ids_optional=True)
 TARGETS: dict[str, Target] = {"mock": MOCK}
 
 
-@dataclass(frozen=True)
-class _Placed:
-    venue_order_id: str
-    client_order_id: str | None
-
-
-@dataclass(frozen=True)
-class _Executed:
-    trade_id: str
-    venue_order_id: str
-    quantity: Decimal
-
-
-@dataclass(frozen=True)
-class WireTruth:
-    """An emulator's ledger in Alpaca's ids: order UUIDs, and executions named as the
-    plugin names them (the order id and its cumulative filled quantity)."""
-
-    orders: list[_Placed]
-    fills: list[_Executed]
-
-    @classmethod
-    def of(cls, control: Any) -> WireTruth:
-        from venuekit_alpaca.convert import trade_id
-
-        cumulative: dict[str, Decimal] = {}
-        fills = []
-        for fill in control.fills():
-            order_id, quantity = fill["order_id"], Decimal(fill["qty"])
-            cumulative[order_id] = cumulative.get(order_id, Decimal(0)) + quantity
-            fills.append(_Executed(trade_id(order_id, cumulative[order_id]), order_id,
-                                   quantity))
-        return cls([_Placed(o["id"], o["client_order_id"]) for o in control.orders()], fills)
-
-    def filled_quantity(self, venue_order_id: str) -> Decimal:
-        return sum((f.quantity for f in self.fills if f.venue_order_id == venue_order_id),
-                   Decimal(0))
-
-
 CLIENT_TIMEOUT = 0.5
 """The Alpaca client's request timeout; the emulator holds a ``timeout`` fault longer."""
 
@@ -172,7 +133,8 @@ async def _open_alpaca(knobs: Knobs) -> AsyncIterator[Session]:
                             stream_url=emulator.stream_url, timeout=CLIENT_TIMEOUT,
                             stream_timeout=2)
         try:
-            yield Session(venue, emulator.control, lambda: WireTruth.of(emulator.control))
+            yield Session(venue, emulator.control, lambda: WireTruth.of(emulator.control.orders(),
+                                                                   emulator.control.fills()))
         finally:
             await venue.close()
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 
 from venuekit.journal.base import Journal
 from venuekit_mock.sim.ledger import Ledger
@@ -140,3 +141,46 @@ def tally(journal: Journal, truth: Truth, *, client_order_ids: bool,
         "underfills": underfills,
         "unresolved": sum(1 for o in orders if not o.state.is_terminal),
     }
+
+
+@dataclass(frozen=True)
+class _Placed:
+    venue_order_id: str
+    client_order_id: str | None
+
+
+@dataclass(frozen=True)
+class _Executed:
+    trade_id: str
+    venue_order_id: str
+    quantity: Decimal
+    price: Decimal
+
+
+@dataclass(frozen=True)
+class WireTruth:
+    """An Alpaca emulator's ledger in Alpaca's ids: order UUIDs, and executions named as
+    the plugin names them (the order id and its cumulative filled quantity)."""
+
+    orders: list[_Placed]
+    fills: list[_Executed]
+
+    @classmethod
+    def of(cls, orders: Sequence[Mapping[str, Any]],
+           fills: Sequence[Mapping[str, Any]]) -> WireTruth:
+        """From the ledger's ``orders`` and ``fills`` as the emulator's control gives them
+        (in process, or over HTTP at ``/_venuekit/ledger``)."""
+        from venuekit_alpaca.convert import trade_id
+
+        cumulative: dict[str, Decimal] = {}
+        executed = []
+        for fill in fills:
+            order_id, quantity = fill["order_id"], Decimal(fill["qty"])
+            cumulative[order_id] = cumulative.get(order_id, Decimal(0)) + quantity
+            executed.append(_Executed(trade_id(order_id, cumulative[order_id]), order_id,
+                                      quantity, Decimal(fill["price"])))
+        return cls([_Placed(o["id"], o["client_order_id"]) for o in orders], executed)
+
+    def filled_quantity(self, venue_order_id: str) -> Decimal:
+        return sum((f.quantity for f in self.fills if f.venue_order_id == venue_order_id),
+                   Decimal(0))
