@@ -358,7 +358,8 @@ class Engine:
         client_id = order.id if self.venue.capabilities.client_order_ids is True else None
         if client_id is None and not order.venue_order_id:
             return None
-        return OrderRef(client_order_id=client_id, venue_order_id=order.venue_order_id)
+        return OrderRef(client_order_id=client_id, venue_order_id=order.venue_order_id,
+                        symbol=order.symbol)
 
     async def _named(self, order: Order, action: str) -> OrderRef | None:
         """``order``'s reference at the venue once the venue is known to have it.

@@ -123,7 +123,7 @@ async def lookup(venue: Venue, tracker: OrderTracker, order: Order,
     caps = venue.capabilities
     if order.venue_order_id or caps.client_order_ids is True:
         ref = OrderRef(client_order_id=order.id if caps.client_order_ids is True else None,
-                       venue_order_id=order.venue_order_id)
+                       venue_order_id=order.venue_order_id, symbol=order.symbol)
         return await retry_call(lambda: venue.fetch_order(ref), operation="fetch_order",
                                 backoff=backoff, venue=venue.name)
     since = order.created_at - CLOCK_SLACK

@@ -104,10 +104,15 @@ class Capabilities:
 
 @dataclass(frozen=True, slots=True)
 class OrderRef:
-    """How to find one order at a venue: by client order id, venue order id, or both."""
+    """How to find one order at a venue: by client order id, venue order id, or both.
+
+    ``symbol`` is the order's symbol where the caller knows it: some venues (Binance) name
+    orders per symbol and cannot look one up without it. The core always gives it.
+    """
 
     client_order_id: str | None = None
     venue_order_id: str | None = None
+    symbol: str | None = None
 
     def __post_init__(self) -> None:
         if not self.client_order_id and not self.venue_order_id:

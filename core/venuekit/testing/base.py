@@ -28,7 +28,7 @@ from ..outcome import OutcomePolicy
 from ..plugins import PluginHost
 from ..quantize import round_price
 from ..settlement import SettlementOptions
-from ..venue import Capabilities, Venue
+from ..venue import Capabilities, OrderRef, Venue
 from .control import LedgerFill, LedgerOrder, MarketControl
 
 __all__ = ["Gate", "KitSession", "VenueTestBase", "VenueUnderTest"]
@@ -182,11 +182,15 @@ class KitSession:
                                      f"{value!r}")
             await asyncio.sleep(0.02)
 
+    def ref(self, venue_order_id: str | None = None, *,
+            client_order_id: str | None = None) -> OrderRef:
+        """How to find an order of this session's symbol at the venue."""
+        return OrderRef(client_order_id=client_order_id, venue_order_id=venue_order_id,
+                        symbol=self.symbol)
+
     async def settled(self, ref_snapshot: OrderSnapshot, *, timeout: float = 3.0,
                       what: str = "the order to reach a final state") -> OrderSnapshot:
-        from ..venue import OrderRef
-
-        ref = OrderRef(venue_order_id=ref_snapshot.venue_order_id)
+        ref = self.ref(ref_snapshot.venue_order_id)
         return await self.eventually(lambda: self.venue.fetch_order(ref),
                                      lambda s: s.state.is_terminal, timeout=timeout, what=what)
 

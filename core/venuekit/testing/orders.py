@@ -79,7 +79,7 @@ class OrderTests(VenueTestBase):
             assert ack.filled_quantity == 0
             if kit.capabilities.client_order_ids is True:
                 assert ack.client_order_id == client_id, "echo the client order id"
-            fetched = await kit.venue.fetch_order(OrderRef(venue_order_id=ack.venue_order_id))
+            fetched = await kit.venue.fetch_order(kit.ref(ack.venue_order_id))
             assert fetched.venue_order_id == ack.venue_order_id
             assert fetched.state is OrderState.ACKNOWLEDGED
             working = await kit.venue.open_orders(kit.symbol)
@@ -124,7 +124,7 @@ class OrderTests(VenueTestBase):
         async def body(kit: KitSession) -> None:
             await kit.show(bid_size=kit.depth, ask_size=kit.unit * 3)
             _, snapshot = await kit.submit(kit.limit(Side.BUY, kit.ask, 10))
-            ref = OrderRef(venue_order_id=snapshot.venue_order_id)
+            ref = kit.ref(snapshot.venue_order_id)
             partial = await kit.eventually(
                 lambda: kit.venue.fetch_order(ref),
                 lambda s: s.filled_quantity >= kit.unit * 3, what="the first partial fill")
@@ -149,7 +149,7 @@ class OrderTests(VenueTestBase):
         """
         async def body(kit: KitSession) -> None:
             _, ack = await kit.submit(kit.limit(Side.BUY, kit.ticks_below_bid(2), 2))
-            answer = await kit.venue.cancel(OrderRef(venue_order_id=ack.venue_order_id))
+            answer = await kit.venue.cancel(kit.ref(ack.venue_order_id))
             if answer is not None:
                 assert answer.state in (OrderState.CANCELLED, OrderState.PENDING_CANCEL), (
                     answer.state)
@@ -174,7 +174,7 @@ class OrderTests(VenueTestBase):
             _, snapshot = await kit.submit(kit.marketable(Side.BUY, 2))
             await kit.settled(snapshot)
             try:
-                answer = await kit.venue.cancel(OrderRef(venue_order_id=snapshot.venue_order_id))
+                answer = await kit.venue.cancel(kit.ref(snapshot.venue_order_id))
             except OrderNotFound as exc:
                 raise AssertionError(f"cancel of a filled order raised not-found: {exc}") from exc
             except VenueKitError as exc:
@@ -182,7 +182,7 @@ class OrderTests(VenueTestBase):
                     f"a refused cancel must have a rejected outcome, got {exc.code.name}")
             else:
                 assert answer is None or answer.state is OrderState.FILLED, answer
-            final = await kit.venue.fetch_order(OrderRef(venue_order_id=snapshot.venue_order_id))
+            final = await kit.venue.fetch_order(kit.ref(snapshot.venue_order_id))
             assert final.state is OrderState.FILLED
             assert final.filled_quantity == kit.unit * 2
         self.run(body)
@@ -199,13 +199,13 @@ class OrderTests(VenueTestBase):
         async def body(kit: KitSession) -> None:
             _, old = await kit.submit(kit.limit(Side.BUY, kit.ticks_below_bid(4), 2))
             new_price = kit.ticks_below_bid(2)
-            new = await kit.venue.replace(OrderRef(venue_order_id=old.venue_order_id),
+            new = await kit.venue.replace(kit.ref(old.venue_order_id),
                                           limit_price=new_price,
                                           client_order_id=kit.client_order_id())
             assert new.venue_order_id and new.venue_order_id != old.venue_order_id
             assert new.limit_price == new_price and new.quantity == kit.unit * 2
             assert new.state in _WORKING, new.state
-            before = await kit.venue.fetch_order(OrderRef(venue_order_id=old.venue_order_id))
+            before = await kit.venue.fetch_order(kit.ref(old.venue_order_id))
             assert before.state in (OrderState.REPLACED, OrderState.CANCELLED), before.state
             working = [o.venue_order_id for o in await kit.venue.open_orders(kit.symbol)]
             assert working == [new.venue_order_id], "exactly one order works after a replace"
@@ -239,7 +239,7 @@ class OrderTests(VenueTestBase):
         """
         async def body(kit: KitSession) -> None:
             client_id, ack = await kit.submit(kit.limit(Side.BUY, kit.ticks_below_bid(2)))
-            found = await kit.venue.fetch_order(OrderRef(client_order_id=client_id))
+            found = await kit.venue.fetch_order(kit.ref(client_order_id=client_id))
             assert found.venue_order_id == ack.venue_order_id
             assert found.client_order_id == client_id
         self.run(body, Gate("client_order_ids", NATIVE))
@@ -282,7 +282,8 @@ class OrderTests(VenueTestBase):
         async def body(kit: KitSession) -> None:
             ghost = OrderRef(venue_order_id="VK-NEVER-SENT-1",
                              client_order_id=kit.client_order_id()
-                             if kit.capabilities.client_order_ids is True else None)
+                             if kit.capabilities.client_order_ids is True else None,
+                             symbol=kit.symbol)
             for call in (kit.venue.fetch_order, kit.venue.cancel):
                 try:
                     await call(ghost)
@@ -329,7 +330,7 @@ class OrderTests(VenueTestBase):
             await kit.show(bid_size=kit.depth, ask_size=kit.unit * 2)
             _, snapshot = await kit.submit(kit.limit(Side.BUY, kit.ask, 5))
             await kit.eventually(lambda: kit.venue.fetch_order(
-                OrderRef(venue_order_id=snapshot.venue_order_id)),
+                kit.ref(snapshot.venue_order_id)),
                 lambda s: s.filled_quantity > 0, what="the partial fill")
             await kit.show(bid_size=kit.depth, ask_size=kit.depth)
             try:
@@ -342,7 +343,7 @@ class OrderTests(VenueTestBase):
             mine = [u for u in seen if u.order.venue_order_id == snapshot.venue_order_id]
             assert mine, "the stream said nothing about the order"
             last = mine[-1].order
-            polled = await kit.venue.fetch_order(OrderRef(venue_order_id=snapshot.venue_order_id))
+            polled = await kit.venue.fetch_order(kit.ref(snapshot.venue_order_id))
             assert (last.state, last.filled_quantity, last.average_price) == (
                 polled.state, polled.filled_quantity, polled.average_price)
             streamed = sorted(u.fill.trade_id for u in mine if u.fill is not None)

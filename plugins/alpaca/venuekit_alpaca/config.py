@@ -28,6 +28,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from venuekit.errors import Code, VenueKitError, error
+from venuekit.secrets import Secret
 
 __all__ = [
     "DATA_URL",
@@ -56,35 +57,6 @@ _ENV = {
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 _FEEDS = {"iex", "sip", "delayed_sip", "otc", "boats", "overnight"}
-
-
-class Secret:
-    """A credential: its repr, str and format are masked; :meth:`reveal` gives the value."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('***')"
-
-    __str__ = __repr__
-
-    def __format__(self, spec: str) -> str:
-        return repr(self)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
-
-    def __reduce__(self) -> Any:  # never pickle a credential into a file by accident
-        raise TypeError("a Secret cannot be pickled")
 
 
 def _bool(key: str, value: object) -> bool:

@@ -137,6 +137,7 @@ _SPEC_FIELDS: dict[str, tuple[str, Callable[[object], object]]] = {
     "lot_size": ("lot_size", money), "lot": ("lot_size", money),
     "min_quantity": ("min_quantity", money), "min_notional": ("min_notional", money),
     "fractional": ("fractional", _boolean), "currency": ("currency", _text),
+    "base_currency": ("base_currency", _text),
     "tradable": ("tradable", _boolean), "volatility_bps": ("volatility_bps", money),
     "spread_ticks": ("spread_ticks", lambda v: _integer(v, 1)), "size": ("size", money),
 }

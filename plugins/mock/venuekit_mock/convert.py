@@ -66,7 +66,7 @@ def instrument(spec: SymbolSpec) -> Instrument:
         "fractional": spec.fractional, "currency": spec.currency,
         "tick_table": tuple(_built(TickBand, {"floor": floor, "tick": tick})
                             for floor, tick in spec.tick_table),
-        "tradable": spec.tradable, "base_currency": None})
+        "tradable": spec.tradable, "base_currency": spec.base_currency})
 
 
 def quote(book: Book, at: datetime) -> Quote:

@@ -23,7 +23,7 @@ __all__ = ["FORMAT", "load", "save"]
 
 log = logging.getLogger("venuekit_mock.state")
 
-FORMAT = 2
+FORMAT = 3
 """Bumped whenever the pickled layout changes; an older file is refused, not misread."""
 
 
@@ -44,7 +44,8 @@ def load(path: Path, venue: str) -> Simulator | None:
             data = pickle.load(handle)
     except FileNotFoundError:
         return None
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError) as exc:
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError,
+            TypeError, ValueError) as exc:
         raise error(Code.INVALID_CONFIG, f"state_path {path.name!r} is not a readable "
                     f"{venue} state file ({type(exc).__name__})", venue=venue) from None
     if not isinstance(data, dict) or data.get("format") != FORMAT \

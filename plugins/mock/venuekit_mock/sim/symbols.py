@@ -55,6 +55,8 @@ class SymbolSpec:
     min_notional: Decimal = ZERO
     fractional: bool = False
     currency: str = "USD"
+    base_currency: str | None = None
+    """The asset bought and sold, for a pair (``BTC`` of ``BTC/USDT``); None for a share."""
     tick_table: tuple[tuple[Decimal, Decimal], ...] = ()
     tradable: bool = True
     volatility_bps: Decimal = Decimal(2)
