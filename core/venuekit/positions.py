@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from .fees import fee_cost
 from .model import ZERO, Account, Fill, Instrument, Quote, Side
 
 __all__ = ["PositionLine", "positions_from_fills", "reconcile_positions"]
@@ -115,16 +116,16 @@ class PositionLine:
             self.sold += quantity
             change = -quantity
         fee = ZERO  # the part of the fee that is a cost in the instrument's currency
-        if fill.fee:
-            if fill.fee_currency == self.currency:
-                fee = fill.fee
-                self.fees += fill.fee
-            elif base_currency is not None and fill.fee_currency == base_currency:
-                change -= fill.fee  # paid in the asset itself: less held, or more given
-                self.fees += fill.fee * price  # its value at the trade, for the record
-            else:
-                self.other_fees[fill.fee_currency] = (
-                    self.other_fees.get(fill.fee_currency, ZERO) + fill.fee)
+        cost = fee_cost(fill, self.currency, base_currency)
+        if cost is None:
+            self.other_fees[fill.fee_currency] = (
+                self.other_fees.get(fill.fee_currency, ZERO) + fill.fee)
+        elif fill.fee_currency == self.currency:
+            fee = cost
+            self.fees += cost
+        elif cost:
+            change -= fill.fee  # paid in the asset itself: less held, or more given
+            self.fees += cost  # its value at the trade, for the record
         if change:  # a base-asset fee spreads the trade's value over fewer units
             self._trade(change, price * quantity, fee)
 

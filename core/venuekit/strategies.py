@@ -85,10 +85,22 @@ class ExecutionResult:
 
     @property
     def fees(self) -> Decimal:
+        """The fills' fees added up as charged: a sum of one asset where the venue charges
+        every fee in the quote currency (equities); see :attr:`fees_by_asset` otherwise."""
         total = ZERO
         for order in self.orders:
             total += order.fees
         return total
+
+    @property
+    def fees_by_asset(self) -> dict[str, Decimal]:
+        """The fills' fees per asset they were charged in (``{"BTC": ..., "BNB": ...}``)."""
+        out: dict[str, Decimal] = {}
+        for order in self.orders:
+            for fill in order.fills:
+                if fill.fee:
+                    out[fill.fee_currency] = out.get(fill.fee_currency, ZERO) + fill.fee
+        return out
 
     @property
     def average_price(self) -> Decimal | None:
@@ -155,6 +167,7 @@ class ExecutionResult:
             "filled_quantity": self.filled_quantity,
             "average_price": self.average_price,
             "fees": self.fees,
+            "fees_by_asset": self.fees_by_asset,
             "attempts": self.attempts,
             "repegs": self.repegs,
             "slippage_bps": self.slippage_bps,

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 
+from venuekit.fees import Fees, fees_of
 from venuekit.model import Account, Fill, Instrument, Position, Quote, Side
 from venuekit.positions import PositionLine, positions_from_fills, reconcile_positions
 
@@ -133,3 +134,17 @@ def test_a_short_position_holds_its_proceeds_as_a_negative_basis(fills: list[Fil
     assert line.quantity < 0 and line.cost_basis < 0
     proceeds = sum((f.price * f.quantity - f.fee for f in fills), D(0))
     assert -line.cost_basis == proceeds
+
+
+def test_fees_in_the_quote_count_as_they_are_in_the_base_at_their_price_others_apart() -> None:
+    """What a rebalance report's ``fees`` of a pair mean: never a sum across assets."""
+    btc = pair("BTC/USDT")
+    fees = fees_of([fill(1, BUY, "0.5", "60000", "0.0005", "BTC", "BTC/USDT"),
+                    fill(2, BUY, "0.5", "61000", "30.5", "USDT", "BTC/USDT"),
+                    fill(3, SELL, "0.2", "62000", "0.01", "BNB", "BTC/USDT"),
+                    fill(4, SELL, "0.1", "62000", "0", "ETH", "BTC/USDT")], btc)
+    assert fees.value == D("30") + D("30.5") and fees.other == {"BNB": D("0.01")}
+    assert (fees + Fees(D(1), {"BNB": D("0.02"), "ETH": D(3)})) == Fees(
+        D("61.5"), {"BNB": D("0.03"), "ETH": D(3)})
+    shares = Instrument(symbol="ACME", tick_size=D("0.01"), lot_size=D(1))
+    assert fees_of([fill(5, BUY, "10", "20", "0.35")], shares) == Fees(D("0.35"), {})

@@ -72,7 +72,8 @@ def emulate_command(name: str, host: str, port: int, options: tuple[str, ...],
                     allow_remote: bool, as_json: bool) -> None:
     """Serve NAME's wire protocol on this machine, backed by the simulated venue.
 
-    The venue's own client library (alpaca-py for `alpaca`) runs against it unmodified:
+    The venue's own client library (alpaca-py for `alpaca`, ccxt and ccxt.pro for
+    `binance`) runs against it unmodified:
     offline paper trading with the market, fills and faults of the mock venue. Settings
     (-o) are the emulator's; see the venue's documentation page. Runs until Ctrl-C or
     SIGTERM.
@@ -82,6 +83,7 @@ def emulate_command(name: str, host: str, port: int, options: tuple[str, ...],
       venuekit emulate alpaca
       venuekit emulate alpaca --port 8080 -o seed=7 -o cash=50000
       venuekit emulate alpaca -o faults.drop_response=0.1 --json
+      venuekit emulate binance --port 8090 -o balances.BNB=5 -o commission_asset=BNB
     """
     try:
         factory = default_host().emulators().get(name)

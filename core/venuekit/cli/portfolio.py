@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import click
 from rich import box
 from rich.table import Table
+from rich.text import Text
 
 from ..client import AsyncClient
 from ..errors import VenueKitError
@@ -83,6 +84,11 @@ def _exit_if_refused(refused: dict[str, str]) -> None:
 
 def _fmt(value: Decimal | None, places: int = 2) -> str:
     return "" if value is None else f"{value:,.{places}f}"
+
+
+def _price(value: Decimal | None) -> str:
+    """A price with four decimals, two from 1,000 up (a coin at 60,000 needs no more)."""
+    return _fmt(value, 2 if value is not None and abs(value) >= 1000 else 4)
 
 
 @click.command("account")
@@ -164,18 +170,32 @@ def positions_command(venues: tuple[str, ...], options: tuple[str, ...],
 
 def print_positions(lines: Sequence[PositionLine], title: str = "positions") -> None:
     """A table of position lines, notes (differences, other-asset fees) below it."""
+    venues = {line.venue for line in lines}
+    if len(venues) == 1 and title == "positions":
+        title = f"positions on {next(iter(venues))}"
     table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
-    for column in ("venue", "symbol"):  # names fold onto a second line; numbers never do
-        table.add_column(column, overflow="fold")
-    for column in ("qty", "avg cost", "mark", "realized", "unreal.", "fees", "venue qty"):
-        table.add_column(column, justify="right", no_wrap=True)
+    names = ["venue", "symbol"] if len(venues) > 1 else ["symbol"]
+    # The venue's quantity only where one differs (each difference is also noted below).
+    compare = any(line.difference for line in lines)
+    numbers = ["qty", "avg cost", "mark", "realized", "unreal.", "fees"]
+    rows: list[list[str | Text]] = []
     for line in lines:
-        differs = line.difference is not None and line.difference != 0
         held = "" if line.venue_quantity is None else str(line.venue_quantity)
-        table.add_row(line.venue, line.symbol, str(line.quantity),
-                      _fmt(line.average_cost, 4), _fmt(line.mark, 4),
-                      _fmt(line.realized_pnl), _fmt(line.unrealized_pnl), _fmt(line.fees),
-                      f"[red]{held}[/]" if differs else held)
+        rows.append([*(getattr(line, column) for column in names), str(line.quantity),
+                     _price(line.average_cost), _price(line.mark), _fmt(line.realized_pnl),
+                     _fmt(line.unrealized_pnl), _fmt(line.fees),
+                     *([Text(held, style="red" if line.difference else "")] if compare
+                       else [])])
+    for n, column in enumerate(names + numbers + (["venue qty"] if compare else [])):
+        # Each column as wide as its longest value; when the terminal is narrower, a
+        # number folds onto a second line rather than being cut short.
+        width = max(len(str(row[n])) for row in rows)
+        if column in names:
+            table.add_column(column, no_wrap=True, min_width=width)
+        else:
+            table.add_column(column, justify="right", overflow="fold", min_width=width)
+    for row in rows:
+        table.add_row(*row)
     out = console()
     out.print(table)
     for line in lines:

@@ -40,7 +40,7 @@ def _item_detail(progress: ItemProgress) -> dict[str, Any]:
             "quantity": item.quantity, "notional": item.notional,
             "limit_price": item.limit_price, "target": item.target,
             "filled_quantity": progress.filled, "filled_notional": progress.filled_notional,
-            "fees": progress.fees, "working_quantity": progress.unsettled,
+            "fees": progress.fees_by_asset, "working_quantity": progress.unsettled,
             "status": item.status, "note": item.note,
             "orders": [order.id for order in progress.orders]}
 

@@ -170,7 +170,8 @@ def print_result(result: ExecutionResult, *, run_id: str | None = None) -> None:
     rows = [("order id", result.order_id), ("state", result.state.value),
             ("filled", str(result.filled_quantity)),
             ("average price", "" if avg is None else str(round(avg, 6))),
-            ("fees", str(result.fees)),
+            ("fees", ", ".join(f"{amount} {asset}" for asset, amount
+                               in result.fees_by_asset.items()) or "0"),
             ("slippage bps", "" if slip is None else str(round(slip, 2))),
             ("venue orders", str(result.attempts)),
             ("re-pegs", str(result.repegs)),

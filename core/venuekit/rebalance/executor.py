@@ -40,6 +40,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import Code, Outcome, VenueKitError, error
+from ..fees import fees_of
 from ..journal.runs import Run, RunItem, RunKind, RunLink, RunState, linked
 from ..model import (
     ZERO,
@@ -144,6 +145,7 @@ class Rebalancer:
         self.strategy = strategy
         self.strategy_options = strategy_options or {}
         self._arrivals: dict[str, Quote] = {}
+        self._instrument_of: dict[str, Instrument] = {}
         self._run_id: str | None = None
         reserve = self.validator.rules.buying_power_reserve
         self.safety_margin = max(safety_margin if safety_margin is not None else reserve,
@@ -216,6 +218,7 @@ class Rebalancer:
         items = report.items
         account, quotes = snapshot
         report.account_before = account
+        self._instrument_of = instruments
         self.validator.use_instruments(instruments.values())
 
         sells = [(items[i], plan_item) for i, plan_item in plan.trades(Action.SELL)]
@@ -498,7 +501,14 @@ class Rebalancer:
         entry.state = state.value
         entry.filled_quantity = filled = result.filled_quantity
         entry.average_price = result.average_price
-        entry.fees = result.fees
+        instrument = self._instrument_of.get(entry.symbol)
+        if instrument is None:  # not reached: every traded symbol's instrument is known
+            entry.fees = result.fees
+        else:
+            fees = fees_of((fill for order in result.orders for fill in order.fills),
+                           instrument)
+            entry.fees = fees.value
+            entry.other_fees = dict(fees.other)
         entry.attempts = result.attempts
         entry.repegs = result.repegs
         slippage = result.slippage_bps  # each of these properties sums over the orders

@@ -11,6 +11,7 @@ overall and by phase, and the exit code the CLI uses.
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -74,6 +75,10 @@ class ItemReport:
     filled_quantity: Decimal = ZERO
     average_price: Decimal | None = None
     fees: Decimal = ZERO
+    """Fees in the instrument's currency (a fee in the asset bought or sold is valued at
+    its trade's price)."""
+    other_fees: dict[str, Decimal] = field(default_factory=dict)
+    """Fees charged in other assets (BNB), by asset: not in ``fees``."""
     attempts: int = 0
     repegs: int = 0
     slippage_bps: Decimal | None = None
@@ -88,6 +93,7 @@ class ItemReport:
     ``filled_quantity``, which is this session's)."""
     earlier_notional: Decimal = ZERO
     earlier_fees: Decimal = ZERO
+    earlier_other_fees: dict[str, Decimal] = field(default_factory=dict)
 
     @property
     def phase(self) -> str:
@@ -140,7 +146,8 @@ class ItemReport:
             "requested_quantity": self.requested_quantity,
             "filled_quantity": self.filled_quantity, "average_price": self.average_price,
             "executed_notional": self.executed_notional, "fees": self.fees,
-            "attempts": self.attempts, "repegs": self.repegs,
+            "other_fees": dict(self.other_fees), "attempts": self.attempts,
+            "repegs": self.repegs,
             "arrival_price": self.arrival_price, "slippage_bps": self.slippage_bps,
             "drift": self.drift, "drift_pct": self.drift_pct,
             "started_at": self.started_at, "finished_at": self.finished_at,
@@ -149,6 +156,7 @@ class ItemReport:
             "orders": self.orders, "note": self.note,
             "earlier_quantity": self.earlier_quantity,
             "earlier_notional": self.earlier_notional, "earlier_fees": self.earlier_fees,
+            "earlier_other_fees": dict(self.earlier_other_fees),
         }
 
 
@@ -168,6 +176,8 @@ class PhaseSummary:
     executed_notional: Decimal
     fees: Decimal
     seconds: float
+    other_fees: dict[str, Decimal] = field(default_factory=dict)
+    """Fees in other assets than the account's currency (BNB), by asset."""
 
     @property
     def success_rate(self) -> Decimal:
@@ -177,7 +187,15 @@ class PhaseSummary:
         return {"items": self.items, "completed": self.completed,
                 "success_rate": self.success_rate, "planned_notional": self.planned_notional,
                 "executed_notional": self.executed_notional, "fees": self.fees,
-                "seconds": round(self.seconds, 6)}
+                "other_fees": dict(self.other_fees), "seconds": round(self.seconds, 6)}
+
+
+def _by_asset(parts: Iterable[Mapping[str, Decimal]]) -> dict[str, Decimal]:
+    total: dict[str, Decimal] = {}
+    for part in parts:
+        for asset, amount in part.items():
+            total[asset] = total.get(asset, ZERO) + amount
+    return total
 
 
 def _money(account: Account | None) -> dict[str, Any] | None:
@@ -225,6 +243,8 @@ class RebalanceReport:
             planned_notional=planned.quantize(Decimal("0.01")),
             executed_notional=sum((item.executed_notional for item in items), ZERO),
             fees=sum((item.fees + item.earlier_fees for item in items), ZERO),
+            other_fees=_by_asset(fees for item in items
+                                 for fees in (item.other_fees, item.earlier_other_fees)),
             seconds=self.phase_seconds.get(action.value.lower(), 0.0))
 
     @property

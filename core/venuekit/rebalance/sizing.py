@@ -123,7 +123,9 @@ class Sizer:
         assert run is not None
         entry.earlier_quantity = prior.filled
         entry.earlier_notional = prior.filled_notional
-        entry.earlier_fees = prior.fees
+        earlier = prior.fees(instrument)
+        entry.earlier_fees = earlier.value
+        entry.earlier_other_fees = dict(earlier.other)
         if prior.unsettled > 0:
             self.finish(entry, ItemStatus.FAILED,
                         f"{prior.unsettled} of it is in orders of run {run.id} whose outcome "

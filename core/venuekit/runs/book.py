@@ -32,8 +32,9 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from ..errors import Code, VenueKitError, error
+from ..fees import Fees, fees_of
 from ..journal.runs import OWNER, Run, RunItem, RunKind, RunState
-from ..model import ZERO, Order
+from ..model import ZERO, Instrument, Order
 
 if TYPE_CHECKING:
     from ..engine import Engine
@@ -78,9 +79,18 @@ class ItemProgress:
     def filled_notional(self) -> Decimal:
         return sum((order.filled_notional for order in self.orders), ZERO)
 
+    def fees(self, instrument: Instrument) -> Fees:
+        """The orders' fees: in the instrument's currency, and apart in other assets."""
+        return fees_of((fill for order in self.orders for fill in order.fills), instrument)
+
     @property
-    def fees(self) -> Decimal:
-        return sum((order.fees for order in self.orders), ZERO)
+    def fees_by_asset(self) -> dict[str, Decimal]:
+        """The orders' fees in the assets they were charged in."""
+        out: dict[str, Decimal] = {}
+        for fill in (fill for order in self.orders for fill in order.fills):
+            if fill.fee:
+                out[fill.fee_currency] = out.get(fill.fee_currency, ZERO) + fill.fee
+        return out
 
     @property
     def unsettled(self) -> Decimal:
