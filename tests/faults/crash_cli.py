@@ -10,8 +10,9 @@ directory, and kills the process with SIGKILL (no cleanup, no flush) at:
 * ``venue:N``: while the N-th venue call is in flight (the request is on its way);
 * ``time:MS``: MS milliseconds after the engine starts trading.
 
-The hooks are installed on the classes (the CLI builds its own journal and venue), so
-the code path is the user's. A command that ends before its kill point exits as usual.
+The hooks are installed on the classes (the CLI builds its own journal and venue: the
+mock's, or Binance's against an emulator process), so the code path is the user's. A
+command that ends before its kill point exits as usual.
 """
 
 from __future__ import annotations
@@ -34,11 +35,23 @@ _IN_FLIGHT = 0.002
 """Seconds after a venue call starts that the process dies: the request is on its way."""
 
 
+def _venue_classes() -> list[type]:
+    """The venues a command may trade on here: the mock, and Binance when installed."""
+    classes: list[type] = [MockVenue]
+    try:
+        from venuekit_ccxt.venue import BinanceVenue
+    except ImportError:
+        return classes
+    return [*classes, BinanceVenue]
+
+
 def arm(mode: str, count: int) -> None:
     if mode == "journal":
         die_after(SQLiteJournal, _JOURNAL_WRITES, nth(count))
     elif mode == "venue":
-        die_during(MockVenue, _VENUE_CALLS, nth(count), _IN_FLIGHT)
+        tick = nth(count)  # one venue class serves a command: the count is its calls
+        for venue_class in _venue_classes():
+            die_during(venue_class, _VENUE_CALLS, tick, _IN_FLIGHT)
     elif mode == "time":
         real_start = Engine.start
 

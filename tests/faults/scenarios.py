@@ -33,7 +33,7 @@ import sys
 import tempfile
 import traceback
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -165,6 +165,17 @@ def draw_jobs(rng: random.Random, knobs: Knobs) -> tuple[list[Job], dict[str, De
     return jobs, positions
 
 
+def localized(job: Job, target: Target) -> Job:
+    """``job`` in the target's symbols (``F0/USDT`` on an exchange of pairs)."""
+    if target.symbol is None:
+        return job
+    rename = target.symbol
+    if job.plan is not None:
+        items = [{**item, "symbol": rename(item["symbol"])} for item in job.plan["items"]]
+        return replace(job, plan={**job.plan, "items": items})
+    return replace(job, symbol=rename(job.symbol))
+
+
 def _label(job: Job) -> str:
     if job.plan is not None:
         return f"rebalance[{job.options['strategy']}]({len(job.plan['items'])} items)"
@@ -205,7 +216,8 @@ async def _finish(engine: Engine, notes: list[str], pause: float) -> None:
 async def run_scenario(seed: int, directory: Path, target: Target = MOCK) -> Result:
     rng = random.Random(f"venuekit-faults/{seed}")
     knobs = draw_knobs(rng, seed, target)
-    jobs, positions = draw_jobs(rng, knobs)
+    drawn, positions = draw_jobs(rng, knobs)
+    jobs = [localized(job, target) for job in drawn]
     result = Result(seed, target.name, {}, knobs.describe(), [_label(j) for j in jobs])
     crashes = hung = 0
     grace = knobs.visibility_delay + knobs.latency + 0.05
@@ -217,7 +229,8 @@ async def run_scenario(seed: int, directory: Path, target: Target = MOCK) -> Res
                             policy=policy, settlement=SETTLEMENT)
             await engine.start()
             for symbol, quantity in positions.items():
-                session.handle.set_position(symbol, quantity, D(_PRICES[int(symbol[1:])]))
+                session.handle.set_position((target.symbol or str)(symbol), quantity,
+                                            D(_PRICES[int(symbol[1:])]))
             session.inject(knobs)
             try:
                 outcomes = await asyncio.wait_for(asyncio.gather(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -83,12 +83,14 @@ class Target:
 
     ``open`` builds and connects the venue for one scenario and closes it afterwards;
     ``client_order_ids_optional`` says whether the venue can run without client order ids
-    (the driver then draws that knob too).
+    (the driver then draws that knob too); ``symbol`` names a drawn symbol (``F0``) as the
+    venue lists it, where it differs (``F0/USDT`` on an exchange of pairs).
     """
 
     name: str
     open: Callable[[Knobs], contextlib.AbstractAsyncContextManager[Session]]
     client_order_ids_optional: bool = False
+    symbol: Callable[[str], str] | None = None
 
 
 @contextlib.asynccontextmanager
@@ -151,3 +153,74 @@ ALPACA = Target("alpaca", _open_alpaca)
 if _alpaca_installed():
     TARGETS["alpaca"] = ALPACA
 """Every venue the fault scenarios cover, by name."""
+
+
+BINANCE_QUOTE = "USDT"
+
+
+def _pair(name: str) -> str:
+    return f"{name}/{BINANCE_QUOTE}"
+
+
+class _BinanceHandle:
+    """The Binance emulator's control as a :class:`FaultHandle` (positions by pair)."""
+
+    def __init__(self, control: Any) -> None:
+        self.control = control
+
+    @property
+    def ledger(self) -> Ledger:
+        ledger: Ledger = self.control.ledger
+        return ledger
+
+    def set_fault(self, fault: Fault | str, probability: Decimal) -> None:
+        self.control.set_fault(fault, probability)
+
+    def clear_faults(self) -> None:
+        self.control.clear_faults()
+
+    def set_position(self, symbol: str, quantity: Decimal,
+                     average_price: Decimal | None = None) -> None:
+        self.control.set_position(symbol.replace("/", ""), quantity, average_price)
+
+
+@contextlib.asynccontextmanager
+async def _open_binance(knobs: Knobs) -> AsyncIterator[Session]:
+    from venuekit_ccxt.emulator import BinanceEmulator
+    from venuekit_ccxt.venue import BinanceVenue
+
+    # Each drawn symbol as a pair quoted in USDT: F0 is the asset F0, traded as F0USDT.
+    pairs = [replace(spec, symbol=f"{spec.symbol}{BINANCE_QUOTE}", currency=BINANCE_QUOTE,
+                     base_currency=spec.symbol) for spec in knobs.symbols]
+    plan = FaultPlan(server_error_after_accept=knobs.server_error_after_accept,
+                     retry_after=knobs.retry_after, seed=knobs.seed)
+    emulator = BinanceEmulator(symbols=pairs, cash=knobs.cash, seed=knobs.seed,
+                               latency=knobs.latency, stream_delay=knobs.stream_delay,
+                               visibility_delay=knobs.visibility_delay,
+                               tick_interval=knobs.tick_interval, faults=plan,
+                               stall=CLIENT_TIMEOUT * 4, weight_limit=10**6,
+                               orders_per_10s=10**6)
+    async with emulator:
+        venue = BinanceVenue(api_key=emulator.api_key, secret=emulator.secret_key,
+                             base_url=emulator.base_url, timeout=CLIENT_TIMEOUT,
+                             stream_timeout=2, request_weight=f"{10**6}/60",
+                             orders=f"{10**6}/10")
+        control = emulator.control
+        try:
+            yield Session(venue, _BinanceHandle(control),
+                          lambda: WireTruth.of_binance(control.orders(), control.fills()))
+        finally:
+            await venue.close()
+
+
+def _ccxt_installed() -> bool:
+    try:
+        import venuekit_ccxt.emulator  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+BINANCE = Target("binance", _open_binance, symbol=_pair)
+if _ccxt_installed():
+    TARGETS["binance"] = BINANCE

@@ -12,7 +12,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +26,12 @@ def die() -> None:
 
 
 def run_driver(module: str, *args: str, timeout: float = 120.0, cwd: Path = ROOT,
-               unset: Sequence[str] = ()) -> subprocess.CompletedProcess[str]:
+               unset: Sequence[str] = (), extra_env: Mapping[str, str] | None = None
+               ) -> subprocess.CompletedProcess[str]:
     """Run ``python -m module args`` (from the repository root, or ``cwd``, without the
-    environment variables ``unset``); never raises on its exit."""
+    environment variables ``unset``, with ``extra_env``); never raises on its exit."""
     env = {key: value for key, value in os.environ.items() if key not in unset}
+    env.update(extra_env or {})
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     return subprocess.run([sys.executable, "-m", module, *args], capture_output=True,
                           text=True, env=env, timeout=timeout, cwd=cwd, check=False)

@@ -71,7 +71,7 @@ def tally(journal: Journal, truth: Truth, *, client_order_ids: bool,
     * ``duplicates``: venue orders beyond one per journaled order, counting orders the
       journal does not know at all (matched by client order id where the venue keeps it,
       else by the venue order id the journal recorded);
-    * ``lost_fills``: venue executions missing from the journal (by trade id) that no
+    * ``lost_fills``: venue executions missing from the journal (by order and trade id) that no
       journaled execution of the same order stands in for;
     * ``phantom_fills``: journaled executions beyond what the venue executed for the order;
     * ``restated_fills``: venue executions the journal holds under another id, with the
@@ -97,15 +97,17 @@ def tally(journal: Journal, truth: Truth, *, client_order_ids: bool,
             owned[owner] += 1
     duplicates = orphans + sum(n - 1 for n in owned.values())
     journaled = journal.fills(venue=venue)
-    journaled_ids = {f.trade_id for f in journaled}
-    venue_ids = {f.trade_id for f in truth.fills}
+    # A trade id names an execution within its order's symbol (Binance numbers trades per
+    # symbol): executions are matched by order and trade id.
+    journaled_ids = {(f.venue_order_id or "", f.trade_id) for f in journaled}
+    venue_ids = {(f.venue_order_id, f.trade_id) for f in truth.fills}
     missing: dict[str, list[Decimal]] = {}
     for fill in truth.fills:
-        if fill.trade_id not in journaled_ids:
+        if (fill.venue_order_id, fill.trade_id) not in journaled_ids:
             missing.setdefault(fill.venue_order_id, []).append(fill.quantity)
     extra: dict[str, list[Decimal]] = {}
     for journal_fill in journaled:
-        if journal_fill.trade_id not in venue_ids:
+        if (journal_fill.venue_order_id or "", journal_fill.trade_id) not in venue_ids:
             extra.setdefault(journal_fill.venue_order_id or "", []).append(
                 journal_fill.quantity)
     lost = phantom = restated = 0
@@ -159,8 +161,9 @@ class _Executed:
 
 @dataclass(frozen=True)
 class WireTruth:
-    """An Alpaca emulator's ledger in Alpaca's ids: order UUIDs, and executions named as
-    the plugin names them (the order id and its cumulative filled quantity)."""
+    """An emulator's ledger in the ids its plugin gives: for Alpaca, order UUIDs and
+    executions named by the order id and its cumulative filled quantity; for Binance,
+    ``SYMBOL:orderId`` and Binance's trade ids."""
 
     orders: list[_Placed]
     fills: list[_Executed]
@@ -180,6 +183,18 @@ class WireTruth:
             executed.append(_Executed(trade_id(order_id, cumulative[order_id]), order_id,
                                       quantity, Decimal(fill["price"])))
         return cls([_Placed(o["id"], o["client_order_id"]) for o in orders], executed)
+
+    @classmethod
+    def of_binance(cls, orders: Sequence[Mapping[str, Any]],
+                   fills: Sequence[Mapping[str, Any]]) -> WireTruth:
+        """From a Binance emulator's ``orders`` and ``fills``, in the ids the ccxt plugin
+        gives them (``F0USDT:7``, Binance's trade id)."""
+        from venuekit_ccxt.convert import order_id
+
+        return cls([_Placed(order_id(str(o["symbol"]), o["orderId"]), o.get("clientOrderId"))
+                    for o in orders],
+                   [_Executed(str(f["tradeId"]), order_id(str(f["symbol"]), f["orderId"]),
+                              Decimal(f["qty"]), Decimal(f["price"])) for f in fills])
 
     def filled_quantity(self, venue_order_id: str) -> Decimal:
         return sum((f.quantity for f in self.fills if f.venue_order_id == venue_order_id),
