@@ -23,6 +23,7 @@ import ccxt
 import ccxt.async_support as ccxt_async
 import ccxt.pro as ccxt_pro
 import requests
+
 from venuekit_ccxt.emulator import BinanceEmulator
 
 __all__ = [

@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from venuekit_ccxt.config import CcxtSettings
-from venuekit_ccxt.venue import BinanceVenue, CcxtVenue
 
 from venuekit.errors import Code, VenueKitError
+from venuekit_ccxt.config import CcxtSettings
+from venuekit_ccxt.venue import BinanceVenue, CcxtVenue
 
 KEYS = {"BINANCE_API_KEY": "key-123", "BINANCE_API_SECRET": "the-secret-456"}
 

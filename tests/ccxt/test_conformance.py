@@ -9,11 +9,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from venuekit.testing import VenueConformanceTests, VenueUnderTest
 from venuekit_ccxt.emulator import BinanceEmulator
 from venuekit_ccxt.testing import BinanceMarketControl
 from venuekit_ccxt.venue import BinanceVenue
-
-from venuekit.testing import VenueConformanceTests, VenueUnderTest
 
 
 class TestBinanceVenue(VenueConformanceTests):

@@ -7,10 +7,11 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+
+from venuekit.errors import Code, VenueKitError
+from venuekit.model import OrderRequest, OrderState, OrderType, Side, TimeInForce
 from venuekit_ccxt import convert
 from venuekit_ccxt.venue import BinanceVenue
-
-from venuekit.model import OrderState, OrderType, Side
 
 D = Decimal
 SYMBOL_INFO = {
@@ -150,3 +151,41 @@ def test_order_ids_carry_their_market() -> None:
     assert convert.split_order_id("BTCUSDT:28") == ("BTCUSDT", "28")
     assert convert.split_order_id("VK-NEVER-SENT-1") is None
     assert convert.split_order_id(":28") is None
+
+
+def test_a_new_order_is_binances_own_request_with_plain_decimals() -> None:
+    def request(**fields: Any) -> OrderRequest:
+        return OrderRequest(symbol="BTC/USDT", side=Side.BUY, **fields)
+
+    limit = convert.binance_order(
+        request(quantity=D("0.00001"), order_type=OrderType.LIMIT, limit_price=D("6E+4"),
+                time_in_force=TimeInForce.IOC), "BTCUSDT", "cid-1")
+    assert limit == {"symbol": "BTCUSDT", "side": "BUY", "newClientOrderId": "cid-1",
+                     "newOrderRespType": "RESULT", "type": "LIMIT", "timeInForce": "IOC",
+                     "quantity": "0.00001", "price": "60000"}
+    day = convert.binance_order(request(quantity=D(1), order_type=OrderType.LIMIT,
+                                        limit_price=D("1"), time_in_force=TimeInForce.DAY),
+                                "BTCUSDT", "c")
+    assert day["timeInForce"] == "GTC"  # the market never closes
+    market = convert.binance_order(request(quantity=D("1E+1")), "BTCUSDT", "c")
+    assert (market["type"], market["quantity"]) == ("MARKET", "10")
+    cost = convert.binance_order(request(notional=D("250.50")), "BTCUSDT", "c")
+    assert (cost["type"], cost["quoteOrderQty"]) == ("MARKET", "250.50")
+    assert "quantity" not in cost
+
+
+def test_binances_answer_to_a_new_order_reads_like_ccxts_order() -> None:
+    answer = {"symbol": "BTCUSDT", "orderId": 28, "clientOrderId": "cid-1",
+              "transactTime": 1_700_000_000_000, "price": "59000.00000000",
+              "origQty": "0.00100000", "executedQty": "0.00040000",
+              "cummulativeQuoteQty": "23.60000000", "status": "PARTIALLY_FILLED",
+              "timeInForce": "GTC", "type": "LIMIT", "side": "BUY"}
+    snap = convert.from_answer(answer, "BTC/USDT", "binance")
+    assert (snap.venue_order_id, snap.client_order_id, snap.symbol) == (
+        "BTCUSDT:28", "cid-1", "BTC/USDT")
+    assert (snap.state, snap.quantity, snap.filled_quantity, snap.limit_price,
+            snap.average_price) == (OrderState.PARTIALLY_FILLED, D("0.001"), D("0.0004"),
+                                    D(59000), D(59000))
+    with pytest.raises(VenueKitError) as info:
+        convert.from_answer({"symbol": "BTCUSDT"}, "BTC/USDT", "binance")
+    assert info.value.code is Code.VENUE_ERROR

@@ -15,14 +15,14 @@ from typing import Any
 
 import aiohttp
 import pytest
+
+from venuekit.errors import Code, VenueKitError
 from venuekit_ccxt.emulator import (
     DEFAULT_API_KEY,
     DEFAULT_SECRET_KEY,
     BinanceEmulator,
     run_in_thread,
 )
-
-from venuekit.errors import Code, VenueKitError
 
 from .emulator_clients import D, async_client, run, until
 

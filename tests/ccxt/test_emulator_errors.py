@@ -12,6 +12,7 @@ from typing import Any
 import aiohttp
 import ccxt
 import pytest
+
 from venuekit_ccxt.emulator import BinanceEmulator
 
 from .emulator_clients import async_client, run, signed

@@ -11,8 +11,8 @@ import time
 import aiohttp
 import ccxt
 import pytest
-from venuekit_ccxt.emulator import BinanceEmulator
 
+from venuekit_ccxt.emulator import BinanceEmulator
 from venuekit_mock.sim import FaultPlan
 
 from .emulator_clients import async_client, pro_client, run, until

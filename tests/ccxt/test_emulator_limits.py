@@ -10,6 +10,7 @@ import time
 import aiohttp
 import ccxt
 import pytest
+
 from venuekit_ccxt.emulator import BinanceEmulator
 
 from .emulator_clients import async_client, run

@@ -9,6 +9,7 @@ from typing import Any
 
 import ccxt
 import pytest
+
 from venuekit_ccxt.emulator import BinanceEmulator, run_in_thread
 
 from .emulator_clients import D, async_client, run, sync_client

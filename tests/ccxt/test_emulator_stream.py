@@ -16,6 +16,7 @@ from typing import Any
 import aiohttp
 import ccxt
 import pytest
+
 from venuekit_ccxt.emulator import BinanceEmulator
 
 from .emulator_clients import D, async_client, pro_client, run, until

@@ -13,11 +13,11 @@ from typing import Any
 
 import ccxt as ccxt_errors
 import pytest
-from venuekit_ccxt.errors import map_exception
-from venuekit_ccxt.venue import BinanceVenue
 
 from venuekit.errors import Code, Outcome, RateLimited
 from venuekit.model import Side
+from venuekit_ccxt.errors import map_exception
+from venuekit_ccxt.venue import BinanceVenue
 
 URL = "http://127.0.0.1:9/api/v3/order"
 

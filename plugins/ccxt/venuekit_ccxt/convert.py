@@ -36,8 +36,10 @@ from venuekit.model import (
 
 __all__ = [
     "account",
+    "binance_order",
     "fill",
     "fills_of",
+    "from_answer",
     "from_report",
     "instrument",
     "number",
@@ -275,21 +277,59 @@ def account(balances: Mapping[str, Any], quote: str, symbol_of: Callable[[str], 
                    positions=tuple(positions))
 
 
-def check_grid(request: OrderRequest, market: Mapping[str, Any], venue: str) -> None:
+def binance_order(request: OrderRequest, market_id: str, client_order_id: str
+                  ) -> dict[str, str]:
+    """Binance's own ``POST /api/v3/order`` parameters for ``request`` (the order ccxt's
+    ``create_order`` would send, without its request building)."""
+    params = {"symbol": market_id, "side": request.side.value.upper(),
+              "newClientOrderId": client_order_id, "newOrderRespType": "RESULT"}
+    if request.notional is not None:
+        params |= {"type": "MARKET", "quoteOrderQty": f"{request.notional:f}"}
+    elif request.order_type is OrderType.LIMIT:
+        params |= {"type": "LIMIT", "timeInForce": _TIF[request.time_in_force],
+                   "quantity": f"{request.quantity:f}", "price": f"{request.limit_price:f}"}
+    else:
+        params |= {"type": "MARKET", "quantity": f"{request.quantity:f}"}
+    return params
+
+
+def from_answer(answer: Mapping[str, Any], symbol: str, venue: str) -> OrderSnapshot:
+    """Binance's own answer to a new order (``RESULT``) as an OrderSnapshot, read the way
+    :func:`snapshot` reads ccxt's order (whose ``info`` that answer is)."""
+    try:
+        order = {"id": answer["orderId"], "symbol": symbol,
+                 "side": str(answer.get("side") or "").lower(),
+                 "type": str(answer.get("type") or "").lower(),
+                 "amount": answer.get("origQty"), "filled": answer.get("executedQty"),
+                 "cost": answer.get("cummulativeQuoteQty"), "price": answer.get("price"),
+                 "timestamp": answer.get("transactTime"),
+                 "clientOrderId": answer.get("clientOrderId"), "info": answer}
+    except (KeyError, TypeError):
+        raise error(Code.VENUE_ERROR, f"{venue} answered a new order without its orderId",
+                    venue=venue) from None
+    return snapshot(order, str(answer.get("symbol") or ""), venue)
+
+
+def grid(market: Mapping[str, Any], venue: str) -> tuple[Decimal, Decimal]:
+    """The market's price tick and quantity lot (what :func:`check_grid` checks)."""
+    rules = instrument(market, venue)
+    return rules.tick_size, rules.lot_size
+
+
+def check_grid(request: OrderRequest, tick: Decimal, lot: Decimal, venue: str) -> None:
     """Refuse a price or quantity off the market's grid before it is sent: ccxt would round
     it to the grid silently (a buy's price up), and the order sent would not be the order
     journaled."""
-    rules = instrument(market, venue)
-    if request.quantity is not None and request.quantity % rules.lot_size:
+    if request.quantity is not None and request.quantity % lot:
         raise error(Code.INVALID_QUANTITY, f"{request.symbol}: quantity {request.quantity} is "
-                    f"not a multiple of the lot size {rules.lot_size}", venue=venue)
+                    f"not a multiple of the lot size {lot}", venue=venue)
     price = request.limit_price
-    if price is not None and price % rules.tick_size:
+    if price is not None and price % tick:
         raise error(Code.INVALID_PRICE, f"{request.symbol}: price {price} is not a multiple of "
-                    f"the tick size {rules.tick_size}", venue=venue)
-    if request.notional is not None and request.notional % rules.tick_size:
+                    f"the tick size {tick}", venue=venue)
+    if request.notional is not None and request.notional % tick:
         raise error(Code.INVALID_ORDER, f"{request.symbol}: notional {request.notional} has "
-                    f"more decimals than the price's tick {rules.tick_size}", venue=venue)
+                    f"more decimals than the price's tick {tick}", venue=venue)
 
 
 def create_params(request: OrderRequest, client_order_id: str) -> dict[str, Any]:

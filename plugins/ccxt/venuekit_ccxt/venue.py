@@ -23,6 +23,7 @@ import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
@@ -89,6 +90,7 @@ class CcxtVenue(Venue):
         self.capabilities = self._declared(self.settings)
         self._exchange = build_exchange(self.settings, self._hooks())
         self._markets_at = 0.0
+        self._grids: dict[str, tuple[Decimal, Decimal]] = {}  # symbol: (tick, lot)
         self._symbols: set[str] = set()
         """Symbols this venue object traded or looked up: where to look when no symbol
         is given (Binance lists trades and orders per symbol)."""
@@ -148,6 +150,7 @@ class CcxtVenue(Venue):
                 time.monotonic() - self._markets_at > _MARKETS_TTL:
             await self._call("instruments", self._exchange.load_markets, True)
             self._markets_at = time.monotonic()
+            self._grids.clear()
         markets: dict[str, Any] = self._exchange.markets
         return markets
 
@@ -285,7 +288,10 @@ class CcxtVenue(Venue):
     # actions -------------------------------------------------------------------------
     async def submit(self, request: OrderRequest, client_order_id: str) -> OrderSnapshot:
         market = await self._market(request.symbol)
-        convert.check_grid(request, market, self.name)
+        grid = self._grids.get(request.symbol)
+        if grid is None:
+            grid = self._grids[request.symbol] = convert.grid(market, self.name)
+        convert.check_grid(request, *grid, self.name)
         params = convert.create_params(request, client_order_id)
         if not self.capabilities.client_order_ids:
             params.pop("clientOrderId", None)
@@ -359,6 +365,28 @@ class BinanceVenue(CcxtVenue):
 
     def _hooks(self) -> tuple[type, ...]:
         return (ReportHook,)
+
+    async def submit(self, request: OrderRequest, client_order_id: str) -> OrderSnapshot:
+        """Binance's ``POST /api/v3/order`` through ccxt's signed client, read from
+        Binance's own answer: the request ccxt's ``create_order`` builds, without the
+        building and the parsing (a third of ccxt's time on a loopback emulator)."""
+        market = await self._market(request.symbol)
+        grid = self._grids.get(request.symbol)
+        if grid is None:
+            grid = self._grids[request.symbol] = convert.grid(market, self.name)
+        convert.check_grid(request, *grid, self.name)
+        market_id = str(market["id"])
+        answer = await self._call("submit", self._exchange.privatePostOrder,
+                                  convert.binance_order(request, market_id, client_order_id),
+                                  side=request.side)
+        snapshot = convert.from_answer(answer, request.symbol, self.name)
+        if snapshot.venue_order_id.partition(":")[0] != market_id:
+            raise error(Code.VENUE_ERROR, f"{self.name} answered an order for "
+                        f"{answer.get('symbol')!r}, sent for {market_id}", venue=self.name)
+        log.debug("order accepted", extra={"venue": self.name,
+                                           "venue_order_id": snapshot.venue_order_id,
+                                           "client_order_id": client_order_id})
+        return snapshot
 
     def _declared(self, settings: CcxtSettings) -> Capabilities:
         (weight, weight_s), (orders, orders_s), (daily, daily_s) = (
