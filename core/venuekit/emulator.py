@@ -4,14 +4,24 @@ An emulator speaks one real venue's wire protocol on a local port, so that the v
 client library runs against it unmodified (offline paper trading, tests). Plugins register
 emulator factories through ``venuekit_register_emulators``; the factory is usually the
 emulator class itself.
+
+Two helpers serve emulators that run on their own event loop in a background thread (for
+synchronous clients, which block the thread they run on): :func:`run_in_thread` runs one,
+and :func:`call_on_loop` hands a test's call over to that loop.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Protocol, runtime_checkable
+import asyncio
+import concurrent.futures
+import contextlib
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
-__all__ = ["Emulator", "EmulatorFactory"]
+__all__ = ["Emulator", "EmulatorFactory", "call_on_loop", "run_in_thread"]
+
+T = TypeVar("T")
 
 
 @runtime_checkable
@@ -40,3 +50,73 @@ class EmulatorFactory(Protocol):
         """Build an emulator from ``-o key=value`` options or a config table; raise
         ``ConfigurationError`` naming the key for a bad option. ``port`` 0 picks a free
         port; a host that is not a loopback address is refused unless ``allow_remote``."""
+
+
+E = TypeVar("E", bound=Emulator)
+
+
+@contextlib.contextmanager
+def run_in_thread(make: Callable[[], E], *, name: str, timeout: float = 10.0) -> Iterator[E]:
+    """Start the emulator ``make()`` builds on a new event loop in a daemon thread named
+    ``name``; yield it once it serves, and stop it (and the thread) on exit. A failure to
+    build or start it is raised here; ``TimeoutError`` if it has not started in
+    ``timeout`` seconds."""
+    started = threading.Event()
+    failure: list[BaseException] = []
+    loop = asyncio.new_event_loop()
+    holder: list[E] = []
+
+    def serve() -> None:
+        asyncio.set_event_loop(loop)
+
+        async def begin() -> None:
+            try:
+                instance = make()
+                holder.append(instance)
+                await instance.start()
+            except BaseException as exc:  # handed to the calling thread
+                failure.append(exc)
+            finally:
+                started.set()
+
+        loop.run_until_complete(begin())
+        if not failure:
+            loop.run_forever()
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
+
+    thread = threading.Thread(target=serve, name=name, daemon=True)
+    thread.start()
+    if not started.wait(timeout):
+        raise TimeoutError(f"the {name} did not start within {timeout} s")
+    if failure:
+        thread.join(timeout)
+        raise failure[0]
+    instance = holder[0]
+    try:
+        yield instance
+    finally:
+        stopping = asyncio.run_coroutine_threadsafe(instance.stop(), loop)
+        try:
+            stopping.result(timeout)
+        finally:
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(timeout)
+
+
+def call_on_loop(loop: asyncio.AbstractEventLoop | None, loop_thread: int | None,
+                 fn: Callable[..., T], *args: Any, timeout: float = 30.0) -> T:
+    """``fn(*args)`` run on ``loop`` (whose thread is ``loop_thread``) and waited for from
+    another thread; called directly on that thread, or when the loop does not run."""
+    if loop is None or loop_thread == threading.get_ident() or not loop.is_running():
+        return fn(*args)
+    done: concurrent.futures.Future[T] = concurrent.futures.Future()
+
+    def call() -> None:
+        try:
+            done.set_result(fn(*args))
+        except BaseException as exc:  # handed to the calling thread
+            done.set_exception(exc)
+
+    loop.call_soon_threadsafe(call)
+    return done.result(timeout=timeout)

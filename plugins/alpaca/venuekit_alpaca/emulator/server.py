@@ -32,6 +32,7 @@ from typing import Any, Literal, Self
 
 from aiohttp import web
 
+from venuekit.emulator import run_in_thread as run_emulator_in_thread
 from venuekit.errors import Code, VenueKitError, error
 from venuekit_mock import MockVenue
 from venuekit_mock.config import KEYS as MOCK_KEYS
@@ -383,44 +384,8 @@ def run_in_thread(emulator: AlpacaEmulator | None = None, *, timeout: float = 10
     yields the started emulator and stops it on exit. ``emulator.control`` may be used
     from the calling thread.
     """
-    started = threading.Event()
-    failure: list[BaseException] = []
-    loop = asyncio.new_event_loop()
-    holder: list[AlpacaEmulator] = []
+    def make() -> AlpacaEmulator:
+        return emulator if emulator is not None else AlpacaEmulator(**options)
 
-    def serve() -> None:
-        asyncio.set_event_loop(loop)
-
-        async def begin() -> None:
-            try:
-                instance = emulator if emulator is not None else AlpacaEmulator(**options)
-                holder.append(instance)
-                await instance.start()
-            except BaseException as exc:
-                failure.append(exc)
-            finally:
-                started.set()
-
-        loop.run_until_complete(begin())
-        if not failure:
-            loop.run_forever()
-        loop.run_until_complete(loop.shutdown_asyncgens())
-        loop.close()
-
-    thread = threading.Thread(target=serve, name="alpaca-emulator", daemon=True)
-    thread.start()
-    if not started.wait(timeout):
-        raise TimeoutError(f"the alpaca emulator did not start within {timeout} s")
-    if failure:
-        thread.join(timeout)
-        raise failure[0]
-    instance = holder[0]
-    try:
+    with run_emulator_in_thread(make, name="alpaca emulator", timeout=timeout) as instance:
         yield instance
-    finally:
-        stopping = asyncio.run_coroutine_threadsafe(instance.stop(), loop)
-        try:
-            stopping.result(timeout)
-        finally:
-            loop.call_soon_threadsafe(loop.stop)
-            thread.join(timeout)

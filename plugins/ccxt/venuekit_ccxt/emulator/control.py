@@ -40,9 +40,7 @@ Amounts are decimal strings (floats are refused); answers are JSON, errors
 
 from __future__ import annotations
 
-import concurrent.futures
 import json
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from decimal import Decimal
@@ -50,6 +48,7 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
+from venuekit.emulator import call_on_loop
 from venuekit.errors import VenueKitError
 from venuekit_mock import MockControl
 from venuekit_mock.sim import Fault, Ledger, Statistics
@@ -95,20 +94,8 @@ class BinanceControl:
 
     def _call(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn`` on the emulator's loop thread (directly when already on it)."""
-        loop = self._state.loop
-        if loop is None or self._state.loop_thread == threading.get_ident() \
-                or not loop.is_running():
-            return fn(*args)
-        done: concurrent.futures.Future[T] = concurrent.futures.Future()
-
-        def call() -> None:
-            try:
-                done.set_result(fn(*args))
-            except BaseException as exc:  # handed to the calling thread
-                done.set_exception(exc)
-
-        loop.call_soon_threadsafe(call)
-        return done.result(timeout=_CALL_TIMEOUT)
+        return call_on_loop(self._state.loop, self._state.loop_thread, fn, *args,
+                            timeout=_CALL_TIMEOUT)
 
     @property
     def _mock(self) -> MockControl:
