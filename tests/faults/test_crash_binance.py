@@ -6,8 +6,11 @@ orders that CLI left working and the fills they got. Per kill point (the journal
 write, the N-th venue call in flight, or a time after trading starts), after the second
 run:
 
-* per pair and side, what Binance executed over both runs never exceeds the plan (by more
-  than one lot; for a notional item, one lot at the highest price paid);
+* per pair and side, what Binance executed over both runs never exceeds the plan by more
+  than one lot: a quantity item its quantity, a notional item the quantity its USDT was
+  sized to (the run's target, fixed and journaled before its first order: an order resent
+  after a partial fill buys the rest of that quantity at the price of the moment, which
+  may cost a little more or less than the plan's USDT);
 * no order works at the exchange;
 * the journal equals the exchange's ledger: no order placed twice, no execution lost or
   invented, every journaled order final.
@@ -127,23 +130,26 @@ def working_at_exchange(settings: dict[str, str]) -> int:
     return sum(len(exchange.fetch_open_orders(f"{name}/USDT")) for name in PAIRS)
 
 
-def excess(plan: dict[str, Any], truth: dict[str, Any]) -> list[str]:
+def excess(plan: dict[str, Any], truth: dict[str, Any], targets: dict[str, Decimal]
+           ) -> list[str]:
+    """Where Binance executed more than the plan, per pair and side (``targets``: the
+    quantity each notional item was sized to, by symbol)."""
     quantity: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
-    notional: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
-    highest: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
     for fill in truth["fills"]:
         key = (fill["symbol"].removesuffix("USDT") + "/USDT", fill["side"])
         quantity[key] += D(fill["qty"])
-        notional[key] += D(fill["qty"]) * D(fill["price"])
-        highest[key] = max(highest[key], D(fill["price"]))
     found = []
     for item in plan["items"]:
         key = (item["symbol"], item["action"])
         lot = PAIRS[item["symbol"].split("/")[0]][0]
-        if "quantity" in item and quantity[key] > D(item["quantity"]) + lot:
-            found.append(f"{key}: {quantity[key]} executed, plan {item['quantity']}")
-        if "notional" in item and notional[key] > D(item["notional"]) + lot * highest[key]:
-            found.append(f"{key}: {notional[key]} executed, plan {item['notional']}")
+        planned = D(item["quantity"]) if "quantity" in item else targets.get(item["symbol"])
+        if planned is None:
+            if quantity[key]:
+                found.append(f"{key}: {quantity[key]} executed with no target journaled")
+        elif quantity[key] > planned + lot:
+            found.append(f"{key}: {quantity[key]} executed, plan {planned} "
+                         f"({item.get('notional', '')} USDT)" if "notional" in item else
+                         f"{key}: {quantity[key]} executed, plan {planned}")
     return found
 
 
@@ -197,13 +203,16 @@ def crash_and_rerun(seed: int, root: Path) -> dict[str, Any]:
         exchange.wait(timeout=15)
     finally:
         reap(exchange)
-    outcome["excess"] = excess(plan, truth)
     outcome["duplicate_client_ids"] = len(truth["duplicate_client_order_ids"])
     outcome["banned"] = truth["responses_418"]
     with SQLiteJournal(directory / "journal.sqlite3", readonly=True) as journal:
         counts = tally(journal, WireTruth.of_binance(truth["orders"], truth["fills"]),
                        client_order_ids=True, venue="binance")
-        outcome["runs"] = len(journal.runs())
+        runs = journal.runs()
+        outcome["runs"] = len(runs)
+    targets = {item.symbol: item.target for run in runs for item in run.items
+               if item.target is not None}
+    outcome["excess"] = excess(plan, truth, targets)
     outcome["mismatch"] = {key: counts[key] for key in (
         "duplicates", "lost_fills", "phantom_fills", "overfills", "underfills",
         "unresolved") if counts[key]}
