@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from .model import Account, Fill, Instrument, OrderRequest, OrderSnapshot, OrderUpdate, Quote
 from .ratelimit import RateLimiter
-from .venue import OrderRef, Venue
+from .venue import OrderRef, Venue, more_room_from, more_room_reset
 
 __all__ = ["LimitedVenue"]
 
@@ -75,8 +75,16 @@ class LimitedVenue(Venue):
     def recent_orders(self, since: datetime) -> _Call[Sequence[OrderSnapshot]]:
         return self.limiter.call("recent_orders", self.inner.recent_orders, since)
 
-    def fills_since(self, since: datetime, symbol: str | None = None) -> _Call[Sequence[Fill]]:
-        return self.limiter.call("fills_since", self.inner.fills_since, since, symbol)
+    async def fills_since(self, since: datetime, symbol: str | None = None
+                          ) -> Sequence[Fill]:
+        # A listing may take several requests (pages, symbols): each one after the first
+        # waits for room too (venuekit.venue.another_request).
+        token = more_room_from(self.limiter.acquire)
+        try:
+            return await self.limiter.call("fills_since", self.inner.fills_since, since,
+                                           symbol)
+        finally:
+            more_room_reset(token)
 
     def order_updates(self) -> AsyncIterator[OrderUpdate]:
         return self.inner.order_updates()

@@ -14,8 +14,10 @@ one budget between the processes (bots) that use the same account or IP.
 
 Each pool keeps a sliding-window log of its charges, so the limit is exact rather than
 approximated by buckets: a charge made at ``t`` frees its weight at exactly ``t + period``.
-Waiters are admitted strictly in call order; only the one at the head of the queue sleeps,
-and it sleeps precisely until the charges it needs have left the window.
+Waiters are admitted in call order; only the one at the head of the queue sleeps, and it
+sleeps precisely until the charges it needs have left the window. A call that fits now goes
+ahead of the queue only past waiters held back by pools it does not charge: a lookup or a
+cancel is not held behind a burst of orders waiting for the order pool.
 
 When the venue answers "rate limited" anyway, :meth:`RateLimiter.penalize` blocks every pool
 (or the named ones) until ``Retry-After`` has passed, or for an exponential backoff that grows
@@ -31,7 +33,7 @@ import asyncio
 import logging
 import math
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -193,6 +195,7 @@ class RateLimiter:
             for operation, charged in (weights or {}).items()
         }
         self._queue: deque[asyncio.Future[None]] = deque()
+        self._queued: Counter[str] = Counter()  # operations waiting, by name
         self._blocked_until = -math.inf
         self._streak = 0
         self._admitted = 0
@@ -224,15 +227,14 @@ class RateLimiter:
         return self._window(pool).usable
 
     def admit(self, operation: str) -> bool:
-        """Charge ``operation`` and return True if it fits now and nobody waits before it;
-        otherwise charge nothing and return False (then :meth:`acquire` waits its turn)."""
+        """Charge ``operation`` and return True if it fits now and no waiter stands before
+        it (see :meth:`acquire`); otherwise charge nothing and return False (then
+        :meth:`acquire` waits its turn)."""
         charges = self._charges.get(operation)
         if charges is None:
             charges = self._charges[operation] = self._every_pool
-        if self._queue:
-            return False
         now = self._clock()
-        if self._wait(charges, now)[0] > 0:
+        if self._wait(charges, now)[0] > 0 or (self._queue and self._contended(charges, now)):
             return False
         self._charge(charges, now)
         return True
@@ -240,20 +242,25 @@ class RateLimiter:
     async def acquire(self, operation: str) -> None:
         """Wait until ``operation`` fits in every pool it charges, then charge them all.
 
-        Callers are admitted in call order. Cancelling a waiting caller gives up its place
-        without charging anything.
+        Callers are admitted in call order, except that one that fits at once goes ahead
+        of waiters held back only by pools it does not charge. Cancelling a waiting caller
+        gives up its place without charging anything.
         """
         if self.admit(operation):
             return
         charges = self._charges[operation]
         turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._queue.append(turn)
+        self._queued[operation] += 1
         queued_at = self._clock()
         try:
             if len(self._queue) > 1:
                 await turn
             admitted_at = await self._wait_turn(operation, charges)
         finally:
+            self._queued[operation] -= 1
+            if not self._queued[operation]:
+                del self._queued[operation]
             self._leave(turn)
         if admitted_at > queued_at:
             self._waits += 1
@@ -379,6 +386,20 @@ class RateLimiter:
             if pool_wait > wait:
                 wait, binding = pool_wait, window.pool.name
         return wait, binding
+
+    def _contended(self, charges: _Charges, now: float) -> bool:
+        """Whether a waiter stands before ``charges``: one that shares a pool with them and
+        is not held back by a pool they leave alone (a submit waiting for the order pool
+        does not stand before a lookup, which charges only the request weight)."""
+        mine = {window for window, _ in charges}
+        for waiting in self._queued:
+            theirs = self._charges[waiting]
+            if not any(window in mine for window, _ in theirs):
+                continue
+            if not any(window not in mine and window.wait(weight, now) > 0
+                       for window, weight in theirs):
+                return True
+        return False
 
     def _charge(self, charges: _Charges, now: float) -> None:
         for window, weight in charges:

@@ -242,8 +242,12 @@ async def reconcile_order(venue: Venue, tracker: OrderTracker, order: Order,
     if snapshot.filled_quantity > order.filled_quantity:
         # Executions read for a batch before this snapshot may predate its fills: read the
         # order's own before inferring anything.
+        # From when the venue took the order, by its own clock (its executions carry
+        # its times): an order that waited in the rate limiter after it was journaled
+        # would otherwise read every execution made meanwhile.
+        accepted = as_utc(snapshot.created_at) if snapshot.created_at else order.created_at
         _apply_fills(tracker, order, await fetch_fills(
-            venue, order.created_at - CLOCK_SLACK, order.symbol, backoff))
+            venue, accepted - CLOCK_SLACK, order.symbol, backoff))
         if snapshot.filled_quantity > order.filled_quantity:
             infer_fill(tracker, order, snapshot)
     apply_snapshot(tracker, order, snapshot, cancelled_as=cancelled_as)

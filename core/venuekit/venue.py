@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import abc
 import asyncio
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -34,10 +35,34 @@ __all__ = [
     "RateLimitPool",
     "Support",
     "Venue",
+    "another_request",
 ]
 
 Support = Literal[True, False, "emulated"]
 """A capability is supported natively (True), not at all (False), or emulated."""
+
+_more_room: ContextVar[Callable[[str], Awaitable[None]] | None] = ContextVar(
+    "venuekit_more_room", default=None)
+
+
+async def another_request(operation: str) -> None:
+    """Call before each request after the first of a venue call that sends several (the
+    next page of a listing, the next symbol's): where the engine's rate limiter runs the
+    call, this waits for room and charges ``operation``'s weight again, as the venue will
+    count it; elsewhere it returns at once."""
+    wait = _more_room.get()
+    if wait is not None:
+        await wait(operation)
+
+
+def more_room_from(wait: Callable[[str], Awaitable[None]] | None) -> Token[Any]:
+    """Make :func:`another_request` wait on ``wait`` in this context (the rate-limited
+    venue sets it around a call; ``_more_room.reset(token)`` restores it)."""
+    return _more_room.set(wait)
+
+
+def more_room_reset(token: Token[Any]) -> None:
+    _more_room.reset(token)
 
 
 @dataclass(frozen=True, slots=True)

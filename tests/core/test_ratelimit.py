@@ -73,6 +73,21 @@ async def burst(limit: RateLimiter, clock: FakeTime,
     return admitted
 
 
+def assert_in_call_order_within_pools(weights: Weights, admitted: Sequence[Admission]
+                                      ) -> None:
+    """Admissions follow call order, except that a call may go ahead of an earlier one
+    that charges a pool it does not charge (held back by that pool, not by its own)."""
+    position = {index: n for n, (index, _, _) in enumerate(admitted)}
+    calls = sorted((index, op) for index, op, _ in admitted)
+    for a, (first, first_op) in enumerate(calls):
+        for later, later_op in calls[a + 1:]:
+            if position[later] < position[first]:
+                theirs = {pool for pool, w in weights.get(first_op, {}).items() if w}
+                mine = {pool for pool, w in weights.get(later_op, {}).items() if w}
+                assert theirs - mine, (f"call {later} ({later_op}) went ahead of call "
+                                       f"{first} ({first_op}), which charges no other pool")
+
+
 def assert_pools_never_exceeded(limit: RateLimiter, weights: Weights,
                                 admitted: Sequence[Admission]) -> None:
     """The weight charged in any trailing window never exceeds a pool's usable capacity.
@@ -227,6 +242,7 @@ def test_waiting_is_logged_with_the_binding_pool(caplog: pytest.LogCaptureFixtur
 
 
 def test_a_burst_of_500_is_admitted_in_call_order_within_every_pool() -> None:
+    # A quote (weight only) goes ahead of submits and cancels waiting for the order pool.
     clock = FakeTime()
     weights: Weights = {"submit": {"orders": 1, "weight": 1}, "cancel": {"orders": 1},
                         "quote": {"weight": 2}, "account": {"weight": 5}}
@@ -237,7 +253,9 @@ def test_a_burst_of_500_is_admitted_in_call_order_within_every_pool() -> None:
 
     admitted = asyncio.run(burst(limit, clock, operations))
 
-    assert [index for index, _, _ in admitted] == list(range(500))
+    assert_in_call_order_within_pools(weights, admitted)
+    assert [index for index, op, _ in admitted if op == "submit"] == \
+        [index for index, op in enumerate(operations) if op == "submit"]
     assert_pools_never_exceeded(limit, weights, admitted)
     assert len(clock.sleeps) <= 500 - 9, "at most one sleep per waiter"
     stats = limit.stats()
@@ -271,7 +289,7 @@ def test_no_pool_is_ever_exceeded_and_order_is_kept(plan: list[tuple[float, list
         for gap, operations in plan:
             clock.now += gap
             admitted = await burst(limit, clock, operations)
-            assert [index for index, _, _ in admitted] == list(range(len(operations)))
+            assert_in_call_order_within_pools(weights, admitted)
             everything.extend(admitted)
 
     asyncio.run(main())
@@ -479,3 +497,42 @@ def test_real_time_pacing_is_exact_and_quick() -> None:
     assert [index for index, _, _ in admitted] == list(range(10))
     assert_pools_never_exceeded(limit, {"quote": {"requests": 1}}, admitted)
     assert 0.2 <= elapsed < 1.0
+
+
+def test_a_lookup_is_not_held_behind_orders_waiting_for_the_order_pool() -> None:
+    """A burst of submits fills the order pool; lookups and reads (weight only) go at once
+    rather than behind them."""
+    clock = FakeTime()
+    weights: Weights = {"submit": {"orders": 1, "weight": 1}, "fetch_order": {"weight": 4},
+                        "account": {"weight": 10}}
+    limit = limiter(clock, RateLimitPool("orders", 3, 10.0), RateLimitPool("weight", 30, 60.0),
+                    weights=weights, safety_margin=0.0)
+
+    async def main() -> None:
+        submits = [asyncio.create_task(limit.acquire("submit")) for _ in range(6)]
+        await asyncio.sleep(0)
+        assert sum(task.done() for task in submits) == 3  # the rest wait for the order pool
+        assert limit.admit("fetch_order")  # weight 3 + 4 of 30: it goes now
+        assert limit.admit("fetch_order")
+        assert limit.admit("account")  # 11 + 10 of 30: the submits wait for another pool
+        await asyncio.gather(*submits)
+
+    asyncio.run(main())
+
+
+def test_a_call_never_takes_the_room_a_waiter_waits_for() -> None:
+    clock = FakeTime()
+    weights: Weights = {"account": {"weight": 5}, "quote": {"weight": 1}}
+    limit = limiter(clock, RateLimitPool("weight", 12, 60.0), weights=weights,
+                    safety_margin=0.0)
+
+    async def main() -> None:
+        reads = [asyncio.create_task(limit.acquire("account")) for _ in range(3)]
+        await asyncio.sleep(0)
+        assert sum(task.done() for task in reads) == 2  # the third waits for weight
+        assert not limit.admit("quote")  # 1 fits in the 2 left, but the waiter needs them
+        clock.now += 60.0
+        await asyncio.gather(*reads)
+        assert limit.admit("quote")
+
+    asyncio.run(main())

@@ -39,7 +39,7 @@ from venuekit.model import (
     Quote,
     Side,
 )
-from venuekit.venue import Capabilities, OrderRef, RateLimitPool, Venue
+from venuekit.venue import Capabilities, OrderRef, RateLimitPool, Venue, another_request
 
 from . import convert
 from .config import CcxtSettings
@@ -272,17 +272,24 @@ class CcxtVenue(Venue):
         """Executions since ``since`` of ``symbol`` (else of the symbols this venue object
         traded or looked up), oldest first, each with its fee and fee asset."""
         fills: list[Fill] = []
+        first = True
         for name in self._interesting(symbol):
             market = await self._market(name)
-            start = int(since.timestamp() * 1000)
+            start: int | None = int(since.timestamp() * 1000)
+            params: dict[str, Any] = {}
             while True:
+                if not first:  # the limiter charged the call's first request only
+                    await another_request("fills_since")
+                first = False
                 trades = await self._call("fills_since", self._exchange.fetch_my_trades,
-                                          name, start, _TRADES_PAGE)
+                                          name, start, _TRADES_PAGE, params)
                 fills.extend(convert.fill(trade, str(market["id"]), self.name,
                                           currency=str(market["quote"])) for trade in trades)
                 if len(trades) < _TRADES_PAGE:
                     break
-                start = int(trades[-1]["timestamp"]) + 1
+                # The next page by trade id: a time would skip trades of the last one's
+                # millisecond.
+                start, params = None, {"fromId": int(trades[-1]["id"]) + 1}
         return convert.sorted_fills(fills)
 
     # actions -------------------------------------------------------------------------
