@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from .errors import Code, OrderNotFound, Outcome, VenueKitError, error
 from .lifecycle import EventKind
 from .model import Order, OrderRequest, OrderSnapshot, OrderState, utcnow
+from .ratelimit import first_in_line
 from .reconcile import apply_snapshot, lookup, reconcile_order
 from .retry import Backoff
 from .tracking import OrderTracker
@@ -224,7 +225,8 @@ class Submitter:
                                    "resend": resends})
                 self.tracker.apply(order, EventKind.SUBMIT, reason="resent after proven absence")
                 sent_at = loop.time()
-                outcome = await self._send(order)
+                with first_in_line():  # ahead of the orders queued since its first send
+                    outcome = await self._send(order)
                 if outcome is not Outcome.UNKNOWN:
                     return
                 if order.id in self._throttled:

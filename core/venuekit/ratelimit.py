@@ -34,8 +34,9 @@ import logging
 import math
 import time
 from collections import Counter, deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import ParamSpec, TypeVar
@@ -50,6 +51,7 @@ __all__ = [
     "PoolStats",
     "RateLimitStats",
     "RateLimiter",
+    "first_in_line",
     "usable_capacity",
 ]
 
@@ -64,6 +66,21 @@ Sleep = Callable[[float], Awaitable[None]]
 PENALTY_BACKOFF = Backoff(base=1.0, factor=2.0, cap=60.0, jitter=0.0)
 """Blocks after rate-limit answers without ``Retry-After``: 1 s, 2 s, 4 s, ... up to 60 s.
 (``attempts`` plays no part here: the caller decides whether to try again.)"""
+
+_FIRST: ContextVar[bool] = ContextVar("venuekit_first_in_line", default=False)
+
+
+@contextmanager
+def first_in_line() -> Iterator[None]:
+    """Calls made in this block wait at the front of the limiter's queue, behind only the
+    caller being admitted: a create sent again after its first attempt was proven absent
+    is older than every order queued since, and its caller waits on it."""
+    token = _FIRST.set(True)
+    try:
+        yield
+    finally:
+        _FIRST.reset(token)
+
 
 ALL_POOLS = "*"
 """The ``pool`` field of log records about a block that covers every pool."""
@@ -234,7 +251,8 @@ class RateLimiter:
         if charges is None:
             charges = self._charges[operation] = self._every_pool
         now = self._clock()
-        if self._wait(charges, now)[0] > 0 or (self._queue and self._contended(charges, now)):
+        if self._wait(charges, now)[0] > 0 or (
+                self._queue and not _FIRST.get() and self._contended(charges, now)):
             return False
         self._charge(charges, now)
         return True
@@ -250,7 +268,10 @@ class RateLimiter:
             return
         charges = self._charges[operation]
         turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._queue.append(turn)
+        if _FIRST.get() and self._queue:
+            self._queue.insert(1, turn)  # next, behind the head (which may be sleeping)
+        else:
+            self._queue.append(turn)
         self._queued[operation] += 1
         queued_at = self._clock()
         try:

@@ -7,10 +7,11 @@ request weight per minute per IP, 100 new orders per 10 s, 200,000 per day, 429 
 
 One engine (a real SQLite journal) sends the burst: every order is a small market buy
 (so it ends final, FILLED, with fills to compare), all submitted at once; while the burst
-runs, a few readers poll the account (weight 20 a read) until the request-weight limit has
-been reached a few times, so that both pools bind: the ORDERS pool during the burst, the
-REQUEST_WEIGHT pool at its end (the limiter admits strictly in call order, so the reads
-queued behind the orders are admitted once the orders are).
+runs, four readers poll the account (weight 20 a read, a pause of an 80th of the weight
+window after each) until the request-weight limit has been reached a few times: together
+they ask for a little more weight than the window holds, so that both pools bind, the ORDERS
+pool for the orders and the REQUEST_WEIGHT pool for the reads (which go ahead of orders
+waiting for the ORDERS pool, see ``venuekit.ratelimit``).
 
 * correct pools: the venue declares exactly the emulator's limits. The emulator answers no
   429 and no 418; every order is journaled once, at the venue once, and filled.
@@ -77,6 +78,9 @@ SYMBOL = "BTC/USDT"
 QUANTITY = Decimal("0.0002")  # about 12 USDT: above the 5 USDT minimum notional
 READERS = 4
 """Readers polling the account during the burst."""
+READ_PAUSE = 1 / 80
+"""Each reader's pause after a read, as a part of the weight window: 4 readers of weight
+20, 80 reads a window each, ask for 6,400 of the 6,000 a window holds."""
 WEIGHT_HITS = 3
 """The readers stop once the weight limit held back (or refused) this many reads."""
 START_TIMEOUT = 30.0
@@ -234,6 +238,8 @@ class Run:
     venue: CountingBinance
     waits: LimiterWaits
     orders: int
+    read_pause: float
+    """Seconds each reader pauses after a read."""
     phase: str = "start"
     submits: list[Order | BaseException] = field(default_factory=list)
     """What each submit returned (or raised)."""
@@ -266,6 +272,9 @@ async def _burst(run: Run, engine: Engine) -> None:
                 run.read_errors[exc.code.name] += 1
                 if exc.code is not Code.RATE_LIMITED:
                     return  # a ban (or anything else) ends the reads: the test reports it
+            # A bot's polling, not a flood: together the readers ask for a little more
+            # weight than the window holds, so the weight pool binds.
+            await asyncio.sleep(run.read_pause)
 
     async def submits() -> list[Order | BaseException]:
         request = OrderRequest(symbol=SYMBOL, side="buy", quantity=QUANTITY)
@@ -355,7 +364,7 @@ def _run(size: Size, factor: int, seed: int, path: Path) -> Run:
                                   api_key=settings["BINANCE_API_KEY"],
                                   secret=settings["BINANCE_API_SECRET"], timeout=10,
                                   stream_timeout=10, **_pools(factor, size)),
-                  LimiterWaits(), size.orders)
+                  LimiterWaits(), size.orders, size.weight_window * READ_PAUSE)
         try:
             await asyncio.wait_for(_case(run, path), size.deadline)
         except TimeoutError:

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from venuekit.errors import Code, RateLimited
-from venuekit.ratelimit import RateLimiter, usable_capacity
+from venuekit.ratelimit import RateLimiter, first_in_line, usable_capacity
 from venuekit.venue import Capabilities, RateLimitPool
 
 Weights = Mapping[str, Mapping[str, int]]
@@ -536,3 +536,30 @@ def test_a_call_never_takes_the_room_a_waiter_waits_for() -> None:
         assert limit.admit("quote")
 
     asyncio.run(main())
+
+
+def test_a_call_first_in_line_waits_behind_only_the_caller_being_admitted() -> None:
+    """A create sent again after proven absence goes before the orders queued since."""
+    clock = FakeTime()
+    limit = limiter(clock, RateLimitPool("orders", 1, 10.0), weights={"submit": {"orders": 1}})
+    admitted: list[str] = []
+
+    async def send(name: str, first: bool = False) -> None:
+        if first:
+            with first_in_line():
+                await limit.acquire("submit")
+        else:
+            await limit.acquire("submit")
+        admitted.append(name)
+
+    async def main() -> None:
+        await limit.acquire("submit")  # the pool is full for 10 s
+        queued = [asyncio.create_task(send(f"order-{n}")) for n in range(6)]
+        await asyncio.sleep(0)
+        resend = asyncio.create_task(send("resend", first=True))
+        await asyncio.gather(*queued, resend)
+
+    asyncio.run(main())
+    # Behind at most the caller being admitted when it came (and those before it).
+    assert admitted.index("resend") <= 2, admitted
+    assert [name for name in admitted if name != "resend"] == [f"order-{n}" for n in range(6)]
