@@ -295,7 +295,8 @@ class RateLimiter:
         try:
             yield
         except RateLimited as exc:
-            self.penalize(exc.retry_after, code=exc.code, operation=operation)
+            self.penalize(exc.retry_after, code=exc.code, pools=exc.pools,
+                          operation=operation)
             raise
 
     async def call(self, operation: str, send: Callable[P, Awaitable[T]], /,
@@ -307,7 +308,8 @@ class RateLimiter:
         try:
             return await send(*args, **kwargs)
         except RateLimited as exc:
-            self.penalize(exc.retry_after, code=exc.code, operation=operation)
+            self.penalize(exc.retry_after, code=exc.code, pools=exc.pools,
+                          operation=operation)
             raise
 
     def penalize(self, retry_after: float | None = None, *, code: ErrorCode | None = None,

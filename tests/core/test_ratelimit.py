@@ -563,3 +563,21 @@ def test_a_call_first_in_line_waits_behind_only_the_caller_being_admitted() -> N
     # Behind at most the caller being admitted when it came (and those before it).
     assert admitted.index("resend") <= 2, admitted
     assert [name for name in admitted if name != "resend"] == [f"order-{n}" for n in range(6)]
+
+
+def test_a_refusal_that_names_its_pools_blocks_only_those() -> None:
+    """Binance's "too many new orders" holds orders back, not lookups and cancels."""
+    clock = FakeTime()
+    limit = limiter(clock, RateLimitPool("orders", 10, 10.0), RateLimitPool("weight", 100, 60.0),
+                    weights={"submit": {"orders": 1, "weight": 1}, "fetch_order": {"weight": 4}})
+
+    async def refused() -> None:
+        raise RateLimited(retry_after=5.0, pools=("orders",))
+
+    async def main() -> None:
+        with pytest.raises(RateLimited):
+            await limit.call("submit", refused)
+        assert not limit.admit("submit")  # the order pool waits out the 5 s
+        assert limit.admit("fetch_order")  # the weight pool does not
+
+    asyncio.run(main())

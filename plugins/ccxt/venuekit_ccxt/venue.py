@@ -27,7 +27,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
-from venuekit.errors import Code, OrderNotFound, error
+from venuekit.errors import Code, OrderNotFound, RateLimited, error
 from venuekit.model import (
     Account,
     Fill,
@@ -64,6 +64,9 @@ a little after venuekit's limiter lets it go."""
 class CcxtVenue(Venue):
     """Any exchange ccxt supports (``exchange = "kraken"``, ...), REST only. See
     ``docs/venues/binance.md`` for every setting and what is verified where."""
+
+    _order_pools: ClassVar[tuple[str, ...] | None] = None
+    """The pools a refusal for too many new orders concerns (None: every pool)."""
 
     name: ClassVar[str] = "ccxt"
     exchange_id: ClassVar[str | None] = None
@@ -134,6 +137,9 @@ class CcxtVenue(Venue):
             mapped = map_exception(exc, operation, self.name, side=side)
             if mapped.details.get("exchange_code") == -1021:
                 self._resync_clock()
+            if isinstance(mapped, RateLimited) and mapped.details.get("exchange_code") == -1015:
+                # Too many new orders: only the order pools wait, not reads and cancels.
+                mapped.pools = self._order_pools
             log.debug("exchange call failed", extra={"venue": self.name,
                                                      "operation": operation,
                                                      "code": mapped.code.name})
@@ -341,6 +347,7 @@ class BinanceVenue(CcxtVenue):
 
     name: ClassVar[str] = "binance"
     exchange_id: ClassVar[str | None] = "binance"
+    _order_pools = ("orders", "orders_daily")
     capabilities = Capabilities(
         client_order_ids=True, order_stream=True,
         # cancelReplace sends the new order's whole quantity, decided before the cancel:
