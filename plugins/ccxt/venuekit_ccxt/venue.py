@@ -283,20 +283,28 @@ class CcxtVenue(Venue):
             market = await self._market(name)
             start: int | None = int(since.timestamp() * 1000)
             params: dict[str, Any] = {}
+            seen: set[str] = set()
             while True:
                 if not first:  # the limiter charged the call's first request only
                     await another_request("fills_since")
                 first = False
                 trades = await self._call("fills_since", self._exchange.fetch_my_trades,
                                           name, start, _TRADES_PAGE, params)
+                new = [trade for trade in trades if str(trade["id"]) not in seen]
+                seen.update(str(trade["id"]) for trade in new)
                 fills.extend(convert.fill(trade, str(market["id"]), self.name,
-                                          currency=str(market["quote"])) for trade in trades)
-                if len(trades) < _TRADES_PAGE:
+                                          currency=str(market["quote"])) for trade in new)
+                if len(trades) < _TRADES_PAGE or not new:
                     break
-                # The next page by trade id: a time would skip trades of the last one's
-                # millisecond.
-                start, params = None, {"fromId": int(trades[-1]["id"]) + 1}
+                start, params = self._next_page(trades)
         return convert.sorted_fills(fills)
+
+    def _next_page(self, trades: Sequence[Mapping[str, Any]]
+                   ) -> tuple[int | None, dict[str, Any]]:
+        """Where the next page of trades starts: from the last one's millisecond, again
+        (trades already read are skipped by id; a time after it would skip the others of
+        that millisecond)."""
+        return int(trades[-1]["timestamp"]), {}
 
     # actions -------------------------------------------------------------------------
     async def submit(self, request: OrderRequest, client_order_id: str) -> OrderSnapshot:
@@ -379,6 +387,11 @@ class BinanceVenue(CcxtVenue):
 
     def _hooks(self) -> tuple[type, ...]:
         return (ReportHook,)
+
+    def _next_page(self, trades: Sequence[Mapping[str, Any]]
+                   ) -> tuple[int | None, dict[str, Any]]:
+        # Binance numbers a symbol's trades: the next page starts after the last id.
+        return None, {"fromId": int(trades[-1]["id"]) + 1}
 
     async def submit(self, request: OrderRequest, client_order_id: str) -> OrderSnapshot:
         """Binance's ``POST /api/v3/order`` through ccxt's signed client, read from
