@@ -359,15 +359,20 @@ class ConnectivityError(VenueKitError):
 class RateLimited(ConnectivityError):
     """The venue refused for its rate limits. ``retry_after``: seconds it asked to wait;
     ``pools``: the names of the venue's declared pools the refusal concerns (a venue that
-    counts orders apart, such as Binance's ``-1015``, names its order pools), None for all."""
+    counts orders apart, such as Binance's ``-1015``, names its order pools), None for all;
+    ``limits``: what the venue said it enforces, by pool name, as ``(capacity, period
+    seconds)`` (Binance's "current limit is 100 orders per 10 SECOND"): the rate limiter
+    adopts a limit tighter than the one declared (``RateLimiter.adopt``)."""
 
     def __init__(self, code: ErrorCode = Code.RATE_LIMITED, message: str | None = None, *,
                  retry_after: float | None = None, venue: str | None = None,
                  details: Mapping[str, Any] | None = None,
-                 pools: tuple[str, ...] | None = None) -> None:
+                 pools: tuple[str, ...] | None = None,
+                 limits: Mapping[str, tuple[int, float]] | None = None) -> None:
         super().__init__(code, message, venue=venue, details=details)
         self.retry_after = retry_after
         self.pools = pools
+        self.limits = limits
 
 
 class AuthorizationError(VenueKitError):

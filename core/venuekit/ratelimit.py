@@ -22,7 +22,10 @@ cancel is not held behind a burst of orders waiting for the order pool.
 When the venue answers "rate limited" anyway, :meth:`RateLimiter.penalize` blocks every pool
 (or the named ones) until ``Retry-After`` has passed, or for an exponential backoff that grows
 with consecutive penalties when the venue gave no ``Retry-After``. An IP ban blocks for the
-venue's ``Retry-After`` and is logged as an error.
+venue's ``Retry-After`` and is logged as an error. Where the refusal says what the venue
+enforces (:attr:`RateLimited.limits <venuekit.errors.RateLimited.limits>`), a limit tighter
+than the declared one replaces it for the rest of the limiter's life (:meth:`RateLimiter.adopt`):
+a pool declared wrong costs one refusal, not one per window.
 
 A limiter belongs to one event loop and is not thread-safe.
 """
@@ -51,7 +54,9 @@ __all__ = [
     "PoolStats",
     "RateLimitStats",
     "RateLimiter",
+    "WaitMeter",
     "first_in_line",
+    "metered",
     "usable_capacity",
 ]
 
@@ -68,6 +73,49 @@ PENALTY_BACKOFF = Backoff(base=1.0, factor=2.0, cap=60.0, jitter=0.0)
 (``attempts`` plays no part here: the caller decides whether to try again.)"""
 
 _FIRST: ContextVar[bool] = ContextVar("venuekit_first_in_line", default=False)
+
+
+class WaitMeter:
+    """Seconds the calls made under :func:`metered` have spent waiting for a limiter's
+    room or a penalty's end, read live (a wait still going counts up to now)."""
+
+    __slots__ = ("_depth", "_since", "_total")
+
+    def __init__(self) -> None:
+        self._total = 0.0
+        self._depth = 0
+        self._since = 0.0
+
+    def waited(self) -> float:
+        if self._depth:
+            return self._total + time.monotonic() - self._since
+        return self._total
+
+    def _begin(self) -> None:
+        if not self._depth:
+            self._since = time.monotonic()
+        self._depth += 1
+
+    def _end(self) -> None:
+        self._depth -= 1
+        if not self._depth:
+            self._total += time.monotonic() - self._since
+
+
+_METER: ContextVar[WaitMeter | None] = ContextVar("venuekit_wait_meter", default=None)
+
+
+@contextmanager
+def metered() -> Iterator[WaitMeter]:
+    """Measure how long the calls made in this block, and in tasks started from it, wait
+    for rate limiters (the outcome policy leaves that time out of its ``resolve_timeout``:
+    waiting for the venue's budget is not the venue's silence)."""
+    meter = WaitMeter()
+    token = _METER.set(meter)
+    try:
+        yield meter
+    finally:
+        _METER.reset(token)
 
 
 @contextmanager
@@ -274,11 +322,16 @@ class RateLimiter:
             self._queue.append(turn)
         self._queued[operation] += 1
         queued_at = self._clock()
+        meter = _METER.get()
+        if meter is not None:
+            meter._begin()
         try:
             if len(self._queue) > 1:
                 await turn
             admitted_at = await self._wait_turn(operation, charges)
         finally:
+            if meter is not None:
+                meter._end()
             self._queued[operation] -= 1
             if not self._queued[operation]:
                 del self._queued[operation]
@@ -290,13 +343,12 @@ class RateLimiter:
     @asynccontextmanager
     async def slot(self, operation: str) -> AsyncIterator[None]:
         """``acquire(operation)``, then run the block; a :class:`RateLimited` it raises is
-        passed to :meth:`penalize` (with its ``retry_after`` and code) and re-raised."""
+        passed to :meth:`refused` and re-raised."""
         await self.acquire(operation)
         try:
             yield
         except RateLimited as exc:
-            self.penalize(exc.retry_after, code=exc.code, pools=exc.pools,
-                          operation=operation)
+            self.refused(exc, operation)
             raise
 
     async def call(self, operation: str, send: Callable[P, Awaitable[T]], /,
@@ -308,9 +360,45 @@ class RateLimiter:
         try:
             return await send(*args, **kwargs)
         except RateLimited as exc:
-            self.penalize(exc.retry_after, code=exc.code, pools=exc.pools,
-                          operation=operation)
+            self.refused(exc, operation)
             raise
+
+    def refused(self, exc: RateLimited, operation: str | None = None) -> float:
+        """Take in the venue's refusal ``exc``: adopt the limits it announced
+        (:meth:`adopt`), then :meth:`penalize` with its ``retry_after``, code and pools.
+        Returns the seconds until the block ends."""
+        for name, (capacity, period) in (exc.limits or {}).items():
+            if name in self._windows:
+                self.adopt(RateLimitPool(name, capacity, period))
+        return self.penalize(exc.retry_after, code=exc.code, pools=exc.pools,
+                             operation=operation)
+
+    def adopt(self, pool: RateLimitPool) -> bool:
+        """The venue enforces ``pool`` (``capacity`` per ``period`` seconds) on the pool of
+        that name: use it instead of the declared one when it admits less, that is when it
+        is not at least as large over at most as long a period. Charges already made keep
+        their age (each now expires ``period`` after it was made). The margin and the share
+        apply as before; the usable weight stays at least the largest weight an operation
+        charges in the pool, so that every operation can still be sent. Returns whether the
+        pool changed; a change is logged as a warning with both limits."""
+        window = self._window(pool.name)
+        old = window.pool
+        if pool == old or (pool.capacity >= old.capacity and pool.period <= old.period):
+            return False
+        largest = max((weight for charges in self._charges.values()
+                       for charged, weight in charges if charged is window), default=1)
+        shift = pool.period - old.period
+        if shift:
+            window.charges = deque((expires_at + shift, weight)
+                                   for expires_at, weight in window.charges)
+        window.pool = pool
+        window.usable = max(usable_capacity(pool, self.safety_margin, self.share), largest)
+        log.warning("the venue enforces a tighter limit than declared: using the venue's",
+                    extra={"venue": self.venue, "pool": pool.name,
+                           "declared": f"{old.capacity}/{old.period:g}s",
+                           "enforced": f"{pool.capacity}/{pool.period:g}s",
+                           "usable": window.usable})
+        return True
 
     def penalize(self, retry_after: float | None = None, *, code: ErrorCode | None = None,
                  pools: Iterable[str] | None = None, operation: str | None = None) -> float:

@@ -8,6 +8,7 @@ exactly what a request against the emulator or Binance would produce.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -130,3 +131,39 @@ def test_an_order_not_found_counts_only_for_a_lookup() -> None:
     assert map_exception(missing, "cancel", "binance").code is Code.ORDER_NOT_FOUND
     created = map_exception(missing, "submit", "binance", side=Side.BUY)
     assert created.code is Code.VENUE_ERROR and created.outcome is Outcome.UNKNOWN
+
+
+@pytest.mark.parametrize(("status", "answer", "pools", "limits"), [
+    (429, body(-1015, "Too many new orders; current limit is 100 orders per 10 SECOND."),
+     ("orders", "orders_daily"), {"orders": (100, 11.0)}),
+    (429, body(-1015, "Too many new orders; current limit is 200000 orders per 1 DAY."),
+     ("orders", "orders_daily"), {"orders_daily": (200_000, 86_400.0)}),
+    (429, body(-1015, "Too many new orders."), ("orders", "orders_daily"), None),
+    (429, body(-1003, "Too many requests; current limit of IP(127.0.0.1) is 6000 requests "
+                      "per minute. Please use WebSocket Streams for live updates to avoid "
+                      "polling the API."), None, {"weight": (6000, 61.0)}),
+    (429, body(-1003, "Too many requests; current limit of IP(127.0.0.1) is 6000 requests "
+                      "per 6 seconds."), None, {"weight": (6000, 7.0)}),
+    (418, body(-1003, "Way too much request weight used; IP banned until 1700000000000."),
+     None, None),
+])
+def test_a_refusal_names_its_pools_and_the_limit_it_announced(
+        status: int, answer: dict[str, Any], pools: tuple[str, ...] | None,
+        limits: dict[str, tuple[int, float]] | None) -> None:
+    """The limiter adopts the announced limit (Binance's window plus the venue's arrival
+    slack; the day has none, as declared); -1015 holds back only the order pools."""
+    venue = BinanceVenue(base_url="http://127.0.0.1:9", api_key="k", secret="s")
+    exc = raised(venue._exchange, status, answer, {"Retry-After": "1"})
+
+    async def send() -> None:
+        raise exc
+
+    async def main() -> RateLimited:
+        try:
+            await venue._call("submit", send)
+        except RateLimited as mapped:
+            return mapped
+        raise AssertionError("no RateLimited")
+
+    mapped = asyncio.run(main())
+    assert (mapped.pools, mapped.limits) == (pools, limits)

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from venuekit.errors import Code, RateLimited
-from venuekit.ratelimit import RateLimiter, first_in_line, usable_capacity
+from venuekit.ratelimit import RateLimiter, first_in_line, metered, usable_capacity
 from venuekit.venue import Capabilities, RateLimitPool
 
 Weights = Mapping[str, Mapping[str, int]]
@@ -581,3 +581,105 @@ def test_a_refusal_that_names_its_pools_blocks_only_those() -> None:
         assert limit.admit("fetch_order")  # the weight pool does not
 
     asyncio.run(main())
+
+
+def test_a_refusal_announcing_a_tighter_limit_replaces_the_declared_one(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """A pool declared four times too large costs one refusal: the venue's limit, announced
+    with it, is used from then on (Binance: "current limit is 10 orders per 10 SECOND")."""
+    clock = FakeTime()
+    limit = limiter(clock, RateLimitPool("orders", 40, 10.0), WEIGHT,
+                    weights={"submit": {"orders": 1, "weight": 1}})
+
+    async def refused() -> None:
+        raise RateLimited(retry_after=1.0, pools=("orders",), limits={"orders": (10, 11.0)})
+
+    async def main() -> list[float]:
+        for _ in range(12):  # 12 charged in the window: more than the venue's 10
+            assert limit.admit("submit")
+        with pytest.raises(RateLimited):
+            await limit.call("submit", refused)
+        admitted = []
+        for _ in range(10):
+            await limit.acquire("submit")
+            admitted.append(clock() - START)
+        return admitted
+
+    admitted = asyncio.run(main())
+    [pool, _] = limit.stats().pools
+    assert (pool.capacity, pool.period, pool.usable) == (10, 11.0, 10)
+    # The 13 charges made so far now leave the window 11 s after they were made (not 10):
+    # the next ten go once they have, together, at 11 s.
+    assert admitted == [11.0] * 10
+    [warning] = [r for r in caplog.records if r.msg.startswith("the venue enforces")]
+    assert fields(warning, "pool", "declared", "enforced", "usable") == (
+        "orders", "40/10s", "10/11s", 10)
+
+
+@pytest.mark.parametrize(("announced", "adopted"), [
+    (RateLimitPool("orders", 10, 10.0), True),    # fewer per window
+    (RateLimitPool("orders", 40, 20.0), True),    # as many over a longer window
+    (RateLimitPool("orders", 5, 1.0), True),      # fewer, over a shorter window
+    (RateLimitPool("orders", 40, 10.0), False),   # what was declared
+    (RateLimitPool("orders", 80, 10.0), False),   # more: the declared pool stays
+    (RateLimitPool("orders", 40, 5.0), False),    # as many over a shorter window
+])
+def test_only_a_limit_that_admits_less_is_adopted(announced: RateLimitPool,
+                                                   adopted: bool) -> None:
+    """A user may declare less than the venue allows (to leave room for another bot): an
+    announcement of more never widens the pool."""
+    clock = FakeTime()
+    limit = limiter(clock, RateLimitPool("orders", 40, 10.0), safety_margin=0.1)
+    assert limit.adopt(announced) is adopted
+    expected = announced if adopted else RateLimitPool("orders", 40, 10.0)
+    [pool] = limit.stats().pools
+    assert (pool.capacity, pool.period) == (expected.capacity, expected.period)
+    assert pool.usable == usable_capacity(expected, 0.1, 1.0)
+
+
+def test_an_adopted_limit_keeps_room_for_the_heaviest_operation() -> None:
+    clock = FakeTime()
+    limit = limiter(clock, WEIGHT, weights={"quote": {"weight": 20}})
+    assert limit.adopt(RateLimitPool("weight", 5, 60.0))
+    assert limit.usable("weight") == 20  # the venue's 5 could never send a quote
+    asyncio.run(limit.acquire("quote"))
+    assert clock() == START
+
+
+def test_an_announced_limit_for_an_undeclared_pool_is_ignored() -> None:
+    clock = FakeTime()
+    limit = limiter(clock, ORDERS)
+
+    async def refused() -> None:
+        raise RateLimited(retry_after=1.0, limits={"weight": (5, 60.0)})
+
+    async def main() -> None:
+        with pytest.raises(RateLimited):
+            await limit.call("submit", refused)
+
+    asyncio.run(main())
+    assert [p.name for p in limit.stats().pools] == ["orders"]
+
+
+
+def test_a_meter_counts_the_waits_of_the_calls_made_under_it() -> None:
+    """What the outcome policy leaves out of its resolve_timeout: the time its own calls
+    waited for the limiter, live while a wait goes on; calls outside the block are not
+    counted."""
+    limit = RateLimiter([RateLimitPool("orders", 1, 0.2)])
+
+    async def main() -> tuple[float, float, float]:
+        await limit.acquire("submit")  # fills the pool for 0.2 s
+        with metered() as meter:
+            task = asyncio.ensure_future(limit.acquire("submit"))
+        await asyncio.sleep(0.1)
+        during = meter.waited()
+        await task
+        after = meter.waited()
+        await limit.acquire("submit")  # not under the meter: not counted
+        return during, after, meter.waited()
+
+    during, after, later = asyncio.run(main())
+    assert 0.05 <= during < after
+    assert 0.15 <= after < 0.5
+    assert later == after

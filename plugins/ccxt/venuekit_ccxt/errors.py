@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import re
 from typing import Any
 
 from venuekit.errors import Code, ErrorCode, VenueKitError, error
@@ -42,7 +43,7 @@ from venuekit.model import Side
 
 from .exchange import WireAnswer, wire_answer
 
-__all__ = ["LOOKUPS", "map_exception"]
+__all__ = ["DAY", "LOOKUPS", "announced_limit", "map_exception"]
 
 LOOKUPS = frozenset({"fetch_order", "cancel", "replace"})
 """Operations for which a not-found answer means the order does not exist."""
@@ -51,6 +52,24 @@ _FILTERS = {"PRICE_FILTER": Code.INVALID_PRICE, "PERCENT_PRICE": Code.INVALID_PR
             "PERCENT_PRICE_BY_SIDE": Code.INVALID_PRICE, "LOT_SIZE": Code.INVALID_QUANTITY,
             "MARKET_LOT_SIZE": Code.INVALID_QUANTITY, "NOTIONAL": Code.BELOW_MIN_NOTIONAL,
             "MIN_NOTIONAL": Code.BELOW_MIN_NOTIONAL}
+
+
+DAY = 86_400.0
+
+_UNITS = {"second": 1.0, "minute": 60.0, "hour": 3_600.0, "day": DAY}
+_ANNOUNCED = re.compile(r"\bis (\d+) (?:orders|requests) per (?:(\d+(?:\.\d+)?) )?"
+                        r"(second|minute|hour|day)s?\b", re.IGNORECASE)
+
+
+def announced_limit(message: str) -> tuple[int, float] | None:
+    """The limit a rate-limit refusal announces, as ``(capacity, period seconds)``:
+    "current limit is 100 orders per 10 SECOND" (-1015) and "current limit of IP(...) is
+    6000 requests per minute" (-1003). None where the message says no number."""
+    found = _ANNOUNCED.search(message)
+    if found is None:
+        return None
+    count, number, unit = found.groups()
+    return int(count), float(number or 1) * _UNITS[unit.lower()]
 
 
 def _errors() -> Any:

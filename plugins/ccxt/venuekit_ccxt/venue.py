@@ -43,7 +43,7 @@ from venuekit.venue import Capabilities, OrderRef, RateLimitPool, Venue, another
 
 from . import convert
 from .config import CcxtSettings
-from .errors import map_exception
+from .errors import DAY, announced_limit, map_exception
 from .exchange import build_exchange
 from .stream import ExecutionStream, ReportHook
 
@@ -64,9 +64,6 @@ a little after venuekit's limiter lets it go."""
 class CcxtVenue(Venue):
     """Any exchange ccxt supports (``exchange = "kraken"``, ...), REST only. See
     ``docs/venues/binance.md`` for every setting and what is verified where."""
-
-    _order_pools: ClassVar[tuple[str, ...] | None] = None
-    """The pools a refusal for too many new orders concerns (None: every pool)."""
 
     name: ClassVar[str] = "ccxt"
     exchange_id: ClassVar[str | None] = None
@@ -137,13 +134,16 @@ class CcxtVenue(Venue):
             mapped = map_exception(exc, operation, self.name, side=side)
             if mapped.details.get("exchange_code") == -1021:
                 self._resync_clock()
-            if isinstance(mapped, RateLimited) and mapped.details.get("exchange_code") == -1015:
-                # Too many new orders: only the order pools wait, not reads and cancels.
-                mapped.pools = self._order_pools
+            if isinstance(mapped, RateLimited):
+                self._rate_limited(mapped)
             log.debug("exchange call failed", extra={"venue": self.name,
                                                      "operation": operation,
                                                      "code": mapped.code.name})
             raise mapped from None
+
+    def _rate_limited(self, refusal: RateLimited) -> None:
+        """Name the pools ``refusal`` concerns and the limits it announced, where the
+        exchange says (see :class:`BinanceVenue`); by default it concerns every pool."""
 
     def _resync_clock(self) -> None:
         """Binance refused a timestamp: measure the clock difference again, in the
@@ -355,7 +355,6 @@ class BinanceVenue(CcxtVenue):
 
     name: ClassVar[str] = "binance"
     exchange_id: ClassVar[str | None] = "binance"
-    _order_pools = ("orders", "orders_daily")
     capabilities = Capabilities(
         client_order_ids=True, order_stream=True,
         # cancelReplace sends the new order's whole quantity, decided before the cancel:
@@ -387,6 +386,27 @@ class BinanceVenue(CcxtVenue):
 
     def _hooks(self) -> tuple[type, ...]:
         return (ReportHook,)
+
+    def _rate_limited(self, refusal: RateLimited) -> None:
+        # -1015, too many new orders: only the order pools wait, not reads and cancels.
+        # Both -1015 and -1003 say the limit in force ("current limit is 100 orders per
+        # 10 SECOND"): the limiter adopts it where the pools were declared too large.
+        code = refusal.details.get("exchange_code")
+        if code == -1015:
+            refusal.pools = ("orders", "orders_daily")
+        if code not in (-1015, -1003) or refusal.code is not Code.RATE_LIMITED:
+            return
+        announced = announced_limit(refusal.message)
+        if announced is None:
+            return
+        capacity, seconds = announced
+        if code == -1003:
+            pool, period = "weight", seconds + ARRIVAL_SLACK
+        elif seconds < DAY:
+            pool, period = "orders", seconds + ARRIVAL_SLACK
+        else:
+            pool, period = "orders_daily", seconds
+        refusal.limits = {pool: (capacity, period)}
 
     def _next_page(self, trades: Sequence[Mapping[str, Any]]
                    ) -> tuple[int | None, dict[str, Any]]:

@@ -125,6 +125,8 @@ class RateLimiter:
         self.responses_429 = 0
         self.responses_418 = 0
         self._suffix = interval_name(weight_window)[2]
+        unit, number, _ = interval_name(self.order_window)
+        self._interval = f"{number} {unit}"  # as -1015 names it: "10 SECOND", or scaled
 
     # reporting -----------------------------------------------------------------------
     def _client(self, ip: str) -> _Client:
@@ -214,7 +216,7 @@ class RateLimiter:
                         errors.banned(client.banned_until_ms, seconds))
 
     def _refuse_order(self, now: float) -> errors.BinanceError | None:
-        for window, limit, interval in ((self._orders, self.orders_per_10s, "10 SECOND"),
+        for window, limit, interval in ((self._orders, self.orders_per_10s, self._interval),
                                         (self._orders_day, self.orders_per_day, "1 DAY")):
             window.expire(now)
             wait = window.wait_for(1, limit, now)
