@@ -22,6 +22,7 @@ inferred from an average price while the stream has them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,7 +30,7 @@ from dataclasses import dataclass, field
 from .errors import Code, OrderNotFound, Outcome, VenueKitError, error
 from .lifecycle import EventKind
 from .model import Order, OrderRequest, OrderSnapshot, OrderState, utcnow
-from .ratelimit import first_in_line
+from .ratelimit import first_in_line, metered
 from .reconcile import apply_snapshot, lookup, reconcile_order
 from .retry import Backoff
 from .tracking import OrderTracker
@@ -47,8 +48,11 @@ class OutcomePolicy:
     ``grace`` overrides the venue's declared ``not_found_grace`` (seconds during which a
     not-found answer after a create is not believed). ``max_resends`` bounds how often a
     create proven absent is sent again; after that the order ends in ERROR ("never reached
-    the venue"). ``resolve_timeout`` bounds how long a submit waits for the outcome; an
-    order still unresolved then stays SUBMITTED for recovery, and the caller is told.
+    the venue"). ``resolve_timeout`` bounds how long a submit waits for the outcome; the
+    time its lookups and re-sends wait for the rate limiter (room in the venue's pools, a
+    ``Retry-After`` being waited out) does not count, up to ``rate_wait_allowance``
+    seconds. An order still unresolved then stays SUBMITTED for recovery, and the caller
+    is told.
     ``stream_fill_wait`` bounds how long the fills a create's answer shows may take to
     arrive on a live order stream before they are fetched over REST (0: fetch at once).
     """
@@ -57,6 +61,7 @@ class OutcomePolicy:
     confirmations: int = 2
     max_resends: int = 1
     resolve_timeout: float = 60.0
+    rate_wait_allowance: float = 600.0
     stream_fill_wait: float = 0.5
     lookup_backoff: Backoff = field(default_factory=lambda: Backoff(base=0.05, cap=2.0,
                                                                      attempts=4))
@@ -122,15 +127,33 @@ class Submitter:
 
         With ``resend=False`` (a replacement, whose re-send would be a second order) an
         order proven absent ends in ERROR instead of being sent again. An order still
-        unresolved after ``resolve_timeout`` stays SUBMITTED for recovery.
+        unresolved after ``resolve_timeout`` (plus the time its calls waited for the rate
+        limiter, up to ``rate_wait_allowance``) stays SUBMITTED for recovery.
         """
+        loop = asyncio.get_running_loop()
+        policy = self.policy
+        deadline = loop.time() + policy.resolve_timeout
+        with metered() as meter:  # the task measures its own waits for the limiter
+            task = asyncio.ensure_future(self._resolve(order, sent_at, resend))
         try:
-            await asyncio.wait_for(self._resolve(order, sent_at, resend),
-                                   self.policy.resolve_timeout)
-        except TimeoutError:
-            log.error("order outcome still unknown; recovery will resolve it",
-                      extra={"order_id": order.id, "venue": self.venue.name,
-                             "timeout_s": self.policy.resolve_timeout})
+            while True:
+                left = deadline - loop.time() + min(meter.waited(),
+                                                    policy.rate_wait_allowance)
+                if left <= 0:
+                    break
+                done, _ = await asyncio.wait((task,), timeout=left)
+                if done:
+                    task.result()
+                    return
+        finally:
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        log.error("order outcome still unknown; recovery will resolve it",
+                  extra={"order_id": order.id, "venue": self.venue.name,
+                         "timeout_s": policy.resolve_timeout,
+                         "rate_wait_s": round(meter.waited(), 3)})
 
     async def settle_unknown(self, order: Order) -> None:
         """Resolve an order left SUBMITTED by an earlier create, never sending it again.

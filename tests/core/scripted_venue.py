@@ -28,7 +28,8 @@ class ScriptedVenue(Venue):
 
     Each script entry is consumed by one call: ``"ok"`` behaves normally, ``"accept+timeout"``
     accepts and then raises TIMEOUT, ``"timeout"`` raises TIMEOUT without accepting,
-    ``"429"``/``"5xx"`` raise with unknown outcome (accepting first when suffixed ``+``),
+    ``"429"``/``"5xx"`` raise with unknown outcome (accepting first when suffixed ``+``;
+    ``"429@0.5"`` asks to wait 0.5 s, not the default 0.01 s),
     ``"reject"`` raises INSUFFICIENT_FUNDS, ``"notfound"`` answers not-found even if the order
     exists, ``"conn"`` raises CONNECTION_ERROR.
     """
@@ -80,7 +81,9 @@ class ScriptedVenue(Venue):
         if step.endswith("+") or step == "accept+timeout":
             self._accept(request, client_order_id)
         if step.startswith("429"):
-            raise error(Code.RATE_LIMITED, "slow down", venue=self.name, retry_after=0.01)
+            _, _, retry_after = step.partition("@")
+            raise error(Code.RATE_LIMITED, "slow down", venue=self.name,
+                        retry_after=float(retry_after or 0.01))
         if step.startswith("5xx"):
             raise error(Code.VENUE_ERROR, "internal error", venue=self.name)
         if step in ("timeout", "accept+timeout"):

@@ -250,6 +250,53 @@ def test_throttled_resends_do_not_use_up_the_resend_budget(tmp_path: Path) -> No
     assert len(venue.orders) == 1
 
 
+def test_time_spent_waiting_for_the_rate_limiter_does_not_count_against_resolve_timeout(
+        tmp_path: Path) -> None:
+    """A 429 whose Retry-After outlasts ``resolve_timeout``: the lookups wait it out, and
+    the order is still resolved (proven absent, sent again) rather than left unknown."""
+    venue = ScriptedVenue()
+    venue.submit_script = ["429@0.6"]  # refused without acting; wait 0.6 s
+    policy = replace(FAST, resolve_timeout=0.3)
+    order = with_engine(tmp_path, venue, lambda e: e.submit(limit_buy()), policy)
+    assert order.state is OrderState.ACKNOWLEDGED
+    assert venue.submits == [order.id] * 2
+    assert len(venue.orders) == 1
+
+
+def test_the_allowance_bounds_how_long_rate_limits_may_stretch_a_resolution(
+        tmp_path: Path) -> None:
+    venue = ScriptedVenue()
+    venue.submit_script = ["429@30"]  # a venue that asks to wait far longer than allowed
+
+    async def body(engine: Engine) -> tuple[Order, float]:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        order = await engine.submit(limit_buy())
+        return order, loop.time() - started
+
+    policy = replace(FAST, resolve_timeout=0.3, rate_wait_allowance=0.4)
+    order, seconds = with_engine(tmp_path, venue, body, policy)
+    assert order.state is OrderState.SUBMITTED  # left to recovery, not waited on for 30 s
+    assert 0.7 <= seconds < 2.0
+
+
+def test_resolve_timeout_still_bounds_a_resolution_the_venue_does_not_hold_back(
+        tmp_path: Path) -> None:
+    venue = ScriptedVenue()
+    venue.submit_script = ["timeout"]
+    venue.fetch_script = ["conn"] * 10_000  # lookups fail without any Retry-After
+
+    async def body(engine: Engine) -> tuple[Order, float]:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        order = await engine.submit(limit_buy())
+        return order, loop.time() - started
+
+    order, seconds = with_engine(tmp_path, venue, body, replace(FAST, resolve_timeout=0.3))
+    assert order.state is OrderState.SUBMITTED
+    assert 0.3 <= seconds < 2.0
+
+
 # cancelling an order whose outcome is unknown, on a venue without client order ids --------
 UNANSWERED = OutcomePolicy(grace=0.02, confirmations=2, max_resends=1, resolve_timeout=0.2)
 
