@@ -123,6 +123,9 @@ class StreamFirstReconciler:
         while True:
             try:
                 stream = self.venue.order_updates()
+                ready = getattr(stream, "ready", None)
+                if ready is not None:
+                    await ready()  # subscribed: nothing falls between it and the gap fill
                 self._connected.set()
                 await self._gap_fill()
                 failures = 0

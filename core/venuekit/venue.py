@@ -267,7 +267,11 @@ class Venue(abc.ABC):
         """The venue's stream of order updates, for venues that declare ``order_stream``.
 
         The iterator ends (or raises a connectivity error) when the stream disconnects;
-        the settlement layer then polls and reconnects by calling this method again.
+        the settlement layer then polls and reconnects by calling this method again. An
+        iterator that subscribes in the background may offer ``async def ready()``,
+        returning once the subscription is in force (or has failed, which the next
+        ``__anext__`` then raises): settlement awaits it before it reads open orders over
+        REST, so that no update falls between that read and the subscription.
         """
         raise error(Code.CAPABILITY_NOT_SUPPORTED, f"{self.name} has no order stream",
                     venue=self.name)

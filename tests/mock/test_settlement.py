@@ -502,3 +502,50 @@ def test_engine_close_ends_a_stream_task_whose_cancel_was_swallowed(tmp_path: Pa
             assert done, "Engine.close() waits for a stream task that will never end"
             closing.result()
     asyncio.run(main())
+
+
+def test_open_orders_are_read_only_once_the_stream_is_subscribed(tmp_path: Path) -> None:
+    """A stream that subscribes in the background says when it is in force (``ready()``):
+    settlement reads the open orders over REST after that, never before, and submits wait
+    for both, so nothing falls between the REST read and the subscription."""
+    steps: list[str] = []
+
+    class Subscribing:
+        def __init__(self, inner: AsyncIterator[OrderUpdate]) -> None:
+            self.inner = inner
+
+        def __aiter__(self) -> Subscribing:
+            return self
+
+        async def ready(self) -> None:
+            await asyncio.sleep(0.3)  # the subscription's answer takes a while
+            steps.append("subscribed")
+
+        async def __anext__(self) -> OrderUpdate:
+            return await self.inner.__anext__()
+
+    async def main() -> Order:
+        mock = MockVenue(seed=5, symbols=[flat("XYZ", size="100")])
+        subscribe, fetch = mock.order_updates, mock.fetch_order
+        mock.order_updates = lambda: Subscribing(subscribe())  # type: ignore[method-assign]
+
+        async def fetch_order(ref: Any) -> Any:
+            steps.append("rest read")
+            return await fetch(ref)
+        mock.fetch_order = fetch_order  # type: ignore[method-assign]
+        with SQLiteJournal(tmp_path / "j.sqlite3") as journal:
+            engine = Engine(mock, journal, host=PluginHost(load_entry_points=False),
+                            settlement=FAST)
+            await engine.start()
+            try:
+                order = await engine.submit(limit_buy("5"))
+                assert steps[0] == "subscribed"
+                await engine.settlement.stop()  # force a reconnect with an open order
+                await engine.settlement.start()
+                return order
+            finally:
+                await engine.close()
+
+    order = asyncio.run(main())
+    assert order.state is OrderState.ACKNOWLEDGED
+    assert steps[:3] == ["subscribed", "subscribed", "rest read"], steps

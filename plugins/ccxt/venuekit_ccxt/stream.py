@@ -67,6 +67,7 @@ class ExecutionStream(AsyncIterator[OrderUpdate]):
         self._timeout = timeout
         self._queue: asyncio.Queue[Any] = asyncio.Queue()
         self._closed = False
+        self._subscribed = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         exchange.add_report_listener(self._on_report)
         with contextlib.suppress(RuntimeError):  # no running loop: subscribe on first use
@@ -76,6 +77,17 @@ class ExecutionStream(AsyncIterator[OrderUpdate]):
 
     def __aiter__(self) -> ExecutionStream:
         return self
+
+    async def ready(self) -> None:
+        """Return once the subscription is in force, or has failed (the next
+        ``__anext__`` raises why)."""
+        if self._task is None:
+            self._task = asyncio.create_task(self._watch(), name=f"{self._venue}-user-data")
+        subscribed = asyncio.ensure_future(self._subscribed.wait())
+        try:
+            await asyncio.wait((subscribed, self._task), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            subscribed.cancel()
 
     async def __anext__(self) -> OrderUpdate:
         if self._closed:
@@ -111,6 +123,7 @@ class ExecutionStream(AsyncIterator[OrderUpdate]):
                 raise error(Code.TIMEOUT, f"the {self._venue} user-data stream did not "
                             f"subscribe within {self._timeout:g} s", venue=self._venue) from None
             log.info("user-data stream subscribed", extra={"venue": self._venue})
+            self._subscribed.set()
             while True:
                 await self._exchange.watch_orders()
         except asyncio.CancelledError:
