@@ -6,11 +6,15 @@ slows every later call down (the limiter's reactive backoff).
 
 Each limited call returns the limiter's coroutine itself rather than awaiting it in a
 coroutine of its own: one frame less on every venue call, and on every resumption of it.
+The calls that may send several requests (listings that page, reads that go symbol by
+symbol: ``instruments``, ``account``, ``open_orders``, ``recent_orders``, ``fills_since``)
+let the venue wait for room before each request after the first
+(:func:`venuekit.venue.another_request`).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Coroutine, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -40,8 +44,9 @@ class LimitedVenue(Venue):
     async def close(self) -> None:
         await self.inner.close()
 
-    def instruments(self, symbols: Sequence[str] | None = None) -> _Call[Sequence[Instrument]]:
-        return self.limiter.call("instruments", self.inner.instruments, symbols)
+    async def instruments(self, symbols: Sequence[str] | None = None
+                          ) -> Sequence[Instrument]:
+        return await self._several("instruments", self.inner.instruments, symbols)
 
     def quote(self, symbol: str) -> _Call[Quote]:
         return self.limiter.call("quote", self.inner.quote, symbol)
@@ -51,8 +56,8 @@ class LimitedVenue(Venue):
             return await super().quotes(symbols)
         return await self.limiter.call("quotes", self.inner.quotes, symbols)
 
-    def account(self) -> _Call[Account]:
-        return self.limiter.call("account", self.inner.account)
+    async def account(self) -> Account:
+        return await self._several("account", self.inner.account)
 
     def submit(self, request: OrderRequest, client_order_id: str) -> _Call[OrderSnapshot]:
         return self.limiter.call("submit", self.inner.submit, request, client_order_id)
@@ -69,20 +74,23 @@ class LimitedVenue(Venue):
     def fetch_order(self, ref: OrderRef) -> _Call[OrderSnapshot]:
         return self.limiter.call("fetch_order", self.inner.fetch_order, ref)
 
-    def open_orders(self, symbol: str | None = None) -> _Call[Sequence[OrderSnapshot]]:
-        return self.limiter.call("open_orders", self.inner.open_orders, symbol)
+    async def open_orders(self, symbol: str | None = None) -> Sequence[OrderSnapshot]:
+        return await self._several("open_orders", self.inner.open_orders, symbol)
 
-    def recent_orders(self, since: datetime) -> _Call[Sequence[OrderSnapshot]]:
-        return self.limiter.call("recent_orders", self.inner.recent_orders, since)
+    async def recent_orders(self, since: datetime) -> Sequence[OrderSnapshot]:
+        return await self._several("recent_orders", self.inner.recent_orders, since)
 
     async def fills_since(self, since: datetime, symbol: str | None = None
                           ) -> Sequence[Fill]:
-        # A listing may take several requests (pages, symbols): each one after the first
-        # waits for room too (venuekit.venue.another_request).
+        return await self._several("fills_since", self.inner.fills_since, since, symbol)
+
+    async def _several(self, operation: str, send: Callable[..., Awaitable[_T]],
+                       *args: Any) -> _T:
+        """A call that may take several requests (pages, symbols): each one after the
+        first waits for room too (venuekit.venue.another_request)."""
         token = more_room_from(self.limiter.acquire)
         try:
-            return await self.limiter.call("fills_since", self.inner.fills_since, since,
-                                           symbol)
+            return await self.limiter.call(operation, send, *args)
         finally:
             more_room_reset(token)
 

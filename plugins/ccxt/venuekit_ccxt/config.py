@@ -28,52 +28,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from venuekit.errors import Code, error
+from venuekit.options import confirm_live, parse_bool, parse_pool, parse_seconds
 from venuekit.secrets import Secret
 
 __all__ = ["CcxtSettings", "Pool"]
 
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
-
 Pool = tuple[int, float]
 """A rate-limit pool: weight units per so many seconds."""
-
-
-def _bool(venue: str, key: str, value: object) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
-    raise error(Code.INVALID_CONFIG, f"{venue}: {key} must be true or false, got {value!r}",
-                venue=venue)
-
-
-def _seconds(venue: str, key: str, value: object) -> float:
-    try:
-        number = float(str(value))
-    except ValueError:
-        number = -1.0
-    if not number > 0:
-        raise error(Code.INVALID_CONFIG, f"{venue}: {key} must be a positive number of "
-                    f"seconds, got {value!r}", venue=venue)
-    return number
-
-
-def _pool(venue: str, key: str, value: object, default_period: float) -> Pool:
-    """``6000`` (per the default period) or ``6000/60`` (per so many seconds)."""
-    count, _, period = str(value).strip().partition("/")
-    try:
-        capacity, seconds = int(count), float(period) if period else default_period
-    except ValueError:
-        capacity = seconds = 0
-    if capacity <= 0 or not seconds > 0:
-        raise error(Code.INVALID_CONFIG, f"{venue}: {key} must be a capacity per "
-                    f"{default_period:g} seconds ({count or 'N'}) or capacity/seconds "
-                    f"(6000/60), got {value!r}", venue=venue)
-    return capacity, seconds
 
 
 def _url(venue: str, value: str) -> str:
@@ -133,10 +94,10 @@ class CcxtSettings:
                         f"{' and '.join(missing)} in the environment, or api_key / secret in "
                         "the venue settings", venue=venue)
         url = base_url or env.get(f"{prefix}_BASE_URL") or None
-        want_live = _bool(venue, "live", live)
-        use_sandbox = _bool(venue, "sandbox", sandbox)
+        want_live = parse_bool(live, venue=venue, key="live")
+        use_sandbox = parse_bool(sandbox, venue=venue, key="sandbox")
         if want_live:
-            _confirm_live(venue, env)
+            confirm_live(venue, env)
             if url:
                 raise error(Code.INVALID_CONFIG, f"{venue}: live trading talks to the exchange "
                             f"itself; remove base_url ({prefix}_BASE_URL) or live", venue=venue)
@@ -159,11 +120,13 @@ class CcxtSettings:
             base_url=_url(venue, url) if url else None,
             sandbox=use_sandbox and not url, live=want_live,
             quote_currency=quote_currency.strip().upper(),
-            timeout=_seconds(venue, "timeout", timeout),
-            stream_timeout=_seconds(venue, "stream_timeout", stream_timeout),
-            request_weight=_pool(venue, "request_weight", request_weight, 60.0),
-            orders=_pool(venue, "orders", orders, 10.0),
-            orders_daily=_pool(venue, "orders_daily", orders_daily, 86_400.0),
+            timeout=parse_seconds(timeout, venue=venue, key="timeout"),
+            stream_timeout=parse_seconds(stream_timeout, venue=venue, key="stream_timeout"),
+            request_weight=parse_pool(request_weight, venue=venue, key="request_weight",
+                                      default_period=60.0),
+            orders=parse_pool(orders, venue=venue, key="orders", default_period=10.0),
+            orders_daily=parse_pool(orders_daily, venue=venue, key="orders_daily",
+                                    default_period=86_400.0),
             options=dict(options or {}))
 
     @property
@@ -176,9 +139,3 @@ class CcxtSettings:
         where = f", base_url={self.base_url!r}" if self.base_url else ""
         return f"CcxtSettings({self.exchange}, {self.mode}{where})"
 
-
-def _confirm_live(venue: str, env: Mapping[str, str]) -> None:
-    if env.get("VENUEKIT_LIVE", "").strip().lower() in _TRUE:
-        return
-    raise error(Code.LIVE_TRADING_NOT_CONFIRMED, f"live trading at {venue} needs both opt-ins; "
-                "missing: VENUEKIT_LIVE=1 in the environment", venue=venue)
