@@ -28,6 +28,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from venuekit.errors import Code, VenueKitError, error
+from venuekit.options import TRUE, parse_bool, parse_pool, parse_seconds
 from venuekit.secrets import Secret
 
 __all__ = [
@@ -54,45 +55,7 @@ _ENV = {
     "data_url": "APCA_API_DATA_URL",
     "stream_url": "APCA_API_STREAM_URL",
 }
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
 _FEEDS = {"iex", "sip", "delayed_sip", "otc", "boats", "overnight"}
-
-
-def _bool(key: str, value: object) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
-    raise error(Code.INVALID_CONFIG, f"alpaca: {key} must be true or false, got {value!r}",
-                venue=VENUE)
-
-
-def _positive(key: str, value: object) -> float:
-    try:
-        number = float(str(value))
-    except ValueError:
-        number = -1.0
-    if not number > 0:
-        raise error(Code.INVALID_CONFIG, f"alpaca: {key} must be a positive number of seconds, "
-                    f"got {value!r}", venue=VENUE)
-    return number
-
-
-def _rate(value: object) -> tuple[int, float]:
-    """``200`` (per minute) or ``200/60`` (per so many seconds)."""
-    count, _, period = str(value).strip().partition("/")
-    try:
-        requests, seconds = int(count), float(period) if period else 60.0
-    except ValueError:
-        requests = seconds = 0
-    if requests <= 0 or not seconds > 0:
-        raise error(Code.INVALID_CONFIG, f"alpaca: rate_limit must be requests per minute "
-                    f"(200) or requests/seconds (200/60), got {value!r}", venue=VENUE)
-    return requests, seconds
 
 
 def _url(key: str, value: str, schemes: tuple[str, ...]) -> str:
@@ -160,15 +123,15 @@ class AlpacaSettings:
                         f"alpaca: no API credentials; set {' and '.join(missing)} in the "
                         "environment, or api_key / secret_key in the venue settings",
                         venue=VENUE)
-        want_live = _bool("live", live)
-        if not _bool("paper", paper):
+        want_live = parse_bool(live, venue=VENUE, key="live")
+        if not parse_bool(paper, venue=VENUE, key="paper"):
             want_live = True
         trading = _url("base_url", values["base_url"], ("http", "https")) \
             if values["base_url"] else (LIVE_URL if want_live else PAPER_URL)
         if urlsplit(trading).hostname == urlsplit(LIVE_URL).hostname:
             want_live = True  # Alpaca's live endpoint is live trading, whatever else was said
         if want_live:
-            cls._confirm_live(env, explicit=_bool("live", live))
+            cls._confirm_live(env, explicit=parse_bool(live, venue=VENUE, key="live"))
         if values["stream_url"]:
             stream = _url("stream_url", values["stream_url"], ("ws", "wss"))
         elif values["base_url"]:
@@ -189,13 +152,13 @@ class AlpacaSettings:
             secret_key=secret if isinstance(secret, Secret) else Secret(str(secret)),
             base_url=trading, data_url=data, stream_url=stream, live=want_live,
             feed=str(feed).lower() if feed is not None else None,
-            timeout=_positive("timeout", timeout),
-            stream_timeout=_positive("stream_timeout", stream_timeout),
-            rate_limit=_rate(rate_limit))
+            timeout=parse_seconds(timeout, venue=VENUE, key="timeout"),
+            stream_timeout=parse_seconds(stream_timeout, venue=VENUE, key="stream_timeout"),
+            rate_limit=parse_pool(rate_limit, venue=VENUE, key="rate_limit", default_period=60.0))
 
     @staticmethod
     def _confirm_live(env: Mapping[str, str], *, explicit: bool) -> None:
-        flag = env.get("VENUEKIT_LIVE", "").strip().lower() in _TRUE
+        flag = env.get("VENUEKIT_LIVE", "").strip().lower() in TRUE
         if explicit and flag:
             return
         missing = []
