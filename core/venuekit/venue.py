@@ -95,6 +95,10 @@ class Capabilities:
     fractional: Support
     short_selling: Support
     notional_orders: Support = False
+    itemized_fills: Support = True
+    """Whether ``fills_since`` lists each execution with the venue's trade id. A venue that
+    shows only an order's totals over REST (KIS) itemizes executions on its stream alone;
+    reconciliation infers what the totals show beyond them."""
     client_order_id_max_length: int = 32
     client_order_id_alphabet: str = "0123456789abcdefghijklmnopqrstuvwxyz-"
     not_found_grace: float = 2.0
@@ -118,6 +122,7 @@ class Capabilities:
             "fractional": self.fractional,
             "short_selling": self.short_selling,
             "notional_orders": self.notional_orders,
+            "itemized_fills": self.itemized_fills,
             "client_order_id_max_length": self.client_order_id_max_length,
             "not_found_grace": self.not_found_grace,
             "rate_limits": [
