@@ -1,0 +1,1 @@
+"""venuekit-kis: Korea Investment & Securities domestic stocks, and a KIS emulator."""
