@@ -11,7 +11,7 @@ directory, and kills the process with SIGKILL (no cleanup, no flush) at:
 * ``time:MS``: MS milliseconds after the engine starts trading.
 
 The hooks are installed on the classes (the CLI builds its own journal and venue: the
-mock's, or Binance's against an emulator process), so the code path is the user's. A
+mock's, or Binance's or KIS's against an emulator process), so the code path is the user's. A
 command that ends before its kill point exits as usual.
 """
 
@@ -36,13 +36,22 @@ _IN_FLIGHT = 0.002
 
 
 def _venue_classes() -> list[type]:
-    """The venues a command may trade on here: the mock, and Binance when installed."""
+    """The venues a command may trade on here: the mock, and Binance and KIS when
+    installed."""
     classes: list[type] = [MockVenue]
     try:
         from venuekit_ccxt.venue import BinanceVenue
     except ImportError:
-        return classes
-    return [*classes, BinanceVenue]
+        pass
+    else:
+        classes.append(BinanceVenue)
+    try:
+        from venuekit_kis.venue import KisVenue
+    except ImportError:
+        pass
+    else:
+        classes.append(KisVenue)
+    return classes
 
 
 def arm(mode: str, count: int) -> None:

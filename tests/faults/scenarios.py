@@ -172,6 +172,9 @@ def localized(job: Job, target: Target) -> Job:
     rename = target.symbol
     if job.plan is not None:
         items = [{**item, "symbol": rename(item["symbol"])} for item in job.plan["items"]]
+        if target.money_scale != 1:
+            items = [{**item, "notional": str(Decimal(item["notional"]) * target.money_scale)}
+                     if "notional" in item else item for item in items]
         return replace(job, plan={**job.plan, "items": items})
     return replace(job, symbol=rename(job.symbol))
 

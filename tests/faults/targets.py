@@ -91,6 +91,9 @@ class Target:
     open: Callable[[Knobs], contextlib.AbstractAsyncContextManager[Session]]
     client_order_ids_optional: bool = False
     symbol: Callable[[str], str] | None = None
+    money_scale: int = 1
+    """How many of the venue's currency units a drawn amount is (KRW prices are about a
+    thousand times the drawn dollar-like ones): notional amounts are scaled by it."""
 
 
 @contextlib.asynccontextmanager
@@ -224,3 +227,73 @@ def _ccxt_installed() -> bool:
 BINANCE = Target("binance", _open_binance, symbol=_pair)
 if _ccxt_installed():
     TARGETS["binance"] = BINANCE
+
+
+KIS_SCALE = 1000
+"""A drawn price of 25.005 is a KRX price of about 25,000 won."""
+
+
+def _krx_code(name: str) -> str:
+    """A drawn symbol (``F0``) as a six-digit KRX code (``900000``)."""
+    return f"9{int(name.removeprefix('F')):05d}"
+
+
+def _krx_spec(spec: SymbolSpec) -> SymbolSpec:
+    """A drawn symbol as a KRX share: its price times KIS_SCALE on the band's grid."""
+    from venuekit_kis.krx import band_tick
+    from venuekit_mock.sim import KRX_TICK_TABLE
+
+    price = spec.price * KIS_SCALE
+    price -= price % band_tick(price)
+    return replace(spec, symbol=_krx_code(spec.symbol), price=price, tick_size=Decimal(1),
+                   lot_size=Decimal(1), min_quantity=Decimal(1), currency="KRW",
+                   tick_table=KRX_TICK_TABLE)
+
+
+@contextlib.asynccontextmanager
+async def _open_kis(knobs: Knobs) -> AsyncIterator[Session]:
+    from venuekit_kis.emulator import KisEmulator
+    from venuekit_kis.venue import KisVenue
+
+    plan = FaultPlan(server_error_after_accept=knobs.server_error_after_accept,
+                     retry_after=knobs.retry_after, seed=knobs.seed)
+    emulator = KisEmulator(symbols=[_krx_spec(spec) for spec in knobs.symbols],
+                           cash=knobs.cash, seed=knobs.seed, latency=knobs.latency,
+                           stream_delay=knobs.stream_delay,
+                           visibility_delay=knobs.visibility_delay,
+                           tick_interval=knobs.tick_interval, faults=plan,
+                           stall=CLIENT_TIMEOUT * 4, rate_limit=1_000_000.0,
+                           token_interval=0.0)
+    async with emulator:
+        venue = KisVenue(app_key=emulator.app_key, app_secret=emulator.app_secret,
+                         account=emulator.account, hts_id=emulator.hts_id,
+                         base_url=emulator.base_url, ws_url=emulator.ws_url,
+                         timeout=CLIENT_TIMEOUT, stream_timeout=2, requests="1000000/1",
+                         token_cache="off")
+        control = emulator.control
+        try:
+            yield Session(venue, _KisHandle(control),
+                          lambda: WireTruth.of_kis(control.orders(), control.fills()))
+        finally:
+            await venue.close()
+
+
+class _KisHandle(_BinanceHandle):
+    """The KIS emulator's control as a :class:`FaultHandle` (positions by KRX code)."""
+
+    def set_position(self, symbol: str, quantity: Decimal,
+                     average_price: Decimal | None = None) -> None:
+        self.control.set_position(symbol, quantity, average_price)
+
+
+def _kis_installed() -> bool:
+    try:
+        import venuekit_kis.emulator  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+KIS = Target("kis", _open_kis, symbol=_krx_code, money_scale=KIS_SCALE)
+if _kis_installed():
+    TARGETS["kis"] = KIS

@@ -25,10 +25,9 @@ from __future__ import annotations
 import json
 import random
 import signal
-import time
 import urllib.request
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 from types import SimpleNamespace
@@ -42,7 +41,14 @@ from tests.support.processes import first_line, reap, start_emulate
 from venuekit.journal.sqlite import SQLiteJournal
 from venuekit.runs import RunState
 
-from .report import emit, machine
+from .crash_runs import (
+    TIMEOUTS,
+    check_coverage,
+    check_resumed_within_the_plan,
+    first_run,
+    kill_point,
+    run_suite,
+)
 
 pytest.importorskip("venuekit_ccxt", reason="the Binance crash suite needs venuekit-ccxt")
 
@@ -50,12 +56,6 @@ from tests.ccxt.emulator_clients import sync_client
 
 D = Decimal
 REDUCED, FULL = 12, 400
-MODES = ("journal", "venue", "time")
-STRATEGIES = ("market", "limit", "aggressive-limit")
-# A CLI rebalance of these plans makes about 25 journal writes and 10 venue calls and
-# trades for 100 to 400 ms (thin books: orders fill over several steps).
-RANGES = {"journal": (2, 26), "venue": (2, 10), "time": (5, 300)}
-TIMEOUTS = {"market": "2", "limit": "0.4", "aggressive-limit": "0.4"}
 # Binance pairs of the emulator: (lot, displayed size: thin, refreshed every step).
 PAIRS = {"BTC": (D("0.00001"), "0.02"), "ETH": (D("0.0001"), "0.4"),
          "BNB": (D("0.001"), "2"), "SOL": (D("0.001"), "8")}
@@ -68,14 +68,6 @@ max_concentration = "none"
 max_spread_bps = "none"
 """
 START_TIMEOUT = 30.0
-
-
-def kill_point(seed: int) -> tuple[str, str]:
-    rng = random.Random(f"venuekit-binance-rerun/{seed}")
-    mode = MODES[seed % len(MODES)]
-    strategy = STRATEGIES[(seed // len(MODES)) % len(STRATEGIES)]
-    low, high = RANGES[mode]
-    return f"{mode}:{rng.randint(low, high)}", strategy
 
 
 def plan_of(seed: int) -> dict[str, Any]:
@@ -153,23 +145,11 @@ def excess(plan: dict[str, Any], truth: dict[str, Any], targets: dict[str, Decim
     return found
 
 
-def first_run(directory: Path) -> tuple[RunState | None, str]:
-    """The state the killed run left its run in, and the last phase it sent orders in."""
-    path = directory / "journal.sqlite3"
-    if not path.exists():
-        return None, "before the journal"
-    with SQLiteJournal(path, readonly=True) as journal:
-        runs = journal.runs()
-        sides = {order.side.value for order in journal.orders()}
-    phase = "buy" if "buy" in sides else "sell" if "sell" in sides else "before orders"
-    return (runs[0].state if runs else None), phase
-
-
 def crash_and_rerun(seed: int, root: Path) -> dict[str, Any]:
     directory = root / f"kill-{seed}"
     directory.mkdir()
     plan = plan_of(seed)
-    kill, strategy = kill_point(seed)
+    kill, strategy = kill_point(seed, "binance")
     (directory / "venuekit.toml").write_text(CONFIG, encoding="utf-8")
     (directory / "plan.json").write_text(json.dumps(plan), encoding="utf-8")
     command = ["rebalance", "plan.json", "--venue", "binance", "--strategy", strategy,
@@ -223,49 +203,23 @@ def crash_and_rerun(seed: int, root: Path) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def reruns(request: pytest.FixtureRequest, full_size: bool,
            tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
-    count = FULL if full_size else REDUCED
-    root = tmp_path_factory.mktemp("binance-reruns")
-    started = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        outcomes = list(pool.map(lambda s: crash_and_rerun(s, root), range(count)))
-    killed = [o for o in outcomes if o["killed"]]
-    emit(request.config, {
-        "suite": "crash-rerun", "venue": "binance", "size": "full" if full_size else "reduced",
-        "seconds": round(time.perf_counter() - started, 1), "machine": machine(),
-        "kill_points": len(outcomes), "killed": len(killed),
-        "by_mode": {m: sum(1 for o in killed if o["kill"].startswith(m)) for m in MODES},
-        "by_strategy": {s: sum(1 for o in killed if o["strategy"] == s) for s in STRATEGIES},
-        "by_phase": {p: sum(1 for o in killed if o.get("phase") == p)
-                     for p in ("before orders", "sell", "buy")},
-        "resumed": sum(1 for o in outcomes if o.get("resumed")),
-        "finished_before_the_kill": sum(1 for o in outcomes if o.get("second_exit") == 2),
-        "fills": sum(o.get("fills", 0) for o in outcomes),
-        "over_the_plan": sum(1 for o in outcomes if o.get("excess")),
-        "working_at_venue_after": sum(o.get("working_at_venue", 0) for o in outcomes),
-        "duplicate_client_ids": sum(o.get("duplicate_client_ids", 0) for o in outcomes),
-        "journal_not_equal_ledger": sum(1 for o in outcomes if o.get("mismatch")),
-        "banned": sum(o.get("banned", 0) for o in outcomes),
-        "errors": [o for o in outcomes if o.get("error")][:5]})
-    return outcomes
+    def extra(outcomes: Sequence[dict[str, Any]]) -> dict[str, Any]:
+        return {"duplicate_client_ids": sum(o.get("duplicate_client_ids", 0)
+                                            for o in outcomes),
+                "banned": sum(o.get("banned", 0) for o in outcomes)}
+
+    return run_suite(request, "binance", FULL if full_size else REDUCED,
+                     tmp_path_factory.mktemp("binance-reruns"), crash_and_rerun, extra)
 
 
 def test_the_kill_points_cover_both_phases_and_every_strategy(
         reruns: list[dict[str, Any]]) -> None:
-    assert [o["error"] for o in reruns if o.get("error")] == []
-    killed = [o for o in reruns if o["killed"]]
-    assert len(killed) >= len(reruns) * 2 // 3, len(killed)
-    assert {o["phase"] for o in killed} >= {"sell", "buy"}
-    assert {o["strategy"] for o in killed} == set(STRATEGIES)
-    assert {o["kill"].split(":")[0] for o in killed} == set(MODES)
+    check_coverage(reruns)
 
 
 def test_the_rerun_resumes_and_never_trades_more_than_the_plan(
         reruns: list[dict[str, Any]]) -> None:
-    assert [(o["seed"], o["excess"]) for o in reruns if o["excess"]] == []
-    unfinished = [o for o in reruns if o["unfinished_run"]]
-    assert [o["seed"] for o in unfinished if not o.get("resumed")] == [], \
-        "a run its process left unfinished is resumed, not started again"
-    assert len(unfinished) >= len(reruns) // 2
+    check_resumed_within_the_plan(reruns)
 
 
 def test_nothing_is_left_working_at_the_exchange(reruns: list[dict[str, Any]]) -> None:

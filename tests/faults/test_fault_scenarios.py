@@ -23,7 +23,8 @@ from .targets import TARGETS
 # Scenarios (reduced, full) and how many run at once, per venue. An Alpaca scenario goes
 # through HTTP, a websocket and worker threads, so it takes seconds where the mock's takes
 # tens of milliseconds: it runs fewer.
-SIZES = {"mock": (200, 10_000, 24), "alpaca": (12, 400, 6), "binance": (24, 400, 6)}
+SIZES = {"mock": (200, 10_000, 24), "alpaca": (12, 400, 6), "binance": (24, 400, 6),
+         "kis": (24, 400, 6)}
 @pytest.fixture(scope="module", params=sorted(TARGETS))
 def tallied(request: pytest.FixtureRequest, full_size: bool,
             tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:

@@ -196,6 +196,18 @@ class WireTruth:
                    [_Executed(str(f["tradeId"]), order_id(str(f["symbol"]), f["orderId"]),
                               Decimal(f["qty"]), Decimal(f["price"])) for f in fills])
 
+    @classmethod
+    def of_kis(cls, orders: Sequence[Mapping[str, Any]],
+               fills: Sequence[Mapping[str, Any]]) -> WireTruth:
+        """From a KIS emulator's ``orders`` and ``fills``, in the ids the KIS plugin gives
+        them (``20261207-00950-0000000012``; executions as its notice stream names them).
+        Cancels are orders of their own at KIS: only the orders they cancel count."""
+        from venuekit_kis.testing import ledger_fills, ledger_orders
+
+        return cls([_Placed(o.venue_order_id, None) for o in ledger_orders(orders)],
+                   [_Executed(f.trade_id, f.venue_order_id, f.quantity, f.price)
+                    for f in ledger_fills(fills)])
+
     def filled_quantity(self, venue_order_id: str) -> Decimal:
         return sum((f.quantity for f in self.fills if f.venue_order_id == venue_order_id),
                    Decimal(0))

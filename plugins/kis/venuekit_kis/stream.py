@@ -15,9 +15,11 @@ Each notice becomes an :class:`~venuekit.model.OrderUpdate`:
   order CANCELLED, once the quantity cancelled and the fills counted cover the order.
 
 KIS numbers no executions: a fill's trade id is made of the order id, the time, the
-quantity, the price and how many such fills of the order this stream has seen
-(``<order id>-<HHMMSS>-<qty>-<price>-<n>``). Notices are not sent again after a reconnect, so
-the id names one execution; the daily inquiry's totals remain the judge of what filled.
+quantity and the price (``<order id>-<HHMMSS>-<qty>-<price>``). A notice identical to one
+already read is taken for a repeat and dropped: counting a repeat twice would overfill,
+while a second execution of the same order, second, quantity and price (which its notice
+cannot tell from a repeat) is missing only until the daily inquiry's totals show it, and
+reconciliation infers it. The totals remain the judge of what filled.
 """
 
 from __future__ import annotations
@@ -26,7 +28,6 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from decimal import Decimal
 from typing import Any
@@ -70,7 +71,7 @@ class ExecutionStream(AsyncIterator[OrderUpdate]):
         self._filled: dict[str, Decimal] = {}
         self._cost: dict[str, Decimal] = {}
         self._quantities: dict[str, Decimal] = {}
-        self._seen: Counter[tuple[str, str, Decimal, Decimal]] = Counter()
+        self._fills: set[str] = set()
 
     def __repr__(self) -> str:
         return f"ExecutionStream({self._venue}, {self._tr_id})"
@@ -227,13 +228,16 @@ class ExecutionStream(AsyncIterator[OrderUpdate]):
             log.error("a fill notice without quantity or price dropped",
                       extra={"venue": self._venue, "venue_order_id": vid})
             return None
+        fill_id = trade_id(vid, notice.time, notice.quantity, notice.price)
+        if fill_id in self._fills:
+            log.debug("a repeated fill notice dropped",
+                      extra={"venue": self._venue, "trade_id": fill_id})
+            return None
+        self._fills.add(fill_id)
         filled = self._filled.get(vid, Decimal(0)) + notice.quantity
         self._filled[vid] = filled
         cost = self._cost[vid] = self._cost.get(vid, Decimal(0)) + notice.quantity * notice.price
-        same = (vid, notice.time, notice.quantity, notice.price)
-        self._seen[same] += 1
-        fill = Fill(trade_id=trade_id(vid, notice.time, notice.quantity, notice.price,
-                                      self._seen[same]),
+        fill = Fill(trade_id=fill_id,
                     symbol=notice.symbol, side=notice.side, quantity=notice.quantity,
                     price=notice.price, fee_currency=CURRENCY, venue_order_id=vid,
                     at=kst_time(date, notice.time) or utcnow())
@@ -248,12 +252,10 @@ class ExecutionStream(AsyncIterator[OrderUpdate]):
     _iv: str | None = None
 
 
-def trade_id(venue_order_id: str, hhmmss: str, quantity: Decimal, price: Decimal,
-             nth: int) -> str:
-    """The id of the ``nth`` execution of this order at this second, quantity and price
-    (KIS numbers no executions): ``20261207-00950-0000000012-093015-3-71000-1``."""
-    return (f"{venue_order_id}-{hhmmss}-{quantity.normalize():f}-{price.normalize():f}-"
-            f"{nth}")
+def trade_id(venue_order_id: str, hhmmss: str, quantity: Decimal, price: Decimal) -> str:
+    """The id of an execution of this order at this second, quantity and price (KIS
+    numbers no executions): ``20261207-00950-0000000012-093015-3-71000``."""
+    return f"{venue_order_id}-{hhmmss}-{quantity.normalize():f}-{price.normalize():f}"
 
 
 def _control(text: str) -> dict[str, Any] | None:

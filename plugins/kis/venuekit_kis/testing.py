@@ -11,7 +11,7 @@ Cancels are orders of their own at KIS; the ledger lists only the orders they ca
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -21,7 +21,7 @@ from venuekit.testing.control import FaultKind, LedgerFill, LedgerOrder
 from .convert import order_id
 from .stream import trade_id
 
-__all__ = ["KisMarketControl"]
+__all__ = ["KisMarketControl", "ledger_fills", "ledger_orders"]
 
 
 class KisMarketControl:
@@ -56,24 +56,38 @@ class KisMarketControl:
         self.control.clear_faults()
 
     async def orders(self) -> Sequence[LedgerOrder]:
-        return [LedgerOrder(
-            venue_order_id=order_id(str(o["ord_dt"]), str(o["branch"]), str(o["odno"])),
-            client_order_id=None, symbol=str(o["symbol"]), side=Side(str(o["side"])),
-            order_type=OrderType.MARKET if o["ord_dvsn"] == "01" else OrderType.LIMIT,
-            quantity=Decimal(str(o["quantity"])),
-            limit_price=None if o["ord_dvsn"] == "01" else Decimal(str(o["price"])))
-            for o in self.control.orders() if o["kind"] == "new"]
+        return ledger_orders(self.control.orders())
 
     async def fills(self) -> Sequence[LedgerFill]:
-        seen: Counter[tuple[str, str, Decimal, Decimal]] = Counter()
-        found = []
-        for f in self.control.fills():
-            vid = order_id(str(f["ord_dt"]), str(f["branch"]), str(f["odno"]))
-            quantity, price = Decimal(str(f["quantity"])), Decimal(str(f["price"]))
-            same = (vid, str(f["time"]), quantity, price)
-            seen[same] += 1
-            found.append(LedgerFill(
-                trade_id=trade_id(vid, str(f["time"]), quantity, price, seen[same]),
-                venue_order_id=vid, symbol=str(f["symbol"]), side=Side(str(f["side"])),
-                quantity=quantity, price=price))
-        return found
+        return ledger_fills(self.control.fills())
+
+
+def ledger_orders(rows: Iterable[Mapping[str, Any]]) -> list[LedgerOrder]:
+    """The emulator's order rows (``control.orders()``) as the kit's ledger, cancels left
+    out."""
+    return [LedgerOrder(
+        venue_order_id=order_id(str(o["ord_dt"]), str(o["branch"]), str(o["odno"])),
+        client_order_id=None, symbol=str(o["symbol"]), side=Side(str(o["side"])),
+        order_type=OrderType.MARKET if o["ord_dvsn"] == "01" else OrderType.LIMIT,
+        quantity=Decimal(str(o["quantity"])),
+        limit_price=None if o["ord_dvsn"] == "01" else Decimal(str(o["price"])))
+        for o in rows if o["kind"] == "new"]
+
+
+def ledger_fills(rows: Iterable[Mapping[str, Any]]) -> list[LedgerFill]:
+    """The emulator's executions (``control.fills()``) with the trade ids the notice
+    stream gives them. A second execution identical to an earlier one (order, second,
+    quantity, price), which the stream takes for a repeated notice, gets ``-2`` (``-3``,
+    ...) after its id: one the journal never holds, whose quantity stands as inferred."""
+    seen: Counter[str] = Counter()
+    found = []
+    for f in rows:
+        vid = order_id(str(f["ord_dt"]), str(f["branch"]), str(f["odno"]))
+        quantity, price = Decimal(str(f["quantity"])), Decimal(str(f["price"]))
+        base = trade_id(vid, str(f["time"]), quantity, price)
+        seen[base] += 1
+        found.append(LedgerFill(
+            trade_id=base if seen[base] == 1 else f"{base}-{seen[base]}",
+            venue_order_id=vid, symbol=str(f["symbol"]), side=Side(str(f["side"])),
+            quantity=quantity, price=price))
+    return found
