@@ -230,6 +230,36 @@ def test_alpaca_from_the_cli_with_environment_credentials(captured: Capture) -> 
     assert live.exit_code == 2, live.output  # live trading needs VENUEKIT_LIVE=1 as well
 
 
+def test_kis_from_the_cli_against_its_emulator(captured: Capture,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """KIS's app key and secret in the environment, as a user sets them: quotes, the
+    account, an order, the journal's listings, a refused secret; the access-token cache
+    file (kept under the journal's directory) is scanned with the rest."""
+    pytest.importorskip("venuekit_kis.emulator", reason="the KIS plugin is not installed")
+    from venuekit_kis.emulator import run_in_thread
+
+    with run_in_thread(app_key=KEY, app_secret=SECRET, rate_limit=1000.0,
+                       token_interval=0.0, tick_interval=None) as emulator:
+        for name, value in emulator.client_settings().items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setenv("KIS_APP_KEY", KEY)
+        monkeypatch.setenv("KIS_APP_SECRET", SECRET)
+        Path(CONFIG).write_text('[validation]\nmax_order_notional = "10000000"\n',
+                                encoding="utf-8")
+        assert cli("quote", "005930", "--venue", "kis").exit_code == 0
+        assert cli("account", "--venue", "kis").exit_code == 0
+        bought = cli("order", "buy", "005930", "2", "--venue", "kis")
+        assert bought.exit_code == 0, bought.output
+        assert cli("orders", "--json").exit_code == 0
+        resting = cli("order", "buy", "005930", "1", "--limit", "50000", "--timeout", "0.5",
+                      "--venue", "kis")
+        assert resting.exit_code in (0, 1), resting.output  # resting, then cancelled
+        monkeypatch.setenv("KIS_APP_SECRET", SECRET[::-1])
+        refused = cli("account", "--venue", "kis", "-o", "token_cache=off")
+        assert refused.exit_code != 0
+    assert list(Path(".venuekit").rglob("kis-tokens/*.json")), "no token was cached"
+
+
 def test_the_scan_finds_nothing() -> None:
     """Runs last in this module: every scan above added to FINDINGS."""
     assert SCANNED, "nothing was scanned"

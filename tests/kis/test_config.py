@@ -150,3 +150,17 @@ def test_a_refused_token_is_replaced_but_not_within_the_minute(tmp_path: Path) -
     assert tokens.discard(first) is True
     assert asyncio.run(tokens.get(issuer)).reveal() == "token-2"
     assert len(issuer.requests) == 2
+
+
+def test_a_cached_token_the_server_refuses_is_replaced(tmp_path: Path) -> None:
+    """A token another process cached (a restarted emulator, a revoked token) is replaced
+    even within KIS's minute: this store waits the minute out rather than fail."""
+    issuer, clock = Issuer(), [1_000_000.0]
+    asyncio.run(store(tmp_path, clock).get(issuer))
+    clock[0] += 90  # the next process, a minute and a half later
+    tokens = store(tmp_path, clock)
+    cached = asyncio.run(tokens.get(issuer))
+    assert cached.reveal() == "token-1" and len(issuer.requests) == 1
+    assert tokens.discard(cached) is True
+    assert asyncio.run(tokens.get(issuer)).reveal() == "token-2"
+    assert not list(tmp_path.glob("*.tmp"))

@@ -50,6 +50,8 @@ class Token:
     expires_at: float
     """Wall-clock seconds (epoch) at which KIS stops accepting it."""
     issued_at: float
+    cached: bool = False
+    """Read from the cache file: issued to another process."""
 
     def usable(self, now: float) -> bool:
         return now < self.expires_at - RENEW_BEFORE
@@ -108,12 +110,15 @@ class TokenStore:
             return token.value
 
     def discard(self, value: Secret) -> bool:
-        """KIS refused ``value`` (expired or unknown): forget it. Returns whether a new one
-        may be asked for at once; a token refused within a minute of its issue says the
-        credentials are refused, and asking again would only wait for KIS's minute."""
-        if self._clock() < self._last_request + ISSUE_INTERVAL:
-            return False  # kept: KIS would not issue another yet
-        if self._token is not None and self._token.value == value:
+        """KIS refused ``value`` (expired or unknown): forget it and return True, so that
+        the next :meth:`get` asks for another (waiting out KIS's minute if it must). A
+        token this store was issued less than a minute ago is kept, and False returned:
+        its refusal says the credentials are refused, and asking again would only wait."""
+        token = self._token
+        if token is not None and token.value == value and not token.cached \
+                and self._clock() < token.issued_at + ISSUE_INTERVAL:
+            return False
+        if token is not None and token.value == value:
             self._token = None
             self._forget()
         return True
@@ -148,7 +153,7 @@ class TokenStore:
             if data.get("owner") != self._owner:
                 return None
             token = Token(Secret(str(data["token"])), float(data["expires_at"]),
-                          float(data["issued_at"]))
+                          float(data["issued_at"]), cached=True)
         except (OSError, ValueError, KeyError, TypeError):
             return None
         self._last_request = max(self._last_request, token.issued_at)
