@@ -7,7 +7,9 @@ emulator class itself.
 
 Two helpers serve emulators that run on their own event loop in a background thread (for
 synchronous clients, which block the thread they run on): :func:`run_in_thread` runs one,
-and :func:`call_on_loop` hands a test's call over to that loop.
+and :func:`call_on_loop` hands a test's call over to that loop. Two more serve every
+emulator's listening socket: :func:`is_loopback` (an emulator binds to loopback unless told
+otherwise) and :func:`stop_listening`.
 """
 
 from __future__ import annotations
@@ -15,11 +17,13 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import ipaddress
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
-__all__ = ["Emulator", "EmulatorFactory", "call_on_loop", "run_in_thread"]
+__all__ = ["Emulator", "EmulatorFactory", "call_on_loop", "is_loopback", "run_in_thread",
+           "stop_listening"]
 
 T = TypeVar("T")
 
@@ -120,3 +124,25 @@ def call_on_loop(loop: asyncio.AbstractEventLoop | None, loop_thread: int | None
 
     loop.call_soon_threadsafe(call)
     return done.result(timeout=timeout)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (a name or an address) is this machine's loopback."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+async def stop_listening(listener: asyncio.Server) -> None:
+    """Stop accepting, let the connections already accepted attach, then close: a server
+    closed between accepting a connection and building its transport leaks the socket
+    (CPython issue 109564)."""
+    loop = asyncio.get_running_loop()
+    for sock in listener.sockets:
+        loop.remove_reader(sock.fileno())
+    for _ in range(2):  # one turn builds the transport, the next its connection_made
+        await asyncio.sleep(0)
+    listener.close()

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import logging
 import os
 import threading
@@ -32,6 +31,7 @@ from typing import Any, Literal, Self
 
 from aiohttp import web
 
+from venuekit.emulator import is_loopback, stop_listening
 from venuekit.emulator import run_in_thread as run_emulator_in_thread
 from venuekit.errors import Code, VenueKitError, error
 from venuekit_mock import MockVenue
@@ -71,15 +71,6 @@ _FIXED_KEYS = frozenset({"client_order_ids", "client_order_id_max_length", "orde
                          "replace", "rate_limits", "weights", "currency"})
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 class AlpacaEmulator:
     """An Alpaca-compatible trading venue on loopback, backed by the mock venue.
 
@@ -106,7 +97,7 @@ class AlpacaEmulator:
                  replay: QuoteReplay | str | os.PathLike[str] | None = None,
                  market_reserve_bps: Decimal | int | str = Decimal(200),
                  state_path: str | os.PathLike[str] | None = None) -> None:
-        if not _is_loopback(host) and not allow_remote:
+        if not is_loopback(host) and not allow_remote:
             raise error(Code.INVALID_CONFIG, f"alpaca emulator: host {host!r} is not a "
                         "loopback address; the emulator accepts orders from anyone who can "
                         "reach it, so listen elsewhere only on purpose (--allow-remote, or "
@@ -268,7 +259,7 @@ class AlpacaEmulator:
         assert runner.server is not None  # set by setup()
         try:
             # The listener is the loop's own server (not an aiohttp site), so that stop()
-            # can stop accepting before it closes it: see _stop_listening().
+            # can stop accepting before it closes it: see venuekit.emulator.stop_listening().
             listener = await loop.create_server(runner.server, self.host, self.port)
         except OSError as exc:
             await runner.cleanup()
@@ -286,29 +277,11 @@ class AlpacaEmulator:
         if runner is None or listener is None:
             return
         self._stopping.set()
-        await self._stop_listening(listener)
+        await stop_listening(listener)
         await self.stream.close_all()
         await runner.cleanup()
         await self.venue.close()
         log.info("alpaca emulator stopped", extra={"url": self.base_url})
-
-    async def _stop_listening(self, listener: asyncio.Server) -> None:
-        """Stop accepting, let the connections already accepted attach, then close.
-
-        The loop accepts a connection in one step and builds its transport in a later one.
-        A server closed in between (CPython issue 109564) fails that second step and leaves
-        the accepted socket open and unowned: the client that connected as the emulator
-        stopped would wait on it, and the interpreter warns of an unclosed transport
-        whenever it is collected. So the listening sockets are taken off the loop first;
-        two turns of the loop then let every accepted connection build its transport and
-        reach the aiohttp server, which closes it with the others.
-        """
-        assert self.loop is not None
-        for sock in listener.sockets:
-            self.loop.remove_reader(sock.fileno())
-        for _ in range(2):  # one turn builds the transport, the next its connection_made
-            await asyncio.sleep(0)
-        listener.close()
 
     async def __aenter__(self) -> Self:
         await self.start()

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import logging
 import os
 import threading
@@ -24,6 +23,7 @@ from typing import Any, Literal, Self
 
 from aiohttp import web
 
+from venuekit.emulator import is_loopback, stop_listening
 from venuekit.emulator import run_in_thread as run_emulator_in_thread
 from venuekit_mock import MockVenue
 from venuekit_mock.sim import FaultPlan, QuoteReplay, SlippageModel, SymbolSpec
@@ -55,15 +55,6 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Amount = Decimal | int | str
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 class KisEmulator:
     """A KIS-paper-compatible venue on loopback, backed by the mock venue.
 
@@ -92,7 +83,7 @@ class KisEmulator:
                  replay: QuoteReplay | str | os.PathLike[str] | None = None,
                  halted: Sequence[str] = (),
                  market_reserve_bps: Amount = Decimal(0)) -> None:
-        if not _is_loopback(host) and not allow_remote:
+        if not is_loopback(host) and not allow_remote:
             raise config_error(f"host {host!r} is not a loopback address; the emulator "
                                "accepts orders from anyone who can reach it, so listen "
                                "elsewhere only on purpose (--allow-remote, or "
@@ -241,24 +232,13 @@ class KisEmulator:
             return
         if self.state.stopping is not None:
             self.state.stopping.set()
-        await self._stop_listening(listener)
+        await stop_listening(listener)
         for ws in list(self.state.connections):
             with contextlib.suppress(Exception):
                 await ws.close()
         await runner.cleanup()
         await self.venue.close()
         log.info("kis emulator stopped", extra={"url": self.base_url})
-
-    async def _stop_listening(self, listener: asyncio.Server) -> None:
-        """Stop accepting, let the connections already accepted attach, then close (a
-        server closed between accepting a connection and building its transport leaks the
-        socket: CPython issue 109564)."""
-        loop = asyncio.get_running_loop()
-        for sock in listener.sockets:
-            loop.remove_reader(sock.fileno())
-        for _ in range(2):  # one turn builds the transport, the next its connection_made
-            await asyncio.sleep(0)
-        listener.close()
 
     async def __aenter__(self) -> Self:
         await self.start()
