@@ -19,7 +19,8 @@ def start_emulate(name: str, *args: str,
 
 
 def first_line(process: subprocess.Popen[str], timeout: float) -> str:
-    """The first line the process prints, or an AssertionError after ``timeout`` seconds."""
+    """The first line the process prints; an AssertionError, with what it wrote to stderr,
+    after ``timeout`` seconds or when it exits first."""
     assert process.stdout is not None
     with selectors.DefaultSelector() as selector:
         selector.register(process.stdout, selectors.EVENT_READ)
@@ -28,7 +29,13 @@ def first_line(process: subprocess.Popen[str], timeout: float) -> str:
             if process.poll() is not None and process.stderr is not None:
                 stderr = process.stderr.read()[-2000:]
             raise AssertionError(f"the emulator printed nothing in {timeout} s. {stderr}")
-    return process.stdout.readline()
+    line = process.stdout.readline()
+    if not line:  # the output ended: the process is gone
+        process.wait(timeout=5)
+        stderr = process.stderr.read()[-2000:] if process.stderr is not None else ""
+        raise AssertionError(f"the emulator exited ({process.returncode}) before printing "
+                             f"anything: {stderr}")
+    return line
 
 
 def reap(process: subprocess.Popen[str]) -> None:
