@@ -101,3 +101,20 @@ def test_the_account_reads_cash_and_positions() -> None:
     [position] = account.positions
     assert (position.symbol, position.quantity) == ("005930", Decimal(12))
     assert position.average_price == Decimal("70250.5")
+
+
+def test_an_order_answer_reads_as_a_valid_snapshot() -> None:
+    """The order number, branch and time from KIS's answer; the rest from the request."""
+    from venuekit.model import OrderRequest, OrderSnapshot
+
+    request = OrderRequest(symbol="005930", side="buy", quantity="3", order_type="limit",
+                           limit_price="71000")
+    snap = convert.from_order_answer({"KRX_FWDG_ORD_ORGNO": "00950", "ODNO": "0000000012",
+                                      "ORD_TMD": "093015"}, request, "20261207", "kis")
+    assert snap == OrderSnapshot.model_validate(snap.model_dump())
+    assert snap.venue_order_id == "20261207-00950-0000000012"
+    assert snap.created_at == datetime(2026, 12, 7, 0, 30, 15, tzinfo=UTC)
+    with pytest.raises(VenueKitError) as info:
+        convert.from_order_answer({"ODNO": "", "KRX_FWDG_ORD_ORGNO": "00950"}, request,
+                                  "20261207", "kis")
+    assert info.value.code is Code.VENUE_ERROR

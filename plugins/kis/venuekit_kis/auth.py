@@ -95,6 +95,14 @@ class TokenStore:
     def path(self) -> Path | None:
         return self._path
 
+    def current(self) -> Secret | None:
+        """The token in hand if it is valid for at least ``RENEW_BEFORE`` more seconds (no
+        await: the common case of every call), else None (then :meth:`get`)."""
+        token = self._token
+        if token is not None and token.usable(self._clock()):
+            return token.value
+        return None
+
     async def get(self, post: Post) -> Secret:
         """A token that is valid for at least ``RENEW_BEFORE`` more seconds."""
         now = self._clock()

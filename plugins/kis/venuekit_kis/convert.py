@@ -15,8 +15,9 @@ Times are KST (``ord_dt`` YYYYMMDD, ``ord_tmd`` HHMMSS) and become UTC.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -41,6 +42,7 @@ __all__ = ["CURRENCY", "account", "from_order_answer", "instrument", "is_order_r
            "kst_date", "order_id", "parse_order_id", "price_limits", "quote", "snapshot"]
 
 CURRENCY = "KRW"
+_KST_OFFSET = timedelta(hours=9)
 ZERO = Decimal(0)
 ONE = Decimal(1)
 SELL, BUY = "01", "02"
@@ -59,17 +61,37 @@ def decimal(value: object, field: str, venue: str) -> Decimal:
     return number.quantize(ONE) if number == number.to_integral_value() else number
 
 
+_today: tuple[float, str] = (0.0, "")
+"""Until when (epoch seconds) the cached KST date holds, and the date: every order asks."""
+
+
 def kst_date(at: datetime | None = None) -> str:
-    """YYYYMMDD in KST."""
-    return (at or utcnow()).astimezone(KST).strftime("%Y%m%d")
+    """YYYYMMDD in KST (of ``at``, or now)."""
+    global _today
+    if at is not None:
+        return at.astimezone(KST).strftime("%Y%m%d")
+    now = time.time()
+    until, day = _today
+    if now < until:
+        return day
+    local = datetime.fromtimestamp(now, KST)
+    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    day = local.strftime("%Y%m%d")
+    _today = ((midnight + timedelta(days=1)).timestamp(), day)
+    return day
 
 
 def kst_time(date: str, hhmmss: str) -> datetime | None:
+    """``YYYYMMDD`` and ``HHMMSS`` in KST as a UTC datetime (None if not a time)."""
+    clock = hhmmss.strip().rjust(6, "0")
+    if len(date) != 8 or len(clock) != 6 or not (date + clock).isdigit():
+        return None
     try:
-        return datetime.strptime(f"{date}{hhmmss.strip():0>6}", "%Y%m%d%H%M%S").replace(
-            tzinfo=KST).astimezone(UTC)
+        local = datetime(int(date[:4]), int(date[4:6]), int(date[6:]), int(clock[:2]),
+                         int(clock[2:4]), int(clock[4:]), tzinfo=UTC)
     except ValueError:
         return None
+    return local - _KST_OFFSET  # KST is UTC+9 all year (no daylight saving)
 
 
 def order_id(date: str, branch: str, number: str) -> str:
@@ -91,9 +113,9 @@ def from_order_answer(output: Mapping[str, Any], request: OrderRequest, date: st
     """The order order-cash created, from its answer (``output``: ODNO, branch, time)."""
     number = str(output.get("ODNO") or "").strip()
     branch = str(output.get("KRX_FWDG_ORD_ORGNO") or "").strip()
-    if not number or not branch:
-        raise error(Code.VENUE_ERROR, f"{venue} accepted an order without its number",
-                    venue=venue)
+    if not (number.isdigit() and branch.isdigit()):
+        raise error(Code.VENUE_ERROR, f"{venue} accepted an order without its number "
+                    f"(ODNO {number!r}, branch {branch!r})", venue=venue)
     return OrderSnapshot(
         venue_order_id=order_id(date, branch, number), symbol=request.symbol,
         side=request.side, order_type=request.order_type, state=OrderState.ACKNOWLEDGED,

@@ -64,9 +64,8 @@ class KisRest:
         self.settings = settings
         self.venue = settings.venue
         self._client = httpx.AsyncClient(base_url=settings.endpoints.rest,
-                                         timeout=settings.timeout, transport=transport,
-                                         headers={"content-type": "application/json; "
-                                                                  "charset=utf-8"})
+                                         timeout=settings.timeout, transport=transport)
+        self._account = {"CANO": settings.account, "ACNT_PRDT_CD": settings.product}
         self.tokens = TokenStore(settings.app_key, settings.app_secret,
                                  settings.endpoints.rest, venue=settings.venue,
                                  cache_dir=settings.token_cache)
@@ -77,15 +76,17 @@ class KisRest:
     async def close(self) -> None:
         await self._client.aclose()
 
-    def account_fields(self) -> dict[str, str]:
-        return {"CANO": self.settings.account, "ACNT_PRDT_CD": self.settings.product}
+    def account_fields(self) -> Mapping[str, str]:
+        """``CANO`` and ``ACNT_PRDT_CD``, as every trading call sends them."""
+        return self._account
 
     # auth --------------------------------------------------------------------------------
     async def oauth(self, path: str, body: Mapping[str, str]) -> Mapping[str, Any]:
         """POST to an ``/oauth2`` path (no token); returns the JSON answer."""
         operation = path.rsplit("/", 1)[-1]
         try:
-            reply = await self._client.post(path, content=json.dumps(body))
+            reply = await self._client.post(path, content=json.dumps(body),
+                                            headers={"content-type": "application/json"})
         except httpx.HTTPError as exc:
             raise errors.from_transport(exc, operation, self.venue) from None
         answer = _json(reply)
@@ -148,8 +149,11 @@ class KisRest:
                     params: Mapping[str, str] | None = None,
                     body: Mapping[str, str] | None = None, next_page: bool = False) -> Answer:
         for attempt in (1, 2):
-            token = await self.tokens.get(self.oauth)
-            headers = {"authorization": f"Bearer {token.reveal()}",
+            token = self.tokens.current() or await self.tokens.get(self.oauth)
+            # One dict per call, not the client's default headers: httpx merges those
+            # anew on every request.
+            headers = {"content-type": "application/json; charset=utf-8",
+                       "authorization": f"Bearer {token.reveal()}",
                        "appkey": self.settings.app_key.reveal(),
                        "appsecret": self.settings.app_secret.reveal(),
                        "tr_id": tr_id, "custtype": "P", "tr_cont": "N" if next_page else ""}
@@ -161,7 +165,9 @@ class KisRest:
                 raise errors.from_transport(exc, operation, self.venue) from None
             answer = _json(reply)
             if reply.status_code == 200 and answer is not None and answer.get("rt_cd") == "0":
-                more = reply.headers.get("tr_cont", "").strip().upper() in ("F", "M")
+                # Only inquiries page (a GET); an order's answer has no next page.
+                more = method == "GET" and \
+                    reply.headers.get("tr_cont", "").strip().upper() in ("F", "M")
                 return Answer(answer, more)
             mapped = errors.from_answer(reply.status_code, answer, operation, self.venue)
             if attempt == 1 and _token_refused(mapped) and self.tokens.discard(token):

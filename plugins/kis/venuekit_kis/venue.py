@@ -110,6 +110,8 @@ class KisVenue(Venue):
             rate_limits=(RateLimitPool("requests", count, seconds + ARRIVAL_SLACK),))
         self._rest = KisRest(self.settings)
         self._rules: dict[str, _Rules] = {}
+        live = self.settings.live
+        self._tr_order = {Side.BUY: tr(TR_BUY, live), Side.SELL: tr(TR_SELL, live)}
         if self.settings.live:
             log.warning("LIVE TRADING: orders will be sent to KIS", extra={"venue": self.name})
 
@@ -202,25 +204,24 @@ class KisVenue(Venue):
         if request.quantity is None:
             raise error(Code.UNSUPPORTED_ORDER, f"{self.name} takes orders by quantity (whole "
                         "shares), not by amount", venue=self.name)
-        rules = await self._rules_of(request.symbol, fetch=False)
-        if rules is None:
+        day = convert.kst_date()
+        rules = self._rules.get(request.symbol)
+        if rules is None or rules.day != day:
             await another_request("submit")
             rules = await self._rules_of(request.symbol, fetch=True)
         if rules is None:
             raise error(Code.UNKNOWN_SYMBOL, f"{self.name} has no KRX stock {request.symbol!r} "
                         "(codes are six digits, as 005930)", venue=self.name)
-        self._check(request, rules)
+        self._check(request, rules)  # a limit price is then whole won (every tick is)
         market = request.order_type is OrderType.MARKET
         body = {**self._rest.account_fields(), "PDNO": request.symbol,
                 "ORD_DVSN": "01" if market else "00",
                 "ORD_QTY": str(int(request.quantity)),
-                "ORD_UNPR": "0" if market else _plain(request.limit_price),
+                "ORD_UNPR": "0" if market else str(int(request.limit_price or 0)),
                 "EXCG_ID_DVSN_CD": "KRX", "SLL_TYPE": "01" if request.side is Side.SELL else "",
                 "CNDT_PRIC": ""}
-        day = convert.kst_date()
-        answer = await self._rest.post(
-            ORDER_CASH, tr(TR_SELL if request.side is Side.SELL else TR_BUY, self.settings.live),
-            body, operation="submit")
+        answer = await self._rest.post(ORDER_CASH, self._tr_order[request.side], body,
+                                       operation="submit")
         output = answer.body.get("output") or {}
         return convert.from_order_answer(output, request, day, self.name)
 
@@ -335,9 +336,3 @@ class KisVenue(Venue):
         return ExecutionStream(self.settings.endpoints.websocket, self._rest.approval_key,
                                self.settings.hts_id, live=self.settings.live,
                                venue=self.name, timeout=self.settings.stream_timeout)
-
-
-def _plain(value: Decimal | None) -> str:
-    """A price as KIS takes it: whole won, no exponent."""
-    assert value is not None
-    return f"{value.normalize():f}"
