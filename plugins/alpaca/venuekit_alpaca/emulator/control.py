@@ -35,14 +35,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
 from aiohttp import web
 
-from venuekit.emulator import call_on_loop
 from venuekit.errors import VenueKitError
-from venuekit_mock import MockControl
-from venuekit_mock.sim import Fault, Ledger, Statistics
+from venuekit_mock.emulation import Amount, SimulatorControl, control_amount
+from venuekit_mock.sim import Statistics
 
 from .jsonio import dumps, number_text
 from .payloads import timestamp
@@ -50,45 +49,13 @@ from .state import EmulatorState
 
 __all__ = ["AlpacaControl", "ControlApi", "control_errors"]
 
-Amount = Decimal | int | str
-T = TypeVar("T")
 
-_CALL_TIMEOUT = 30.0
-
-
-class AlpacaControl:
+class AlpacaControl(SimulatorControl):
     """Market control and the ledger of truth of one :class:`AlpacaEmulator`."""
 
     def __init__(self, state: EmulatorState) -> None:
+        super().__init__(state)
         self._state = state
-
-    def _call(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run ``fn`` on the emulator's loop thread (directly when already on it)."""
-        return call_on_loop(self._state.loop, self._state.loop_thread, fn, *args,
-                            timeout=_CALL_TIMEOUT)
-
-    @property
-    def _mock(self) -> MockControl:
-        return self._state.venue.control
-
-    # market --------------------------------------------------------------------------
-    def advance(self, steps: int = 1) -> None:
-        """Move the market ``steps`` steps; resting orders match after each one."""
-        self._call(self._mock.advance, steps)
-
-    def set_quote(self, symbol: str, bid: Amount, ask: Amount, bid_size: Amount | None = None,
-                  ask_size: Amount | None = None) -> None:
-        """Force ``symbol``'s quote until the next step; crossed resting orders fill."""
-        self._call(self._mock.set_quote, symbol, bid, ask, bid_size, ask_size)
-
-    def end_session(self) -> None:
-        """Close the session now: working DAY orders expire."""
-        self._call(self._mock.end_session)
-
-    def quote(self, symbol: str) -> tuple[Decimal, Decimal]:
-        """The current bid and ask of ``symbol``."""
-        book = self._call(self._state.venue.simulator.book, symbol)
-        return book.bid, book.ask
 
     # account -------------------------------------------------------------------------
     def set_cash(self, amount: Amount) -> None:
@@ -99,23 +66,6 @@ class AlpacaControl:
         self._call(self._mock.set_position, symbol, quantity, average_price)
 
     # faults --------------------------------------------------------------------------
-    def set_fault(self, fault: Fault | str, probability: Amount | float) -> None:
-        """Make ``fault`` strike with ``probability`` (0 turns it off). Faults act at the
-        wire: see the emulator's module documentation."""
-        self._call(self._mock.set_fault, fault, probability)
-
-    def script_fault(self, fault: Fault | str, *order_indices: int) -> None:
-        """Make ``fault`` strike on the creates with these indices (1 is the first create
-        the emulator receives; stream faults strike that order's first eligible event)."""
-        self._call(self._mock.script_fault, fault, *order_indices)
-
-    def fail_authentication(self, enabled: bool = True) -> None:
-        """Refuse every request's credentials (401) until turned off."""
-        self._call(self._mock.fail_authentication, enabled)
-
-    def clear_faults(self) -> None:
-        self._call(self._mock.clear_faults)
-
     def disconnect_stream(self) -> None:
         """Drop every ``/stream`` connection now, as a network failure would."""
         self._call(self._mock.disconnect_stream)
@@ -133,11 +83,6 @@ class AlpacaControl:
         self._call(change)
 
     # truth ---------------------------------------------------------------------------
-    @property
-    def ledger(self) -> Ledger:
-        """The mock venue's ledger (simulator ids; see :meth:`order_id`)."""
-        return self._mock.ledger
-
     def statistics(self) -> Statistics:
         return self._call(self._mock.statistics)
 
@@ -247,7 +192,7 @@ class ControlApi:
 
     async def quote(self, request: web.Request) -> web.Response:
         b = await self._body(request)
-        self.control.set_quote(str(b["symbol"]), _amount(b["bid"]), _amount(b["ask"]),
+        self.control.set_quote(str(b["symbol"]), control_amount(b["bid"]), control_amount(b["ask"]),
                                _optional(b.get("bid_size")), _optional(b.get("ask_size")))
         return self._ok()
 
@@ -261,12 +206,12 @@ class ControlApi:
         return self._ok()
 
     async def cash(self, request: web.Request) -> web.Response:
-        self.control.set_cash(_amount((await self._body(request))["amount"]))
+        self.control.set_cash(control_amount((await self._body(request))["amount"]))
         return self._ok()
 
     async def position(self, request: web.Request) -> web.Response:
         b = await self._body(request)
-        self.control.set_position(str(b["symbol"]), _amount(b["quantity"]),
+        self.control.set_position(str(b["symbol"]), control_amount(b["quantity"]),
                                   _optional(b.get("average_price")))
         return self._ok()
 
@@ -275,7 +220,7 @@ class ControlApi:
         if b.get("clear"):
             self.control.clear_faults()
         for fault, probability in dict(b.get("probabilities") or {}).items():
-            self.control.set_fault(str(fault), _amount(probability))
+            self.control.set_fault(str(fault), control_amount(probability))
         for fault, indices in dict(b.get("schedule") or {}).items():
             self.control.script_fault(str(fault), *(int(i) for i in indices))
         if "auth_failure" in b:
@@ -294,16 +239,8 @@ class ControlApi:
         return self._ok()
 
 
-def _amount(value: object) -> Decimal:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return Decimal(value)
-    if isinstance(value, str):
-        return Decimal(value)
-    raise ValueError(f"amounts are decimal strings such as \"12.50\", got {value!r}")
-
-
 def _optional(value: object) -> Decimal | None:
-    return None if value is None else _amount(value)
+    return None if value is None else control_amount(value)
 
 
 async def control_errors(request: web.Request, call: Callable[[], Any]) -> web.StreamResponse:

@@ -44,14 +44,13 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
 from aiohttp import web
 
-from venuekit.emulator import call_on_loop
 from venuekit.errors import VenueKitError
-from venuekit_mock import MockControl
-from venuekit_mock.sim import Fault, Ledger, Statistics
+from venuekit_mock.emulation import Amount, SimulatorControl, control_amount
+from venuekit_mock.sim import Statistics
 
 from . import payloads
 from .jsonio import dumps, millis, number_text
@@ -60,11 +59,6 @@ from .state import EmulatorState
 from .views import BinanceView
 
 __all__ = ["BinanceControl", "BinanceStatistics", "ControlApi", "control_errors"]
-
-Amount = Decimal | int | str
-T = TypeVar("T")
-
-_CALL_TIMEOUT = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,49 +69,13 @@ class BinanceStatistics(Statistics):
     responses_418: int = 0
 
 
-def _amount(value: object) -> Decimal:
-    if isinstance(value, Decimal):
-        return value
-    if isinstance(value, int) and not isinstance(value, bool):
-        return Decimal(value)
-    if isinstance(value, str):
-        return Decimal(value)
-    raise ValueError(f"amounts are decimal strings such as \"12.50\", got {value!r}")
-
-
-class BinanceControl:
+class BinanceControl(SimulatorControl):
     """Market control and the ledger of truth of one :class:`BinanceEmulator`."""
 
     def __init__(self, state: EmulatorState, view: BinanceView) -> None:
+        super().__init__(state)
         self._state = state
         self._view = view
-
-    def _call(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run ``fn`` on the emulator's loop thread (directly when already on it)."""
-        return call_on_loop(self._state.loop, self._state.loop_thread, fn, *args,
-                            timeout=_CALL_TIMEOUT)
-
-    @property
-    def _mock(self) -> MockControl:
-        return self._state.venue.control
-
-    # market --------------------------------------------------------------------------
-    def advance(self, steps: int = 1) -> None:
-        """Move the market ``steps`` steps; resting orders match after each one."""
-        self._call(self._mock.advance, steps)
-
-    def set_quote(self, symbol: str, bid: Amount, ask: Amount, bid_size: Amount | None = None,
-                  ask_size: Amount | None = None) -> None:
-        """Force ``symbol``'s quote until the next step; crossed resting orders fill."""
-        self._call(self._mock.set_quote, symbol, bid, ask, bid_size, ask_size)
-
-    def end_session(self) -> None:
-        """Close the session now (Binance orders are GTC, IOC or FOK: none expires)."""
-        self._call(self._mock.end_session)
-
-    def quote(self, symbol: str) -> tuple[Decimal, Decimal]:
-        book = self._call(self._state.venue.simulator.book, symbol)
-        return book.bid, book.ask
 
     # balances ------------------------------------------------------------------------
     def _changed(self, *assets: str) -> None:
@@ -133,7 +91,7 @@ class BinanceControl:
         """Set any asset's balance: USDT (the cash), a pair's base asset (its position) or
         another asset."""
         def change() -> None:
-            self._state.account.set_balance(asset, _amount(amount))
+            self._state.account.set_balance(asset, control_amount(amount))
             self._mock.set_cash(self._state.account.cash)  # saves the state
             self._changed(asset)
         self._call(change)
@@ -147,22 +105,6 @@ class BinanceControl:
         self._call(change)
 
     # faults --------------------------------------------------------------------------
-    def set_fault(self, fault: Fault | str, probability: Amount | float) -> None:
-        """Make ``fault`` strike with ``probability`` (0 turns it off)."""
-        self._call(self._mock.set_fault, fault, probability)
-
-    def script_fault(self, fault: Fault | str, *order_indices: int) -> None:
-        """Make ``fault`` strike on the new orders with these indices (1 is the first order
-        the venue receives; stream faults strike that order's first eligible event)."""
-        self._call(self._mock.script_fault, fault, *order_indices)
-
-    def fail_authentication(self, enabled: bool = True) -> None:
-        """Refuse every signed request (401 ``-2015``) and subscription until turned off."""
-        self._call(self._mock.fail_authentication, enabled)
-
-    def clear_faults(self) -> None:
-        self._call(self._mock.clear_faults)
-
     def disconnect_stream(self) -> None:
         """Drop every websocket connection now, without a close frame."""
         def drop() -> None:
@@ -191,11 +133,6 @@ class BinanceControl:
         self._call(change)
 
     # truth ---------------------------------------------------------------------------
-    @property
-    def ledger(self) -> Ledger:
-        """The mock venue's ledger (engine ids; see :meth:`order_id`)."""
-        return self._mock.ledger
-
     def statistics(self) -> BinanceStatistics:
         def read() -> BinanceStatistics:
             base = self._mock.statistics()
@@ -330,8 +267,10 @@ class ControlApi:
 
     async def quote(self, request: web.Request) -> web.Response:
         b = await self._body(request)
-        sizes = [None if b.get(k) is None else _amount(b[k]) for k in ("bid_size", "ask_size")]
-        self.control.set_quote(str(b["symbol"]), _amount(b["bid"]), _amount(b["ask"]), *sizes)
+        sizes = [None if b.get(k) is None else control_amount(b[k])
+                 for k in ("bid_size", "ask_size")]
+        self.control.set_quote(str(b["symbol"]), control_amount(b["bid"]),
+                               control_amount(b["ask"]), *sizes)
         return self._ok()
 
     async def advance(self, request: web.Request) -> web.Response:
@@ -343,19 +282,19 @@ class ControlApi:
         return self._ok()
 
     async def cash(self, request: web.Request) -> web.Response:
-        self.control.set_cash(_amount((await self._body(request))["amount"]))
+        self.control.set_cash(control_amount((await self._body(request))["amount"]))
         return self._ok()
 
     async def balance(self, request: web.Request) -> web.Response:
         b = await self._body(request)
-        self.control.set_balance(str(b["asset"]), _amount(b["amount"]))
+        self.control.set_balance(str(b["asset"]), control_amount(b["amount"]))
         return self._ok()
 
     async def position(self, request: web.Request) -> web.Response:
         b = await self._body(request)
         average = b.get("average_price")
-        self.control.set_position(str(b["symbol"]), _amount(b["quantity"]),
-                                  None if average is None else _amount(average))
+        self.control.set_position(str(b["symbol"]), control_amount(b["quantity"]),
+                                  None if average is None else control_amount(average))
         return self._ok()
 
     async def faults(self, request: web.Request) -> web.Response:
@@ -363,7 +302,7 @@ class ControlApi:
         if b.get("clear"):
             self.control.clear_faults()
         for fault, probability in dict(b.get("probabilities") or {}).items():
-            self.control.set_fault(str(fault), _amount(probability))
+            self.control.set_fault(str(fault), control_amount(probability))
         for fault, indices in dict(b.get("schedule") or {}).items():
             self.control.script_fault(str(fault), *(int(i) for i in indices))
         return self._ok()

@@ -49,14 +49,13 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
 from aiohttp import web
 
-from venuekit.emulator import call_on_loop
 from venuekit.errors import VenueKitError
-from venuekit_mock import MockControl
-from venuekit_mock.sim import Fault, Ledger, Statistics
+from venuekit_mock.emulation import Amount, SimulatorControl, control_amount
+from venuekit_mock.sim import Statistics
 
 from .fields import ZERO, average, decimal, whole
 from .jsonio import dumps
@@ -66,11 +65,6 @@ from .records import BRANCH, KisOrder
 from .state import EmulatorState
 
 __all__ = ["ControlApi", "KisControl", "KisStatistics", "control_errors"]
-
-Amount = Decimal | int | str
-T = TypeVar("T")
-
-_CALL_TIMEOUT = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,36 +89,14 @@ class KisStatistics(Statistics):
     """Orders KIS numbered: new, cancel and modify orders."""
 
 
-def _amount(value: object) -> Decimal:
-    if isinstance(value, Decimal):
-        return value
-    if isinstance(value, int) and not isinstance(value, bool):
-        return Decimal(value)
-    if isinstance(value, str):
-        return Decimal(value)
-    raise ValueError(f"amounts are decimal strings such as \"71000\", got {value!r}")
-
-
-class KisControl:
+class KisControl(SimulatorControl):
     """Market control and the ledger of truth of one :class:`KisEmulator`."""
 
     def __init__(self, state: EmulatorState) -> None:
+        super().__init__(state)
         self._state = state
 
-    def _call(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run ``fn`` on the emulator's loop thread (directly when already on it)."""
-        return call_on_loop(self._state.loop, self._state.loop_thread, fn, *args,
-                            timeout=_CALL_TIMEOUT)
-
-    @property
-    def _mock(self) -> MockControl:
-        return self._state.venue.control
-
     # market --------------------------------------------------------------------------
-    def advance(self, steps: int = 1) -> None:
-        """Move the market ``steps`` steps; working orders match after each one."""
-        self._call(self._mock.advance, steps)
-
     def set_quote(self, symbol: str, bid: Amount, ask: Amount, bid_size: Amount | None = None,
                   ask_size: Amount | None = None, *, base_price: Amount | None = None) -> None:
         """Force ``symbol``'s quote until the next step (crossed working orders fill). The
@@ -136,60 +108,35 @@ class KisControl:
                 raise ValueError(f"unknown product {symbol!r}")
             prices = state.prices
             if base_price is not None:
-                prices.set_base(symbol, _amount(base_price))
+                prices.set_base(symbol, control_amount(base_price))
             self._mock.set_quote(symbol, bid, ask, bid_size, ask_size)
-            if base_price is None and not (prices.within(symbol, _amount(bid))
-                                           and prices.within(symbol, _amount(ask))):
+            if base_price is None and not (prices.within(symbol, control_amount(bid))
+                                           and prices.within(symbol, control_amount(ask))):
                 prices.set_base(symbol, current_price(state.book(symbol)))
         self._call(change)
-
-    def quote(self, symbol: str) -> tuple[Decimal, Decimal]:
-        """``(bid, ask)`` now."""
-        book = self._call(self._state.book, symbol)
-        return book.bid, book.ask
 
     def limits(self, symbol: str) -> tuple[Decimal, Decimal]:
         """The day's ``(lower, upper)`` limits (``stck_llam``, ``stck_mxpr``)."""
         return self._call(self._state.prices.limits, symbol)
 
-    def end_session(self) -> None:
-        """Close the session now: working (day) orders expire."""
-        self._call(self._mock.end_session)
-
     # account -------------------------------------------------------------------------
     def set_cash(self, amount: Amount) -> None:
         """Set the cash (won)."""
-        self._call(self._mock.set_cash, _amount(amount))
+        self._call(self._mock.set_cash, control_amount(amount))
 
     def set_position(self, symbol: str, quantity: Amount,
                      average_price: Amount | None = None) -> None:
         """Hold ``quantity`` whole shares of ``symbol`` at ``average_price`` (the mid by
         default)."""
-        shares = _amount(quantity)
+        shares = control_amount(quantity)
         if shares < 0 or shares != shares.to_integral_value():
             raise ValueError(f"a holding is a whole number of shares, got {quantity!r}")
         if symbol not in self._state.listings:
             raise ValueError(f"unknown product {symbol!r}")
         self._call(self._mock.set_position, symbol, shares,
-                   None if average_price is None else _amount(average_price))
+                   None if average_price is None else control_amount(average_price))
 
     # faults and access ---------------------------------------------------------------
-    def set_fault(self, fault: Fault | str, probability: Amount | float) -> None:
-        """Make ``fault`` strike with ``probability`` (0 turns it off)."""
-        self._call(self._mock.set_fault, fault, probability)
-
-    def script_fault(self, fault: Fault | str, *order_indices: int) -> None:
-        """Make ``fault`` strike on the new orders with these indices (1 is the first order
-        the venue receives; stream faults strike that order's first eligible event)."""
-        self._call(self._mock.script_fault, fault, *order_indices)
-
-    def fail_authentication(self, enabled: bool = True) -> None:
-        """Refuse every venue call (``EGW00121``) and subscription until turned off."""
-        self._call(self._mock.fail_authentication, enabled)
-
-    def clear_faults(self) -> None:
-        self._call(self._mock.clear_faults)
-
     def disconnect_stream(self) -> None:
         """Drop every websocket connection now, without a close frame."""
         def drop() -> None:
@@ -216,11 +163,6 @@ class KisControl:
         self._call(change)
 
     # truth ---------------------------------------------------------------------------
-    @property
-    def ledger(self) -> Ledger:
-        """The mock venue's ledger (engine order ids: see :meth:`orders`)."""
-        return self._mock.ledger
-
     def statistics(self) -> KisStatistics:
         def read() -> KisStatistics:
             state = self._state
@@ -362,10 +304,12 @@ class ControlApi:
 
     async def quote(self, request: web.Request) -> web.Response:
         b = await self._body(request)
-        sizes = [None if b.get(k) is None else _amount(b[k]) for k in ("bid_size", "ask_size")]
+        sizes = [None if b.get(k) is None else control_amount(b[k])
+                 for k in ("bid_size", "ask_size")]
         base = b.get("base_price")
-        self.control.set_quote(str(b["symbol"]), _amount(b["bid"]), _amount(b["ask"]), *sizes,
-                               base_price=None if base is None else _amount(base))
+        self.control.set_quote(str(b["symbol"]), control_amount(b["bid"]),
+                               control_amount(b["ask"]), *sizes,
+                               base_price=None if base is None else control_amount(base))
         return self._ok()
 
     async def advance(self, request: web.Request) -> web.Response:
@@ -377,14 +321,14 @@ class ControlApi:
         return self._ok()
 
     async def cash(self, request: web.Request) -> web.Response:
-        self.control.set_cash(_amount((await self._body(request))["amount"]))
+        self.control.set_cash(control_amount((await self._body(request))["amount"]))
         return self._ok()
 
     async def position(self, request: web.Request) -> web.Response:
         b = await self._body(request)
         average_price = b.get("average_price")
-        self.control.set_position(str(b["symbol"]), _amount(b["quantity"]),
-                                  None if average_price is None else _amount(average_price))
+        self.control.set_position(str(b["symbol"]), control_amount(b["quantity"]),
+                                  None if average_price is None else control_amount(average_price))
         return self._ok()
 
     async def faults(self, request: web.Request) -> web.Response:
@@ -392,7 +336,7 @@ class ControlApi:
         if b.get("clear"):
             self.control.clear_faults()
         for fault, probability in dict(b.get("probabilities") or {}).items():
-            self.control.set_fault(str(fault), _amount(probability))
+            self.control.set_fault(str(fault), control_amount(probability))
         for fault, indices in dict(b.get("schedule") or {}).items():
             self.control.script_fault(str(fault), *(int(i) for i in indices))
         return self._ok()
@@ -413,7 +357,7 @@ class ControlApi:
     async def rate_limit(self, request: web.Request) -> web.Response:
         b = await self._body(request)
         rate = b.get("rate_limit")
-        self.control.set_rate_limit(None if rate is None else float(_amount(rate)),
+        self.control.set_rate_limit(None if rate is None else float(control_amount(rate)),
                                     reset=bool(b.get("reset")))
         return self._ok()
 
