@@ -74,6 +74,22 @@ def test_fractional_quantities_stay_exact(emulator: AlpacaEmulator) -> None:
     assert info.value.status_code == 422 and info.value.code == 40010001
 
 
+def test_a_fractional_order_must_be_a_day_order(emulator: AlpacaEmulator) -> None:
+    """Alpaca refuses a fractional quantity with any time in force but day (422); a whole
+    quantity is taken with GTC."""
+    client = trading_client(emulator)
+    with pytest.raises(APIError) as info:
+        client.submit_order(MarketOrderRequest(symbol="AAPL", qty=0.5, side="buy",
+                                               time_in_force="gtc"))
+    assert info.value.status_code == 422 and info.value.code == 42210000
+    assert "fractional orders must be DAY orders" in str(info.value)
+    assert emulator.control.ledger.order_count == 0
+    whole = client.submit_order(MarketOrderRequest(symbol="AAPL", qty=2, side="buy",
+                                                   time_in_force="gtc"))
+    assert whole.time_in_force.value == "gtc"
+    assert emulator.control.ledger.order_count == 1
+
+
 def test_notional_market_order_buys_whole_increments(emulator: AlpacaEmulator) -> None:
     client = trading_client(emulator)
     order = client.submit_order(MarketOrderRequest(symbol="AAPL", notional=1000, side="buy",

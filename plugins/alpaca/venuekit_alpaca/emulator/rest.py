@@ -198,6 +198,10 @@ class RestApi:
             raise errors.invalid("qty or notional is required, but not both")
         if qty is not None and qty <= 0:
             raise errors.invalid(f"invalid qty {qty}: qty must be > 0")
+        if qty is not None and qty != qty.to_integral_value() and tif is not TimeInForce.DAY:
+            # Alpaca takes fractional quantities with time in force day only.
+            raise errors.AlpacaError.of(422, errors.UNPROCESSABLE,
+                                        "fractional orders must be DAY orders")
         if order_type is OrderType.LIMIT and limit_price is None:
             raise errors.invalid("limit_price is required for limit orders")
         if order_type is OrderType.MARKET and limit_price is not None:
@@ -334,6 +338,10 @@ class RestApi:
         qty, limit_price = _decimal(body, "qty"), _decimal(body, "limit_price")
         if qty is not None and qty <= 0:
             raise errors.invalid(f"invalid qty {qty}: qty must be > 0")
+        if qty is not None and qty != qty.to_integral_value() and tif is not TimeInForce.DAY:
+            # Alpaca takes fractional quantities with time in force day only.
+            raise errors.AlpacaError.of(422, errors.UNPROCESSABLE,
+                                        "fractional orders must be DAY orders")
         if limit_price is not None and limit_price <= 0:
             raise errors.AlpacaError.of(422, errors.UNPROCESSABLE,
                                         f"invalid limit_price {limit_price}")
