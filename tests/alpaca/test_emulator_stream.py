@@ -77,12 +77,14 @@ def test_cancel_replace_and_expiry_events() -> None:
             return received
 
     events = run(scenario())
+    # An IOC's unfilled rest ends canceled, as at Alpaca ("expired" is a day order's end).
     assert [u.event for u in events] == ["new", "replaced", "new", "canceled", "new",
-                                         "expired"]
+                                         "canceled"]
     assert events[1].order.replaced_by == events[2].order.id
     assert events[2].order.replaces == events[0].order.id
     assert events[3].order.canceled_at is not None
-    assert events[5].order.status is OrderStatus.EXPIRED
+    assert events[5].order.status is OrderStatus.CANCELED
+    assert events[5].order.canceled_at is not None and events[5].order.expired_at is None
 
 
 def test_both_authentication_dialects_and_binary_frames() -> None:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from venuekit.model import OrderState, Quote, Side
+from venuekit.model import OrderState, Quote, Side, TimeInForce
 from venuekit_mock.sim import OrderView, SimFill, SymbolSpec
 
 from .ids import IdCodec
@@ -52,6 +52,17 @@ _EVENT = {OrderState.ACKNOWLEDGED: "new", OrderState.CANCELLED: "canceled",
 EXCHANGE = "NASDAQ"
 
 
+_IMMEDIATE = frozenset({TimeInForce.IOC, TimeInForce.FOK})
+
+
+def alpaca_status(view: OrderView) -> str:
+    """Alpaca's status of an order: an IOC or FOK order's unfilled rest ends ``canceled``
+    (``expired`` is a day order the session's end took)."""
+    if view.state is OrderState.EXPIRED and view.time_in_force in _IMMEDIATE:
+        return "canceled"
+    return ORDER_STATUS[view.state]
+
+
 def timestamp(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
@@ -79,8 +90,8 @@ def order(view: OrderView, ids: IdCodec, *, status: str | None = None,
         "updated_at": updated,
         "submitted_at": timestamp(view.created_at),
         "filled_at": updated if state is OrderState.FILLED else None,
-        "expired_at": updated if state is OrderState.EXPIRED else None,
-        "canceled_at": updated if state is OrderState.CANCELLED else None,
+        "expired_at": updated if alpaca_status(view) == "expired" else None,
+        "canceled_at": updated if alpaca_status(view) == "canceled" else None,
         "failed_at": None,
         "replaced_at": updated if state is OrderState.REPLACED else None,
         "replaced_by": ids.order_uuid(view.replaced_by) if view.replaced_by else None,
@@ -100,7 +111,7 @@ def order(view: OrderView, ids: IdCodec, *, status: str | None = None,
         "time_in_force": view.time_in_force.value,
         "limit_price": _text(view.limit_price),
         "stop_price": None,
-        "status": status or ORDER_STATUS[state],
+        "status": status or alpaca_status(view),
         "extended_hours": False,
         "legs": None,
         "trail_percent": None,
@@ -128,6 +139,8 @@ def trade_update(view: OrderView, ids: IdCodec, at: datetime, fill: SimFill | No
         }
     else:
         event = _EVENT.get(view.state)
+        if event == "expired":
+            event = alpaca_status(view)
         if event is None:
             return None
         data = {"event": event, "order": body, "timestamp": timestamp(at)}
