@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import base64
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from venuekit.errors import Code, VenueKitError
-from venuekit.model import Side
-from venuekit_kis.notices import decrypt, read_frame
+from venuekit.model import OrderState, Side
+from venuekit_kis.notices import Notice, decrypt, read_frame
+from venuekit_kis.stream import ExecutionStream
 
 KEY = "uvbpznjqabrxhowcftgehxghhhsxtwro"  # 32 ASCII characters: AES-256
 IV = "ca513e8bf725c575"  # 16 ASCII characters
@@ -76,3 +78,37 @@ def test_an_unreadable_frame_is_a_typed_error(frame: str, why: str) -> None:
 
 def test_a_frame_of_another_tr_id_has_no_notices() -> None:
     assert read_frame("0|H0STCNT0|001|005930^093015^71000", None, None) == ("H0STCNT0", [])
+
+
+def _notice(**fields: object) -> Notice:
+    base: dict[str, object] = dict(
+        order_no="0000000012", original_no="", side=Side.BUY, correction="0", kind="00",
+        symbol="005930", quantity=Decimal(10), price=Decimal(71000), time="093015",
+        refused=False, fill=False, acceptance="1", branch="00950",
+        order_quantity=Decimal(10), order_price=Decimal(71000))
+    return Notice(**(base | fields))  # type: ignore[arg-type]
+
+
+def test_a_cancel_notice_ends_an_order_only_when_it_covers_what_the_stream_saw() -> None:
+    """A confirmed cancel ends the order it names once the cancelled quantity and the fills
+    counted cover it; a partial cancel, or a cancel of an order this stream never saw
+    accepted (its size unknown here), is left to the daily inquiry."""
+    async def noop() -> Any:
+        raise AssertionError("not connected in this test")
+
+    stream = ExecutionStream("ws://127.0.0.1:1", noop, "hts", live=False, venue="kis",
+                             timeout=1)
+    cancel = {"order_no": "0000000013", "original_no": "0000000012", "correction": "2",
+              "acceptance": "2"}
+    assert stream._update(_notice(**cancel, quantity=Decimal(7))) is None  # never seen
+    accepted = stream._update(_notice())
+    assert accepted is not None and accepted.order.state is OrderState.ACKNOWLEDGED
+    fill = stream._update(_notice(fill=True, quantity=Decimal(3), acceptance="2"))
+    assert fill is not None and fill.fill is not None and fill.fill.quantity == 3
+    assert stream._update(_notice(**cancel, quantity=Decimal(5))) is None  # 3 + 5 < 10
+    ended = stream._update(_notice(**cancel, quantity=Decimal(7)))
+    assert ended is not None and ended.order.state is OrderState.CANCELLED
+    assert ended.order.venue_order_id.endswith("-00950-0000000012")
+    assert ended.order.filled_quantity == 3
+    repeat = stream._update(_notice(fill=True, quantity=Decimal(3), acceptance="2"))
+    assert repeat is None  # the same execution's notice again: not counted twice

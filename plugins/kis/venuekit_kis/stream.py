@@ -12,7 +12,8 @@ Each notice becomes an :class:`~venuekit.model.OrderUpdate`:
 * a fill: the fill (quantity, price, time) and the order PARTIALLY_FILLED or FILLED by what
   this stream has counted of it;
 * a confirmed cancel (a notice of the cancel's own order naming the one cancelled): that
-  order CANCELLED, once the quantity cancelled and the fills counted cover the order.
+  order CANCELLED, once the quantity cancelled and the fills counted cover the order (an
+  order this stream did not see accepted is left to the daily inquiry).
 
 KIS numbers no executions: a fill's trade id is made of the order id, the time, the
 quantity and the price (``<order id>-<HHMMSS>-<qty>-<price>``). A notice identical to one
@@ -200,8 +201,10 @@ class ExecutionStream(AsyncIterator[OrderUpdate]):
             cancelled = order_id(date, notice.branch, notice.original_no)
             filled = self._filled.get(cancelled, Decimal(0))
             quantity = self._quantities.get(cancelled)
-            if quantity is not None and filled + notice.quantity < quantity:
-                return None  # part of the order cancelled: it goes on
+            if quantity is None or filled + notice.quantity < quantity:
+                # Part of the order cancelled (it goes on), or an order this stream never
+                # saw accepted, whose size it cannot check: the daily inquiry decides.
+                return None
             return OrderUpdate(order=OrderSnapshot(
                 venue_order_id=cancelled, symbol=notice.symbol, side=notice.side,
                 order_type=order_type, state=OrderState.CANCELLED, quantity=quantity,
