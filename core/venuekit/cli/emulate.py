@@ -73,8 +73,9 @@ def emulate_command(name: str, host: str, port: int, options: tuple[str, ...],
     """Serve NAME's wire protocol on this machine, backed by the simulated venue.
 
     The venue's own client library (alpaca-py for `alpaca`, ccxt and ccxt.pro for
-    `binance`) runs against it unmodified:
-    offline paper trading with the market, fills and faults of the mock venue. Settings
+    `binance`, a client written from KIS's documents for `kis`) runs against it
+    unmodified: offline paper trading with the market, fills and faults of the mock
+    venue. Settings
     (-o) are the emulator's; see the venue's documentation page. Runs until Ctrl-C or
     SIGTERM.
 
@@ -84,6 +85,7 @@ def emulate_command(name: str, host: str, port: int, options: tuple[str, ...],
       venuekit emulate alpaca --port 8080 -o seed=7 -o cash=50000
       venuekit emulate alpaca -o faults.drop_response=0.1 --json
       venuekit emulate binance --port 8090 -o balances.BNB=5 -o commission_asset=BNB
+      venuekit emulate kis --port 8095 -o rate_limit=20 -o record_fields=23
     """
     try:
         factory = default_host().emulators().get(name)
