@@ -17,6 +17,7 @@ command that ends before its kill point exits as usual.
 
 from __future__ import annotations
 
+import atexit
 import sys
 import threading
 from collections.abc import Sequence
@@ -69,6 +70,10 @@ def arm(mode: str, count: int) -> None:
             timer = threading.Timer(count / 1000, die)
             timer.daemon = True
             timer.start()
+            # A command that ends before its point must not be killed while the interpreter
+            # shuts down: die() flushing stdout then, beside the main thread's last flush,
+            # aborts the process ("could not acquire lock ... at interpreter shutdown").
+            atexit.register(timer.cancel)
             return report
 
         setattr(Engine, "start", start)  # noqa: B010
