@@ -19,6 +19,7 @@ shrinks to its part not yet itemized and leaves the list when nothing of it is l
 
 State diagram (terminal states in capitals on the right)::
 
+    NEW ──hold──▶ HELD ──submit (trigger fired)──▶ SUBMITTED;  HELD ──cancelled──▶ CANCELLED
     NEW ──submit──▶ SUBMITTED ──ack──▶ ACKNOWLEDGED ──fill──▶ PARTIALLY_FILLED ──fill──▶ FILLED
      │                 │  └──────────────fill (before ack)──────────────────────────────▶ FILLED
      │                 ├──reject──▶ REJECTED
@@ -67,6 +68,10 @@ S = OrderState
 class EventKind(enum.StrEnum):
     """What happened to an order. Fills are applied with :func:`apply_fill`."""
 
+    HOLD = "hold"
+    """The engine holds the order until its trigger fires (an emulated stop)."""
+    MARK = "mark"
+    """A held trailing stop saw a new best price; its data holds it as ``mark``."""
     SUBMIT = "submit"
     ACK = "ack"
     REJECT = "reject"
@@ -92,10 +97,19 @@ _PENDING = (S.PENDING_CANCEL, S.PENDING_REPLACE)
 
 TRANSITIONS: Mapping[OrderState, Mapping[EventKind, OrderState]] = {
     S.NEW: {
+        E.HOLD: S.HELD,
         E.SUBMIT: S.SUBMITTED,
         E.ERROR: S.ERROR,
         E.REJECT: S.REJECTED,  # refused before sending (pre-trade validation)
         E.CANCELLED: S.CANCELLED,  # withdrawn before it was sent
+    },
+    S.HELD: {
+        E.MARK: S.HELD,
+        E.SUBMIT: S.SUBMITTED,  # the trigger fired: released to the venue
+        E.REJECT: S.REJECTED,  # the released order failed pre-trade validation
+        E.CANCELLED: S.CANCELLED,  # withdrawn while held: nothing was sent
+        E.EXPIRED: S.EXPIRED,  # its time in force ended while held
+        E.ERROR: S.ERROR,
     },
     S.SUBMITTED: {
         E.SUBMIT: S.SUBMITTED,  # resent after a lookup proved the venue lacks it
@@ -192,6 +206,7 @@ _APPLIED, _DUPLICATE = Result.APPLIED, Result.DUPLICATE
 _ACK, _FILL, _REPLACED = E.ACK, E.FILL, E.REPLACED
 _REQUESTS = frozenset({E.CANCEL_REQUEST, E.REPLACE_REQUEST})
 _NEW = S.NEW
+_HELD = S.HELD
 _PARTIALLY_FILLED, _FILLED = S.PARTIALLY_FILLED, S.FILLED
 _NOT_YET_FILLED = frozenset({S.SUBMITTED, S.ACKNOWLEDGED})
 
@@ -336,7 +351,7 @@ def apply_fill(order: Order, fill: Fill, *, at: datetime | None = None) -> Appli
     current = order.state
     if current in _NO_FILL_AFTER:
         return _drop(order, E.FILL.value, f"a fill cannot follow state {current.value}")
-    if current is _NEW:
+    if current is _NEW or current is _HELD:
         return _drop(order, E.FILL.value, "a fill for an order that was never sent")
     request = order.request
     if fill.symbol != request.symbol or fill.side is not request.side:

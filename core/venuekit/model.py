@@ -24,6 +24,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_valida
 __all__ = [
     "ZERO",
     "Account",
+    "BracketRequest",
     "Fill",
     "Instrument",
     "Money",
@@ -100,8 +101,23 @@ class Side(enum.StrEnum):
 
 
 class OrderType(enum.StrEnum):
+    """How an order prices itself. The three stop types wait for a trigger: a stop releases
+    a market order, a stop-limit a limit order, a trailing stop a market order when the
+    market turns by its trail from the best price seen (see :mod:`venuekit.triggers`)."""
+
     MARKET = "market"
     LIMIT = "limit"
+    STOP = "stop"
+    STOP_LIMIT = "stop_limit"
+    TRAILING_STOP = "trailing_stop"
+
+    @property
+    def triggered(self) -> bool:
+        """True for the types that wait for a trigger before they trade."""
+        return self in _TRIGGERED
+
+
+_TRIGGERED = frozenset({OrderType.STOP, OrderType.STOP_LIMIT, OrderType.TRAILING_STOP})
 
 
 class TimeInForce(enum.StrEnum):
@@ -112,9 +128,12 @@ class TimeInForce(enum.StrEnum):
 
 
 class OrderState(enum.StrEnum):
-    """The thirteen states of an order; see :mod:`venuekit.lifecycle` for the transitions."""
+    """The fourteen states of an order; see :mod:`venuekit.lifecycle` for the transitions."""
 
     NEW = "new"
+    HELD = "held"
+    """Journaled and held by the engine until its trigger fires (an emulated stop, an
+    emulated bracket's exit): nothing has been sent to the venue."""
     SUBMITTED = "submitted"
     ACKNOWLEDGED = "acknowledged"
     PARTIALLY_FILLED = "partially_filled"
@@ -242,16 +261,117 @@ class OrderRequest(BaseModel):
     limit_price: Money | None = Field(default=None, gt=0)
     time_in_force: TimeInForce = TimeInForce.DAY
     correlation_id: str | None = None
+    stop_price: Money | None = Field(default=None, gt=0)
+    """The trigger of a stop or stop-limit order: a buy fires when the ask reaches it, a
+    sell when the bid falls to it."""
+    trail_amount: Money | None = Field(default=None, gt=0)
+    """A trailing stop's distance from the best price seen, in price units."""
+    trail_percent: Money | None = Field(default=None, gt=0, lt=100)
+    """A trailing stop's distance from the best price seen, in percent of that price."""
 
     @model_validator(mode="after")
     def _check_shape(self) -> OrderRequest:
         if (self.quantity is None) == (self.notional is None):
             raise ValueError("give exactly one of quantity or notional")
-        if self.order_type is OrderType.LIMIT and self.limit_price is None:
-            raise ValueError("a limit order needs limit_price")
-        if self.order_type is OrderType.MARKET and self.limit_price is not None:
-            raise ValueError("a market order takes no limit_price; use order_type='limit'")
+        kind = self.order_type
+        if kind is OrderType.MARKET or kind is OrderType.LIMIT:
+            if (self.stop_price is not None or self.trail_amount is not None
+                    or self.trail_percent is not None):
+                raise ValueError(f"a {kind} order takes no stop_price, trail_amount or "
+                                 "trail_percent; use order_type='stop', 'stop_limit' or "
+                                 "'trailing_stop'")
+            if kind is OrderType.LIMIT and self.limit_price is None:
+                raise ValueError("a limit order needs limit_price")
+            if kind is OrderType.MARKET and self.limit_price is not None:
+                raise ValueError("a market order takes no limit_price; use order_type='limit'")
+            return self
+        if self.notional is not None:
+            raise ValueError(f"a {kind} order takes a quantity, not a notional")
+        if kind is OrderType.TRAILING_STOP:
+            if (self.trail_amount is None) == (self.trail_percent is None):
+                raise ValueError("a trailing stop needs exactly one of trail_amount or "
+                                 "trail_percent")
+            if self.stop_price is not None or self.limit_price is not None:
+                raise ValueError("a trailing stop takes no stop_price or limit_price: its "
+                                 "stop follows the market by the trail")
+            return self
+        if self.stop_price is None:
+            raise ValueError(f"a {kind} order needs stop_price")
+        if self.trail_amount is not None or self.trail_percent is not None:
+            raise ValueError(f"a {kind} order takes no trail; use order_type='trailing_stop'")
+        if kind is OrderType.STOP_LIMIT and self.limit_price is None:
+            raise ValueError("a stop-limit order needs limit_price (the price of the limit "
+                             "order it releases)")
+        if kind is OrderType.STOP and self.limit_price is not None:
+            raise ValueError("a stop order takes no limit_price; use order_type='stop_limit'")
         return self
+
+    def released(self) -> OrderRequest:
+        """The order a triggered request becomes once its trigger fires: a market order
+        for a stop or trailing stop, a limit order for a stop-limit. Other requests are
+        returned as they are."""
+        kind = self.order_type
+        if not kind.triggered:
+            return self
+        released = OrderType.LIMIT if kind is OrderType.STOP_LIMIT else OrderType.MARKET
+        return self.model_copy(update={"order_type": released, "stop_price": None,
+                                       "trail_amount": None, "trail_percent": None})
+
+
+class BracketRequest(BaseModel):
+    """An entry order with two exits, one cancelling the other: a take-profit limit order
+    and a stop-loss (a stop, or a stop-limit with ``stop_loss_limit``), each for what the
+    entry filled, on the opposite side.
+
+    For a buy entry the stop-loss lies below the take-profit (and a limit entry's price
+    between them); a sell entry mirrors it.
+    """
+
+    model_config = _FROZEN
+    entry: OrderRequest
+    take_profit: Money = Field(gt=0)
+    """The exit's limit price on the profitable side."""
+    stop_loss: Money = Field(gt=0)
+    """The stop price of the protective exit."""
+    stop_loss_limit: Money | None = Field(default=None, gt=0)
+    """Makes the stop-loss a stop-limit with this limit price (a stop by default)."""
+
+    @model_validator(mode="after")
+    def _check_prices(self) -> BracketRequest:
+        entry = self.entry
+        if entry.order_type not in (OrderType.MARKET, OrderType.LIMIT):
+            raise ValueError("a bracket's entry is a market or limit order")
+        if entry.quantity is None:
+            raise ValueError("a bracket's entry takes a quantity, not a notional")
+        low, high = ((self.stop_loss, self.take_profit) if entry.side is Side.BUY
+                     else (self.take_profit, self.stop_loss))
+        if low >= high:
+            which = "below" if entry.side is Side.BUY else "above"
+            raise ValueError(f"a {entry.side} bracket's stop_loss ({self.stop_loss}) must lie "
+                             f"{which} its take_profit ({self.take_profit})")
+        limit = entry.limit_price
+        if limit is not None and not low < limit < high:
+            raise ValueError(f"the entry's limit price {limit} must lie between the stop_loss "
+                             f"({self.stop_loss}) and the take_profit ({self.take_profit})")
+        return self
+
+    def take_profit_request(self, quantity: Decimal) -> OrderRequest:
+        """The take-profit exit for ``quantity`` (what the entry filled)."""
+        entry = self.entry
+        return OrderRequest(symbol=entry.symbol, side=entry.side.opposite, quantity=quantity,
+                            order_type=OrderType.LIMIT, limit_price=self.take_profit,
+                            time_in_force=TimeInForce.GTC,
+                            correlation_id=entry.correlation_id)
+
+    def stop_loss_request(self, quantity: Decimal) -> OrderRequest:
+        """The stop-loss exit for ``quantity`` (what the entry filled)."""
+        entry = self.entry
+        limit = self.stop_loss_limit
+        return OrderRequest(symbol=entry.symbol, side=entry.side.opposite, quantity=quantity,
+                            order_type=OrderType.STOP if limit is None else OrderType.STOP_LIMIT,
+                            stop_price=self.stop_loss, limit_price=limit,
+                            time_in_force=TimeInForce.GTC,
+                            correlation_id=entry.correlation_id)
 
 
 class Fill(BaseModel):
@@ -296,6 +416,7 @@ class OrderSnapshot(BaseModel):
     limit_price: Money | None = None
     filled_quantity: Money = Field(default=ZERO, ge=0)
     average_price: Money | None = None
+    stop_price: Money | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
     reason: str | None = None
@@ -388,6 +509,11 @@ class Order:
     # The run and the run item the order serves (see venuekit.runs), None outside a run.
     run_id: str | None = None
     run_item: int | None = None
+    # A bracket's entry carries its exits; each exit names the entry (``parent``) and
+    # which leg it is ("take_profit" or "stop_loss"). None outside a bracket.
+    bracket: BracketRequest | None = None
+    parent: str | None = None
+    leg: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.id, str) or not self.id.strip():

@@ -27,7 +27,8 @@ from types import TracebackType
 from typing import Any, ClassVar, Literal, Self
 
 from .errors import Code, VenueKitError, error
-from .model import Account, Fill, Instrument, OrderRequest, OrderSnapshot, OrderUpdate, Quote
+from .model import (Account, Fill, Instrument, OrderRequest, OrderSnapshot, OrderType,
+                    OrderUpdate, Quote)
 
 __all__ = [
     "Capabilities",
@@ -99,6 +100,14 @@ class Capabilities:
     """Whether ``fills_since`` lists each execution with the venue's trade id. A venue that
     shows only an order's totals over REST (KIS) itemizes executions on its stream alone;
     reconciliation infers what the totals show beyond them."""
+    stop_orders: Support = False
+    """Stop orders (a market order released at a trigger). ``"emulated"``: the engine holds
+    the order and releases it when a quote crosses the trigger (see venuekit.triggers)."""
+    stop_limit_orders: Support = False
+    trailing_stops: Support = False
+    brackets: Support = False
+    """An entry with a take-profit and a stop-loss, one cancelling the other. ``"emulated"``:
+    the engine places the exits itself once the entry fills (see venuekit.brackets)."""
     client_order_id_max_length: int = 32
     client_order_id_alphabet: str = "0123456789abcdefghijklmnopqrstuvwxyz-"
     not_found_grace: float = 2.0
@@ -113,6 +122,15 @@ class Capabilities:
             return declared
         return {pool.name: 1 for pool in self.rate_limits}
 
+    def order_type(self, order_type: OrderType) -> Support:
+        """How the venue offers ``order_type``: natively, emulated, or not at all."""
+        if order_type is OrderType.MARKET:
+            return self.market_orders
+        if order_type is OrderType.LIMIT:
+            return True
+        return {OrderType.STOP: self.stop_orders, OrderType.STOP_LIMIT: self.stop_limit_orders,
+                OrderType.TRAILING_STOP: self.trailing_stops}[order_type]
+
     def as_dict(self) -> dict[str, object]:
         return {
             "client_order_ids": self.client_order_ids,
@@ -123,6 +141,10 @@ class Capabilities:
             "short_selling": self.short_selling,
             "notional_orders": self.notional_orders,
             "itemized_fills": self.itemized_fills,
+            "stop_orders": self.stop_orders,
+            "stop_limit_orders": self.stop_limit_orders,
+            "trailing_stops": self.trailing_stops,
+            "brackets": self.brackets,
             "client_order_id_max_length": self.client_order_id_max_length,
             "not_found_grace": self.not_found_grace,
             "rate_limits": [

@@ -192,6 +192,8 @@ def test_a_version_one_journal_is_upgraded_and_its_inferred_fills_stand_whole(
         for statement in ("DROP TABLE runs", "DROP TABLE run_items", "DROP INDEX orders_run",
                           "ALTER TABLE orders DROP COLUMN run_id",
                           "ALTER TABLE orders DROP COLUMN run_item",
+                          "ALTER TABLE orders DROP COLUMN request_trigger",
+                          "ALTER TABLE orders DROP COLUMN bracket",
                           "ALTER TABLE fills DROP COLUMN restated",
                           "UPDATE meta SET value = '1' WHERE key = 'schema_version'"):
             raw.execute(statement)

@@ -32,8 +32,8 @@ def test_the_table_covers_exactly_the_open_states() -> None:
     assert all(state.is_terminal for state in S if state not in TRANSITIONS)
 
 
-def test_thirteen_states_seven_terminal() -> None:
-    assert len(S) == 13
+def test_fourteen_states_seven_terminal() -> None:
+    assert len(S) == 14
     assert {state for state in S if state.is_terminal} == {
         S.FILLED, S.CANCELLED, S.REJECTED, S.EXPIRED, S.REPLACED, S.ERROR, S.TIMEOUT}
 
@@ -45,6 +45,7 @@ def test_fills_are_not_in_the_table() -> None:
 # A way to reach each state; the failed-request rows are checked from ACKNOWLEDGED.
 PATHS: dict[OrderState, list[EventKind | Fill]] = {
     S.NEW: [],
+    S.HELD: [E.HOLD],
     S.SUBMITTED: [E.SUBMIT],
     S.ACKNOWLEDGED: [E.SUBMIT, E.ACK],
     S.PARTIALLY_FILLED: [E.SUBMIT, E.ACK, fill("t1", "4")],

@@ -38,7 +38,7 @@ from decimal import Decimal
 from types import TracebackType
 from typing import Self
 
-from ..model import Fill, Order, OrderEvent, OrderRequest, OrderState
+from ..model import BracketRequest, Fill, Order, OrderEvent, OrderRequest, OrderState
 from .ids import ClientIdRules
 from .runs import Run, RunItem, RunKind, RunLink, RunState
 
@@ -52,7 +52,9 @@ class Journal(abc.ABC):
     def create_order(self, venue: str, request: OrderRequest, *, id_rules: ClientIdRules,
                      quantity: Decimal | None = None, limit_price: Decimal | None = None,
                      replaces: str | None = None, at: datetime | None = None,
-                     submitted: bool = False, run: RunLink | None = None) -> Order:
+                     submitted: bool = False, run: RunLink | None = None,
+                     held: bool = False, bracket: BracketRequest | None = None,
+                     parent: str | None = None, leg: str | None = None) -> Order:
         """Commit a new order and return it in state NEW, its ``id`` the client order id.
 
         ``quantity`` and ``limit_price`` are what will be sent (after quantization); None
@@ -64,6 +66,11 @@ class Journal(abc.ABC):
         the creation time) is recorded with it, in the same commit, and it is returned
         SUBMITTED. This is the lifecycle's NEW -> SUBMITTED step, written with the order
         instead of as an update after it. ``run`` is the run item the order serves.
+
+        With ``held`` the engine holds the order until its trigger fires: its HOLD event
+        is recorded with it and it is returned HELD. ``bracket`` (on a bracket's entry)
+        records its exits; ``parent`` and ``leg`` (on an exit) its entry and which exit
+        it is. All of them are read back with the order.
         """
 
     @abc.abstractmethod

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from ..lifecycle import standing_fills
-from ..model import Fill, Order, OrderEvent, OrderRequest, OrderState, Side
+from ..model import BracketRequest, Fill, Order, OrderEvent, OrderRequest, OrderState, Side
 from ._time import from_micros, to_micros
 
 __all__ = [
@@ -23,17 +23,42 @@ __all__ = [
     "FILL_COLUMNS",
     "ORDER_COLUMNS",
     "Record",
+    "bracket_column",
     "event_from_row",
     "execution_columns",
     "fill_from_columns",
     "order_from_row",
+    "trigger_column",
 ]
+
+_TRIGGER_FIELDS = ("stop_price", "trail_amount", "trail_percent")
+_EXIT_FIELDS = ("take_profit", "stop_loss", "stop_loss_limit")
+
+
+def trigger_column(request: OrderRequest) -> str | None:
+    """A request's trigger (stop price or trail) as JSON text, None for a plain order."""
+    if not request.order_type.triggered:
+        return None
+    values = {name: str(getattr(request, name)) for name in _TRIGGER_FIELDS
+              if getattr(request, name) is not None}
+    return json.dumps(values, sort_keys=True)
+
+
+def bracket_column(bracket: BracketRequest | None, parent: str | None,
+                   leg: str | None) -> str | None:
+    """An entry's exits, or an exit's entry and leg, as JSON text; None outside a bracket."""
+    if bracket is not None:
+        return json.dumps({name: str(getattr(bracket, name)) for name in _EXIT_FIELDS
+                           if getattr(bracket, name) is not None}, sort_keys=True)
+    if parent is not None:
+        return json.dumps({"parent": parent, "leg": leg}, sort_keys=True)
+    return None
 
 ORDER_COLUMNS = (
     "id, venue, symbol, side, order_type, time_in_force, request_quantity, request_notional, "
     "request_limit_price, correlation_id, quantity, limit_price, created_at, replaces, state, "
     "venue_order_id, filled_quantity, filled_notional, fees, replaced_by, reason, resume_state, "
-    "run_id, run_item"
+    "run_id, run_item, request_trigger, bracket"
 )
 """The columns :func:`order_from_row` reads from an ``orders`` row."""
 
@@ -95,11 +120,16 @@ def event_from_row(row: Record) -> OrderEvent:
 def order_from_row(row: Record, events: Sequence[Record]) -> Order:
     """The order of an ``orders`` row (:data:`ORDER_COLUMNS`) and its ``events`` rows, in
     order: request, state, quantities as the same Decimals, fills, history and links."""
+    trigger = row["request_trigger"]
     request = OrderRequest(
         symbol=row["symbol"], side=row["side"], quantity=_decimal(row["request_quantity"]),
         notional=_decimal(row["request_notional"]), order_type=row["order_type"],
         limit_price=_decimal(row["request_limit_price"]), time_in_force=row["time_in_force"],
-        correlation_id=row["correlation_id"])
+        correlation_id=row["correlation_id"],
+        **({} if trigger is None else json.loads(trigger)))
+    links = row["bracket"]
+    terms = {} if links is None else json.loads(links)
+    bracket = (BracketRequest(entry=request, **terms) if "take_profit" in terms else None)
     history = [event_from_row(event) for event in events]
     resume = row["resume_state"]
     return Order(
@@ -112,4 +142,5 @@ def order_from_row(row: Record, events: Sequence[Record]) -> Order:
         created_at=from_micros(row["created_at"]), replaced_by=row["replaced_by"],
         replaces=row["replaces"], reason=row["reason"],
         resume_state=None if resume is None else OrderState(resume),
-        run_id=row["run_id"], run_item=row["run_item"])
+        run_id=row["run_id"], run_item=row["run_item"], bracket=bracket,
+        parent=terms.get("parent"), leg=terms.get("leg"))

@@ -43,17 +43,19 @@ from typing import Any, BinaryIO, Literal, TypeVar
 
 from ..errors import Code, JournalError, error
 from ..lifecycle import EventKind, restatements
-from ..model import Fill, Order, OrderEvent, OrderRequest, OrderState, utcnow
+from ..model import BracketRequest, Fill, Order, OrderEvent, OrderRequest, OrderState, utcnow
 from . import sqlite_file, sqlite_reads, sqlite_runs
 from ._lock import lock_journal
 from ._time import as_utc, to_micros
 from .base import Journal
 from .ids import ClientIdRules
-from .rows import execution_columns
+from .rows import bracket_column, execution_columns, trigger_column
 from .runs import Run, RunItem, RunKind, RunLink, RunState
 from .sqlite_transactions import Transactions
 from .sqlite_writes import (
     INSERT_FILL,
+    INSERT_HELD_EVENTS,
+    INSERT_HELD_ORDER,
     INSERT_NEW_EVENT,
     INSERT_ORDER,
     INSERT_SUBMITTED_EVENTS,
@@ -76,6 +78,7 @@ NEW_EVENT = "new"
 """The ``kind`` of the event that opens every order's history."""
 
 _SUBMIT_EVENT: str = EventKind.SUBMIT.value
+_HOLD_EVENT: str = EventKind.HOLD.value
 
 _MIN_SQLITE = (3, 24, 0)  # upsert (ON CONFLICT DO ...) syntax
 # How many taken ids to skip before giving up; a clash needs two rule sets in one journal.
@@ -161,7 +164,9 @@ class SQLiteJournal(Transactions, Journal):
     def create_order(self, venue: str, request: OrderRequest, *, id_rules: ClientIdRules,
                      quantity: Decimal | None = None, limit_price: Decimal | None = None,
                      replaces: str | None = None, at: datetime | None = None,
-                     submitted: bool = False, run: RunLink | None = None) -> Order:
+                     submitted: bool = False, run: RunLink | None = None,
+                     held: bool = False, bracket: BracketRequest | None = None,
+                     parent: str | None = None, leg: str | None = None) -> Order:
         if self.readonly:
             self._refuse_read_only()
         if not venue:
@@ -182,8 +187,16 @@ class SQLiteJournal(Transactions, Journal):
         # commit, which is the batch's or made here. Alone, the order and its NEW event are
         # one transaction, committed here.
         queue = self._queue if self._batch_depth or self._behind else None
-        insert = INSERT_SUBMITTED_ORDER if submitted else INSERT_ORDER
-        events = INSERT_SUBMITTED_EVENTS if submitted else INSERT_NEW_EVENT
+        if submitted and held:
+            raise ValueError("an order is created either submitted or held, not both")
+        second = submitted or held  # a second event is written with the order
+        if held:
+            insert, events = INSERT_HELD_ORDER, INSERT_HELD_EVENTS
+        elif submitted:
+            insert, events = INSERT_SUBMITTED_ORDER, INSERT_SUBMITTED_EVENTS
+        else:
+            insert, events = INSERT_ORDER, INSERT_NEW_EVENT
+        terms = (trigger_column(request), bracket_column(bracket, parent, leg))
         # The columns every attempt below writes alike, built inline: this runs before
         # each order is sent. Enum members give their value through ``_value_``, without
         # the descriptor.
@@ -202,10 +215,10 @@ class SQLiteJournal(Transactions, Journal):
                 raise self._error(Code.JOURNAL_ERROR, f"no client order id is left under "
                                   f"{id_rules!r}; start a new journal", exc) from exc
             row = insert.bind((seq, order_id, venue, *columns, micros, replaces, micros,
-                               *(run or _NO_RUN)))
+                               *(run or _NO_RUN), *terms))
             owned: bool | None = None
             try:
-                event_args = ((order_id, micros, order_id, micros) if submitted
+                event_args = ((order_id, micros, order_id, micros) if second
                               else (order_id, micros))
                 if queue is not None:
                     write(*row)
@@ -239,11 +252,15 @@ class SQLiteJournal(Transactions, Journal):
             # INSERT_SUBMITTED_EVENTS recorded it.
             history.append(OrderEvent(seq=2, kind=_SUBMIT_EVENT, state=OrderState.SUBMITTED,
                                       at=created))
+        elif held:
+            history.append(OrderEvent(seq=2, kind=_HOLD_EVENT, state=OrderState.HELD,
+                                      at=created))
         return Order(id=order_id, venue=venue, request=request, quantity=quantity,
                      limit_price=limit_price, created_at=created, replaces=replaces,
                      state=history[-1].state, history=history,
                      run_id=None if run is None else run.run_id,
-                     run_item=None if run is None else run.item)
+                     run_item=None if run is None else run.item,
+                     bracket=bracket, parent=parent, leg=leg)
 
     def _id_taken(self, order_id: str) -> bool:
         try:

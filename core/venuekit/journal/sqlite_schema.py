@@ -170,6 +170,14 @@ MIGRATIONS: tuple[Migration, ...] = (
         "ALTER TABLE orders ADD COLUMN run_item INTEGER",
         "CREATE INDEX orders_run ON orders (run_id) WHERE run_id IS NOT NULL",
     )),
+    # Stop, stop-limit and trailing-stop orders, held orders and brackets. request_trigger
+    # is the request's stop price or trail (JSON), bracket an entry's exits or an exit's
+    # entry and leg (JSON). A release that knew only version 3 would read a stop order's
+    # request without its trigger, and a held order as never sent, hence a new version.
+    Migration(4, "order triggers, held orders and brackets", (
+        "ALTER TABLE orders ADD COLUMN request_trigger TEXT",
+        "ALTER TABLE orders ADD COLUMN bracket TEXT",
+    )),
 )
 """Every schema version in order; version ``n`` is ``MIGRATIONS[n - 1]``."""
 

@@ -23,6 +23,8 @@ from .rows import EVENT_COLUMNS, execution_columns
 __all__ = [
     "INSERT_EVENT",
     "INSERT_FILL",
+    "INSERT_HELD_EVENTS",
+    "INSERT_HELD_ORDER",
     "INSERT_NEW_EVENT",
     "INSERT_ORDER",
     "INSERT_SUBMITTED_EVENTS",
@@ -77,12 +79,19 @@ _INSERT_ORDER = (
     "INSERT INTO orders (seq, id, venue, symbol, side, order_type, time_in_force, "
     "request_quantity, request_notional, request_limit_price, correlation_id, quantity, "
     "limit_price, created_at, replaces, state, filled_quantity, filled_notional, fees, "
-    "updated_at, run_id, run_item) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-    "'{state}', '0', '0', '0', ?, ?, ?)"
+    "updated_at, run_id, run_item, request_trigger, bracket) VALUES (?, ?, ?, ?, ?, ?, ?, "
+    "?, ?, ?, ?, ?, ?, ?, ?, '{state}', '0', '0', '0', ?, ?, ?, ?, ?)"
 )
 INSERT_ORDER = Statement(_INSERT_ORDER.format(state="new"))
 INSERT_SUBMITTED_ORDER = Statement(_INSERT_ORDER.format(state="submitted"))
 """An order created with its SUBMIT event (about to be sent): no update follows."""
+INSERT_HELD_ORDER = Statement(_INSERT_ORDER.format(state="held"))
+"""An order created with its HOLD event (held by the engine until its trigger fires)."""
+INSERT_HELD_EVENTS = (
+    "INSERT INTO events (order_id, seq, kind, state, at) "
+    "VALUES (?, 1, 'new', 'new', ?), (?, 2, 'hold', 'held', ?)"
+)
+"""The NEW and HOLD events of an order created held."""
 INSERT_NEW_EVENT = (
     "INSERT INTO events (order_id, seq, kind, state, at) VALUES (?, 1, 'new', 'new', ?)"
 )
