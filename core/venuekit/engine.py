@@ -15,17 +15,19 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
 from .errors import Code, OrderNotFound, Outcome, VenueKitError, error
+from .held import HeldOrders
 from .journal.base import Journal
 from .journal.ids import ClientIdRules
 from .journal.runs import RunLink, current_link
 from .lifecycle import EventKind
 from .limited import LimitedVenue
-from .model import Instrument, Order, OrderRequest, OrderState, OrderType, Quote
+from .model import BracketRequest, Instrument, Order, OrderRequest, OrderState, OrderType, Quote
 from .outcome import OutcomePolicy, Submitter
 from .plugins import PluginHost
 from .quantize import quantize_request, round_price
@@ -35,14 +37,24 @@ from .recovery import RecoveryReport, recover
 from .retry import retry_call
 from .settlement import Reconciler, SettlementOptions
 from .tracking import OrderTracker
+from .triggers import refuse_crossed
 from .venue import OrderRef, Venue
 
 if TYPE_CHECKING:
     from .validation import OrderValidator
 
-__all__ = ["Engine"]
+__all__ = ["Bracket", "Engine"]
 
 log = logging.getLogger("venuekit.engine")
+
+
+@dataclass(frozen=True, slots=True)
+class Bracket:
+    """The three orders of a bracket: the entry and its two exits."""
+
+    entry: Order
+    take_profit: Order
+    stop_loss: Order
 
 
 class Engine:
@@ -52,7 +64,8 @@ class Engine:
                  policy: OutcomePolicy | None = None, limiter: RateLimiter | None = None,
                  settlement: SettlementOptions | None = None,
                  reconciler: str | None = None,
-                 validator: OrderValidator | None = None) -> None:
+                 validator: OrderValidator | None = None,
+                 trigger_interval: float = 1.0) -> None:
         self.raw_venue = venue
         self.validator = validator
         self.limiter = limiter or RateLimiter.for_venue(venue.capabilities, venue=venue.name)
@@ -87,6 +100,8 @@ class Engine:
         # tracks is one it sent.
         self._inherited: frozenset[str] = frozenset()
         self.recovery: RecoveryReport | None = None
+        # Emulated stops and brackets' exits: journaled HELD, released on their trigger.
+        self.held = HeldOrders(self, self.tracker, interval=trigger_interval)
 
     async def __aenter__(self) -> Self:
         await self.start()
@@ -104,9 +119,30 @@ class Engine:
         """
         await self.venue.connect()
         report = await self.recover()
-        self._inherited = frozenset(report.working)
+        # Orders held for another session are not this session's to cancel on a halt.
+        self._inherited = frozenset(report.working) | frozenset(report.held)
         await self.settlement.start()
+        self._rearm(report.held)
         return report
+
+    def _rearm(self, held: Sequence[str]) -> None:
+        """Watch again the orders a previous session held (their triggers, their marks)."""
+        for order_id in held:
+            order = self.tracker.live(order_id)
+            if order is None or order.state is not OrderState.HELD:
+                continue
+            if order.parent is not None:
+                entry = self.tracker.live(order.parent) or self.journal.get(order.parent)
+                if entry is None:
+                    log.error("a bracket's exit names an entry the journal lacks",
+                              extra={"order_id": order.id, "entry": order.parent})
+                    continue
+                exits = [self.tracker.live(o.id) or o for o in self.journal.children(entry)]
+                self.held.adopt(entry, exits)
+            self.held.arm(order)
+        if held:
+            log.info("held orders re-armed", extra={"venue": self.venue.name,
+                                                    "held": len(held)})
 
     async def recover(self) -> RecoveryReport:
         """Reconcile the journal's open orders with the venue (see :mod:`venuekit.recovery`).
@@ -133,6 +169,7 @@ class Engine:
         return report
 
     async def close(self) -> None:
+        await self.held.stop()
         await self.settlement.stop()
         self.tracker.flush()
         await self.venue.close()
@@ -222,14 +259,99 @@ class Engine:
         """
         if self._refusal is not None:
             raise self._refusal
+        held = self._held_type(request)
         prepared = await self.prepare(request)
+        if prepared.order_type.triggered:
+            refuse_crossed(prepared, await self.quote(prepared.symbol))
         if self.validator is not None:
             await self.validator.check(prepared, self.venue)
+        if held:
+            order = self._journal_held(prepared)
+            if on_journaled is not None:
+                on_journaled(order)
+            self.held.arm(order)
+            return order
         await self.settlement.ready()  # no new order while a stream gap is being filled
         order = await self._journal_new(prepared)
         if on_journaled is not None:
             on_journaled(order)
         return await self.submitter.submit(order)
+
+    def _held_type(self, request: OrderRequest) -> bool:
+        """True when the engine holds ``request`` itself (the venue emulates its type);
+        UNSUPPORTED_ORDER when the venue offers the type in no way."""
+        kind = request.order_type
+        if not kind.triggered:
+            return False
+        support = self.raw_venue.capabilities.order_type(kind)
+        if support is False:
+            raise error(Code.UNSUPPORTED_ORDER,
+                        f"{self.venue.name} takes no {kind} orders, natively or emulated",
+                        venue=self.venue.name)
+        return support == "emulated"
+
+    def _journal_held(self, prepared: OrderRequest) -> Order:
+        """Journal ``prepared`` HELD (NEW and HOLD in one commit) and track it."""
+        order = self.journal.create_order(
+            self.venue.name, prepared, id_rules=self.id_rules, quantity=prepared.quantity,
+            limit_price=prepared.limit_price, held=True, run=current_link())
+        self.tracker.track_recorded(order)
+        return order
+
+    async def release(self, order: Order, data: dict[str, str]) -> None:
+        """Send a HELD order whose trigger fired: its SUBMIT is committed first, then the
+        order it becomes is sent under the outcome policy (see :mod:`venuekit.held`)."""
+        if order.state is not OrderState.HELD or self._halted is not None:
+            return
+        self.tracker.apply(order, EventKind.SUBMIT, data=data)
+        self.tracker.flush()  # durable before anything is sent
+        await self.submitter.submit(order)
+
+    async def submit_bracket(self, bracket: BracketRequest) -> Bracket:
+        """Send a bracket's entry; its exits are journaled HELD with it, in one commit.
+
+        The engine runs the exits (see :mod:`venuekit.held`): the take-profit is placed
+        once the entry is final, for what it filled; the stop-loss is released on its
+        trigger after the take-profit's cancel is confirmed. Returns the three orders.
+        UNSUPPORTED_ORDER when the venue declares no brackets.
+        """
+        if self._refusal is not None:
+            raise self._refusal
+        if self.raw_venue.capabilities.brackets is False:
+            raise error(Code.UNSUPPORTED_ORDER, f"{self.venue.name} takes no brackets",
+                        venue=self.venue.name)
+        entry = await self.prepare(bracket.entry)
+        instrument = await self.instrument(entry.symbol)
+        assert entry.quantity is not None
+        exits = bracket.model_copy(update={
+            "entry": entry,
+            "take_profit": round_price(instrument, bracket.take_profit, entry.side.opposite),
+            "stop_loss": round_price(instrument, bracket.stop_loss, entry.side.opposite)})
+        quote = await self.quote(entry.symbol)
+        stop_loss = exits.stop_loss_request(entry.quantity)
+        refuse_crossed(stop_loss, quote)
+        if self.validator is not None:
+            await self.validator.check(entry, self.venue)
+        await self.settlement.ready()
+        link = current_link()
+        with self.journal.batch():
+            order = self.journal.create_order(
+                self.venue.name, entry, id_rules=self.id_rules, quantity=entry.quantity,
+                limit_price=entry.limit_price, submitted=True, run=link, bracket=exits)
+            legs = [self.journal.create_order(
+                self.venue.name, leg, id_rules=self.id_rules, quantity=leg.quantity,
+                limit_price=leg.limit_price, held=True, run=link, parent=order.id,
+                leg=name)
+                for name, leg in (("take_profit", exits.take_profit_request(entry.quantity)),
+                                  ("stop_loss", stop_loss))]
+            self.submitter.begin(order)
+        for leg in legs:
+            self.tracker.track_recorded(leg)
+        self.held.adopt(order, legs)
+        for leg in legs:
+            self.held.arm(leg)
+        await self.submitter.submit(order)
+        return Bracket(order, legs[0], legs[1])
 
     async def _journal_new(self, prepared: OrderRequest) -> Order:
         """Journal ``prepared`` as NEW and SUBMIT; returns once both are committed.
@@ -320,6 +442,12 @@ class Engine:
         """
         if order.state.is_terminal:
             return order
+        if order.state is OrderState.HELD:
+            self.held.disarm(order)  # withdrawn: nothing was sent
+            self.tracker.apply(order, EventKind.TIMEOUT if as_timeout else EventKind.CANCELLED,
+                               reason="withdrawn while held: nothing was sent")
+            self.tracker.flush()
+            return order
         unacknowledged = order.state is OrderState.SUBMITTED
         ref = self._ref(order) or await self._named(order, "cancel")
         if ref is None:
@@ -405,6 +533,11 @@ class Engine:
         """
         if self._refusal is not None:
             raise self._refusal
+        if order.request.order_type.triggered:
+            raise error(Code.UNSUPPORTED_ORDER,
+                        f"order {order.id} is a {order.request.order_type} order: replace "
+                        "reprices limit orders; cancel it and submit a new one",
+                        venue=self.venue.name)
         instrument = await self.instrument(order.symbol)
         price = round_price(instrument, limit_price, order.side)
         if order.state.is_terminal or price == order.limit_price:

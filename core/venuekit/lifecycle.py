@@ -56,6 +56,7 @@ __all__ = [
     "Result",
     "apply",
     "apply_fill",
+    "never_sent",
     "restatements",
     "standing_fills",
 ]
@@ -109,6 +110,7 @@ TRANSITIONS: Mapping[OrderState, Mapping[EventKind, OrderState]] = {
         E.REJECT: S.REJECTED,  # the released order failed pre-trade validation
         E.CANCELLED: S.CANCELLED,  # withdrawn while held: nothing was sent
         E.EXPIRED: S.EXPIRED,  # its time in force ended while held
+        E.TIMEOUT: S.TIMEOUT,  # its deadline passed while held: nothing was sent
         E.ERROR: S.ERROR,
     },
     S.SUBMITTED: {
@@ -204,6 +206,7 @@ class Result(enum.StrEnum):
 # member through its class (``EventKind.ACK``) calls the enum's descriptor each time.
 _APPLIED, _DUPLICATE = Result.APPLIED, Result.DUPLICATE
 _ACK, _FILL, _REPLACED = E.ACK, E.FILL, E.REPLACED
+_SUBMIT_VALUE = E.SUBMIT.value
 _REQUESTS = frozenset({E.CANCEL_REQUEST, E.REPLACE_REQUEST})
 _NEW = S.NEW
 _HELD = S.HELD
@@ -294,6 +297,13 @@ def apply(order: Order, kind: EventKind, *, at: datetime | None = None,
     # ``_value_`` rather than ``value``: the same string, without the enum descriptor's calls.
     return Applied(_APPLIED, _record(order, kind._value_, target, at, reason=reason,
                                            data=data))
+
+
+def never_sent(order: Order) -> bool:
+    """True when no SUBMIT was ever recorded for ``order``: the venue cannot know it (an
+    order withdrawn while NEW or HELD)."""
+    submit = _SUBMIT_VALUE
+    return not any(event.kind == submit for event in order.history)
 
 
 RESTATES = "restates:"

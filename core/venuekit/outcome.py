@@ -38,6 +38,8 @@ from .venue import Venue
 
 __all__ = ["OutcomePolicy", "Submitter"]
 
+_HOLD = EventKind.HOLD.value
+
 log = logging.getLogger("venuekit.outcome")
 
 
@@ -88,6 +90,10 @@ class Submitter:
 
     def _request(self, order: Order) -> OrderRequest:
         request = order.request
+        if request.order_type.triggered and len(order.history) > 1 \
+                and order.history[1].kind == _HOLD:
+            # Held by the engine until its trigger fired: the venue gets what it became.
+            request = request.released()
         if request.quantity == order.quantity and request.limit_price == order.limit_price:
             return request
         return request.model_copy(update={"quantity": order.quantity,

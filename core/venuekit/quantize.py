@@ -16,6 +16,8 @@ from .model import Instrument, OrderRequest, OrderType, Side
 
 __all__ = ["check_minimums", "quantize_request", "round_price", "round_quantity"]
 
+_PRICED = (OrderType.LIMIT, OrderType.STOP_LIMIT)
+
 
 def _floor(value: Decimal, step: Decimal) -> Decimal:
     return (value / step).to_integral_value(ROUND_FLOOR) * step
@@ -76,12 +78,20 @@ def quantize_request(instrument: Instrument, request: OrderRequest, *,
         raise error(Code.INVALID_ORDER,
                     f"request for {request.symbol} checked against {instrument.symbol}")
     limit = request.limit_price
-    if request.order_type is OrderType.LIMIT and limit is not None:
+    if request.order_type in _PRICED and limit is not None:
         limit = round_price(instrument, limit, request.side, passive=passive)
+    stop = request.stop_price
+    if stop is not None:
+        # Towards the market (down for a buy stop above it, up for a sell stop below it):
+        # a stop off the grid never fires later than asked.
+        stop = round_price(instrument, stop, request.side, passive=True)
     quantity = request.quantity
     if quantity is not None:
         quantity = round_quantity(instrument, quantity)
-        check_minimums(instrument, quantity, limit if limit is not None else reference_price)
-    if quantity == request.quantity and limit == request.limit_price:
+        price = limit if limit is not None else stop if stop is not None else reference_price
+        check_minimums(instrument, quantity, price)
+    if quantity == request.quantity and limit == request.limit_price \
+            and stop == request.stop_price:
         return request
-    return request.model_copy(update={"quantity": quantity, "limit_price": limit})
+    return request.model_copy(update={"quantity": quantity, "limit_price": limit,
+                                      "stop_price": stop})

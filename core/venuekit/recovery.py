@@ -5,6 +5,9 @@ not terminal:
 
 * NEW: the SUBMIT event is committed before any byte goes to the venue, so a NEW order was
   never sent; it ends in ERROR with that reason (it is not re-sent: the intent is stale);
+* HELD: held by the engine until its trigger fires, never sent; it is left as it is (the
+  venue knows nothing of it) and listed in ``held``: the engine re-arms it after recovery
+  (see :mod:`venuekit.triggers`);
 * SUBMITTED: looked up (client order id or fingerprint) after the venue's grace window;
   found, it is reconciled; proven absent, it ends in ERROR ("never reached the venue"); an
   order whose cancel was requested before any acknowledgement is treated the same way;
@@ -60,6 +63,8 @@ class RecoveryReport:
     """Working orders (order id, run id) of runs whose process is gone or that ended."""
     standalone: list[str] = field(default_factory=list)
     """Working orders that belong to no run."""
+    held: list[str] = field(default_factory=list)
+    """Orders held by the engine until their trigger fires (never sent): re-armed."""
 
     @property
     def ok(self) -> bool:
@@ -78,6 +83,7 @@ class RecoveryReport:
             "live": list(self.live),
             "orphaned": [{"order_id": i, "run_id": r} for i, r in self.orphaned],
             "standalone": list(self.standalone),
+            "held": list(self.held),
         }
 
 
@@ -102,6 +108,8 @@ async def _confirm_absent(venue: Venue, tracker: OrderTracker, order: Order,
 
 async def _recover_one(venue: Venue, tracker: OrderTracker, order: Order, fills: Sequence[Fill],
                        policy: OutcomePolicy) -> None:
+    if order.state is OrderState.HELD:
+        return  # never sent: the engine re-arms its trigger
     if order.state is OrderState.NEW:
         tracker.apply(order, EventKind.ERROR,
                       reason="never sent: the process stopped before submitting it")
@@ -141,7 +149,7 @@ async def recover(venue: Venue, tracker: OrderTracker,
     if not orders:
         return report
     fills: Sequence[Fill] = ()
-    if any(o.state is not OrderState.NEW for o in orders):
+    if any(o.state is not OrderState.NEW and o.state is not OrderState.HELD for o in orders):
         since = min(o.created_at for o in orders) - CLOCK_SLACK
         try:
             fills = await fetch_fills(venue, since, backoff=policy.lookup_backoff)
@@ -165,7 +173,9 @@ async def recover(venue: Venue, tracker: OrderTracker,
                                      if e.fill is not None and e.fill.inferred)
         if order.state is not before:
             report.changes.append((order.id, before, order.state))
-        if not order.state.is_terminal:
+        if order.state is OrderState.HELD:
+            report.held.append(order.id)
+        elif not order.state.is_terminal:
             report.working.append(order.id)
     _name_working(tracker, report, orders)
     log.info("recovery finished",
@@ -180,7 +190,7 @@ def _name_working(tracker: OrderTracker, report: RecoveryReport,
     """Tell the working orders of live runs from orphans and standalone orders."""
     runs: dict[str, Run | None] = {}
     for order in orders:
-        if order.state.is_terminal:
+        if order.state.is_terminal or order.state is OrderState.HELD:
             continue
         run_id = order.run_id
         if run_id is None:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from .errors import OrderNotFound, VenueKitError
-from .lifecycle import EventKind
+from .lifecycle import EventKind, never_sent
 from .model import Order, OrderState, OrderUpdate
 from .reconcile import apply_snapshot, reconcile_order
 from .retry import Backoff
@@ -151,7 +151,7 @@ class StreamFirstReconciler:
         """Reconcile every open order over REST, then open the gate for submits."""
         try:
             for order in self.tracker.open_orders():
-                if order.state is OrderState.NEW:
+                if order.state is OrderState.NEW or order.state is OrderState.HELD:
                     continue
                 await self._poll(order)
         finally:
@@ -191,7 +191,7 @@ class StreamFirstReconciler:
         whole quantity, and nothing can happen to it after that.
         """
         if (not self.options.confirm_terminal or not order.state.is_terminal
-                or order.state is OrderState.FILLED):
+                or order.state is OrderState.FILLED or never_sent(order)):
             return
         if order.state in _CANCEL_LIKE and self.options.late_grace > 0:
             await asyncio.sleep(self.options.late_grace)
@@ -225,6 +225,10 @@ class StreamFirstReconciler:
                 continue
             if deadline is not None and loop.time() >= deadline:
                 return order
+            if order.state is OrderState.HELD:
+                # The engine holds it: the venue has nothing to say until it is released.
+                interval = min(interval * 2, self.options.poll_max)
+                continue
             await self._poll(order)
             if self.tracker.version(order) == version:
                 interval = min(interval * 2, self.options.poll_max)

@@ -27,8 +27,16 @@ from types import TracebackType
 from typing import Any, ClassVar, Literal, Self
 
 from .errors import Code, VenueKitError, error
-from .model import (Account, Fill, Instrument, OrderRequest, OrderSnapshot, OrderType,
-                    OrderUpdate, Quote)
+from .model import (
+    Account,
+    Fill,
+    Instrument,
+    OrderRequest,
+    OrderSnapshot,
+    OrderType,
+    OrderUpdate,
+    Quote,
+)
 
 __all__ = [
     "Capabilities",

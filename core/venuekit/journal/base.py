@@ -191,6 +191,15 @@ class Journal(abc.ABC):
         return {o.venue_order_id for o in self.orders(venue=venue, since=since)
                 if o.venue_order_id}
 
+    def children(self, entry: Order) -> list[Order]:
+        """The exits of bracket ``entry`` (the orders naming it as their ``parent``), oldest
+        first. The default reads the venue's orders created since the entry; a backend
+        may answer from an index."""
+        found = [o for o in self.orders(venue=entry.venue, since=entry.created_at)
+                 if o.parent == entry.id]
+        found.reverse()
+        return found
+
     @abc.abstractmethod
     def fills(self, *, venue: str | None = None, symbol: str | None = None) -> list[Fill]:
         """Every recorded execution (each once), in execution-time order; an inferred fill

@@ -1,0 +1,264 @@
+"""Held orders: the engine's emulation of stops and of brackets' exits.
+
+Where a venue declares a stop type ``"emulated"`` (see
+:meth:`venuekit.venue.Capabilities.order_type`), or for the exits of an emulated bracket,
+the engine journals the order HELD (with its trigger, in one commit) and sends nothing.
+:class:`HeldOrders` watches quotes for the held orders' symbols, every ``interval``
+seconds, and **releases** an order when its trigger fires (:mod:`venuekit.triggers`):
+its SUBMIT is committed, then the order it becomes (market, or limit for a stop-limit)
+is sent under the outcome policy with the client order id it was journaled with. The
+check of the state and the SUBMIT happen in one step of the event loop, so an order is
+released at most once, and a cancel that comes first withdraws it with nothing sent.
+
+A trailing stop's new marks are journaled as MARK events. After a restart, recovery leaves
+HELD orders alone and the engine re-arms them from the journal, a trailing stop from its
+last recorded mark.
+
+Brackets (:meth:`venuekit.engine.Engine.submit_bracket`): the entry is sent, and both
+exits are journaled HELD in the same commit, each naming the entry. Neither exit is
+released before the entry is final; then
+
+* the take-profit is released as a limit order for what the entry filled;
+* the stop-loss fires on its trigger. Before it is released, a take-profit still working
+  is cancelled and the cancel confirmed (fills that raced it counted); the stop-loss is
+  then sent for what the entry filled less what the take-profit sold, or withdrawn if
+  nothing is left. Should the cancel not be confirmed, the stop-loss stays held and tries
+  again at the next quote that fires it;
+* a take-profit that fills in full withdraws the stop-loss; an entry that ends with
+  nothing filled withdraws both.
+
+So the exits together never sell more than the entry bought (never buy more than it sold).
+Held orders are watched only while an engine runs: nothing protects a position while no
+process holds its stops (see docs/order-types.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Protocol
+
+from .errors import VenueKitError
+from .lifecycle import EventKind
+from .model import ZERO, Order, OrderState, OrderType, Quote
+from .tracking import OrderTracker
+from .triggers import advance_mark, fires, recorded_mark, stop_level
+
+__all__ = ["HeldOrders", "Releaser"]
+
+log = logging.getLogger("venuekit.held")
+
+TAKE_PROFIT = "take_profit"
+STOP_LOSS = "stop_loss"
+
+
+class Releaser(Protocol):
+    """What the held orders need from the engine."""
+
+    async def quote(self, symbol: str) -> Quote: ...
+    async def release(self, order: Order, data: dict[str, str]) -> None: ...
+    async def cancel(self, order: Order) -> Order: ...
+
+
+@dataclass(slots=True)
+class _Watch:
+    order: Order
+    mark: Decimal | None
+
+
+class HeldOrders:
+    """The orders the engine holds, watched against quotes and released once."""
+
+    def __init__(self, engine: Releaser, tracker: OrderTracker, *,
+                 interval: float = 1.0) -> None:
+        if interval <= 0:
+            raise ValueError("the held orders' quote interval must be positive")
+        self.engine = engine
+        self.tracker = tracker
+        self.interval = interval
+        self._armed: dict[str, _Watch] = {}
+        # A bracket's orders by the entry's id: the entry and each exit, live objects.
+        self._families: dict[str, dict[str, Order]] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._busy: set[asyncio.Task[None]] = set()
+        self._closed = False
+
+    def __len__(self) -> int:
+        return len(self._armed)
+
+    def __contains__(self, order_id: object) -> bool:
+        return order_id in self._armed
+
+    def arm(self, order: Order) -> None:
+        """Watch HELD ``order`` until it is released or withdrawn (a bracket's exit is
+        first made known with :meth:`adopt`)."""
+        if order.state is not OrderState.HELD:
+            raise ValueError(f"order {order.id} is {order.state}, not held")
+        self._armed[order.id] = _Watch(order, recorded_mark(order))
+        if self._task is None and not self._closed:
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    def disarm(self, order: Order) -> None:
+        self._armed.pop(order.id, None)
+
+    async def stop(self) -> None:
+        """Stop watching; the held orders stay HELD in the journal (re-armed at the next
+        start)."""
+        self._closed = True
+        tasks = [task for task in (self._task, *self._busy) if task is not None]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._task = None
+
+    # the watch ---------------------------------------------------------------------
+    async def _run(self) -> None:
+        try:
+            while self._armed:
+                symbols = sorted({watch.order.symbol for watch in self._armed.values()})
+                quotes = await asyncio.gather(*(self._quote(s) for s in symbols))
+                by_symbol = dict(zip(symbols, quotes, strict=True))
+                for watch in list(self._armed.values()):
+                    self._observe(watch, by_symbol.get(watch.order.symbol))
+                await asyncio.sleep(self.interval)
+        finally:
+            self._task = None
+
+    async def _quote(self, symbol: str) -> Quote | None:
+        try:
+            return await self.engine.quote(symbol)
+        except VenueKitError as exc:
+            log.warning("no quote for held orders; trying again",
+                        extra={"symbol": symbol, "code": exc.code.name})
+            return None
+
+    def _observe(self, watch: _Watch, quote: Quote | None) -> None:
+        order = watch.order
+        if order.state is not OrderState.HELD:
+            self._armed.pop(order.id, None)
+            return
+        if order.parent is not None and not self._exit_ready(order):
+            return
+        request = order.request
+        if order.leg == TAKE_PROFIT:
+            self._start(self._release_exit(order, {"released": "the entry is final"}))
+            return
+        if quote is None:
+            return
+        if request.order_type is OrderType.TRAILING_STOP:
+            moved = advance_mark(request.side, watch.mark, quote)
+            if moved is not None:
+                watch.mark = moved
+                self.tracker.apply(order, EventKind.MARK, data={"mark": str(moved)})
+        stop = stop_level(request, watch.mark)
+        if stop is None or not fires(request.side, stop, quote):
+            return
+        data = {"trigger": str(stop), "bid": str(quote.bid), "ask": str(quote.ask)}
+        log.info("held order triggered",
+                 extra={"order_id": order.id, "symbol": order.symbol, "trigger": str(stop),
+                        "bid": str(quote.bid), "ask": str(quote.ask)})
+        if order.parent is not None:
+            self._start(self._release_exit(order, data))
+        else:
+            self._armed.pop(order.id, None)
+            self._start(self.engine.release(order, data))
+
+    def _start(self, work: Awaitable[None]) -> None:
+        order_task = asyncio.ensure_future(work)
+        self._busy.add(order_task)
+        order_task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._busy.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("releasing a held order failed",
+                      exc_info=task.exception(), extra={"error": repr(task.exception())})
+
+    # brackets ----------------------------------------------------------------------
+    def _family(self, order: Order) -> dict[str, Order]:
+        assert order.parent is not None
+        return self._families.setdefault(order.parent, {})
+
+    def _exit_ready(self, order: Order) -> bool:
+        """True once the entry is final; withdraws the exit when there is nothing for it
+        to do (the entry filled nothing, the take-profit sold everything)."""
+        family = self._family(order)
+        entry = family.get("entry")
+        if entry is None or not entry.state.is_terminal:
+            return False
+        if self._left(order, family) <= 0:
+            self._withdraw(order, "nothing left to exit: " + (
+                "the entry filled nothing" if entry.filled_quantity == 0
+                else "the take-profit sold it all"))
+            return False
+        return True
+
+    @staticmethod
+    def _left(order: Order, family: dict[str, Order]) -> Decimal:
+        """What an exit may still sell: the entry's fills less the other exit's."""
+        entry = family["entry"]
+        other = family.get(STOP_LOSS if order.leg == TAKE_PROFIT else TAKE_PROFIT)
+        sold = other.filled_quantity if other is not None else ZERO
+        return entry.filled_quantity - sold
+
+    def _withdraw(self, order: Order, reason: str) -> None:
+        self._armed.pop(order.id, None)
+        if order.state is OrderState.HELD:
+            self.tracker.apply(order, EventKind.CANCELLED, reason=reason)
+            self.tracker.flush()
+
+    async def _release_exit(self, order: Order, data: dict[str, str]) -> None:
+        """Release one exit of a bracket for what is left (see the module docstring)."""
+        if order.id not in self._armed or order.state is not OrderState.HELD:
+            return
+        self._armed.pop(order.id)  # no second release while this one runs
+        family = self._family(order)
+        if order.leg == STOP_LOSS:
+            other = family.get(TAKE_PROFIT)
+            if other is not None and other.state is not OrderState.HELD \
+                    and not other.state.is_terminal:
+                try:
+                    await self.engine.cancel(other)
+                except VenueKitError as exc:
+                    log.warning("could not cancel the take-profit; the stop-loss waits",
+                                extra={"order_id": order.id, "take_profit": other.id,
+                                       "code": exc.code.name})
+                if not other.state.is_terminal:
+                    self._rearm(order)
+                    return
+            elif other is not None and other.state is OrderState.HELD:
+                self._withdraw(other, "the stop-loss fired first")
+        left = self._left(order, family)
+        if left <= 0:
+            self._withdraw(order, "nothing left to exit: the take-profit sold it all")
+            return
+        if order.state is not OrderState.HELD:
+            return
+        order.quantity = left
+        await self.engine.release(order, data)
+
+    def _rearm(self, order: Order) -> None:
+        if order.state is OrderState.HELD and not self._closed:
+            self._armed[order.id] = _Watch(order, recorded_mark(order))
+            if self._task is None:
+                self._task = asyncio.get_running_loop().create_task(self._run())
+
+    def family_of(self, order: Order) -> dict[str, Order]:
+        """The live objects of the bracket ``order`` belongs to (entry and exits)."""
+        key = order.parent or order.id
+        return dict(self._families.get(key, {}))
+
+    def adopt(self, entry: Order, exits: list[Order]) -> None:
+        """Know ``entry`` and its ``exits`` as one bracket (at submit, and after a restart)."""
+        family = self._families.setdefault(entry.id, {})
+        family["entry"] = entry
+        for order in exits:
+            if order.leg is not None:
+                family[order.leg] = order
+
