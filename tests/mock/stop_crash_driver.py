@@ -10,8 +10,8 @@ re-arms them, moves the bid to 49.00 (both fire) and dies at ``--kill-at`` of th
 release: after its SUBMIT is committed but before its create leaves the process
 (``released``), or once the venue has accepted it, before the answer arrives
 (``accepted``). ``resume`` restarts (moving the bid to 49.00 if nothing fired yet), waits
-until no order is held or working, and prints the recovery report as JSON. The venue keeps its state in a file, as a real
-venue would across the kill.
+until no order is held or working, and prints the recovery report as JSON. The venue
+keeps its state in a file, as a real venue would across the kill.
 """
 
 from __future__ import annotations
