@@ -14,6 +14,7 @@ import signal
 import subprocess
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from tests.support.crash import run_driver
 from tests.support.journal_truth import assert_journal_matches_ledger
@@ -45,10 +46,10 @@ def held_then_killed(directory: Path) -> dict[str, str]:
     return {job: o.id for job, o in orders.items()}
 
 
-def resumed(directory: Path) -> dict[str, object]:
+def resumed(directory: Path) -> dict[str, Any]:
     done = driver("resume", "--dir", str(directory))
     assert done.returncode == 0, done.stderr
-    report: dict[str, object] = json.loads(done.stdout)
+    report: dict[str, Any] = json.loads(done.stdout)
     assert report["ok"] and report["still_held"] == []
     return report
 
@@ -63,7 +64,7 @@ def check_truth(directory: Path) -> None:
 def test_a_stop_held_at_the_kill_is_rearmed_and_fires_once(tmp_path: Path) -> None:
     ids = held_then_killed(tmp_path)
     report = resumed(tmp_path)
-    assert sorted(report["held"]) == sorted(ids.values())  # type: ignore[arg-type]
+    assert sorted(report["held"]) == sorted(ids.values())
     assert report["states"] == {"stop": "filled", "trailing": "filled"}
     ledger = venue_of(tmp_path).control.ledger
     assert [len(ledger.orders_with_client_id(i)) for i in ids.values()] == [1, 1]
@@ -80,7 +81,7 @@ def test_a_stop_killed_after_its_release_before_sending_is_never_sent(tmp_path: 
     crashed = driver("fire", "--dir", str(tmp_path), "--kill-at", "released")
     assert crashed.returncode == -signal.SIGKILL, crashed.stderr
     report = resumed(tmp_path)
-    assert report["states"]["stop"] == "error"  # type: ignore[index]
+    assert report["states"]["stop"] == "error"
     assert venue_of(tmp_path).control.ledger.orders_with_client_id(ids["stop"]) == []
     check_truth(tmp_path)
 
@@ -91,7 +92,7 @@ def test_a_stop_killed_once_the_venue_took_it_is_found_there_and_not_resent(
     crashed = driver("fire", "--dir", str(tmp_path), "--kill-at", "accepted")
     assert crashed.returncode == -signal.SIGKILL, crashed.stderr
     report = resumed(tmp_path)
-    assert report["states"]["stop"] == "filled"  # type: ignore[index]
+    assert report["states"]["stop"] == "filled"
     ledger = venue_of(tmp_path).control.ledger
     placed = ledger.orders_with_client_id(ids["stop"])
     assert len(placed) == 1
