@@ -1,7 +1,8 @@
 """The conformance kit: standard tests every venue plugin runs against its mock or emulator.
 
 A plugin's test module subclasses :class:`VenueConformanceTests` (or any of
-:class:`OrderTests`, :class:`FailureTests`, :class:`StrategyTests`), sets ``symbol`` and
+:class:`OrderTests`, :class:`FailureTests`, :class:`StrategyTests`, :class:`TriggerTests`),
+sets ``symbol`` and
 implements ``venue_under_test()``, which yields a :class:`VenueUnderTest`: the connected
 venue and a :class:`MarketControl` handle on its simulated market::
 
@@ -36,7 +37,8 @@ _LAZY: dict[str, str] = {
     "MarketControl": "control",
     "VenueUnderTest": "base", "KitSession": "base", "Gate": "base",
     "VenueTestBase": "base", "OrderTests": "orders", "FailureTests": "failures",
-    "StrategyTests": "strategy_runs", "VenueConformanceTests": "standard",
+    "StrategyTests": "strategy_runs", "TriggerTests": "trigger_orders",
+    "VenueConformanceTests": "standard",
 }
 
 __all__ = [
@@ -49,6 +51,7 @@ __all__ = [
     "MarketControl",
     "OrderTests",
     "StrategyTests",
+    "TriggerTests",
     "VenueConformanceTests",
     "VenueTestBase",
     "VenueUnderTest",
@@ -71,3 +74,4 @@ if TYPE_CHECKING:
     from .orders import OrderTests
     from .standard import VenueConformanceTests
     from .strategy_runs import StrategyTests
+    from .trigger_orders import TriggerTests

@@ -222,6 +222,7 @@ class KitSession:
             try:
                 yield engine
             finally:
+                await engine.held.stop()
                 await engine.settlement.stop()
 
 

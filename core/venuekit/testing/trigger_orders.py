@@ -1,0 +1,199 @@
+"""Standard tests of stops, stop-limits, trailing stops and brackets, through the engine.
+
+Each applies where the venue offers the type, natively or emulated (the engine then holds
+the order and releases it on its trigger); either way the order must fire at the same
+quote, once, and end the same. The rules are :mod:`venuekit.triggers`': a buy stop fires
+when the ask reaches its stop, a sell stop when the bid falls to it, a trailing stop at its
+trail from the best price seen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+
+from ..engine import Engine
+from ..errors import Code, VenueKitError
+from ..model import BracketRequest, Order, OrderRequest, OrderState, OrderType, Side
+from .base import OFFERED, Gate, KitSession, VenueTestBase
+from .control import LedgerFill
+
+__all__ = ["TriggerTests"]
+
+_TRIGGER_INTERVAL = 0.05
+"""How often the kit's engine reads quotes for the orders it holds (emulated stops)."""
+
+
+def _stop(kit: KitSession, side: Side, stop: Decimal, units: int = 1, *,
+          limit: Decimal | None = None) -> OrderRequest:
+    kind = OrderType.STOP if limit is None else OrderType.STOP_LIMIT
+    return OrderRequest(symbol=kit.symbol, side=side, quantity=kit.unit * units,
+                        order_type=kind, stop_price=stop, limit_price=limit)
+
+
+async def _settled(engine: Engine, order: Order, what: str, timeout: float = 5.0) -> Order:
+    done = await engine.settle(order, timeout=timeout)
+    assert done.state.is_terminal, f"{what}: the order is still {done.state} after {timeout} s"
+    return done
+
+
+async def _untouched(kit: KitSession, order: Order, seconds: float = 0.3) -> None:
+    """The order has not traded after ``seconds`` (its trigger has not been reached)."""
+    await asyncio.sleep(seconds)
+    assert order.filled_quantity == 0 and not order.state.is_terminal, (
+        f"the stop traded before its trigger was reached: {order!r}")
+    assert await kit.ledger_fills() == [], "the venue executed the stop before its trigger"
+
+
+class TriggerTests(VenueTestBase):
+    """Stops, stop-limits, trailing stops and brackets end as they do on the mock."""
+
+    def test_stop_fires_when_the_ask_reaches_it(self) -> None:
+        """A buy stop two ticks over the ask waits while the ask is a tick short, fires
+        when the ask reaches it, and fills once at the stop.
+
+        If this fails on a native venue: the venue's trigger rule differs from the kit's
+        (see :mod:`venuekit.triggers`); map the type as ``"emulated"`` instead.
+        """
+        async def body(kit: KitSession) -> None:
+            stop = kit.ask + 2 * kit.tick
+            async with kit.engine(trigger_interval=_TRIGGER_INTERVAL) as engine:
+                order = await engine.submit(_stop(kit, Side.BUY, stop))
+                await kit.show(bid=stop - 2 * kit.tick, ask=stop - kit.tick,
+                               bid_size=kit.depth, ask_size=kit.depth)
+                await _untouched(kit, order)
+                await kit.show(bid=stop - kit.tick, ask=stop, bid_size=kit.depth,
+                               ask_size=kit.depth)
+                done = await _settled(engine, order, "a stop whose trigger was reached")
+            assert done.state is OrderState.FILLED, (done.state, done.reason)
+            assert done.average_price == stop
+            fills = await kit.ledger_fills()
+            assert sum(f.quantity for f in fills) == kit.unit, "the stop traded more than once"
+        self.run(body, Gate("stop_orders", OFFERED))
+
+    def test_stop_limit_releases_a_limit_at_its_price(self) -> None:
+        """A buy stop-limit fires at its stop and trades as a limit order, never above its
+        limit."""
+        async def body(kit: KitSession) -> None:
+            stop = kit.ask + 2 * kit.tick
+            limit = stop + kit.tick
+            async with kit.engine(trigger_interval=_TRIGGER_INTERVAL) as engine:
+                order = await engine.submit(_stop(kit, Side.BUY, stop, 2, limit=limit))
+                await _untouched(kit, order)
+                await kit.show(bid=stop - kit.tick, ask=stop, bid_size=kit.depth,
+                               ask_size=kit.depth)
+                done = await _settled(engine, order, "a stop-limit whose trigger was reached")
+            assert done.state is OrderState.FILLED, (done.state, done.reason)
+            assert done.average_price is not None and done.average_price <= limit
+        self.run(body, Gate("stop_limit_orders", OFFERED))
+
+    def test_trailing_stop_follows_the_market_and_fires_at_its_trail(self) -> None:
+        """A buy trailing stop with a trail of two ticks follows the ask down and fires
+        when the ask rises two ticks off its low."""
+        async def body(kit: KitSession) -> None:
+            trail = 2 * kit.tick
+            request = OrderRequest(symbol=kit.symbol, side=Side.BUY, quantity=kit.unit,
+                                   order_type=OrderType.TRAILING_STOP, trail_amount=trail)
+            async with kit.engine(trigger_interval=_TRIGGER_INTERVAL) as engine:
+                order = await engine.submit(request)
+                await asyncio.sleep(0.2)
+                low = kit.ask - 3 * kit.tick
+                await kit.show(bid=low - kit.tick, ask=low, bid_size=kit.depth,
+                               ask_size=kit.depth)
+                await asyncio.sleep(0.2)
+                await kit.show(bid=low, ask=low + kit.tick, bid_size=kit.depth,
+                               ask_size=kit.depth)
+                await _untouched(kit, order)
+                await kit.show(bid=low + kit.tick, ask=low + trail, bid_size=kit.depth,
+                               ask_size=kit.depth)
+                done = await _settled(engine, order, "a trailing stop off its low by its trail")
+            assert done.state is OrderState.FILLED, (done.state, done.reason)
+            assert done.average_price == low + trail
+        self.run(body, Gate("trailing_stops", OFFERED))
+
+    def test_stop_cancelled_before_its_trigger_never_trades(self) -> None:
+        """A stop cancelled before its trigger ends CANCELLED and never trades after."""
+        async def body(kit: KitSession) -> None:
+            stop = kit.ask + 2 * kit.tick
+            async with kit.engine(trigger_interval=_TRIGGER_INTERVAL) as engine:
+                order = await engine.submit(_stop(kit, Side.BUY, stop))
+                done = await engine.cancel(order)
+                assert done.state is OrderState.CANCELLED, (done.state, done.reason)
+                await kit.show(bid=stop, ask=stop + kit.tick, bid_size=kit.depth,
+                               ask_size=kit.depth)
+                await asyncio.sleep(0.3)
+            assert await kit.ledger_fills() == []
+        self.run(body, Gate("stop_orders", OFFERED))
+
+    def test_stop_already_crossed_is_refused_before_sending(self) -> None:
+        """A buy stop at the ask would fire at once: the engine refuses it (INVALID_PRICE)
+        and nothing reaches the venue."""
+        async def body(kit: KitSession) -> None:
+            async with kit.engine() as engine:
+                try:
+                    await engine.submit(_stop(kit, Side.BUY, kit.ask))
+                except VenueKitError as exc:
+                    assert exc.code is Code.INVALID_PRICE, exc
+                else:
+                    raise AssertionError("a stop at the ask must be refused")
+            assert list(await kit.ledger_orders()) == []
+        self.run(body, Gate("stop_orders", OFFERED))
+
+    def test_bracket_take_profit_cancels_the_stop_loss(self) -> None:
+        """A bracket's entry fills; its take-profit fills when the bid reaches it; the
+        stop-loss ends without trading; what was sold equals what was bought."""
+        async def body(kit: KitSession) -> None:
+            bracket = BracketRequest(entry=kit.market(Side.BUY, 2),
+                                     take_profit=kit.ask + 3 * kit.tick,
+                                     stop_loss=kit.bid - 3 * kit.tick)
+            async with kit.engine(trigger_interval=_TRIGGER_INTERVAL) as engine:
+                placed = await engine.submit_bracket(bracket)
+                await _settled(engine, placed.entry, "the bracket's entry")
+                await asyncio.sleep(0.3)
+                target = bracket.take_profit
+                await kit.show(bid=target, ask=target + kit.tick, bid_size=kit.depth,
+                               ask_size=kit.depth)
+                take_profit = await _settled(engine, placed.take_profit, "the take-profit")
+                stop_loss = await _settled(engine, placed.stop_loss, "the stop-loss")
+            assert take_profit.state is OrderState.FILLED
+            assert stop_loss.state is OrderState.CANCELLED and stop_loss.filled_quantity == 0
+            _flat(await kit.ledger_fills(), kit.unit * 2)
+        self.run(body, Gate("brackets", OFFERED))
+
+    def test_bracket_stop_loss_sells_what_the_take_profit_left(self) -> None:
+        """The take-profit fills one unit of two; then the stop-loss fires: the take-profit
+        is cancelled first and the stop-loss sells the one unit left, never more."""
+        async def body(kit: KitSession) -> None:
+            bracket = BracketRequest(entry=kit.market(Side.BUY, 2),
+                                     take_profit=kit.ask + 3 * kit.tick,
+                                     stop_loss=kit.bid - 3 * kit.tick)
+            async with kit.engine(trigger_interval=_TRIGGER_INTERVAL) as engine:
+                placed = await engine.submit_bracket(bracket)
+                await _settled(engine, placed.entry, "the bracket's entry")
+                await asyncio.sleep(0.3)
+                target = bracket.take_profit
+                await kit.show(bid=target, ask=target + kit.tick, bid_size=kit.unit,
+                               ask_size=kit.depth)
+                await kit.eventually(lambda: _filled(placed.take_profit),
+                                     lambda filled: filled > 0, what="a partial take-profit")
+                low = bracket.stop_loss
+                await kit.show(bid=low, ask=low + kit.tick, bid_size=kit.depth,
+                               ask_size=kit.depth)
+                stop_loss = await _settled(engine, placed.stop_loss, "the stop-loss")
+                take_profit = await _settled(engine, placed.take_profit, "the take-profit")
+            assert take_profit.filled_quantity == kit.unit
+            assert stop_loss.state is OrderState.FILLED
+            assert stop_loss.filled_quantity == kit.unit
+            _flat(await kit.ledger_fills(), kit.unit * 2)
+        self.run(body, Gate("brackets", OFFERED))
+
+
+async def _filled(order: Order) -> Decimal:
+    return order.filled_quantity
+
+
+def _flat(fills: list[LedgerFill], bought: Decimal) -> None:
+    buys = sum((f.quantity for f in fills if f.side is Side.BUY), Decimal(0))
+    sells = sum((f.quantity for f in fills if f.side is Side.SELL), Decimal(0))
+    assert buys == bought, f"the entry bought {buys}, expected {bought}"
+    assert sells == buys, f"the exits sold {sells} of the {buys} the entry bought"
