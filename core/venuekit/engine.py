@@ -122,10 +122,10 @@ class Engine:
         # Orders held for another session are not this session's to cancel on a halt.
         self._inherited = frozenset(report.working) | frozenset(report.held)
         await self.settlement.start()
-        self._rearm(report.held)
+        await self._rearm(report.held)
         return report
 
-    def _rearm(self, held: Sequence[str]) -> None:
+    async def _rearm(self, held: Sequence[str]) -> None:
         """Watch again the orders a previous session held (their triggers, their marks)."""
         for order_id in held:
             order = self.tracker.live(order_id)
@@ -138,7 +138,7 @@ class Engine:
                               extra={"order_id": order.id, "entry": order.parent})
                     continue
                 exits = [self.tracker.live(o.id) or o for o in self.journal.children(entry)]
-                self.held.adopt(entry, exits)
+                self.held.adopt(entry, exits, await self.instrument(entry.symbol))
             self.held.arm(order)
         if held:
             log.info("held orders re-armed", extra={"venue": self.venue.name,
@@ -347,7 +347,7 @@ class Engine:
             self.submitter.begin(order)
         for leg in legs:
             self.tracker.track_recorded(leg)
-        self.held.adopt(order, legs)
+        self.held.adopt(order, legs, instrument)
         for leg in legs:
             self.held.arm(leg)
         await self.submitter.submit(order)

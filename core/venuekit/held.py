@@ -18,7 +18,8 @@ Brackets (:meth:`venuekit.engine.Engine.submit_bracket`): the entry is sent, and
 exits are journaled HELD in the same commit, each naming the entry. Neither exit is
 released before the entry is final; then
 
-* the take-profit is released as a limit order for what the entry filled;
+* the take-profit is released as a limit order for what the entry filled (less a fee the
+  venue took in the asset bought, rounded down to the lot: what the account holds);
 * the stop-loss fires on its trigger. Before it is released, a take-profit still working
   is cancelled and the cancel confirmed (fills that raced it counted); the stop-loss is
   then sent for what the entry filled less what the take-profit sold, or withdrawn if
@@ -44,16 +45,30 @@ from typing import Protocol
 
 from .errors import VenueKitError
 from .lifecycle import EventKind
-from .model import ZERO, Order, OrderState, OrderType, Quote
+from .model import ZERO, Instrument, Order, OrderState, OrderType, Quote
+from .quantize import floor_to_lot
 from .tracking import OrderTracker
 from .triggers import advance_mark, fires, recorded_mark, stop_level
 
-__all__ = ["HeldOrders", "Releaser"]
+__all__ = ["HeldOrders", "Releaser", "exit_quantity"]
 
 log = logging.getLogger("venuekit.held")
 
 TAKE_PROFIT = "take_profit"
 STOP_LOSS = "stop_loss"
+
+
+def exit_quantity(entry: Order, instrument: Instrument | None) -> Decimal:
+    """What a bracket's exits may sell in all: what the entry filled, less the fees the
+    venue charged in the asset bought (a buy of BTC paying its fee in BTC holds less than
+    it filled), rounded down to the lot."""
+    filled = entry.filled_quantity
+    if instrument is None:
+        return filled
+    base = instrument.base_currency
+    if base is not None:
+        filled -= sum((fill.fee for fill in entry.fills if fill.fee_currency == base), ZERO)
+    return floor_to_lot(instrument, filled)
 
 
 class Releaser(Protocol):
@@ -85,6 +100,8 @@ class HeldOrders:
         self._families: dict[str, dict[str, Order]] = {}
         self._task: asyncio.Task[None] | None = None
         self._busy: set[asyncio.Task[None]] = set()
+        self._supervised: set[str] = set()
+        self._instruments: dict[str, Instrument] = {}
         self._closed = False
 
     def __len__(self) -> int:
@@ -121,14 +138,32 @@ class HeldOrders:
     async def _run(self) -> None:
         try:
             while self._armed:
-                symbols = sorted({watch.order.symbol for watch in self._armed.values()})
+                watching = [watch for watch in self._armed.values() if self._triggered(watch)]
+                symbols = sorted({watch.order.symbol for watch in watching})
                 quotes = await asyncio.gather(*(self._quote(s) for s in symbols))
                 by_symbol = dict(zip(symbols, quotes, strict=True))
-                for watch in list(self._armed.values()):
-                    self._observe(watch, by_symbol.get(watch.order.symbol))
+                for watch in watching:
+                    quote = by_symbol.get(watch.order.symbol)
+                    if quote is not None and watch.order.id in self._armed:
+                        self._observe(watch, quote)
                 await asyncio.sleep(self.interval)
         finally:
             self._task = None
+
+    def _triggered(self, watch: _Watch) -> bool:
+        """True when ``watch`` waits for a quote now: a stop, or a bracket's stop-loss
+        once its entry is final (its supervisor runs everything else)."""
+        order = watch.order
+        if order.state is not OrderState.HELD:
+            self._armed.pop(order.id, None)
+            return False
+        if order.parent is None:
+            return True
+        if order.leg != STOP_LOSS:
+            return False
+        family = self._family(order)
+        entry = family.get("entry")
+        return entry is not None and entry.state.is_terminal and self._left(order, family) > 0
 
     async def _quote(self, symbol: str) -> Quote | None:
         try:
@@ -138,19 +173,9 @@ class HeldOrders:
                         extra={"symbol": symbol, "code": exc.code.name})
             return None
 
-    def _observe(self, watch: _Watch, quote: Quote | None) -> None:
+    def _observe(self, watch: _Watch, quote: Quote) -> None:
         order = watch.order
-        if order.state is not OrderState.HELD:
-            self._armed.pop(order.id, None)
-            return
-        if order.parent is not None and not self._exit_ready(order):
-            return
         request = order.request
-        if order.leg == TAKE_PROFIT:
-            self._start(self._release_exit(order, {"released": "the entry is final"}))
-            return
-        if quote is None:
-            return
         if request.order_type is OrderType.TRAILING_STOP:
             moved = advance_mark(request.side, watch.mark, quote)
             if moved is not None:
@@ -185,27 +210,46 @@ class HeldOrders:
         assert order.parent is not None
         return self._families.setdefault(order.parent, {})
 
-    def _exit_ready(self, order: Order) -> bool:
-        """True once the entry is final; withdraws the exit when there is nothing for it
-        to do (the entry filled nothing, the take-profit sold everything)."""
-        family = self._family(order)
-        entry = family.get("entry")
-        if entry is None or not entry.state.is_terminal:
-            return False
-        if self._left(order, family) <= 0:
-            self._withdraw(order, "nothing left to exit: " + (
-                "the entry filled nothing" if entry.filled_quantity == 0
-                else "the take-profit sold it all"))
-            return False
-        return True
+    async def _supervise(self, entry_id: str) -> None:
+        """Run one bracket's exits as its orders change: withdraw an exit with nothing left
+        to sell, release the take-profit once the entry is final (the stop-loss waits for
+        its trigger in the quote watch)."""
+        family = self._families[entry_id]
+        tracker = self.tracker
+        while not self._closed:
+            entry = family["entry"]
+            exits = [family.get(leg) for leg in (TAKE_PROFIT, STOP_LOSS)]
+            if not any(o is not None and o.state is OrderState.HELD for o in exits):
+                return
+            if entry.state.is_terminal:
+                for order in exits:
+                    if order is None or order.state is not OrderState.HELD:
+                        continue
+                    if self._left(order, family) <= 0:
+                        self._withdraw(order, "nothing left to exit: " + (
+                            "the entry filled nothing" if entry.filled_quantity == 0
+                            else "the take-profit sold it all"))
+                    elif order.leg == TAKE_PROFIT and order.id in self._armed:
+                        self._start(self._release_exit(
+                            order, {"released": "the entry is final"}))
+            watched = [o for o in (entry, *exits) if o is not None]
+            waits = [asyncio.ensure_future(
+                tracker.wait_for_change(o, tracker.version(o), self.interval * 20))
+                for o in watched]
+            try:
+                await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for wait in waits:
+                    wait.cancel()
 
-    @staticmethod
-    def _left(order: Order, family: dict[str, Order]) -> Decimal:
-        """What an exit may still sell: the entry's fills less the other exit's."""
+    def _left(self, order: Order, family: dict[str, Order]) -> Decimal:
+        """What an exit may still sell: what the entry left in the account (see
+        :func:`exit_quantity`) less what the other exit sold."""
         entry = family["entry"]
         other = family.get(STOP_LOSS if order.leg == TAKE_PROFIT else TAKE_PROFIT)
         sold = other.filled_quantity if other is not None else ZERO
-        return entry.filled_quantity - sold
+        instrument = self._instruments.get(entry.id)
+        return exit_quantity(entry, instrument) - sold
 
     def _withdraw(self, order: Order, reason: str) -> None:
         self._armed.pop(order.id, None)
@@ -254,11 +298,19 @@ class HeldOrders:
         key = order.parent or order.id
         return dict(self._families.get(key, {}))
 
-    def adopt(self, entry: Order, exits: list[Order]) -> None:
-        """Know ``entry`` and its ``exits`` as one bracket (at submit, and after a restart)."""
+    def adopt(self, entry: Order, exits: list[Order], instrument: Instrument) -> None:
+        """Know ``entry`` and its ``exits`` as one bracket (at submit, and after a restart)
+        and run them until neither exit is held."""
+        self._instruments[entry.id] = instrument
         family = self._families.setdefault(entry.id, {})
         family["entry"] = entry
         for order in exits:
             if order.leg is not None:
                 family[order.leg] = order
+        if entry.id not in self._supervised and not self._closed:
+            self._supervised.add(entry.id)
+            task = asyncio.get_running_loop().create_task(self._supervise(entry.id))
+            self._busy.add(task)
+            task.add_done_callback(self._finished)
+            task.add_done_callback(lambda _: self._supervised.discard(entry.id))
 

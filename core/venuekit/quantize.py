@@ -14,7 +14,8 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from .errors import Code, error
 from .model import Instrument, OrderRequest, OrderType, Side
 
-__all__ = ["check_minimums", "quantize_request", "round_price", "round_quantity"]
+__all__ = ["check_minimums", "floor_to_lot", "quantize_request", "round_price",
+           "round_quantity"]
 
 _PRICED = (OrderType.LIMIT, OrderType.STOP_LIMIT)
 
@@ -25,6 +26,11 @@ def _floor(value: Decimal, step: Decimal) -> Decimal:
 
 def _ceil(value: Decimal, step: Decimal) -> Decimal:
     return (value / step).to_integral_value(ROUND_CEILING) * step
+
+
+def floor_to_lot(instrument: Instrument, quantity: Decimal) -> Decimal:
+    """``quantity`` rounded down to the lot step; 0 (not an error) when less than a lot."""
+    return max(_floor(quantity, instrument.lot_size), Decimal(0))
 
 
 def round_quantity(instrument: Instrument, quantity: Decimal) -> Decimal:

@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from ..engine import Engine
 from ..errors import Code, VenueKitError
+from ..held import exit_quantity
 from ..model import BracketRequest, Order, OrderRequest, OrderState, OrderType, Side
 from .base import OFFERED, Gate, KitSession, VenueTestBase
 from .control import LedgerFill
@@ -155,9 +156,9 @@ class TriggerTests(VenueTestBase):
                                ask_size=kit.depth)
                 take_profit = await _settled(engine, placed.take_profit, "the take-profit")
                 stop_loss = await _settled(engine, placed.stop_loss, "the stop-loss")
-            assert take_profit.state is OrderState.FILLED
+            assert take_profit.state is OrderState.FILLED, (take_profit.state, take_profit.reason)
             assert stop_loss.state is OrderState.CANCELLED and stop_loss.filled_quantity == 0
-            _flat(await kit.ledger_fills(), kit.unit * 2)
+            _sold_what_was_bought(kit, placed.entry, await kit.ledger_fills())
         self.run(body, Gate("brackets", OFFERED))
 
     def test_bracket_stop_loss_sells_what_the_take_profit_left(self) -> None:
@@ -182,9 +183,10 @@ class TriggerTests(VenueTestBase):
                 stop_loss = await _settled(engine, placed.stop_loss, "the stop-loss")
                 take_profit = await _settled(engine, placed.take_profit, "the take-profit")
             assert take_profit.filled_quantity == kit.unit
-            assert stop_loss.state is OrderState.FILLED
-            assert stop_loss.filled_quantity == kit.unit
-            _flat(await kit.ledger_fills(), kit.unit * 2)
+            assert stop_loss.state is OrderState.FILLED, (stop_loss.state, stop_loss.reason)
+            assert stop_loss.filled_quantity == exit_quantity(placed.entry, kit.instrument) \
+                - kit.unit
+            _sold_what_was_bought(kit, placed.entry, await kit.ledger_fills())
         self.run(body, Gate("brackets", OFFERED))
 
 
@@ -192,8 +194,13 @@ async def _filled(order: Order) -> Decimal:
     return order.filled_quantity
 
 
-def _flat(fills: list[LedgerFill], bought: Decimal) -> None:
+def _sold_what_was_bought(kit: KitSession, entry: Order, fills: list[LedgerFill]) -> None:
+    """The exits sold exactly what the entry left in the account: its fills less a fee
+    taken in the asset bought, rounded down to the lot (see ``exit_quantity``)."""
     buys = sum((f.quantity for f in fills if f.side is Side.BUY), Decimal(0))
     sells = sum((f.quantity for f in fills if f.side is Side.SELL), Decimal(0))
-    assert buys == bought, f"the entry bought {buys}, expected {bought}"
-    assert sells == buys, f"the exits sold {sells} of the {buys} the entry bought"
+    assert buys == entry.quantity == entry.filled_quantity, (
+        f"the entry bought {buys} at the venue and {entry.filled_quantity} in the journal, "
+        f"of {entry.quantity}")
+    held = exit_quantity(entry, kit.instrument)
+    assert sells == held, f"the exits sold {sells}; the entry left {held} to sell"

@@ -70,6 +70,10 @@ class CcxtVenue(Venue):
     capabilities = Capabilities(
         client_order_ids=False, order_stream=False, replace="emulated", market_orders=True,
         fractional=True, short_selling=False, notional_orders=False,
+        # Stops and brackets are held by the engine and released on its quotes (one trigger
+        # rule on every venue, see venuekit.triggers).
+        stop_orders="emulated", stop_limit_orders="emulated", trailing_stops="emulated",
+        brackets="emulated",
         client_order_id_max_length=32, not_found_grace=3.0)
 
     def __init__(self, **settings: Any) -> None:
@@ -362,6 +366,11 @@ class BinanceVenue(CcxtVenue):
         # for what confirmed fills leave, cannot overfill.
         replace="emulated",
         market_orders=True, fractional=True, short_selling=False, notional_orders=True,
+        # Binance's own STOP_LOSS and TAKE_PROFIT types fire on the last trade price, and its
+        # trailing stops move in basis points of it: the engine holds stops and brackets
+        # instead, with one trigger rule on every venue (see venuekit.triggers).
+        stop_orders="emulated", stop_limit_orders="emulated", trailing_stops="emulated",
+        brackets="emulated",
         client_order_id_max_length=36,
         client_order_id_alphabet="0123456789abcdefghijklmnopqrstuvwxyz"
                                  "ABCDEFGHIJKLMNOPQRSTUVWXYZ-_",

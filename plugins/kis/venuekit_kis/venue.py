@@ -93,6 +93,10 @@ class KisVenue(Venue):
     capabilities = Capabilities(
         client_order_ids=False, order_stream=True, replace="emulated", market_orders=True,
         fractional=False, short_selling=False, notional_orders=False, itemized_fills=False,
+        # KIS's order API has no stop types: the engine holds stops and brackets and
+        # releases them on its quotes (see venuekit.triggers).
+        stop_orders="emulated", stop_limit_orders="emulated", trailing_stops="emulated",
+        brackets="emulated",
         not_found_grace=3.0,
         rate_limits=(RateLimitPool("requests", 2, 1.0 + ARRIVAL_SLACK),),
         weights={"fills_since": {}})
