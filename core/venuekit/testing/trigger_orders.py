@@ -74,7 +74,12 @@ class TriggerTests(VenueTestBase):
 
     def test_stop_limit_releases_a_limit_at_its_price(self) -> None:
         """A buy stop-limit fires at its stop and trades as a limit order, never above its
-        limit."""
+        limit.
+
+        If this fails: the venue must send a fired stop-limit as a limit order at its
+        ``limit_price`` (native), or the released order was refused (emulated: check that
+        ``submit`` takes a limit order whose price is above the ask).
+        """
         async def body(kit: KitSession) -> None:
             stop = kit.ask + 2 * kit.tick
             limit = stop + kit.tick
@@ -90,7 +95,12 @@ class TriggerTests(VenueTestBase):
 
     def test_trailing_stop_follows_the_market_and_fires_at_its_trail(self) -> None:
         """A buy trailing stop with a trail of two ticks follows the ask down and fires
-        when the ask rises two ticks off its low."""
+        when the ask rises two ticks off its low.
+
+        If this fails on a native venue: its mark must follow the best ask (for a buy) and
+        its stop sit ``trail_amount`` from it; otherwise declare ``trailing_stops``
+        ``"emulated"``.
+        """
         async def body(kit: KitSession) -> None:
             trail = 2 * kit.tick
             request = OrderRequest(symbol=kit.symbol, side=Side.BUY, quantity=kit.unit,
@@ -113,7 +123,11 @@ class TriggerTests(VenueTestBase):
         self.run(body, Gate("trailing_stops", OFFERED))
 
     def test_stop_cancelled_before_its_trigger_never_trades(self) -> None:
-        """A stop cancelled before its trigger ends CANCELLED and never trades after."""
+        """A stop cancelled before its trigger ends CANCELLED and never trades after.
+
+        If this fails: a native venue's ``cancel`` must cancel a stop that has not fired
+        and ``fetch_order`` then read CANCELLED.
+        """
         async def body(kit: KitSession) -> None:
             stop = kit.ask + 2 * kit.tick
             async with kit.engine(trigger_interval=_TRIGGER_INTERVAL) as engine:
@@ -128,7 +142,11 @@ class TriggerTests(VenueTestBase):
 
     def test_stop_already_crossed_is_refused_before_sending(self) -> None:
         """A buy stop at the ask would fire at once: the engine refuses it (INVALID_PRICE)
-        and nothing reaches the venue."""
+        and nothing reaches the venue.
+
+        If this fails: ``quote`` must report the ask the kit set; the engine compares the
+        stop with it before sending.
+        """
         async def body(kit: KitSession) -> None:
             async with kit.engine() as engine:
                 try:
@@ -142,7 +160,12 @@ class TriggerTests(VenueTestBase):
 
     def test_bracket_take_profit_cancels_the_stop_loss(self) -> None:
         """A bracket's entry fills; its take-profit fills when the bid reaches it; the
-        stop-loss ends without trading; what was sold equals what was bought."""
+        stop-loss ends without trading; what was sold equals what was bought.
+
+        If this fails: a resting sell limit must fill when the bid reaches its price, and
+        the fill reach the engine (stream or ``fills_since``); a fee charged in the asset
+        bought must be reported with its currency (``Fill.fee_currency``).
+        """
         async def body(kit: KitSession) -> None:
             bracket = BracketRequest(entry=kit.market(Side.BUY, 2),
                                      take_profit=kit.ask + 3 * kit.tick,
@@ -163,7 +186,11 @@ class TriggerTests(VenueTestBase):
 
     def test_bracket_stop_loss_sells_what_the_take_profit_left(self) -> None:
         """The take-profit fills one unit of two; then the stop-loss fires: the take-profit
-        is cancelled first and the stop-loss sells the one unit left, never more."""
+        is cancelled first and the stop-loss sells the one unit left, never more.
+
+        If this fails: the venue must fill a resting limit only up to the displayed size,
+        and its cancel of a partly filled order must be confirmed with the filled quantity.
+        """
         async def body(kit: KitSession) -> None:
             bracket = BracketRequest(entry=kit.market(Side.BUY, 2),
                                      take_profit=kit.ask + 3 * kit.tick,
