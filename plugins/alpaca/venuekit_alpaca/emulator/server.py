@@ -49,6 +49,8 @@ from venuekit_mock.sim import (
 from . import errors
 from .control import AlpacaControl, ControlApi, control_errors
 from .ids import IdCodec
+from .marketdata import MarketDataApi
+from .prices import PriceHistory
 from .ratelimit import RequestBudget
 from .rest import RestApi, json_response
 from .state import EmulatorState
@@ -61,6 +63,7 @@ log = logging.getLogger("venuekit_alpaca.emulator")
 DEFAULT_API_KEY = "venuekit-emulator-key"
 DEFAULT_SECRET_KEY = "venuekit-emulator-secret"
 CLIENT_ORDER_ID_MAX_LENGTH = 128
+_RECORD_INTERVAL = 1.0  # seconds between two recordings of the quotes into the history
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -120,10 +123,11 @@ class AlpacaEmulator:
             faults=faults, tick_interval=tick_interval, clock=clock, start=start, step=step,
             steps_per_session=steps_per_session, replay=replay,
             market_reserve_bps=market_reserve_bps, state_path=state_path)
-        sim_config = venue.simulator.config
+        sim = venue.simulator
         self.state = EmulatorState(
             venue=venue, budget=budget, seed=seed, api_key=api_key, secret_key=secret_key,
-            ids=IdCodec(seed, sim_config.order_id_prefix, sim_config.trade_id_prefix))
+            ids=IdCodec(seed, sim.config.order_id_prefix, sim.config.trade_id_prefix),
+            history=PriceHistory.of_market(seed, sim.market.books, sim.now()))
         self.venue = venue
         self.budget = budget
         self.ids = self.state.ids
@@ -136,6 +140,7 @@ class AlpacaEmulator:
         self.stream = TradeStream(self.state)
         self._runner: web.AppRunner | None = None
         self._listener: asyncio.Server | None = None
+        self._recorder: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
 
     def __repr__(self) -> str:
@@ -249,8 +254,11 @@ class AlpacaEmulator:
         self.state.loop_thread = threading.get_ident()
         self._stopping = asyncio.Event()
         await self.venue.connect()
+        sim = self.venue.simulator  # restored from state_path, perhaps: history starts now
+        self.state.history = PriceHistory.of_market(self.seed, sim.market.books, sim.now())
         app = web.Application(middlewares=[self._middleware])
         app.router.add_routes(self.rest.routes())
+        app.router.add_routes(MarketDataApi(self.state).routes())
         app.router.add_routes(ControlApi(self.control).routes())
         app.router.add_get("/stream", self.stream.handle)
         runner = web.AppRunner(app, access_log=None, handle_signals=False,
@@ -267,6 +275,7 @@ class AlpacaEmulator:
             raise error(Code.INVALID_CONFIG, f"alpaca emulator: cannot listen on "
                         f"{self._authority}: {exc.strerror}", venue="alpaca") from None
         self._runner, self._listener = runner, listener
+        self._recorder = loop.create_task(self._record_prices(), name="alpaca-price-history")
         self.port = listener.sockets[0].getsockname()[1]
         log.info("alpaca emulator listening", extra={"url": self.base_url, "seed": self.seed})
 
@@ -277,6 +286,11 @@ class AlpacaEmulator:
         if runner is None or listener is None:
             return
         self._stopping.set()
+        recorder, self._recorder = self._recorder, None
+        if recorder is not None:
+            recorder.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await recorder
         await stop_listening(listener)
         await self.stream.close_all()
         await runner.cleanup()
@@ -289,6 +303,13 @@ class AlpacaEmulator:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
+
+    async def _record_prices(self) -> None:
+        """Record the market's quotes into the price history, once a second."""
+        while True:
+            await asyncio.sleep(_RECORD_INTERVAL)
+            sim = self.venue.simulator
+            self.state.history.observe_books(sim.market.books, sim.now())
 
     # the wire ------------------------------------------------------------------------
     @web.middleware
