@@ -166,6 +166,20 @@ class PriceHistory:
             if span is not None:
                 yield minute, span
 
+    def price_at(self, symbol: str, at: datetime) -> Decimal:
+        """The last price at or before ``at``: the last recorded mid seen by then, or the
+        synthetic close of the minute before ``at``."""
+        recorded = self.tape.get(symbol, {})
+        last = minute_of(at)
+        seen = [m for m in recorded if m <= last and recorded[m].at <= at]  # in time order
+        if seen:
+            return recorded[seen[-1]].close
+        minute = minute_of(at - timedelta(microseconds=1))
+        if minute < self.start_minute:
+            minute = max(minute, self.first_minute)
+            return self._synthetic(symbol, minute, minute + 1).close
+        return self.anchors[symbol]
+
     def quote_at(self, symbol: str, minute: int) -> tuple[Decimal, Decimal, datetime] | None:
         """The quote that closed ``minute``: recorded, or around the synthetic close."""
         seen = self.tape.get(symbol, {}).get(minute)

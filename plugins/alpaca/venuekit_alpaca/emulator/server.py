@@ -47,12 +47,14 @@ from venuekit_mock.sim import (
 )
 
 from . import errors
+from .account import AccountApi
 from .control import AlpacaControl, ControlApi, control_errors
 from .ids import IdCodec
 from .marketdata import MarketDataApi
 from .prices import PriceHistory
 from .ratelimit import RequestBudget
 from .rest import RestApi, json_response
+from .sessions import CalendarApi
 from .state import EmulatorState
 from .stream import TradeStream
 
@@ -258,7 +260,8 @@ class AlpacaEmulator:
         self.state.history = PriceHistory.of_market(self.seed, sim.market.books, sim.now())
         app = web.Application(middlewares=[self._middleware])
         app.router.add_routes(self.rest.routes())
-        app.router.add_routes(MarketDataApi(self.state).routes())
+        for api in (MarketDataApi(self.state), AccountApi(self.state), CalendarApi()):
+            app.router.add_routes(api.routes())
         app.router.add_routes(ControlApi(self.control).routes())
         app.router.add_get("/stream", self.stream.handle)
         runner = web.AppRunner(app, access_log=None, handle_signals=False,
