@@ -48,6 +48,8 @@ from venuekit_mock.sim import (
 
 from . import errors
 from .account import AccountApi
+from .activities import ActivitiesApi
+from .closing import PositionClosing
 from .control import AlpacaControl, ControlApi, control_errors
 from .ids import IdCodec
 from .marketdata import MarketDataApi
@@ -260,7 +262,8 @@ class AlpacaEmulator:
         self.state.history = PriceHistory.of_market(self.seed, sim.market.books, sim.now())
         app = web.Application(middlewares=[self._middleware])
         app.router.add_routes(self.rest.routes())
-        for api in (MarketDataApi(self.state), AccountApi(self.state), CalendarApi()):
+        for api in (MarketDataApi(self.state), AccountApi(self.state),
+                    ActivitiesApi(self.state), PositionClosing(self.state), CalendarApi()):
             app.router.add_routes(api.routes())
         app.router.add_routes(ControlApi(self.control).routes())
         app.router.add_get("/stream", self.stream.handle)
