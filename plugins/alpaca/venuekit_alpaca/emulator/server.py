@@ -4,7 +4,7 @@ One server answers the trading API, the market-data API, the ``/stream`` websock
 private control API, all on one loopback port. Each ``/v2`` request passes, in order:
 
 1. authentication: ``APCA-API-KEY-ID`` and ``APCA-API-SECRET-KEY`` must match the
-   emulator's keys, else 401 ``{"message": "unauthorized"}``;
+   emulator's keys, else 401 ``{"code": 40110000, "message": "request is not authorized"}``;
 2. the request budget (``rate_limit`` per minute, 200 by default): the ``X-Ratelimit-*``
    headers on every answer, 429 beyond the budget;
 3. the mock venue's pipeline (latency, eventual consistency, injected faults), then the
