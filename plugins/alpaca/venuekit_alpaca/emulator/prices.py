@@ -2,7 +2,8 @@
 
 Before the emulator started, the history is synthesized: a seeded random walk that ends,
 at the start, on the symbol's opening mid. Since the start it is recorded: the emulator
-observes the simulator's quotes (every second, and on every market-data request) and each
+observes the simulator's quotes (every second while the market moves on its own, after
+each step or forced quote of the control API, and on every market-data request) and each
 minute with an observation gets a bar of the mids seen in it (a minute without one has no
 bar, as at Alpaca a minute without trades has none).
 

@@ -139,6 +139,7 @@ class AlpacaEmulator:
         self.host = host
         self.port = port
         self.stall = stall
+        self._moves_on_its_own = tick_interval is not None
         self.control = AlpacaControl(self.state)
         self.rest = RestApi(self.state)
         self.stream = TradeStream(self.state)
@@ -281,7 +282,9 @@ class AlpacaEmulator:
             raise error(Code.INVALID_CONFIG, f"alpaca emulator: cannot listen on "
                         f"{self._authority}: {exc.strerror}", venue="alpaca") from None
         self._runner, self._listener = runner, listener
-        self._recorder = loop.create_task(self._record_prices(), name="alpaca-price-history")
+        if self._moves_on_its_own:
+            self._recorder = loop.create_task(self._record_prices(),
+                                              name="alpaca-price-history")
         self.port = listener.sockets[0].getsockname()[1]
         log.info("alpaca emulator listening", extra={"url": self.base_url, "seed": self.seed})
 
@@ -311,7 +314,8 @@ class AlpacaEmulator:
         await self.stop()
 
     async def _record_prices(self) -> None:
-        """Record the market's quotes into the price history, once a second."""
+        """Record the market's quotes into the price history, once a second, while the
+        market moves on its own (control calls record what they change themselves)."""
         while True:
             await asyncio.sleep(_RECORD_INTERVAL)
             sim = self.venue.simulator
