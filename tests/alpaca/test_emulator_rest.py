@@ -253,7 +253,8 @@ def test_wrong_keys_get_401_unauthorized(emulator: AlpacaEmulator) -> None:
     with pytest.raises(APIError) as info:
         client.get_account()
     assert info.value.status_code == 401
-    assert json.loads(str(info.value)) == {"message": "unauthorized"}
+    assert json.loads(str(info.value)) == {"code": 40110000,
+                                           "message": "request is not authorized"}
     assert requests.get(emulator.base_url + "/v2/account", timeout=10).status_code == 401
 
 

@@ -2,7 +2,8 @@
 
 The real alpaca-py clients run unmodified against it: ``TradingClient`` over REST,
 ``TradingStream`` over the ``/stream`` websocket, ``StockHistoricalDataClient`` for latest
-quotes. Use it for offline paper trading (``venuekit emulate alpaca``) and in tests::
+quotes, bars and snapshots. Use it for offline paper trading (``venuekit emulate
+alpaca``) and in tests::
 
     from venuekit_alpaca.emulator import AlpacaEmulator, run_in_thread
 
@@ -23,12 +24,18 @@ What is served (all numbers in trading payloads are strings, Decimal exact):
   ``DELETE /v2/orders`` (207 with one entry per order), ``GET
   /v2/orders:by_client_order_id?client_order_id=``;
 * ``GET /v2/account``, ``/v2/positions``, ``/v2/positions/{symbol}``, ``/v2/assets``,
-  ``/v2/assets/{symbol}``, ``/v2/clock``, and ``GET /v2/stocks/quotes/latest?symbols=``;
+  ``/v2/assets/{symbol}``, ``/v2/clock``, ``/v2/calendar``;
+* ``DELETE /v2/positions/{symbol}`` and ``DELETE /v2/positions``: see :mod:`.closing`;
+* ``GET /v2/account/activities[/{type}]``: see :mod:`.activities`; ``GET
+  /v2/account/portfolio/history`` and ``GET``/``PATCH /v2/account/configurations``: see
+  :mod:`.account`;
+* the stock market data (latest quotes, trades and bars, historical bars and quotes,
+  snapshots): see :mod:`.marketdata`;
 * ``/stream``: see :mod:`.stream`; the control API under ``/_venuekit/``: see
   :mod:`.control`.
 
-Errors are Alpaca's JSON bodies: 401 ``{"message": "unauthorized"}``; 403 ``40310000``
-insufficient buying power or quantity; 422 ``40010001`` invalid input and
+Errors are Alpaca's JSON bodies: 401 ``40110000`` ``request is not authorized``; 403
+``40310000`` insufficient buying power or quantity; 422 ``40010001`` invalid input and
 ``client_order_id must be unique`` (also after the first order was cancelled); 422
 ``42210000`` ``order is not cancelable``; 404 ``40410000`` ``order not found``; 429
 ``42910000`` beyond the request budget; 500 ``50010000`` for an injected server error.

@@ -57,6 +57,29 @@ class AlpacaControl(SimulatorControl):
         super().__init__(state)
         self._state = state
 
+    # market --------------------------------------------------------------------------
+    # Each change of the market is recorded into the price history as it happens, so that
+    # bars follow every step (a market that moves on its own is recorded by the server).
+    def advance(self, steps: int = 1) -> None:
+        """Move the market ``steps`` steps, recording each one into the price history."""
+        if steps < 0:
+            raise ValueError("steps must be >= 0")
+
+        def run() -> None:
+            for _ in range(steps):
+                self._mock.advance(1)
+                self._record()
+        self._call(run)
+
+    def set_quote(self, symbol: str, bid: Amount, ask: Amount, bid_size: Amount | None = None,
+                  ask_size: Amount | None = None) -> None:
+        super().set_quote(symbol, bid, ask, bid_size, ask_size)
+        self._call(self._record)
+
+    def _record(self) -> None:
+        sim = self._state.venue.simulator
+        self._state.history.observe_books(sim.market.books, sim.now())
+
     # account -------------------------------------------------------------------------
     def set_cash(self, amount: Amount) -> None:
         self._call(self._mock.set_cash, amount)

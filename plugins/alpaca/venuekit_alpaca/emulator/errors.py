@@ -1,8 +1,10 @@
 """Alpaca's error answers: HTTP status and JSON body for every refusal the emulator makes.
 
 Bodies are always JSON (alpaca-py's ``APIError.code`` parses the body), shaped as Alpaca
-sends them: ``{"code": <int>, "message": "<text>"}``, except the 401 for bad credentials,
-which is ``{"message": "unauthorized"}``. A venuekit error raised by the simulator maps to
+sends them: ``{"code": <int>, "message": "<text>"}``. The 401 for credentials Alpaca does
+not accept is ``{"code": 40110000, "message": "request is not authorized"}``, the body the
+trading API is seen to send for keys it does not know (alpaca-py issue #519, Alpaca-API
+issue #224). A venuekit error raised by the simulator maps to
 its Alpaca answer through :func:`for_error`.
 """
 
@@ -49,7 +51,7 @@ class AlpacaError(Exception):
 
 
 def unauthorized() -> AlpacaError:
-    return AlpacaError(401, {"message": "unauthorized"})
+    return AlpacaError.of(401, UNAUTHORIZED, "request is not authorized")
 
 
 def invalid(message: str) -> AlpacaError:

@@ -19,6 +19,7 @@ from .jsonio import number_text
 
 __all__ = [
     "ORDER_STATUS",
+    "accepted",
     "account",
     "asset",
     "clock",
@@ -121,6 +122,15 @@ def order(view: OrderView, ids: IdCodec, *, status: str | None = None,
     }
 
 
+def accepted(view: OrderView, ids: IdCodec, *, notional: Decimal | None = None
+             ) -> dict[str, Any]:
+    """The order as the venue accepted it, before any fill: what a create answers."""
+    as_accepted = view._replace(state=OrderState.ACKNOWLEDGED, filled_quantity=ZERO,
+                                filled_notional=ZERO, fees=ZERO, updated_at=view.created_at,
+                                reason=None, replaced_by=None)
+    return order(as_accepted, ids, status="accepted", notional=notional)
+
+
 def trade_update(view: OrderView, ids: IdCodec, at: datetime, fill: SimFill | None = None,
                  position_qty: Decimal | None = None, notional: Decimal | None = None,
                  average_price: Decimal | None = None) -> dict[str, Any] | None:
@@ -191,22 +201,15 @@ def account(ids: IdCodec, *, cash: Decimal, buying_power: Decimal, long_value: D
 
 def position(ids: IdCodec, symbol: str, quantity: Decimal, average_price: Decimal,
              price: Decimal, available: Decimal) -> dict[str, Any]:
-    """An Alpaca Position valued at ``price`` (the mid of the current quote)."""
+    """An Alpaca Position valued at ``price`` (the mid of the current quote), with the same
+    figures in ``usd`` (the account's currency is the dollar)."""
     money = number_text
     cost = quantity * average_price
     value = quantity * price
     pnl = value - cost
     plpc = (pnl / abs(cost)).quantize(Decimal("0.0000001")) if cost else ZERO
-    return {
-        "asset_id": ids.asset_uuid(symbol),
-        "symbol": symbol,
-        "exchange": EXCHANGE,
-        "asset_class": "us_equity",
-        "asset_marginable": True,
+    values = {
         "avg_entry_price": money(average_price),
-        "qty": money(quantity),
-        "qty_available": money(available),
-        "side": "long" if quantity > 0 else "short",
         "market_value": money(value),
         "cost_basis": money(cost),
         "unrealized_pl": money(pnl),
@@ -216,6 +219,18 @@ def position(ids: IdCodec, symbol: str, quantity: Decimal, average_price: Decima
         "current_price": money(price),
         "lastday_price": money(price),
         "change_today": "0",
+    }
+    return {
+        "asset_id": ids.asset_uuid(symbol),
+        "symbol": symbol,
+        "exchange": EXCHANGE,
+        "asset_class": "us_equity",
+        "asset_marginable": True,
+        "qty": money(quantity),
+        "qty_available": money(available),
+        "side": "long" if quantity > 0 else "short",
+        **values,
+        "usd": values,
     }
 
 

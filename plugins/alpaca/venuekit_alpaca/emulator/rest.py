@@ -20,12 +20,11 @@ from aiohttp import web
 from pydantic import ValidationError as ModelError
 
 from venuekit.errors import Code, VenueKitError
-from venuekit.model import OrderRequest, OrderState, OrderType, Side, TimeInForce
+from venuekit.model import OrderRequest, OrderType, Side, TimeInForce
 from venuekit.venue import OrderRef
 from venuekit_mock.sim import OrderView
 
 from . import errors, payloads
-from .activities import fill_activities
 from .jsonio import dumps, loads, number_text
 from .state import EmulatorState
 
@@ -129,7 +128,6 @@ class RestApi:
             web.get("/v2/assets/{symbol_or_asset_id}", self.asset),
             web.get("/v2/clock", self.clock),
             web.get("/v2/stocks/quotes/latest", self.latest_quotes),
-            web.get("/v2/account/activities/FILL", self.fill_activities),
         ]
 
     # helpers -------------------------------------------------------------------------
@@ -143,11 +141,8 @@ class RestApi:
 
     def _accepted_json(self, venue_order_id: str) -> dict[str, Any]:
         """The order as the venue accepted it: what a create or replace answers."""
-        view = self._sim.order(venue_order_id)
-        accepted = view._replace(state=OrderState.ACKNOWLEDGED, filled_quantity=ZERO,
-                                 filled_notional=ZERO, fees=ZERO, updated_at=view.created_at,
-                                 reason=None, replaced_by=None)
-        return self._order_json(accepted, status="accepted")
+        return payloads.accepted(self._sim.order(venue_order_id), self.ids,
+                                 notional=self.notional.get(venue_order_id))
 
     def _record_id(self, order_id: str) -> str:
         if not self.ids.is_uuid(order_id):
@@ -301,9 +296,6 @@ class RestApi:
         views.sort(key=lambda v: (v.created_at, v.venue_order_id),
                    reverse=direction == "desc")
         return json_response([self._order_json(v) for v in views[:limit]])
-
-    async def fill_activities(self, request: web.Request) -> web.Response:
-        return json_response(await fill_activities(request, self.venue, self.ids))
 
     async def get_order(self, request: web.Request) -> web.Response:
         record = self._record_id(request.match_info["order_id"])

@@ -4,7 +4,7 @@ One server answers the trading API, the market-data API, the ``/stream`` websock
 private control API, all on one loopback port. Each ``/v2`` request passes, in order:
 
 1. authentication: ``APCA-API-KEY-ID`` and ``APCA-API-SECRET-KEY`` must match the
-   emulator's keys, else 401 ``{"message": "unauthorized"}``;
+   emulator's keys, else 401 ``{"code": 40110000, "message": "request is not authorized"}``;
 2. the request budget (``rate_limit`` per minute, 200 by default): the ``X-Ratelimit-*``
    headers on every answer, 429 beyond the budget;
 3. the mock venue's pipeline (latency, eventual consistency, injected faults), then the
@@ -47,10 +47,16 @@ from venuekit_mock.sim import (
 )
 
 from . import errors
+from .account import AccountApi
+from .activities import ActivitiesApi
+from .closing import PositionClosing
 from .control import AlpacaControl, ControlApi, control_errors
 from .ids import IdCodec
+from .marketdata import MarketDataApi
+from .prices import PriceHistory
 from .ratelimit import RequestBudget
 from .rest import RestApi, json_response
+from .sessions import CalendarApi
 from .state import EmulatorState
 from .stream import TradeStream
 
@@ -61,6 +67,7 @@ log = logging.getLogger("venuekit_alpaca.emulator")
 DEFAULT_API_KEY = "venuekit-emulator-key"
 DEFAULT_SECRET_KEY = "venuekit-emulator-secret"
 CLIENT_ORDER_ID_MAX_LENGTH = 128
+_RECORD_INTERVAL = 1.0  # seconds between two recordings of the quotes into the history
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -120,10 +127,11 @@ class AlpacaEmulator:
             faults=faults, tick_interval=tick_interval, clock=clock, start=start, step=step,
             steps_per_session=steps_per_session, replay=replay,
             market_reserve_bps=market_reserve_bps, state_path=state_path)
-        sim_config = venue.simulator.config
+        sim = venue.simulator
         self.state = EmulatorState(
             venue=venue, budget=budget, seed=seed, api_key=api_key, secret_key=secret_key,
-            ids=IdCodec(seed, sim_config.order_id_prefix, sim_config.trade_id_prefix))
+            ids=IdCodec(seed, sim.config.order_id_prefix, sim.config.trade_id_prefix),
+            history=PriceHistory.of_market(seed, sim.market.books, sim.now()))
         self.venue = venue
         self.budget = budget
         self.ids = self.state.ids
@@ -131,11 +139,13 @@ class AlpacaEmulator:
         self.host = host
         self.port = port
         self.stall = stall
+        self._moves_on_its_own = tick_interval is not None
         self.control = AlpacaControl(self.state)
         self.rest = RestApi(self.state)
         self.stream = TradeStream(self.state)
         self._runner: web.AppRunner | None = None
         self._listener: asyncio.Server | None = None
+        self._recorder: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
 
     def __repr__(self) -> str:
@@ -249,8 +259,13 @@ class AlpacaEmulator:
         self.state.loop_thread = threading.get_ident()
         self._stopping = asyncio.Event()
         await self.venue.connect()
+        sim = self.venue.simulator  # restored from state_path, perhaps: history starts now
+        self.state.history = PriceHistory.of_market(self.seed, sim.market.books, sim.now())
         app = web.Application(middlewares=[self._middleware])
         app.router.add_routes(self.rest.routes())
+        for api in (MarketDataApi(self.state), AccountApi(self.state),
+                    ActivitiesApi(self.state), PositionClosing(self.state), CalendarApi()):
+            app.router.add_routes(api.routes())
         app.router.add_routes(ControlApi(self.control).routes())
         app.router.add_get("/stream", self.stream.handle)
         runner = web.AppRunner(app, access_log=None, handle_signals=False,
@@ -267,6 +282,9 @@ class AlpacaEmulator:
             raise error(Code.INVALID_CONFIG, f"alpaca emulator: cannot listen on "
                         f"{self._authority}: {exc.strerror}", venue="alpaca") from None
         self._runner, self._listener = runner, listener
+        if self._moves_on_its_own:
+            self._recorder = loop.create_task(self._record_prices(),
+                                              name="alpaca-price-history")
         self.port = listener.sockets[0].getsockname()[1]
         log.info("alpaca emulator listening", extra={"url": self.base_url, "seed": self.seed})
 
@@ -277,6 +295,11 @@ class AlpacaEmulator:
         if runner is None or listener is None:
             return
         self._stopping.set()
+        recorder, self._recorder = self._recorder, None
+        if recorder is not None:
+            recorder.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await recorder
         await stop_listening(listener)
         await self.stream.close_all()
         await runner.cleanup()
@@ -289,6 +312,14 @@ class AlpacaEmulator:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
+
+    async def _record_prices(self) -> None:
+        """Record the market's quotes into the price history, once a second, while the
+        market moves on its own (control calls record what they change themselves)."""
+        while True:
+            await asyncio.sleep(_RECORD_INTERVAL)
+            sim = self.venue.simulator
+            self.state.history.observe_books(sim.market.books, sim.now())
 
     # the wire ------------------------------------------------------------------------
     @web.middleware
