@@ -14,6 +14,21 @@ the taker, never past a limit). What is left rests: a limit order fills at its o
 when a later quote crosses it; a market order's remainder takes again at later steps. IOC
 remainders expire at once; a FOK order that cannot fill in full now is rejected; DAY orders
 expire at each session close.
+
+Stop orders (:mod:`.stops`) wait, acknowledged, for their trigger: a buy stop fires when
+the ask reaches its stop price (ask >= stop), a sell stop when the bid falls to it (bid <=
+stop). A trailing stop keeps a mark (a sell's highest bid since it was accepted, a buy's
+lowest ask) and its stop is the mark less its trail for a sell, plus for a buy (the trail an
+amount, or a percentage of the mark); it fires like a stop at that price. Triggers are
+checked against every new quote (each market step, each forced quote), after the resting
+orders matched it; a stop fires at most once, then trades in the same step by the normal
+matching: a stop or trailing stop as a market order, a stop-limit as a limit order at its
+limit price, its remainder resting like any other. A stop whose trigger the current quote
+already crosses (a buy stop at or below the ask, a sell stop at or above the bid) is
+rejected with ``INVALID_PRICE``. Stops take time in force DAY or GTC and reserve buying
+power (a stop-limit buy at its limit, a stop buy at its stop marked up as a market buy) or
+shares from acceptance, like a resting order; an armed stop can be cancelled, and a replace
+of a stop order is refused with ``UNSUPPORTED_ORDER``.
 """
 
 from __future__ import annotations
@@ -34,6 +49,7 @@ from .market import Book, Market
 from .models import SlippageModel
 from .records import OrderView, SimEvent, SimFill, SimOrder, Statistics, fast_tuple
 from .resting import RestingOrders
+from .stops import ArmedStops, trailing_stop
 from .symbols import SymbolSpec
 
 __all__ = ["Simulator"]
@@ -54,6 +70,8 @@ _FOK = TimeInForce.FOK
 _FILLED = OrderState.FILLED
 _PARTIALLY_FILLED = OrderState.PARTIALLY_FILLED
 _CANCELLED = OrderState.CANCELLED
+_STOP_LIMIT = OrderType.STOP_LIMIT
+_STOP_TYPES = frozenset({OrderType.STOP, OrderType.STOP_LIMIT, OrderType.TRAILING_STOP})
 
 
 class Simulator:
@@ -81,6 +99,7 @@ class Simulator:
         self._by_client_id: dict[str, SimOrder] = {}
         self._working: dict[str, SimOrder] = {}
         self._resting = {symbol: RestingOrders() for symbol in self.market.books}
+        self._stops = {symbol: ArmedStops() for symbol in self.market.books}
         self._order_seq = 0
         self._trade_seq = 0
         self._event_seq = 0
@@ -166,21 +185,33 @@ class Simulator:
                order_type: OrderType = OrderType.MARKET, limit_price: Decimal | None = None,
                time_in_force: TimeInForce = TimeInForce.DAY,
                client_order_id: str | None = None,
-               order_index: int | None = None) -> tuple[OrderView, list[SimEvent]]:
+               order_index: int | None = None, *, stop_price: Decimal | None = None,
+               trail_amount: Decimal | None = None,
+               trail_percent: Decimal | None = None) -> tuple[OrderView, list[SimEvent]]:
         """Accept or reject a new order, then match it against the current quote.
 
         Returns the order after matching and the events it produced. A rejection raises
         the venuekit error for it and is recorded in the ledger. ``order_index`` is one the
-        caller took with :meth:`take_index` (a new one by default).
+        caller took with :meth:`take_index` (a new one by default). A stop, stop-limit or
+        trailing stop (``stop_price``, or ``trail_amount`` / ``trail_percent``) is
+        accepted armed and trades only once its trigger fires.
         """
         if order_index is None:
             self._order_index += 1
             order_index = self._order_index
         self._at = self._step_time or datetime.now(UTC)
         cid = client_order_id if self._client_ids else None
+        if order_type in _STOP_TYPES:
+            return self._submit_stop(order_index, cid, symbol, side, quantity, order_type,
+                                     limit_price, time_in_force, stop_price, trail_amount,
+                                     trail_percent)
         try:
             book = self.market.books.get(symbol) or self.book(symbol)
             checks = self._checks
+            if stop_price is not None or trail_amount is not None \
+                    or trail_percent is not None:
+                raise checks.error(Code.INVALID_ORDER, f"a {order_type.value} order takes "
+                                   "no stop price or trail")
             reserve_price = checks.validate(book, side, quantity, order_type, limit_price,
                                             cid, self._by_client_id)
             checks.check_funds(symbol, side, quantity, reserve_price)
@@ -201,6 +232,67 @@ class Simulator:
             else:
                 self._rest(order)
         return out[-1].order, out
+
+    def _submit_stop(self, order_index: int, cid: str | None, symbol: str, side: Side,
+                     quantity: Decimal, order_type: OrderType, limit_price: Decimal | None,
+                     time_in_force: TimeInForce, stop_price: Decimal | None,
+                     trail_amount: Decimal | None, trail_percent: Decimal | None
+                     ) -> tuple[OrderView, list[SimEvent]]:
+        """Accept an armed stop order (see the module docstring), or reject it."""
+        trailing = order_type is OrderType.TRAILING_STOP
+        try:
+            book = self.market.books.get(symbol) or self.book(symbol)
+            checks = self._checks
+            released = _LIMIT if order_type is _STOP_LIMIT else OrderType.MARKET
+            reserve_price = checks.validate(book, side, quantity, released, limit_price,
+                                            cid, self._by_client_id)
+            mark = None
+            if trailing:
+                if stop_price is not None:
+                    raise checks.error(Code.INVALID_ORDER, "a trailing stop takes no stop "
+                                       "price: its stop follows the market by the trail")
+                checks.check_trail(trail_amount, trail_percent)
+                mark = book.ask if side is _BUY else book.bid
+                stop_price = trailing_stop(side, mark, trail_amount, trail_percent)
+            else:
+                if trail_amount is not None or trail_percent is not None:
+                    raise checks.error(Code.INVALID_ORDER, f"a {order_type.value} order "
+                                       "takes no trail; use a trailing stop")
+                checks.check_stop(book, side, stop_price)
+                assert stop_price is not None  # check_stop refuses a missing one
+            if time_in_force in _IMMEDIATE:
+                raise checks.error(Code.UNSUPPORTED_ORDER, f"a {order_type.value} order "
+                                   "waits for its trigger: use time in force day or gtc, "
+                                   f"not {time_in_force.value}")
+            if side is _BUY and limit_price is None:
+                # Released as a market buy at about the stop: reserve as for one there.
+                reserve_price = max(reserve_price, checks.market_reserve(stop_price))
+            checks.check_funds(symbol, side, quantity, reserve_price)
+        except VenueKitError as exc:
+            self._reject(order_index, cid, symbol, side, quantity, limit_price, exc)
+            raise
+        out: list[SimEvent] = []
+        order = self._new_order(order_index, cid, symbol, side, order_type, time_in_force,
+                                quantity, limit_price, reserve_price)
+        order.stop_price = stop_price
+        order.trail_amount, order.trail_percent, order.mark = \
+            trail_amount, trail_percent, mark
+        self._accept(order, out)
+        self._working[order.venue_order_id] = order
+        self._stops[symbol].add(order)
+        self._reserve_for(order)
+        return out[-1].order, out
+
+    def _fire_stops(self, symbol: str, out: list[SimEvent]) -> None:
+        """Release every stop of ``symbol`` the current quote triggers (once each): it
+        trades at once as a market or limit order, and what is left rests."""
+        stops = self._stops[symbol]
+        book = self.market.books[symbol]
+        for order in stops.fired(book.bid, book.ask):
+            stops.remove(order)
+            order.triggered_at = order.updated_at = self._at
+            self._resting[symbol].add(order)
+            self._take(order, book, out)
 
     @standard_context
     def cancel(self, venue_order_id: str | None = None,
@@ -256,6 +348,9 @@ class Simulator:
         if not old.state.is_open:
             raise checks.error(Code.INVALID_ORDER, f"order {old.venue_order_id} is "
                                f"{old.state.value}; only a working order can be replaced")
+        if old.order_type in _STOP_TYPES:
+            raise checks.error(Code.UNSUPPORTED_ORDER, f"a {old.order_type.value} order "
+                               "cannot be replaced here; cancel it and place a new one")
         if old.order_type is not OrderType.LIMIT:
             raise checks.error(Code.INVALID_ORDER, "only limit orders can be replaced")
         reserve_price = checks.validate(book, old.side, quantity, OrderType.LIMIT, price, cid,
@@ -285,6 +380,9 @@ class Simulator:
             for symbol, resting in self._resting.items():
                 if resting:
                     self._match_resting(symbol, out)
+            for symbol, stops in self._stops.items():
+                if stops:
+                    self._fire_stops(symbol, out)
         return out
 
     @standard_context
@@ -297,6 +395,8 @@ class Simulator:
         self._at = self.now()
         self.market.set_quote(symbol, bid, ask, bid_size, ask_size)
         self._match_resting(symbol, out)
+        if self._stops[symbol]:
+            self._fire_stops(symbol, out)
         return out
 
     @standard_context
@@ -360,6 +460,10 @@ class Simulator:
         """Put what is left of an order on the book, reserving buying power or shares."""
         self._working[order.venue_order_id] = order
         self._resting[order.symbol].add(order)
+        self._reserve_for(order)
+
+    def _reserve_for(self, order: SimOrder) -> None:
+        """Reserve buying power (a buy) or shares (a sell) for what is left of ``order``."""
         if order.side is _BUY:
             self._reserve(order, self._checks.buy_reservation(
                 order.remaining, order.reserve_price, order.prior_volume), ZERO)
@@ -383,7 +487,10 @@ class Simulator:
         order.state = state
         order.updated_at = self._at
         if self._working.pop(order.venue_order_id, None) is not None:
-            self._resting[order.symbol].remove(order)
+            if order.armed:
+                self._stops[order.symbol].remove(order)
+            else:
+                self._resting[order.symbol].remove(order)
             if order.reserved_cash or order.reserved_quantity:
                 self._release(order)
 
