@@ -25,6 +25,9 @@ with warnings.catch_warnings():
         LimitOrderRequest,
         MarketOrderRequest,
         ReplaceOrderRequest,
+        StopLimitOrderRequest,
+        StopOrderRequest,
+        TrailingStopOrderRequest,
     )
     from alpaca.trading.stream import TradingStream
 
@@ -39,8 +42,11 @@ __all__ = [
     "QueryOrderStatus",
     "ReplaceOrderRequest",
     "StockLatestQuoteRequest",
+    "StopLimitOrderRequest",
+    "StopOrderRequest",
     "TradingClient",
     "TradingStream",
+    "TrailingStopOrderRequest",
     "data_client",
     "limit",
     "market",

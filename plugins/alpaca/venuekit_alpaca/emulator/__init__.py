@@ -33,8 +33,11 @@ insufficient buying power or quantity; 422 ``40010001`` invalid input and
 ``42210000`` ``order is not cancelable``; 404 ``40410000`` ``order not found``; 429
 ``42910000`` beyond the request budget; 500 ``50010000`` for an injected server error.
 Market and limit orders with ``day``, ``gtc``, ``ioc`` and ``fok`` are supported, by
-quantity or (market, day, fractionable symbols) by notional; other order types, classes
-and extended hours are refused with a 422 that says so.
+quantity or (market, day, fractionable symbols) by notional; stop, stop-limit and
+trailing-stop orders (``stop_price``, ``trail_price`` / ``trail_percent``; answered with
+``stop_price``, ``trail_price``, ``trail_percent`` and ``hwm``) run on the simulator's
+native stops (see :mod:`.triggers`). Other order classes and extended hours are refused
+with a 422 that says so.
 """
 
 from .control import AlpacaControl

@@ -24,7 +24,7 @@ from venuekit.model import OrderRequest, OrderState, OrderType, Side, TimeInForc
 from venuekit.venue import OrderRef
 from venuekit_mock.sim import OrderView
 
-from . import errors, payloads
+from . import errors, payloads, triggers
 from .activities import fill_activities
 from .jsonio import dumps, loads, number_text
 from .state import EmulatorState
@@ -33,13 +33,12 @@ __all__ = ["RestApi"]
 
 ZERO = Decimal(0)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_TYPES = {"market": OrderType.MARKET, "limit": OrderType.LIMIT}
-_UNSUPPORTED_TYPES = {"stop", "stop_limit", "trailing_stop"}
+_TYPES = {kind.value: kind for kind in OrderType}
+_UNSUPPORTED_TYPES: set[str] = set()
 _TIFS = {"day": TimeInForce.DAY, "gtc": TimeInForce.GTC, "ioc": TimeInForce.IOC,
          "fok": TimeInForce.FOK}
 _UNSUPPORTED_TIFS = {"opg", "cls"}
-_UNSUPPORTED_FIELDS = ("stop_price", "trail_price", "trail_percent", "take_profit",
-                       "stop_loss", "legs")
+_UNSUPPORTED_FIELDS = ("take_profit", "stop_loss", "legs")
 _CLIENT_ID_MAX = 128
 _LIST_DEFAULT, _LIST_MAX = 50, 500
 
@@ -202,19 +201,21 @@ class RestApi:
             # Alpaca takes fractional quantities with time in force day only.
             raise errors.AlpacaError.of(422, errors.UNPROCESSABLE,
                                         "fractional orders must be DAY orders")
-        if order_type is OrderType.LIMIT and limit_price is None:
-            raise errors.invalid("limit_price is required for limit orders")
-        if order_type is OrderType.MARKET and limit_price is not None:
-            raise errors.invalid("limit_price is not allowed for market orders")
+        if order_type in (OrderType.LIMIT, OrderType.STOP_LIMIT) and limit_price is None:
+            raise errors.invalid(f"limit_price is required for {order_type.value} orders")
+        if order_type in (OrderType.MARKET, OrderType.STOP, OrderType.TRAILING_STOP) \
+                and limit_price is not None:
+            raise errors.invalid(f"limit_price is not allowed for {order_type.value} orders")
         if limit_price is not None and limit_price <= 0:
             raise errors.AlpacaError.of(422, errors.UNPROCESSABLE,
                                         f"invalid limit_price {limit_price}")
+        trigger = triggers.trigger_fields(body, order_type)
         if notional is not None:
             qty = self._notional_quantity(symbol, side, order_type, tif, notional)
         try:
             request = OrderRequest(symbol=symbol, side=side, quantity=qty,
                                    order_type=order_type, limit_price=limit_price,
-                                   time_in_force=tif)
+                                   time_in_force=tif, **trigger)
         except ModelError as exc:
             raise errors.invalid(exc.errors()[0]["msg"]) from None
         return request, notional
