@@ -111,6 +111,35 @@ class OrderChecks:
                              f"{stop_price} is already crossed by the bid {book.bid}; a sell "
                              "stop must lie below the bid")
 
+    def check_exits(self, book: Book, side: Side, base: Decimal,
+                    take_profit: Decimal | None, stop_loss: Decimal | None,
+                    stop_loss_limit: Decimal | None) -> None:
+        """Exits of ``side`` around ``base`` (the entry's price): prices on the grid, the
+        take-profit at least a tick on the profitable side of it, the stop-loss at least a
+        tick on the other (for sell exits: take-profit above, stop-loss below)."""
+        spec = book.spec
+        tick = spec.tick_at(base)
+        sell = side is not _BUY
+        for label, price in (("take-profit", take_profit), ("stop-loss", stop_loss),
+                             ("stop-loss limit", stop_loss_limit)):
+            if price is None:
+                continue
+            if not price.is_finite() or price <= 0 or not spec.on_tick(price):
+                raise self.error(Code.INVALID_PRICE, f"{spec.symbol}: {label} price {price} "
+                                 f"must be positive and a multiple of the tick "
+                                 f"{spec.tick_at(abs(price))}")
+        if take_profit is not None and (take_profit < base + tick if sell
+                                        else take_profit > base - tick):
+            bound = f">= {base + tick}" if sell else f"<= {base - tick}"
+            raise self.error(Code.INVALID_PRICE, f"{spec.symbol}: the take-profit "
+                             f"{take_profit} must be {bound} (a tick beyond the base price "
+                             f"{base})")
+        if stop_loss is not None and (stop_loss > base - tick if sell
+                                      else stop_loss < base + tick):
+            bound = f"<= {base - tick}" if sell else f">= {base + tick}"
+            raise self.error(Code.INVALID_PRICE, f"{spec.symbol}: the stop-loss {stop_loss} "
+                             f"must be {bound} (a tick beyond the base price {base})")
+
     def check_trail(self, amount: Decimal | None, percent: Decimal | None) -> None:
         """A trailing stop takes exactly one trail: an amount > 0 or a percentage in (0, 100)."""
         if (amount is None) == (percent is None):

@@ -29,6 +29,15 @@ rejected with ``INVALID_PRICE``. Stops take time in force DAY or GTC and reserve
 power (a stop-limit buy at its limit, a stop buy at its stop marked up as a market buy) or
 shares from acceptance, like a resting order; an armed stop can be cancelled, and a replace
 of a stop order is refused with ``UNSUPPORTED_ORDER``.
+
+Contingent orders: :meth:`Simulator.submit_bracket` places an entry (market or limit) with
+a take-profit limit and/or a stop-loss exit (one-triggers-other). The exits are held, not
+working, until the entry fills; they then work for what the entry filled (when it fills in
+full, or when it ends cancelled or expired with part filled; an entry that ends unfilled
+cancels them). :meth:`Simulator.submit_oco` places a take-profit limit and a stop-loss that
+work at once. Two exits form a one-cancels-other pair: the first fill of either, even a
+partial one, cancels the other, so together they never trade more than one of them holds;
+cancelling one cancels the other.
 """
 
 from __future__ import annotations
@@ -100,6 +109,8 @@ class Simulator:
         self._working: dict[str, SimOrder] = {}
         self._resting = {symbol: RestingOrders() for symbol in self.market.books}
         self._stops = {symbol: ArmedStops() for symbol in self.market.books}
+        # Exits their entry's fill released during an operation: they trade once at its end.
+        self._released: list[SimOrder] = []
         self._order_seq = 0
         self._trade_seq = 0
         self._event_seq = 0
@@ -224,14 +235,21 @@ class Simulator:
         order = self._new_order(order_index, cid, symbol, side, order_type, time_in_force,
                                 quantity, limit_price, reserve_price)
         self._accept(order, out)
+        self._enter(order, book, out)
+        return out[-1].order, out
+
+    def _enter(self, order: SimOrder, book: Book, out: list[SimEvent]) -> None:
+        """Trade a just accepted order once, then expire (IOC, FOK) or rest what is left."""
         self._take(order, book, out)
         if order.state is not _FILLED:
-            if time_in_force in _IMMEDIATE:
+            if order.time_in_force in _IMMEDIATE:
                 self._finish(order, OrderState.EXPIRED,
-                             f"{time_in_force.value}: the unfilled remainder expired", out)
+                             f"{order.time_in_force.value}: the unfilled remainder expired",
+                             out)
             else:
                 self._rest(order)
-        return out[-1].order, out
+        if self._released:
+            self._work_released(out)
 
     def _submit_stop(self, order_index: int, cid: str | None, symbol: str, side: Side,
                      quantity: Decimal, order_type: OrderType, limit_price: Decimal | None,
@@ -289,10 +307,185 @@ class Simulator:
         stops = self._stops[symbol]
         book = self.market.books[symbol]
         for order in stops.fired(book.bid, book.ask):
+            if order.venue_order_id not in self._working:
+                continue  # cancelled meanwhile: the other order of its pair traded
             stops.remove(order)
             order.triggered_at = order.updated_at = self._at
             self._resting[symbol].add(order)
             self._take(order, book, out)
+
+    # contingent orders ----------------------------------------------------------------
+    @standard_context
+    def submit_bracket(self, symbol: str, side: Side, quantity: Decimal,
+                       order_type: OrderType = OrderType.MARKET,
+                       limit_price: Decimal | None = None,
+                       time_in_force: TimeInForce = TimeInForce.DAY,
+                       client_order_id: str | None = None, order_index: int | None = None,
+                       *, take_profit: Decimal | None = None,
+                       stop_loss: Decimal | None = None,
+                       stop_loss_limit: Decimal | None = None,
+                       exit_client_ids: tuple[str | None, str | None] = (None, None)
+                       ) -> tuple[OrderView, list[SimEvent]]:
+        """An entry with held exits on the other side (one-triggers-other): a take-profit
+        limit at ``take_profit`` and/or a stop-loss at ``stop_loss`` (a stop-limit with
+        ``stop_loss_limit``). Both exits form a one-cancels-other pair. Returns the entry
+        after matching; its view's ``legs`` name the exits (take-profit first)."""
+        if order_index is None:
+            order_index = self.take_index()
+        self._at = self.now()
+        cid = client_order_id if self._client_ids else None
+        exit_ids = exit_client_ids if self._client_ids else (None, None)
+        try:
+            book = self.book(symbol)
+            checks = self._checks
+            if order_type not in (OrderType.MARKET, _LIMIT):
+                raise checks.error(Code.INVALID_ORDER, "a bracket's entry is a market or "
+                                   "limit order")
+            if take_profit is None and stop_loss is None:
+                raise checks.error(Code.INVALID_ORDER, "a bracket needs a take-profit or a "
+                                   "stop-loss exit")
+            if time_in_force in _IMMEDIATE:
+                raise checks.error(Code.UNSUPPORTED_ORDER, "a bracket's exits wait for its "
+                                   "entry: use time in force day or gtc")
+            reserve_price = checks.validate(book, side, quantity, order_type, limit_price,
+                                            cid, self._by_client_id)
+            base = limit_price if limit_price is not None else book.touch(side)
+            checks.check_exits(book, side.opposite, base, take_profit, stop_loss,
+                               stop_loss_limit)
+            for exit_id in exit_ids:
+                if exit_id is not None:
+                    checks.check_client_id(exit_id, self._by_client_id)
+            checks.check_funds(symbol, side, quantity, reserve_price)
+        except VenueKitError as exc:
+            self._reject(order_index, cid, symbol, side, quantity, limit_price, exc)
+            raise
+        out: list[SimEvent] = []
+        entry = self._new_order(order_index, cid, symbol, side, order_type, time_in_force,
+                                quantity, limit_price, reserve_price)
+        self._accept(entry, out)
+        legs = self._exits(symbol, side.opposite, quantity, time_in_force, order_index,
+                           entry.venue_order_id, take_profit, stop_loss, stop_loss_limit,
+                           exit_ids, held=True)
+        entry.legs, entry.oto = tuple(leg.venue_order_id for leg in legs), True
+        self._enter(entry, book, out)
+        return self._orders[entry.venue_order_id].view(), out
+
+    @standard_context
+    def submit_oco(self, symbol: str, side: Side, quantity: Decimal, *,
+                   take_profit: Decimal, stop_loss: Decimal,
+                   stop_loss_limit: Decimal | None = None,
+                   time_in_force: TimeInForce = TimeInForce.DAY,
+                   client_order_ids: tuple[str | None, str | None] = (None, None),
+                   order_index: int | None = None) -> tuple[OrderView, list[SimEvent]]:
+        """A take-profit limit and a stop-loss that work at once, one cancelling the other
+        (an exit for a position already held). Returns the take-profit; its ``legs`` name
+        the stop-loss."""
+        if order_index is None:
+            order_index = self.take_index()
+        self._at = self.now()
+        ids = client_order_ids if self._client_ids else (None, None)
+        try:
+            book = self.book(symbol)
+            checks = self._checks
+            if time_in_force in _IMMEDIATE:
+                raise checks.error(Code.UNSUPPORTED_ORDER, "a one-cancels-other pair "
+                                   "waits: use time in force day or gtc")
+            reserve_price = checks.validate(book, side, quantity, _LIMIT, take_profit,
+                                            ids[0], self._by_client_id)
+            checks.check_exits(book, side, book.touch(side), take_profit, stop_loss,
+                               stop_loss_limit)
+            if ids[1] is not None:
+                checks.check_client_id(ids[1], self._by_client_id)
+            checks.check_funds(symbol, side, quantity, reserve_price)
+        except VenueKitError as exc:
+            self._reject(order_index, ids[0], symbol, side, quantity, take_profit, exc)
+            raise
+        out: list[SimEvent] = []
+        profit, loss = self._exits(symbol, side, quantity, time_in_force, order_index, None,
+                                   take_profit, stop_loss, stop_loss_limit, ids, held=False)
+        loss.parent, profit.legs = profit.venue_order_id, (loss.venue_order_id,)
+        for leg in (profit, loss):
+            self._accept(leg, out)
+            self._place_leg(leg)
+        self._released.append(profit)
+        self._work_released(out)
+        return self._orders[profit.venue_order_id].view(), out
+
+    def _exits(self, symbol: str, side: Side, quantity: Decimal, time_in_force: TimeInForce,
+               order_index: int, parent: str | None, take_profit: Decimal | None,
+               stop_loss: Decimal | None, stop_loss_limit: Decimal | None,
+               client_ids: tuple[str | None, str | None], *, held: bool) -> list[SimOrder]:
+        """Exit orders of ``side`` (a take-profit limit, a stop-loss), legs of ``parent``;
+        held ones are recorded here, and two of them are linked one-cancels-other."""
+        legs: list[SimOrder] = []
+        if take_profit is not None:
+            legs.append(self._new_order(order_index, client_ids[0], symbol, side, _LIMIT,
+                                        time_in_force, quantity, take_profit, take_profit))
+        if stop_loss is not None:
+            kind = OrderType.STOP if stop_loss_limit is None else _STOP_LIMIT
+            reserve = stop_loss_limit if stop_loss_limit is not None else \
+                self._checks.market_reserve(stop_loss) if side is _BUY else stop_loss
+            leg = self._new_order(order_index, client_ids[1], symbol, side, kind,
+                                  time_in_force, quantity, stop_loss_limit, reserve)
+            leg.stop_price = stop_loss
+            legs.append(leg)
+        for leg in legs:
+            leg.held, leg.parent = held, parent
+            if held:  # recorded now, announced when they start to work
+                self._record(leg)
+                self._working[leg.venue_order_id] = leg
+        if len(legs) == 2:
+            legs[0].oco, legs[1].oco = legs[1].venue_order_id, legs[0].venue_order_id
+        return legs
+
+    def _place_leg(self, leg: SimOrder) -> None:
+        """Put a working exit on its book (a stop armed) and reserve for it."""
+        self._working[leg.venue_order_id] = leg
+        if leg.armed:
+            self._stops[leg.symbol].add(leg)
+        else:
+            self._resting[leg.symbol].add(leg)
+        self._reserve_for(leg)
+
+    def _entry_done(self, entry: SimOrder, out: list[SimEvent]) -> None:
+        """The entry filled in full or ended: its held exits work for what it filled, or
+        are cancelled when it filled nothing."""
+        filled = entry.filled_quantity
+        for vid in entry.legs:
+            leg = self._orders[vid]
+            if not leg.held or not leg.state.is_open:
+                continue
+            if not filled:
+                self._finish(leg, _CANCELLED, f"its entry {entry.venue_order_id} ended "
+                             "without a fill", out)
+                leg.held = False
+                continue
+            leg.held = False
+            leg.quantity = filled
+            leg.updated_at = self._at
+            self._working.pop(vid)
+            self._place_leg(leg)
+            self._emit(leg, None, out)
+            self._released.append(leg)
+
+    def _work_released(self, out: list[SimEvent]) -> None:
+        """Trade the exits released during this operation against the current quote once:
+        a limit takes if marketable, a stop fires if its trigger is crossed."""
+        released, self._released = self._released, []
+        for leg in released:
+            if leg.venue_order_id not in self._working:
+                continue
+            if leg.armed:
+                self._fire_stops(leg.symbol, out)
+            else:
+                self._take(leg, self.market.books[leg.symbol], out)
+
+    def _cancel_other(self, order: SimOrder, reason: str, out: list[SimEvent]) -> None:
+        """Cancel the other order of ``order``'s one-cancels-other pair, if it works."""
+        other = self._orders.get(order.oco) if order.oco is not None else None
+        if other is not None and other.state.is_open:
+            self._finish(other, _CANCELLED, reason, out)
+            other.held = False
 
     @standard_context
     def cancel(self, venue_order_id: str | None = None,
@@ -303,7 +496,12 @@ class Simulator:
         if order.state.is_open:
             self._at = self.now()
             self._finish(order, OrderState.CANCELLED, "cancelled on request", out)
-            return out[-1].order, out
+            answer = out[-1].order
+            self._cancel_other(order, "the other order of its one-cancels-other pair was "
+                               "cancelled", out)
+            if self._released:
+                self._work_released(out)
+            return answer, out
         return order.view(), out
 
     @standard_context
@@ -383,6 +581,8 @@ class Simulator:
             for symbol, stops in self._stops.items():
                 if stops:
                     self._fire_stops(symbol, out)
+            if self._released:
+                self._work_released(out)
         return out
 
     @standard_context
@@ -397,6 +597,8 @@ class Simulator:
         self._match_resting(symbol, out)
         if self._stops[symbol]:
             self._fire_stops(symbol, out)
+        if self._released:
+            self._work_released(out)
         return out
 
     @standard_context
@@ -405,6 +607,8 @@ class Simulator:
         out: list[SimEvent] = []
         self._at = self.now()
         self._expire_day_orders(out)
+        if self._released:
+            self._work_released(out)
         return out
 
     def set_cash(self, amount: Decimal) -> None:
@@ -448,13 +652,16 @@ class Simulator:
 
     def _accept(self, order: SimOrder, out: list[SimEvent]) -> None:
         """Record a new order and acknowledge it (it rests only if it does not fill)."""
-        vid = order.venue_order_id
-        self._orders[vid] = order
+        self._record(order)
+        self._event_seq += 1
+        out.append(fast_tuple(SimEvent, (self._event_seq, order.view(), None, self._at)))
+
+    def _record(self, order: SimOrder) -> None:
+        """Make a new order known: by its ids, and in the ledger."""
+        self._orders[order.venue_order_id] = order
         if order.client_order_id is not None:
             self._by_client_id[order.client_order_id] = order
         self.ledger.record_order(order)
-        self._event_seq += 1
-        out.append(fast_tuple(SimEvent, (self._event_seq, order.view(), None, self._at)))
 
     def _rest(self, order: SimOrder) -> None:
         """Put what is left of an order on the book, reserving buying power or shares."""
@@ -487,7 +694,9 @@ class Simulator:
         order.state = state
         order.updated_at = self._at
         if self._working.pop(order.venue_order_id, None) is not None:
-            if order.armed:
+            if order.held:
+                pass  # a held exit is on no book and reserves nothing
+            elif order.armed:
                 self._stops[order.symbol].remove(order)
             else:
                 self._resting[order.symbol].remove(order)
@@ -503,10 +712,12 @@ class Simulator:
         self.ledger.cancels.append(LedgerCancel(order.venue_order_id, order.client_order_id,
                                                 kind, order.remaining, self._at, reason))
         self._emit(order, None, out)
+        if order.oto:
+            self._entry_done(order, out)
 
     def _expire_day_orders(self, out: list[SimEvent]) -> None:
         for order in list(self._working.values()):
-            if order.time_in_force is TimeInForce.DAY:
+            if order.time_in_force is TimeInForce.DAY and order.state.is_open:
                 self._finish(order, OrderState.EXPIRED,
                              "day order expired at the session close", out)
 
@@ -521,14 +732,18 @@ class Simulator:
         resting = self._resting[symbol]
         book = self.market.books[symbol]
         if resting.market:
+            working = self._working
             for order in list(resting.market.values()):
-                self._take(order, book, out)
+                if order.venue_order_id in working:
+                    self._take(order, book, out)
         best_bid, best_ask = resting.best_bid(), resting.best_ask()
         for side, crossing in ((_BUY, best_bid is not None and best_bid >= book.ask),
                                (_SELL, best_ask is not None and best_ask <= book.bid)):
             if not crossing:
                 continue
             for limit, order in resting.crossed(side, book.touch(side)):
+                if order.venue_order_id not in self._working:
+                    continue  # cancelled meanwhile: the other order of its pair traded
                 quantity = self._fillable(order, book)
                 if quantity <= 0:
                     break
@@ -621,3 +836,8 @@ class Simulator:
             order.state = _PARTIALLY_FILLED
         self._event_seq += 1
         out.append(fast_tuple(SimEvent, (self._event_seq, order.view(), fill, self._at)))
+        if order.oco is not None:
+            self._cancel_other(order, "the other order of its one-cancels-other pair "
+                               "traded", out)
+        if done and order.oto:
+            self._entry_done(order, out)

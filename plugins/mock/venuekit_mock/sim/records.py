@@ -36,6 +36,11 @@ class OrderView(NamedTuple):
     which follows ``mark`` (the highest bid since acceptance for a sell, the lowest ask
     for a buy) by ``trail_amount`` or ``trail_percent``. ``triggered_at`` is when the
     trigger fired (None while the stop waits, and for other orders).
+
+    Contingent orders: ``legs`` are the orders this one carries (a bracket's or an OTO's
+    exits, the stop of a one-cancels-other pair), ``parent`` the order a leg belongs to,
+    ``oco`` the other order of a one-cancels-other pair. A ``held`` leg waits for its
+    parent to fill before it works.
     """
 
     venue_order_id: str
@@ -61,6 +66,10 @@ class OrderView(NamedTuple):
     trail_percent: Decimal | None = None
     mark: Decimal | None = None
     triggered_at: datetime | None = None
+    held: bool = False
+    parent: str | None = None
+    legs: tuple[str, ...] = ()
+    oco: str | None = None
 
     @property
     def remaining_quantity(self) -> Decimal:
@@ -141,6 +150,13 @@ class SimOrder:
     trail_percent: Decimal | None = None
     mark: Decimal | None = None
     triggered_at: datetime | None = None
+    # Contingent orders: legs held until this order fills (``oto``), a leg's parent, and
+    # the other order of a one-cancels-other pair.
+    held: bool = False
+    parent: str | None = None
+    legs: tuple[str, ...] = ()
+    oto: bool = False
+    oco: str | None = None
 
     @property
     def armed(self) -> bool:
@@ -158,7 +174,8 @@ class SimOrder:
             self.side, self.order_type, self.time_in_force, OrderState.ACKNOWLEDGED,
             self.quantity, self.limit_price, ZERO, ZERO, ZERO, self.created_at,
             self.created_at, None, self.replaces, None, self.stop_price, self.trail_amount,
-            self.trail_percent, self.mark, None))
+            self.trail_percent, self.mark, None, self.held, self.parent, self.legs,
+            self.oco))
 
     def view(self) -> OrderView:
         return fast_tuple(OrderView, (
@@ -167,7 +184,7 @@ class SimOrder:
             self.limit_price, self.filled_quantity, self.filled_notional, self.fees,
             self.created_at, self.updated_at, self.reason, self.replaces, self.replaced_by,
             self.stop_price, self.trail_amount, self.trail_percent, self.mark,
-            self.triggered_at))
+            self.triggered_at, self.held, self.parent, self.legs, self.oco))
 
 
 @dataclass(frozen=True, slots=True)
