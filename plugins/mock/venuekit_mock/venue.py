@@ -326,6 +326,52 @@ class MockVenue(Venue):
                                                "client_order_id": view.client_order_id})
         return await self._respond("submit", after, view, events, index, accepted=True)
 
+    async def submit_contingent(self, request: OrderRequest, client_order_id: str, *,
+                                take_profit: Decimal | None = None,
+                                stop_loss: Decimal | None = None,
+                                stop_loss_limit: Decimal | None = None,
+                                one_cancels_other: bool = False,
+                                leg_client_ids: tuple[str | None, str | None] = (None, None)
+                                ) -> OrderSnapshot:
+        """Contingent orders, for the protocol emulators of venues that take them natively
+        (the Venue contract has no such call: the engine runs brackets itself).
+
+        By default ``request`` is an entry (market or limit) whose exits, a take-profit
+        limit and/or a stop-loss (a stop-limit with ``stop_loss_limit``), wait for it to
+        fill: a bracket, or with one exit a one-triggers-other order. With
+        ``one_cancels_other`` the request is itself the take-profit limit (at
+        ``take_profit``, or its limit price) of a pair with the stop-loss, both working at
+        once. ``leg_client_ids`` are the client ids of the take-profit and the stop-loss
+        legs. Requests, faults and latency go through the same pipeline as :meth:`submit`.
+        """
+        if request.quantity is None:
+            raise error(Code.UNSUPPORTED_ORDER, "the mock venue takes quantities, not "
+                        "notional amounts", venue=self.name)
+        after = await self._request("submit")
+        index = after.order_index
+        try:
+            if one_cancels_other:
+                profit = take_profit if take_profit is not None else request.limit_price
+                if profit is None or stop_loss is None:
+                    raise error(Code.INVALID_ORDER, "a one-cancels-other pair needs a "
+                                "take-profit and a stop-loss", venue=self.name)
+                view, events = self._sim.submit_oco(
+                    request.symbol, request.side, request.quantity, take_profit=profit,
+                    stop_loss=stop_loss, stop_loss_limit=stop_loss_limit,
+                    time_in_force=request.time_in_force,
+                    client_order_ids=(client_order_id, leg_client_ids[1]), order_index=index)
+            else:
+                view, events = self._sim.submit_bracket(
+                    request.symbol, request.side, request.quantity, request.order_type,
+                    request.limit_price, request.time_in_force, client_order_id,
+                    order_index=index, take_profit=take_profit, stop_loss=stop_loss,
+                    stop_loss_limit=stop_loss_limit, exit_client_ids=leg_client_ids)
+        except VenueKitError:
+            self._save()  # the ledger recorded the rejection
+            await self._half_latency()
+            raise
+        return await self._respond("submit", after, view, events, index, accepted=True)
+
     async def cancel(self, ref: OrderRef) -> OrderSnapshot | None:
         after = await self._request("cancel")
         venue_order_id, client_order_id = self._ref(ref)

@@ -24,7 +24,7 @@ from venuekit.model import OrderRequest, OrderState, OrderType, Side, TimeInForc
 from venuekit.venue import OrderRef
 from venuekit_mock.sim import OrderView
 
-from . import errors, payloads, triggers
+from . import errors, order_classes, payloads, triggers
 from .activities import fill_activities
 from .jsonio import dumps, loads, number_text
 from .state import EmulatorState
@@ -38,7 +38,7 @@ _UNSUPPORTED_TYPES: set[str] = set()
 _TIFS = {"day": TimeInForce.DAY, "gtc": TimeInForce.GTC, "ioc": TimeInForce.IOC,
          "fok": TimeInForce.FOK}
 _UNSUPPORTED_TIFS = {"opg", "cls"}
-_UNSUPPORTED_FIELDS = ("take_profit", "stop_loss", "legs")
+_UNSUPPORTED_FIELDS = ("legs",)
 _CLIENT_ID_MAX = 128
 _LIST_DEFAULT, _LIST_MAX = 50, 500
 
@@ -82,6 +82,10 @@ def _moment(text: str, key: str) -> datetime:
     except ValueError:
         raise errors.invalid(f"invalid {key} {text!r}: expected an RFC 3339 time") from None
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _flag(query: Mapping[str, str], key: str) -> bool:
+    return query.get(key, "false").strip().lower() == "true"
 
 
 async def _body(request: web.Request) -> dict[str, Any]:
@@ -136,17 +140,25 @@ class RestApi:
     def _sim(self) -> Any:
         return self.venue.simulator
 
-    def _order_json(self, view: OrderView, status: str | None = None) -> dict[str, Any]:
+    def _order_json(self, view: OrderView, status: str | None = None,
+                    nested: bool = False) -> dict[str, Any]:
+        """An order's body; ``nested`` includes its legs (the child orders) as bodies."""
+        sim = self._sim
+        root = view if view.parent is None else sim.order(view.parent)
+        legs = [self._order_json(sim.order(leg)) for leg in view.legs] \
+            if nested and view.legs else None
         return payloads.order(view, self.ids, status=status,
-                              notional=self.notional.get(view.venue_order_id))
+                              notional=self.notional.get(view.venue_order_id),
+                              order_class=order_classes.order_class(view, root), legs=legs)
 
     def _accepted_json(self, venue_order_id: str) -> dict[str, Any]:
-        """The order as the venue accepted it: what a create or replace answers."""
+        """The order as the venue accepted it: what a create or replace answers (with its
+        legs, as they are now)."""
         view = self._sim.order(venue_order_id)
         accepted = view._replace(state=OrderState.ACKNOWLEDGED, filled_quantity=ZERO,
                                  filled_notional=ZERO, fees=ZERO, updated_at=view.created_at,
                                  reason=None, replaced_by=None)
-        return self._order_json(accepted, status="accepted")
+        return self._order_json(accepted, status="accepted", nested=True)
 
     def _record_id(self, order_id: str) -> str:
         if not self.ids.is_uuid(order_id):
@@ -181,10 +193,6 @@ class RestApi:
         for key in _UNSUPPORTED_FIELDS:
             if body.get(key) is not None:
                 raise errors.invalid(f"{key} is not supported by the venuekit emulator")
-        order_class = body.get("order_class") or "simple"
-        if order_class != "simple":
-            raise errors.invalid(f"order_class {order_class!r} is not supported by the "
-                                 "venuekit emulator (only simple orders)")
         if body.get("extended_hours") is True:
             raise errors.invalid("extended_hours orders are not supported by the venuekit "
                                  "emulator")
@@ -193,6 +201,10 @@ class RestApi:
         tif = _choice(body, "time_in_force", _TIFS, _UNSUPPORTED_TIFS)
         qty, notional = _decimal(body, "qty"), _decimal(body, "notional")
         limit_price = _decimal(body, "limit_price")
+        take_profit = body.get("take_profit")
+        if limit_price is None and str(body.get("order_class")).lower() == "oco" \
+                and isinstance(take_profit, Mapping):
+            limit_price = _decimal(take_profit, "limit_price")  # an oco's own limit
         if (qty is None) == (notional is None):
             raise errors.invalid("qty or notional is required, but not both")
         if qty is not None and qty <= 0:
@@ -215,7 +227,9 @@ class RestApi:
         try:
             request = OrderRequest(symbol=symbol, side=side, quantity=qty,
                                    order_type=order_type, limit_price=limit_price,
-                                   time_in_force=tif, **trigger)
+                                   time_in_force=tif, stop_price=trigger.stop_price,
+                                   trail_amount=trigger.trail_amount,
+                                   trail_percent=trigger.trail_percent)
         except ModelError as exc:
             raise errors.invalid(exc.errors()[0]["msg"]) from None
         return request, notional
@@ -245,9 +259,23 @@ class RestApi:
     async def create_order(self, request: web.Request) -> web.Response:
         body = await _body(request)
         order, notional = self._order_request(body)
+        quantity = order.quantity
+        terms = order_classes.parse_terms(
+            body, order.order_type, order.time_in_force,
+            fractional=notional is not None
+            or (quantity is not None and quantity != quantity.to_integral_value()))
         cid = self._client_id(body)
         try:
-            snapshot = await self.venue.submit(order, cid)
+            if terms is None:
+                snapshot = await self.venue.submit(order, cid)
+            else:
+                book = self._sim.book(order.symbol)
+                order_classes.check_base_price(book, order.side, order.limit_price, terms)
+                snapshot = await self.venue.submit_contingent(
+                    order, cid, take_profit=terms.take_profit, stop_loss=terms.stop_loss,
+                    stop_loss_limit=terms.stop_loss_limit,
+                    one_cancels_other=terms.order_class == "oco",
+                    leg_client_ids=(self._new_client_id(), self._new_client_id()))
         except VenueKitError as exc:
             if exc.code is Code.INSUFFICIENT_FUNDS:
                 raise errors.for_error(exc, **self._cost(order)) from None
@@ -299,9 +327,12 @@ class RestApi:
                  and (until is None or v.created_at < until)
                  and (side is None or v.side.value == side)
                  and (not symbols or v.symbol in symbols)]
+        nested = _flag(query, "nested")
+        if nested:  # legs are shown inside their parents
+            views = [v for v in views if v.parent is None]
         views.sort(key=lambda v: (v.created_at, v.venue_order_id),
                    reverse=direction == "desc")
-        return json_response([self._order_json(v) for v in views[:limit]])
+        return json_response([self._order_json(v, nested=nested) for v in views[:limit]])
 
     async def fill_activities(self, request: web.Request) -> web.Response:
         return json_response(await fill_activities(request, self.venue, self.ids))
@@ -309,7 +340,8 @@ class RestApi:
     async def get_order(self, request: web.Request) -> web.Response:
         record = self._record_id(request.match_info["order_id"])
         snapshot = await self.venue.fetch_order(OrderRef(venue_order_id=record))
-        return json_response(self._order_json(self._sim.order(snapshot.venue_order_id)))
+        return json_response(self._order_json(self._sim.order(snapshot.venue_order_id),
+                                              nested=_flag(request.query, "nested")))
 
     async def order_by_client_id(self, request: web.Request) -> web.Response:
         cid = request.query.get("client_order_id")

@@ -11,13 +11,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, NamedTuple
 
 from venuekit.model import OrderType
 
 from . import errors
 
-__all__ = ["trigger_fields"]
+__all__ = ["Trigger", "trigger_fields"]
+
+
+class Trigger(NamedTuple):
+    """The venuekit request fields of a create body's trigger (all None for plain orders)."""
+
+    stop_price: Decimal | None = None
+    trail_amount: Decimal | None = None
+    trail_percent: Decimal | None = None
 
 _STOPS = (OrderType.STOP, OrderType.STOP_LIMIT)
 
@@ -38,9 +46,8 @@ def _price(body: Mapping[str, Any], key: str) -> Decimal | None:
     return number
 
 
-def trigger_fields(body: Mapping[str, Any], order_type: OrderType) -> dict[str, Decimal]:
-    """The venuekit request fields (``stop_price``, ``trail_amount``, ``trail_percent``) of
-    a create body of type ``order_type``, or the 422 Alpaca answers."""
+def trigger_fields(body: Mapping[str, Any], order_type: OrderType) -> Trigger:
+    """The trigger of a create body of type ``order_type``, or the 422 Alpaca answers."""
     stop = _price(body, "stop_price")
     trail_price = _price(body, "trail_price")
     trail_percent = _price(body, "trail_percent")
@@ -50,7 +57,7 @@ def trigger_fields(body: Mapping[str, Any], order_type: OrderType) -> dict[str, 
             raise errors.invalid(f"stop_price is required for {kind} orders")
         if trail_price is not None or trail_percent is not None:
             raise errors.invalid(f"{kind} orders must not have trail_price or trail_percent")
-        return {"stop_price": stop}
+        return Trigger(stop_price=stop)
     if order_type is OrderType.TRAILING_STOP:
         if stop is not None:
             raise errors.invalid("trailing_stop orders must not have stop_price")
@@ -59,12 +66,9 @@ def trigger_fields(body: Mapping[str, Any], order_type: OrderType) -> dict[str, 
                                  "for trailing_stop orders")
         if trail_percent is not None and trail_percent >= 100:
             raise errors.invalid("trail_percent must be < 100")
-        if trail_price is not None:
-            return {"trail_amount": trail_price}
-        assert trail_percent is not None
-        return {"trail_percent": trail_percent}
+        return Trigger(trail_amount=trail_price, trail_percent=trail_percent)
     for key, value in (("stop_price", stop), ("trail_price", trail_price),
                        ("trail_percent", trail_percent)):
         if value is not None:
             raise errors.invalid(f"{kind} orders must not have {key}")
-    return {}
+    return Trigger()
