@@ -36,8 +36,10 @@ Market and limit orders with ``day``, ``gtc``, ``ioc`` and ``fok`` are supported
 quantity or (market, day, fractionable symbols) by notional; stop, stop-limit and
 trailing-stop orders (``stop_price``, ``trail_price`` / ``trail_percent``; answered with
 ``stop_price``, ``trail_price``, ``trail_percent`` and ``hwm``) run on the simulator's
-native stops (see :mod:`.triggers`). Other order classes and extended hours are refused
-with a 422 that says so.
+native stops (see :mod:`.triggers`); order classes ``bracket``, ``oco`` and ``oto`` with
+their ``take_profit`` / ``stop_loss`` legs run on its contingent orders (see
+:mod:`.order_classes`). Extended hours and the time in force ``opg`` and ``cls`` are
+refused with a 422 that says so.
 """
 
 from .control import AlpacaControl
