@@ -120,3 +120,19 @@ def test_exits_on_the_wrong_side_of_the_entry_are_refused(options: dict[str, D],
         sim.submit_bracket("XYZ", Side.BUY, D(1), OrderType.LIMIT, D("99.00"), **options)
     assert info.value.code is Code.INVALID_PRICE and words in info.value.message
     assert sim.open_orders() == [] and sim.ledger.order_count == 0
+
+
+def test_a_replaced_take_profit_stays_paired_with_its_stop_loss() -> None:
+    sim = simulator()
+    entry, take_profit, stop_loss = bracket(sim)
+    with pytest.raises(VenueKitError) as info:
+        sim.replace(take_profit, limit_price=D("102.00"))
+    assert info.value.code is Code.UNSUPPORTED_ORDER and "held" in info.value.message
+    sim.set_quote("XYZ", D("98.95"), D("99.00"))
+    moved, _ = sim.replace(take_profit, limit_price=D("102.00"))
+    assert sim.order(entry).legs == (moved.venue_order_id, stop_loss)
+    assert sim.order(stop_loss).oco == moved.venue_order_id
+    sim.set_quote("XYZ", D("102.00"), D("102.01"), bid_size=D(3))
+    assert sim.order(stop_loss).state is CANCELLED
+    sim.set_quote("XYZ", D("97.00"), D("97.01"))
+    assert sum(f.quantity for f in sim.ledger.fills if f.side is Side.SELL) == D(3)

@@ -530,15 +530,28 @@ class Simulator:
                               old.time_in_force, quantity, price, reserve_price)
         new.replaces = old.venue_order_id
         old.replaced_by = new.venue_order_id
+        self._relink(old, new)
         self._close(old, OrderState.REPLACED)
         self.ledger.replaces.append(LedgerReplace(old.venue_order_id, new.venue_order_id,
                                                   self._at))
         self._emit(old, None, out)
         self._accept(new, out)
-        self._take(new, book, out)
-        if new.state is not _FILLED:
-            self._rest(new)
-        return out[-1].order, out
+        self._enter(new, book, out)
+        return self._orders[new.venue_order_id].view(), out
+
+    def _relink(self, old: SimOrder, new: SimOrder) -> None:
+        """A replacement takes its original's place in a contingent group: its legs, its
+        parent, its one-cancels-other partner."""
+        new.legs, new.oto, new.parent, new.oco = old.legs, old.oto, old.parent, old.oco
+        old.legs, old.oto, old.oco = (), False, None
+        vid, new_vid = old.venue_order_id, new.venue_order_id
+        for leg in new.legs:
+            self._orders[leg].parent = new_vid
+        if new.parent is not None:
+            parent = self._orders[new.parent]
+            parent.legs = tuple(new_vid if leg == vid else leg for leg in parent.legs)
+        if new.oco is not None:
+            self._orders[new.oco].oco = new_vid
 
     def _check_replace(self, old: SimOrder, book: Book, quantity: Decimal,
                        price: Decimal | None, cid: str | None) -> Decimal:
@@ -546,6 +559,9 @@ class Simulator:
         if not old.state.is_open:
             raise checks.error(Code.INVALID_ORDER, f"order {old.venue_order_id} is "
                                f"{old.state.value}; only a working order can be replaced")
+        if old.held:
+            raise checks.error(Code.UNSUPPORTED_ORDER, f"order {old.venue_order_id} is held "
+                               "until its entry fills; it can be replaced once it works")
         if old.order_type in _STOP_TYPES:
             raise checks.error(Code.UNSUPPORTED_ORDER, f"a {old.order_type.value} order "
                                "cannot be replaced here; cancel it and place a new one")
