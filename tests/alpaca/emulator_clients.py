@@ -19,12 +19,17 @@ with warnings.catch_warnings():
     from alpaca.data.historical.stock import StockHistoricalDataClient
     from alpaca.data.requests import StockLatestQuoteRequest
     from alpaca.trading.client import TradingClient
-    from alpaca.trading.enums import OrderStatus, QueryOrderStatus
+    from alpaca.trading.enums import OrderClass, OrderStatus, QueryOrderStatus
     from alpaca.trading.requests import (
         GetOrdersRequest,
         LimitOrderRequest,
         MarketOrderRequest,
         ReplaceOrderRequest,
+        StopLimitOrderRequest,
+        StopLossRequest,
+        StopOrderRequest,
+        TakeProfitRequest,
+        TrailingStopOrderRequest,
     )
     from alpaca.trading.stream import TradingStream
 
@@ -35,12 +40,18 @@ __all__ = [
     "GetOrdersRequest",
     "LimitOrderRequest",
     "MarketOrderRequest",
+    "OrderClass",
     "OrderStatus",
     "QueryOrderStatus",
     "ReplaceOrderRequest",
     "StockLatestQuoteRequest",
+    "StopLimitOrderRequest",
+    "StopLossRequest",
+    "StopOrderRequest",
+    "TakeProfitRequest",
     "TradingClient",
     "TradingStream",
+    "TrailingStopOrderRequest",
     "data_client",
     "limit",
     "market",

@@ -14,7 +14,15 @@ from alpaca.trading.models import Asset, Order
 from venuekit.errors import Code, VenueKitError
 from venuekit.model import Instrument, OrderRequest, OrderState, OrderType, Side, TimeInForce
 from venuekit_alpaca import convert
-from venuekit_alpaca.sdk import LimitOrderRequest, MarketOrderRequest, TradeUpdate, TradingClient
+from venuekit_alpaca.sdk import (
+    LimitOrderRequest,
+    MarketOrderRequest,
+    StopLimitOrderRequest,
+    StopOrderRequest,
+    TradeUpdate,
+    TradingClient,
+    TrailingStopOrderRequest,
+)
 from venuekit_alpaca.venue import AlpacaVenue
 
 from .wire import ORDER, Answer, ScriptedServer
@@ -168,6 +176,8 @@ def test_capabilities() -> None:
     assert caps.order_stream is True and caps.replace is True
     assert caps.fractional is True and caps.notional_orders is True
     assert caps.short_selling is True and caps.market_orders is True
+    assert (caps.stop_orders, caps.stop_limit_orders, caps.trailing_stops) == (True,) * 3
+    assert caps.brackets is False
     assert [(p.capacity, p.period) for p in caps.rate_limits] == [(200, 61.0)]
     assert caps.weight("account") == {"requests": 2}  # the account and its positions
 
@@ -200,14 +210,54 @@ def test_a_trade_update_venuekit_cannot_read_is_a_venue_error() -> None:
     OrderRequest(symbol="AAPL", side=Side.BUY, notional=Decimal("250.5")),
     OrderRequest(symbol="TSLA", side=Side.SELL, quantity=Decimal(1),
                  time_in_force=TimeInForce.IOC),
+    OrderRequest(symbol="AAPL", side=Side.SELL, quantity=Decimal(2), order_type=OrderType.STOP,
+                 stop_price=Decimal("181.07"), time_in_force=TimeInForce.GTC),
+    OrderRequest(symbol="AAPL", side=Side.BUY, quantity=Decimal(2),
+                 order_type=OrderType.STOP_LIMIT, stop_price=Decimal("191.5"),
+                 limit_price=Decimal("192.25")),
+    OrderRequest(symbol="AAPL", side=Side.SELL, quantity=Decimal(2),
+                 order_type=OrderType.TRAILING_STOP, trail_amount=Decimal("1.35")),
+    OrderRequest(symbol="AAPL", side=Side.SELL, quantity=Decimal(2),
+                 order_type=OrderType.TRAILING_STOP, trail_percent=Decimal("0.5")),
 ])
 def test_order_fields_are_the_body_alpaca_py_would_send(request_: OrderRequest) -> None:
     """The create posts ``order_fields`` as they are: they must be what alpaca-py's own
     request model, built from them, puts on the wire."""
     fields = convert.order_fields(request_, "cid-9", FRACTIONAL)
-    model = LimitOrderRequest if request_.order_type is OrderType.LIMIT else MarketOrderRequest
+    model = REQUEST_MODELS[request_.order_type]
     assert json.dumps(fields, sort_keys=True) == json.dumps(
         model(**fields).to_request_fields(), sort_keys=True)
+
+
+REQUEST_MODELS = {OrderType.MARKET: MarketOrderRequest, OrderType.LIMIT: LimitOrderRequest,
+                  OrderType.STOP: StopOrderRequest, OrderType.STOP_LIMIT: StopLimitOrderRequest,
+                  OrderType.TRAILING_STOP: TrailingStopOrderRequest}
+
+
+def test_stop_fields_are_sent_by_alpacas_names_and_exactly() -> None:
+    request = OrderRequest(symbol="AAPL", side=Side.SELL, quantity=Decimal(3),
+                           order_type=OrderType.TRAILING_STOP, trail_amount=Decimal("2.05"))
+    assert convert.order_fields(request, "t-1")["trail_price"] == 2.05
+    request = OrderRequest(symbol="AAPL", side=Side.SELL, quantity=Decimal(3),
+                           order_type=OrderType.STOP, stop_price=Decimal("180.123456789012345"))
+    with pytest.raises(VenueKitError) as caught:
+        convert.order_fields(request, "s-1")
+    assert caught.value.code is Code.INVALID_PRICE and "stop price" in caught.value.message
+
+
+@pytest.mark.parametrize(("kind", "extra", "order_type", "stop"), [
+    ("stop", {"stop_price": "181.07"}, OrderType.STOP, Decimal("181.07")),
+    ("stop_limit", {"stop_price": "181.07", "limit_price": "181"}, OrderType.STOP_LIMIT,
+     Decimal("181.07")),
+    ("trailing_stop", {"trail_price": "2", "hwm": "190.5", "stop_price": "188.5",
+                       "limit_price": None}, OrderType.TRAILING_STOP, Decimal("188.5")),
+])
+def test_stop_orders_read_back_with_their_type_and_stop_price(
+        kind: str, extra: dict[str, object], order_type: OrderType, stop: Decimal) -> None:
+    payload = {**ORDER, "type": kind, "order_type": kind, **extra}
+    snap = convert.snapshot(payload)
+    assert (snap.order_type, snap.stop_price) == (order_type, stop)
+    assert snap == convert.snapshot(Order(**payload))
 
 
 @pytest.mark.parametrize("changes", [

@@ -138,7 +138,7 @@ def test_invalid_input_is_422_with_a_json_body(emulator: AlpacaEmulator) -> None
     for body, wanted in (({"symbol": "AAPL", "qty": "0", "side": "buy", "type": "market",
                            "time_in_force": "day"}, "qty"),
                          ({"symbol": "AAPL", "qty": "1", "side": "buy", "type": "stop",
-                           "time_in_force": "day", "stop_price": "1"}, "stop_price"),
+                           "time_in_force": "day"}, "stop_price is required"),
                          ({"symbol": "AAPL", "qty": "1", "side": "hold", "type": "market",
                            "time_in_force": "day"}, "side"),
                          ({"symbol": "ZZZZ", "qty": "1", "side": "buy", "type": "market",

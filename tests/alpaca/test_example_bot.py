@@ -11,8 +11,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from ..support.processes import first_line, reap, start_emulate
 
 BOT = Path(__file__).resolve().parents[2] / "docs" / "examples" / "alpaca_bot.py"
@@ -21,13 +19,6 @@ BOT_TIMEOUT = 90.0
 STEPS = ("account", "snapshot", "bars", "bracket", "filled", "activities", "closed")
 
 
-class BracketOrdersNotServed(Exception):
-    """The bot stopped at its bracket order, which the emulator refuses until it serves
-    order classes."""
-
-
-@pytest.mark.xfail(raises=BracketOrdersNotServed, strict=True,
-                   reason="the emulator serves bracket orders once order classes land")
 def test_the_example_bot_runs_against_the_emulator() -> None:
     emulator = start_emulate("alpaca", "--port", "0", "--json", "-o", "seed=7")
     try:
@@ -42,9 +33,6 @@ def test_the_example_bot_runs_against_the_emulator() -> None:
                              capture_output=True, timeout=BOT_TIMEOUT, check=False)
         done = [line.split(":")[0].removeprefix("ok ") for line in bot.stdout.splitlines()
                 if line.startswith("ok ")]
-        if bot.returncode == 1 and done == ["account", "snapshot", "bars"] \
-                and "take_profit is not supported" in bot.stderr:
-            raise BracketOrdersNotServed(bot.stderr.strip())
         assert bot.returncode == 0, bot.stdout + bot.stderr
         assert done == list(STEPS), bot.stdout
         summary = bot.stdout.splitlines()[-1]

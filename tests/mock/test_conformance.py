@@ -1,8 +1,9 @@
 """The conformance kit's self-test: the mock venue, the reference integration, passes it.
 
-Two configurations cover both sides of every capability gate: the default mock (client
-order ids, an order stream, native replace) and an id-less, stream-less venue without
-replace that declares a rate-limit pool (as KIS paper trading does).
+Three configurations cover both sides of every capability gate: the default mock (client
+order ids, an order stream, native replace, native stops), an id-less, stream-less venue
+without replace that declares a rate-limit pool (as KIS paper trading does), and one whose
+stops the engine emulates.
 """
 
 from __future__ import annotations
@@ -35,3 +36,11 @@ class TestMockVenueWithoutIdsStreamOrReplace(TestMockVenue):
         "client_order_ids": False, "order_stream": False, "replace": False,
         "rate_limits": [RateLimitPool("orders", 20, 0.5)],
     }
+
+
+class TestMockVenueWithEmulatedStops(TestMockVenue):
+    """The engine holds stops and brackets itself (``stops=emulated``): the trigger tests
+    end as they do against the simulator's native stops."""
+
+    symbol = "MSFT"
+    options: ClassVar[dict[str, Any]] = {"stops": "emulated"}

@@ -7,8 +7,10 @@ declare them so; a Decimal whose float does not print back as the same number is
 before anything is sent.
 
 The create path is the one the user waits for, so it skips alpaca-py's typed models:
-:func:`order_fields` is already the JSON body alpaca-py's ``LimitOrderRequest`` /
-``MarketOrderRequest`` would send (the tests hold the two equal), and :func:`snapshot`
+:func:`order_fields` is already the JSON body alpaca-py's ``MarketOrderRequest``,
+``LimitOrderRequest``, ``StopOrderRequest``, ``StopLimitOrderRequest`` or
+``TrailingStopOrderRequest`` would send (a trailing stop's trail amount is Alpaca's
+``trail_price``) (the tests hold the two equal), and :func:`snapshot`
 reads the order JSON of the answer as well as alpaca-py's ``Order`` model, so the answer
 is read once instead of twice.
 
@@ -94,6 +96,8 @@ _STATE = {
     "rejected": OrderState.REJECTED,
 }
 _FILL_EVENTS = frozenset({"fill", "partial_fill"})
+_ORDER_TYPES = {kind.value: kind for kind in OrderType}
+"""Alpaca's order types are venuekit's, by the same names."""
 
 
 def _text(value: Any) -> str:
@@ -164,7 +168,17 @@ def order_fields(request: OrderRequest, client_order_id: str,
     if request.limit_price is not None:
         fields["limit_price"] = wire_number(request.limit_price, "limit price",
                                             Code.INVALID_PRICE)
+    for name, wire, label in _TRIGGER_FIELDS:
+        value = getattr(request, name)
+        if value is not None:
+            fields[wire] = wire_number(value, label, Code.INVALID_PRICE)
     return fields
+
+
+_TRIGGER_FIELDS = (("stop_price", "stop_price", "stop price"),
+                   ("trail_amount", "trail_price", "trail amount"),
+                   ("trail_percent", "trail_percent", "trail percent"))
+"""A request's trigger fields, the body's name for each, and the name an error uses."""
 
 
 def instrument(asset: Any) -> Instrument:
@@ -216,7 +230,7 @@ def _snapshot(read: Callable[[str], Any]) -> OrderSnapshot:
     if not isinstance(order_id, str | UUID) or not order_id:
         raise ValueError(f"order id {order_id!r} is not a string")
     kind = _text(read("order_type") or read("type") or "market")
-    order_type = OrderType.LIMIT if kind == "limit" else OrderType.MARKET
+    order_type = _ORDER_TYPES.get(kind, OrderType.MARKET)
     quantity = decimal(read("qty"), "qty")
     filled = decimal(read("filled_qty"), "filled_qty") or ZERO
     if state is OrderState.FILLED and quantity is None:
@@ -229,6 +243,7 @@ def _snapshot(read: Callable[[str], Any]) -> OrderSnapshot:
         symbol=read("symbol") or "", side=Side(_text(read("side"))), order_type=order_type,
         state=state, quantity=quantity, notional=decimal(read("notional"), "notional"),
         limit_price=decimal(read("limit_price"), "limit_price"), filled_quantity=filled,
+        stop_price=decimal(read("stop_price"), "stop_price"),
         average_price=decimal(read("filled_avg_price"), "filled_avg_price"),
         created_at=read("created_at"), updated_at=read("updated_at"), reason=reason)
 

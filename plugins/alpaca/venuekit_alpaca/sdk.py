@@ -41,6 +41,9 @@ with warnings.catch_warnings():
         LimitOrderRequest,
         MarketOrderRequest,
         ReplaceOrderRequest,
+        StopLimitOrderRequest,
+        StopOrderRequest,
+        TrailingStopOrderRequest,
     )
     from alpaca.trading.stream import TradingStream
 
@@ -58,9 +61,12 @@ __all__ = [
     "Sort",
     "StockHistoricalDataClient",
     "StockLatestQuoteRequest",
+    "StopLimitOrderRequest",
+    "StopOrderRequest",
     "TradeUpdate",
     "TradingClient",
     "TradingStream",
+    "TrailingStopOrderRequest",
     "data_client",
     "trading_client",
     "trading_stream",

@@ -76,6 +76,7 @@ class AlpacaVenue(Venue):
     capabilities = Capabilities(
         client_order_ids=True, order_stream=True, replace=True, market_orders=True,
         fractional=True, short_selling=True, notional_orders=True,
+        stop_orders=True, stop_limit_orders=True, trailing_stops=True,
         client_order_id_max_length=128, client_order_id_alphabet=_ALPHABET,
         not_found_grace=2.0,
         rate_limits=(RateLimitPool("requests", 200, 60.0 + ARRIVAL_SLACK),),

@@ -37,7 +37,10 @@ from .sim import (
     VolumeImpactSlippage,
 )
 
-__all__ = ["money", "parse_config", "resolve_symbols"]
+__all__ = ["STOP_MODES", "money", "parse_config", "resolve_symbols"]
+
+STOP_MODES = ("native", "emulated", "none")
+"""How the mock venue offers stop, stop-limit and trailing-stop orders (its ``stops``)."""
 
 _TRUE = {"true", "yes", "on", "1"}
 _FALSE = {"false", "no", "off", "0"}
@@ -351,6 +354,7 @@ _SIMPLE: dict[str, Callable[[object], object]] = {
     "halted": lambda v: tuple(_text(symbol) for symbol in _items(v)),
     "market_reserve_bps": money,
     "state_path": _text,
+    "stops": lambda v: _choice(v, STOP_MODES),
 }
 KEYS = frozenset({*_SIMPLE, "seed", "faults", "tick_interval", "step_seconds"})
 """Every key :func:`parse_config` accepts."""

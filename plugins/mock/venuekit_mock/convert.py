@@ -80,7 +80,7 @@ def snapshot(view: OrderView) -> OrderSnapshot:
         "symbol": view.symbol, "side": view.side, "order_type": view.order_type,
         "state": view.state, "quantity": view.quantity, "notional": None,
         "limit_price": view.limit_price, "filled_quantity": view.filled_quantity,
-        "average_price": view.average_price, "stop_price": None,
+        "average_price": view.average_price, "stop_price": view.stop_price,
         "created_at": view.created_at, "updated_at": view.updated_at, "reason": view.reason,
         "replaces": view.replaces})
 

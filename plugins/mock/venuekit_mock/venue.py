@@ -37,11 +37,11 @@ from venuekit.model import (
     OrderUpdate,
     Quote,
 )
-from venuekit.venue import Capabilities, OrderRef, RateLimitPool, Venue
+from venuekit.venue import Capabilities, OrderRef, RateLimitPool, Support, Venue
 
 from . import convert, state
 from .clock import monotonic
-from .config import STATE_FILE, money, parse_config, resolve_symbols
+from .config import STATE_FILE, STOP_MODES, money, parse_config, resolve_symbols
 from .control import MockControl
 from .ratelimit import PoolLimiter
 from .sim import (
@@ -83,11 +83,19 @@ def _resolve(future: asyncio.Future[None]) -> None:
         future.set_result(None)
 
 
+_STOP_SUPPORT: dict[str, Support] = {"native": True, "emulated": "emulated", "none": False}
+
+
 def _capabilities(*, client_order_ids: bool, order_stream: bool, replace: bool,
                   fractional: bool, short_selling: bool, max_length: int,
                   grace: float, rate_limits: Sequence[RateLimitPool],
-                  weights: Mapping[str, Mapping[str, int]]) -> Capabilities:
+                  weights: Mapping[str, Mapping[str, int]],
+                  stops: str = "native") -> Capabilities:
+    support = _STOP_SUPPORT[stops]
     return Capabilities(
+        stop_orders=support, stop_limit_orders=support, trailing_stops=support,
+        # The engine places a bracket's exits itself; without stops it has no stop-loss.
+        brackets="emulated" if support is not False else False,
         client_order_ids=client_order_ids, order_stream=order_stream, replace=replace,
         market_orders=True, fractional=fractional, short_selling=short_selling,
         notional_orders=False, client_order_id_max_length=max_length,
@@ -100,8 +108,10 @@ class MockVenue(Venue):
 
     With no arguments: six US-equity-like symbols, 100,000 USD, seed 0, no faults, no
     latency, client order ids (up to 64 characters), an order stream, native replace,
-    market orders, fractional quantities on AAPL, MSFT and SPY, no short selling, and a
-    market that moves only when told to (``venue.control.advance()``).
+    market orders, fractional quantities on AAPL, MSFT and SPY, no short selling, native
+    stop, stop-limit and trailing-stop orders (``stops="emulated"`` or ``"none"`` declares
+    them emulated or absent, and refuses them at the venue), brackets left to the engine,
+    and a market that moves only when told to (``venue.control.advance()``).
     """
 
     name: ClassVar[str] = "mock"
@@ -129,6 +139,7 @@ class MockVenue(Venue):
                  replay: QuoteReplay | str | os.PathLike[str] | None = None,
                  halted: Iterable[str] = (),
                  market_reserve_bps: Decimal | int | str = Decimal(200),
+                 stops: Literal["native", "emulated", "none"] = "native",
                  state_path: str | os.PathLike[str] | None = None,
                  on_accepted: Callable[[OrderSnapshot], None] | None = None) -> None:
         for label, seconds in (("latency", latency), ("stream_delay", stream_delay),
@@ -136,6 +147,9 @@ class MockVenue(Venue):
             if seconds < 0:
                 raise error(Code.INVALID_CONFIG, f"mock: {label} must be >= 0",
                             venue=self.name)
+        if stops not in STOP_MODES:
+            raise error(Code.INVALID_CONFIG, f"mock: stops must be one of "
+                        f"{', '.join(STOP_MODES)}, got {stops!r}", venue=self.name)
         if tick_interval is not None and tick_interval <= 0:
             raise error(Code.INVALID_CONFIG, "mock: tick_interval must be > 0", venue=self.name)
         if clock not in ("wall", "sim"):
@@ -167,7 +181,8 @@ class MockVenue(Venue):
             fractional=any(spec.fractional for spec in self._sim.symbols),
             short_selling=short_selling, max_length=client_order_id_max_length,
             grace=round(visibility_delay + latency + 0.5, 6), rate_limits=rate_limits,
-            weights=weights or {})
+            weights=weights or {}, stops=stops)
+        self._native_stops = stops == "native"
         self.faults = faults if faults is not None else FaultPlan(seed=seed)
         self.on_accepted = on_accepted
         self._half = latency / 2  # half before the venue acts, half after
@@ -286,13 +301,21 @@ class MockVenue(Venue):
         if request.quantity is None:
             raise error(Code.UNSUPPORTED_ORDER, "the mock venue takes quantities, not "
                         "notional amounts", venue=self.name)
+        if request.order_type.triggered and not self._native_stops:
+            kind = request.order_type.value
+            raise error(Code.UNSUPPORTED_ORDER, (
+                f"this mock venue takes no {kind} orders (stops=emulated): the engine holds "
+                "them and sends the released order when the trigger fires"
+                if self.capabilities.stop_orders else
+                f"this mock venue offers no {kind} orders (stops=none)"), venue=self.name)
         after = await self._request("submit")
         index = after.order_index
         try:
             view, events = self._sim.submit(
                 request.symbol, request.side, request.quantity, request.order_type,
                 request.limit_price, request.time_in_force, client_order_id,
-                order_index=index)
+                order_index=index, stop_price=request.stop_price,
+                trail_amount=request.trail_amount, trail_percent=request.trail_percent)
         except VenueKitError:
             self._save()  # the ledger recorded the rejection
             await self._half_latency()
@@ -301,6 +324,52 @@ class MockVenue(Venue):
             log.debug("order accepted", extra={"venue": self.name, "order_index": index,
                                                "venue_order_id": view.venue_order_id,
                                                "client_order_id": view.client_order_id})
+        return await self._respond("submit", after, view, events, index, accepted=True)
+
+    async def submit_contingent(self, request: OrderRequest, client_order_id: str, *,
+                                take_profit: Decimal | None = None,
+                                stop_loss: Decimal | None = None,
+                                stop_loss_limit: Decimal | None = None,
+                                one_cancels_other: bool = False,
+                                leg_client_ids: tuple[str | None, str | None] = (None, None)
+                                ) -> OrderSnapshot:
+        """Contingent orders, for the protocol emulators of venues that take them natively
+        (the Venue contract has no such call: the engine runs brackets itself).
+
+        By default ``request`` is an entry (market or limit) whose exits, a take-profit
+        limit and/or a stop-loss (a stop-limit with ``stop_loss_limit``), wait for it to
+        fill: a bracket, or with one exit a one-triggers-other order. With
+        ``one_cancels_other`` the request is itself the take-profit limit (at
+        ``take_profit``, or its limit price) of a pair with the stop-loss, both working at
+        once. ``leg_client_ids`` are the client ids of the take-profit and the stop-loss
+        legs. Requests, faults and latency go through the same pipeline as :meth:`submit`.
+        """
+        if request.quantity is None:
+            raise error(Code.UNSUPPORTED_ORDER, "the mock venue takes quantities, not "
+                        "notional amounts", venue=self.name)
+        after = await self._request("submit")
+        index = after.order_index
+        try:
+            if one_cancels_other:
+                profit = take_profit if take_profit is not None else request.limit_price
+                if profit is None or stop_loss is None:
+                    raise error(Code.INVALID_ORDER, "a one-cancels-other pair needs a "
+                                "take-profit and a stop-loss", venue=self.name)
+                view, events = self._sim.submit_oco(
+                    request.symbol, request.side, request.quantity, take_profit=profit,
+                    stop_loss=stop_loss, stop_loss_limit=stop_loss_limit,
+                    time_in_force=request.time_in_force,
+                    client_order_ids=(client_order_id, leg_client_ids[1]), order_index=index)
+            else:
+                view, events = self._sim.submit_bracket(
+                    request.symbol, request.side, request.quantity, request.order_type,
+                    request.limit_price, request.time_in_force, client_order_id,
+                    order_index=index, take_profit=take_profit, stop_loss=stop_loss,
+                    stop_loss_limit=stop_loss_limit, exit_client_ids=leg_client_ids)
+        except VenueKitError:
+            self._save()  # the ledger recorded the rejection
+            await self._half_latency()
+            raise
         return await self._respond("submit", after, view, events, index, accepted=True)
 
     async def cancel(self, ref: OrderRef) -> OrderSnapshot | None:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from venuekit.model import OrderState, Quote, Side, TimeInForce
+from venuekit.model import OrderState, OrderType, Quote, Side, TimeInForce
 from venuekit_mock.sim import OrderView, SimFill, SymbolSpec
 
 from .ids import IdCodec
@@ -56,11 +56,19 @@ EXCHANGE = "NASDAQ"
 _IMMEDIATE = frozenset({TimeInForce.IOC, TimeInForce.FOK})
 
 
+_STOPS = frozenset({OrderType.STOP, OrderType.STOP_LIMIT, OrderType.TRAILING_STOP})
+
+
 def alpaca_status(view: OrderView) -> str:
     """Alpaca's status of an order: an IOC or FOK order's unfilled rest ends ``canceled``
-    (``expired`` is a day order the session's end took)."""
+    (``expired`` is a day order the session's end took); a leg waiting for its entry, or
+    a stop-loss leg waiting for its trigger, is ``held``."""
     if view.state is OrderState.EXPIRED and view.time_in_force in _IMMEDIATE:
         return "canceled"
+    if view.state is OrderState.ACKNOWLEDGED and (view.held or (
+            view.parent is not None and view.order_type in _STOPS
+            and view.triggered_at is None)):
+        return "held"
     return ORDER_STATUS[view.state]
 
 
@@ -74,12 +82,14 @@ def _text(value: Decimal | None) -> str | None:
 
 def order(view: OrderView, ids: IdCodec, *, status: str | None = None,
           notional: Decimal | None = None,
-          average_price: Decimal | None = None) -> dict[str, Any]:
+          average_price: Decimal | None = None, order_class: str = "simple",
+          legs: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """An Alpaca Order for a simulator order view.
 
     ``status`` overrides the status the view's state maps to (a create answers
     ``accepted``); ``notional`` is set for orders placed by notional amount;
-    ``average_price`` overrides the view's (a stream event reports the average then).
+    ``average_price`` overrides the view's (a stream event reports the average then);
+    ``order_class`` and ``legs`` (the child orders' bodies) are a contingent order's.
     """
     state = view.state
     updated = timestamp(view.updated_at)
@@ -104,39 +114,45 @@ def order(view: OrderView, ids: IdCodec, *, status: str | None = None,
         "qty": None if notional is not None else _text(view.quantity),
         "filled_qty": number_text(view.filled_quantity),
         "filled_avg_price": _text(average),
-        "order_class": "simple",
+        "order_class": order_class,
         "order_type": view.order_type.value,
         "type": view.order_type.value,
         "side": view.side.value,
         "position_intent": "buy_to_open" if view.side is Side.BUY else "sell_to_close",
         "time_in_force": view.time_in_force.value,
         "limit_price": _text(view.limit_price),
-        "stop_price": None,
+        "stop_price": _text(view.stop_price),
         "status": status or alpaca_status(view),
         "extended_hours": False,
-        "legs": None,
-        "trail_percent": None,
-        "trail_price": None,
-        "hwm": None,
+        "legs": legs,
+        "trail_percent": _text(view.trail_percent),
+        "trail_price": _text(view.trail_amount),
+        "hwm": _text(view.mark),
         "commission": number_text(view.fees),
     }
+
+
+def as_accepted(view: OrderView) -> OrderView:
+    """``view`` as the venue accepted it, before any fill."""
+    return view._replace(state=OrderState.ACKNOWLEDGED, filled_quantity=ZERO,
+                         filled_notional=ZERO, fees=ZERO, updated_at=view.created_at,
+                         reason=None, replaced_by=None)
 
 
 def accepted(view: OrderView, ids: IdCodec, *, notional: Decimal | None = None
              ) -> dict[str, Any]:
     """The order as the venue accepted it, before any fill: what a create answers."""
-    as_accepted = view._replace(state=OrderState.ACKNOWLEDGED, filled_quantity=ZERO,
-                                filled_notional=ZERO, fees=ZERO, updated_at=view.created_at,
-                                reason=None, replaced_by=None)
-    return order(as_accepted, ids, status="accepted", notional=notional)
+    return order(as_accepted(view), ids, status="accepted", notional=notional)
 
 
 def trade_update(view: OrderView, ids: IdCodec, at: datetime, fill: SimFill | None = None,
                  position_qty: Decimal | None = None, notional: Decimal | None = None,
-                 average_price: Decimal | None = None) -> dict[str, Any] | None:
+                 average_price: Decimal | None = None,
+                 order_class: str = "simple") -> dict[str, Any] | None:
     """One ``trade_updates`` message (the whole frame), or None for a state Alpaca does not
     announce. A fill's ``price`` and ``qty`` are the execution's, not the order's average."""
-    body = order(view, ids, notional=notional, average_price=average_price)
+    body = order(view, ids, notional=notional, average_price=average_price,
+                 order_class=order_class)
     if fill is not None:
         data: dict[str, Any] = {
             "event": "fill" if view.state is OrderState.FILLED else "partial_fill",

@@ -24,7 +24,7 @@ from venuekit.model import OrderRequest, OrderType, Side, TimeInForce
 from venuekit.venue import OrderRef
 from venuekit_mock.sim import OrderView
 
-from . import errors, payloads
+from . import errors, order_classes, payloads, triggers
 from .jsonio import dumps, loads, number_text
 from .state import EmulatorState
 
@@ -32,13 +32,12 @@ __all__ = ["RestApi"]
 
 ZERO = Decimal(0)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_TYPES = {"market": OrderType.MARKET, "limit": OrderType.LIMIT}
-_UNSUPPORTED_TYPES = {"stop", "stop_limit", "trailing_stop"}
+_TYPES = {kind.value: kind for kind in OrderType}
+_UNSUPPORTED_TYPES: set[str] = set()
 _TIFS = {"day": TimeInForce.DAY, "gtc": TimeInForce.GTC, "ioc": TimeInForce.IOC,
          "fok": TimeInForce.FOK}
 _UNSUPPORTED_TIFS = {"opg", "cls"}
-_UNSUPPORTED_FIELDS = ("stop_price", "trail_price", "trail_percent", "take_profit",
-                       "stop_loss", "legs")
+_UNSUPPORTED_FIELDS = ("legs",)
 _CLIENT_ID_MAX = 128
 _LIST_DEFAULT, _LIST_MAX = 50, 500
 
@@ -82,6 +81,10 @@ def _moment(text: str, key: str) -> datetime:
     except ValueError:
         raise errors.invalid(f"invalid {key} {text!r}: expected an RFC 3339 time") from None
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _flag(query: Mapping[str, str], key: str) -> bool:
+    return query.get(key, "false").strip().lower() == "true"
 
 
 async def _body(request: web.Request) -> dict[str, Any]:
@@ -135,14 +138,22 @@ class RestApi:
     def _sim(self) -> Any:
         return self.venue.simulator
 
-    def _order_json(self, view: OrderView, status: str | None = None) -> dict[str, Any]:
+    def _order_json(self, view: OrderView, status: str | None = None,
+                    nested: bool = False) -> dict[str, Any]:
+        """An order's body; ``nested`` includes its legs (the child orders) as bodies."""
+        sim = self._sim
+        root = view if view.parent is None else sim.order(view.parent)
+        legs = [self._order_json(sim.order(leg)) for leg in view.legs] \
+            if nested and view.legs else None
         return payloads.order(view, self.ids, status=status,
-                              notional=self.notional.get(view.venue_order_id))
+                              notional=self.notional.get(view.venue_order_id),
+                              order_class=order_classes.order_class(view, root), legs=legs)
 
     def _accepted_json(self, venue_order_id: str) -> dict[str, Any]:
-        """The order as the venue accepted it: what a create or replace answers."""
-        return payloads.accepted(self._sim.order(venue_order_id), self.ids,
-                                 notional=self.notional.get(venue_order_id))
+        """The order as the venue accepted it: what a create or replace answers (with its
+        legs, as they are now)."""
+        accepted = payloads.as_accepted(self._sim.order(venue_order_id))
+        return self._order_json(accepted, status="accepted", nested=True)
 
     def _record_id(self, order_id: str) -> str:
         if not self.ids.is_uuid(order_id):
@@ -177,10 +188,6 @@ class RestApi:
         for key in _UNSUPPORTED_FIELDS:
             if body.get(key) is not None:
                 raise errors.invalid(f"{key} is not supported by the venuekit emulator")
-        order_class = body.get("order_class") or "simple"
-        if order_class != "simple":
-            raise errors.invalid(f"order_class {order_class!r} is not supported by the "
-                                 "venuekit emulator (only simple orders)")
         if body.get("extended_hours") is True:
             raise errors.invalid("extended_hours orders are not supported by the venuekit "
                                  "emulator")
@@ -189,6 +196,10 @@ class RestApi:
         tif = _choice(body, "time_in_force", _TIFS, _UNSUPPORTED_TIFS)
         qty, notional = _decimal(body, "qty"), _decimal(body, "notional")
         limit_price = _decimal(body, "limit_price")
+        take_profit = body.get("take_profit")
+        if limit_price is None and str(body.get("order_class")).lower() == "oco" \
+                and isinstance(take_profit, Mapping):
+            limit_price = _decimal(take_profit, "limit_price")  # an oco's own limit
         if (qty is None) == (notional is None):
             raise errors.invalid("qty or notional is required, but not both")
         if qty is not None and qty <= 0:
@@ -197,19 +208,23 @@ class RestApi:
             # Alpaca takes fractional quantities with time in force day only.
             raise errors.AlpacaError.of(422, errors.UNPROCESSABLE,
                                         "fractional orders must be DAY orders")
-        if order_type is OrderType.LIMIT and limit_price is None:
-            raise errors.invalid("limit_price is required for limit orders")
-        if order_type is OrderType.MARKET and limit_price is not None:
-            raise errors.invalid("limit_price is not allowed for market orders")
+        if order_type in (OrderType.LIMIT, OrderType.STOP_LIMIT) and limit_price is None:
+            raise errors.invalid(f"limit_price is required for {order_type.value} orders")
+        if order_type in (OrderType.MARKET, OrderType.STOP, OrderType.TRAILING_STOP) \
+                and limit_price is not None:
+            raise errors.invalid(f"limit_price is not allowed for {order_type.value} orders")
         if limit_price is not None and limit_price <= 0:
             raise errors.AlpacaError.of(422, errors.UNPROCESSABLE,
                                         f"invalid limit_price {limit_price}")
+        trigger = triggers.trigger_fields(body, order_type)
         if notional is not None:
             qty = self._notional_quantity(symbol, side, order_type, tif, notional)
         try:
             request = OrderRequest(symbol=symbol, side=side, quantity=qty,
                                    order_type=order_type, limit_price=limit_price,
-                                   time_in_force=tif)
+                                   time_in_force=tif, stop_price=trigger.stop_price,
+                                   trail_amount=trigger.trail_amount,
+                                   trail_percent=trigger.trail_percent)
         except ModelError as exc:
             raise errors.invalid(exc.errors()[0]["msg"]) from None
         return request, notional
@@ -239,9 +254,23 @@ class RestApi:
     async def create_order(self, request: web.Request) -> web.Response:
         body = await _body(request)
         order, notional = self._order_request(body)
+        quantity = order.quantity
+        terms = order_classes.parse_terms(
+            body, order.order_type, order.time_in_force,
+            fractional=notional is not None
+            or (quantity is not None and quantity != quantity.to_integral_value()))
         cid = self._client_id(body)
         try:
-            snapshot = await self.venue.submit(order, cid)
+            if terms is None:
+                snapshot = await self.venue.submit(order, cid)
+            else:
+                book = self._sim.book(order.symbol)
+                order_classes.check_base_price(book, order.side, order.limit_price, terms)
+                snapshot = await self.venue.submit_contingent(
+                    order, cid, take_profit=terms.take_profit, stop_loss=terms.stop_loss,
+                    stop_loss_limit=terms.stop_loss_limit,
+                    one_cancels_other=terms.order_class == "oco",
+                    leg_client_ids=(self._new_client_id(), self._new_client_id()))
         except VenueKitError as exc:
             if exc.code is Code.INSUFFICIENT_FUNDS:
                 raise errors.for_error(exc, **self._cost(order)) from None
@@ -293,14 +322,18 @@ class RestApi:
                  and (until is None or v.created_at < until)
                  and (side is None or v.side.value == side)
                  and (not symbols or v.symbol in symbols)]
+        nested = _flag(query, "nested")
+        if nested:  # legs are shown inside their parents
+            views = [v for v in views if v.parent is None]
         views.sort(key=lambda v: (v.created_at, v.venue_order_id),
                    reverse=direction == "desc")
-        return json_response([self._order_json(v) for v in views[:limit]])
+        return json_response([self._order_json(v, nested=nested) for v in views[:limit]])
 
     async def get_order(self, request: web.Request) -> web.Response:
         record = self._record_id(request.match_info["order_id"])
         snapshot = await self.venue.fetch_order(OrderRef(venue_order_id=record))
-        return json_response(self._order_json(self._sim.order(snapshot.venue_order_id)))
+        return json_response(self._order_json(self._sim.order(snapshot.venue_order_id),
+                                              nested=_flag(request.query, "nested")))
 
     async def order_by_client_id(self, request: web.Request) -> web.Response:
         cid = request.query.get("client_order_id")

@@ -35,7 +35,7 @@ from venuekit.errors import VenueKitError
 from venuekit.model import OrderState, OrderUpdate
 from venuekit_mock.sim import OrderView
 
-from . import payloads
+from . import order_classes, payloads
 from .jsonio import dumps
 from .state import EmulatorState
 
@@ -187,10 +187,12 @@ class TradeStream:
         if update.fill is not None:
             fill = self._sim_fill(update.fill.trade_id)
             position = self._position_after(fill.trade_id, fill.symbol) if fill else None
+        root = current if current.parent is None else sim.order(current.parent)
         return payloads.trade_update(view, self.state.ids, update.at, fill, position,
                                      notional=self.state.notional.get(
                                          snap.venue_order_id),
-                                     average_price=snap.average_price)
+                                     average_price=snap.average_price,
+                                     order_class=order_classes.order_class(current, root))
 
     def _sim_fill(self, trade_id: str) -> Any:
         for fill in reversed(self.state.venue.simulator.ledger.fills):

@@ -88,6 +88,69 @@ class OrderChecks:
             return price
         return touch * self._market_markup
 
+    def market_reserve(self, price: Decimal) -> Decimal:
+        """What a market buy reserves per unit when it trades at about ``price``."""
+        return price * self._market_markup
+
+    def check_stop(self, book: Book, side: Side, stop_price: Decimal | None) -> None:
+        """A stop price must be positive, on the tick grid, and not yet crossed: a buy stop
+        above the ask, a sell stop below the bid (else it would fire on arrival)."""
+        spec = book.spec
+        if stop_price is None or not stop_price.is_finite() or stop_price <= 0:
+            raise self.error(Code.INVALID_PRICE, f"{spec.symbol}: a stop order needs a "
+                             f"positive stop price, got {stop_price}")
+        if not spec.on_tick(stop_price):
+            raise self.error(Code.INVALID_PRICE, f"{spec.symbol}: stop price {stop_price} is "
+                             f"not a multiple of the tick {spec.tick_at(stop_price)}")
+        if side is _BUY and stop_price <= book.ask:
+            raise self.error(Code.INVALID_PRICE, f"{spec.symbol}: a buy stop at {stop_price} "
+                             f"is already crossed by the ask {book.ask}; a buy stop must lie "
+                             "above the ask")
+        if side is not _BUY and stop_price >= book.bid:
+            raise self.error(Code.INVALID_PRICE, f"{spec.symbol}: a sell stop at "
+                             f"{stop_price} is already crossed by the bid {book.bid}; a sell "
+                             "stop must lie below the bid")
+
+    def check_exits(self, book: Book, side: Side, base: Decimal,
+                    take_profit: Decimal | None, stop_loss: Decimal | None,
+                    stop_loss_limit: Decimal | None) -> None:
+        """Exits of ``side`` around ``base`` (the entry's price): prices on the grid, the
+        take-profit at least a tick on the profitable side of it, the stop-loss at least a
+        tick on the other (for sell exits: take-profit above, stop-loss below)."""
+        spec = book.spec
+        tick = spec.tick_at(base)
+        sell = side is not _BUY
+        for label, price in (("take-profit", take_profit), ("stop-loss", stop_loss),
+                             ("stop-loss limit", stop_loss_limit)):
+            if price is None:
+                continue
+            if not price.is_finite() or price <= 0 or not spec.on_tick(price):
+                raise self.error(Code.INVALID_PRICE, f"{spec.symbol}: {label} price {price} "
+                                 f"must be positive and a multiple of the tick "
+                                 f"{spec.tick_at(abs(price))}")
+        if take_profit is not None and (take_profit < base + tick if sell
+                                        else take_profit > base - tick):
+            bound = f">= {base + tick}" if sell else f"<= {base - tick}"
+            raise self.error(Code.INVALID_PRICE, f"{spec.symbol}: the take-profit "
+                             f"{take_profit} must be {bound} (a tick beyond the base price "
+                             f"{base})")
+        if stop_loss is not None and (stop_loss > base - tick if sell
+                                      else stop_loss < base + tick):
+            bound = f"<= {base - tick}" if sell else f">= {base + tick}"
+            raise self.error(Code.INVALID_PRICE, f"{spec.symbol}: the stop-loss {stop_loss} "
+                             f"must be {bound} (a tick beyond the base price {base})")
+
+    def check_trail(self, amount: Decimal | None, percent: Decimal | None) -> None:
+        """A trailing stop takes exactly one trail: an amount > 0 or a percentage in (0, 100)."""
+        if (amount is None) == (percent is None):
+            raise self.error(Code.INVALID_ORDER, "a trailing stop needs exactly one of a "
+                             "trail amount or a trail percent")
+        if amount is not None and (not amount.is_finite() or amount <= 0):
+            raise self.error(Code.INVALID_PRICE, f"a trail amount must be > 0, got {amount}")
+        if percent is not None and (not percent.is_finite() or not 0 < percent < 100):
+            raise self.error(Code.INVALID_PRICE, f"a trail percent must lie between 0 and "
+                             f"100, got {percent}")
+
     def check_client_id(self, cid: str, used: Container[str]) -> None:
         limit = self.config.client_order_id_max_length
         if not cid or len(cid) > limit or not self._alphabet.issuperset(cid):

@@ -14,6 +14,30 @@ the taker, never past a limit). What is left rests: a limit order fills at its o
 when a later quote crosses it; a market order's remainder takes again at later steps. IOC
 remainders expire at once; a FOK order that cannot fill in full now is rejected; DAY orders
 expire at each session close.
+
+Stop orders (:mod:`.stops`) wait, acknowledged, for their trigger: a buy stop fires when
+the ask reaches its stop price (ask >= stop), a sell stop when the bid falls to it (bid <=
+stop). A trailing stop keeps a mark (a sell's highest bid since it was accepted, a buy's
+lowest ask) and its stop is the mark less its trail for a sell, plus for a buy (the trail an
+amount, or a percentage of the mark); it fires like a stop at that price. Triggers are
+checked against every new quote (each market step, each forced quote), after the resting
+orders matched it; a stop fires at most once, then trades in the same step by the normal
+matching: a stop or trailing stop as a market order, a stop-limit as a limit order at its
+limit price, its remainder resting like any other. A stop whose trigger the current quote
+already crosses (a buy stop at or below the ask, a sell stop at or above the bid) is
+rejected with ``INVALID_PRICE``. Stops take time in force DAY or GTC and reserve buying
+power (a stop-limit buy at its limit, a stop buy at its stop marked up as a market buy) or
+shares from acceptance, like a resting order; an armed stop can be cancelled, and a replace
+of a stop order is refused with ``UNSUPPORTED_ORDER``.
+
+Contingent orders: :meth:`Simulator.submit_bracket` places an entry (market or limit) with
+a take-profit limit and/or a stop-loss exit (one-triggers-other). The exits are held, not
+working, until the entry fills; they then work for what the entry filled (when it fills in
+full, or when it ends cancelled or expired with part filled; an entry that ends unfilled
+cancels them). :meth:`Simulator.submit_oco` places a take-profit limit and a stop-loss that
+work at once. Two exits form a one-cancels-other pair: the first fill of either, even a
+partial one, cancels the other, so together they never trade more than one of them holds;
+cancelling one cancels the other.
 """
 
 from __future__ import annotations
@@ -34,6 +58,7 @@ from .market import Book, Market
 from .models import SlippageModel
 from .records import OrderView, SimEvent, SimFill, SimOrder, Statistics, fast_tuple
 from .resting import RestingOrders
+from .stops import ArmedStops, trailing_stop
 from .symbols import SymbolSpec
 
 __all__ = ["Simulator"]
@@ -54,6 +79,8 @@ _FOK = TimeInForce.FOK
 _FILLED = OrderState.FILLED
 _PARTIALLY_FILLED = OrderState.PARTIALLY_FILLED
 _CANCELLED = OrderState.CANCELLED
+_STOP_LIMIT = OrderType.STOP_LIMIT
+_STOP_TYPES = frozenset({OrderType.STOP, OrderType.STOP_LIMIT, OrderType.TRAILING_STOP})
 
 
 class Simulator:
@@ -81,6 +108,9 @@ class Simulator:
         self._by_client_id: dict[str, SimOrder] = {}
         self._working: dict[str, SimOrder] = {}
         self._resting = {symbol: RestingOrders() for symbol in self.market.books}
+        self._stops = {symbol: ArmedStops() for symbol in self.market.books}
+        # Exits their entry's fill released during an operation: they trade once at its end.
+        self._released: list[SimOrder] = []
         self._order_seq = 0
         self._trade_seq = 0
         self._event_seq = 0
@@ -166,21 +196,33 @@ class Simulator:
                order_type: OrderType = OrderType.MARKET, limit_price: Decimal | None = None,
                time_in_force: TimeInForce = TimeInForce.DAY,
                client_order_id: str | None = None,
-               order_index: int | None = None) -> tuple[OrderView, list[SimEvent]]:
+               order_index: int | None = None, *, stop_price: Decimal | None = None,
+               trail_amount: Decimal | None = None,
+               trail_percent: Decimal | None = None) -> tuple[OrderView, list[SimEvent]]:
         """Accept or reject a new order, then match it against the current quote.
 
         Returns the order after matching and the events it produced. A rejection raises
         the venuekit error for it and is recorded in the ledger. ``order_index`` is one the
-        caller took with :meth:`take_index` (a new one by default).
+        caller took with :meth:`take_index` (a new one by default). A stop, stop-limit or
+        trailing stop (``stop_price``, or ``trail_amount`` / ``trail_percent``) is
+        accepted armed and trades only once its trigger fires.
         """
         if order_index is None:
             self._order_index += 1
             order_index = self._order_index
         self._at = self._step_time or datetime.now(UTC)
         cid = client_order_id if self._client_ids else None
+        if order_type in _STOP_TYPES:
+            return self._submit_stop(order_index, cid, symbol, side, quantity, order_type,
+                                     limit_price, time_in_force, stop_price, trail_amount,
+                                     trail_percent)
         try:
             book = self.market.books.get(symbol) or self.book(symbol)
             checks = self._checks
+            if stop_price is not None or trail_amount is not None \
+                    or trail_percent is not None:
+                raise checks.error(Code.INVALID_ORDER, f"a {order_type.value} order takes "
+                                   "no stop price or trail")
             reserve_price = checks.validate(book, side, quantity, order_type, limit_price,
                                             cid, self._by_client_id)
             checks.check_funds(symbol, side, quantity, reserve_price)
@@ -193,14 +235,257 @@ class Simulator:
         order = self._new_order(order_index, cid, symbol, side, order_type, time_in_force,
                                 quantity, limit_price, reserve_price)
         self._accept(order, out)
+        self._enter(order, book, out)
+        return out[-1].order, out
+
+    def _enter(self, order: SimOrder, book: Book, out: list[SimEvent]) -> None:
+        """Trade a just accepted order once, then expire (IOC, FOK) or rest what is left."""
         self._take(order, book, out)
         if order.state is not _FILLED:
-            if time_in_force in _IMMEDIATE:
+            if order.time_in_force in _IMMEDIATE:
                 self._finish(order, OrderState.EXPIRED,
-                             f"{time_in_force.value}: the unfilled remainder expired", out)
+                             f"{order.time_in_force.value}: the unfilled remainder expired",
+                             out)
             else:
                 self._rest(order)
+        if self._released:
+            self._work_released(out)
+
+    def _submit_stop(self, order_index: int, cid: str | None, symbol: str, side: Side,
+                     quantity: Decimal, order_type: OrderType, limit_price: Decimal | None,
+                     time_in_force: TimeInForce, stop_price: Decimal | None,
+                     trail_amount: Decimal | None, trail_percent: Decimal | None
+                     ) -> tuple[OrderView, list[SimEvent]]:
+        """Accept an armed stop order (see the module docstring), or reject it."""
+        trailing = order_type is OrderType.TRAILING_STOP
+        try:
+            book = self.market.books.get(symbol) or self.book(symbol)
+            checks = self._checks
+            released = _LIMIT if order_type is _STOP_LIMIT else OrderType.MARKET
+            reserve_price = checks.validate(book, side, quantity, released, limit_price,
+                                            cid, self._by_client_id)
+            mark = None
+            if trailing:
+                if stop_price is not None:
+                    raise checks.error(Code.INVALID_ORDER, "a trailing stop takes no stop "
+                                       "price: its stop follows the market by the trail")
+                checks.check_trail(trail_amount, trail_percent)
+                mark = book.ask if side is _BUY else book.bid
+                stop_price = trailing_stop(side, mark, trail_amount, trail_percent)
+            else:
+                if trail_amount is not None or trail_percent is not None:
+                    raise checks.error(Code.INVALID_ORDER, f"a {order_type.value} order "
+                                       "takes no trail; use a trailing stop")
+                checks.check_stop(book, side, stop_price)
+                assert stop_price is not None  # check_stop refuses a missing one
+            if time_in_force in _IMMEDIATE:
+                raise checks.error(Code.UNSUPPORTED_ORDER, f"a {order_type.value} order "
+                                   "waits for its trigger: use time in force day or gtc, "
+                                   f"not {time_in_force.value}")
+            if side is _BUY and limit_price is None:
+                # Released as a market buy at about the stop: reserve as for one there.
+                reserve_price = max(reserve_price, checks.market_reserve(stop_price))
+            checks.check_funds(symbol, side, quantity, reserve_price)
+        except VenueKitError as exc:
+            self._reject(order_index, cid, symbol, side, quantity, limit_price, exc)
+            raise
+        out: list[SimEvent] = []
+        order = self._new_order(order_index, cid, symbol, side, order_type, time_in_force,
+                                quantity, limit_price, reserve_price)
+        order.stop_price = stop_price
+        order.trail_amount, order.trail_percent, order.mark = \
+            trail_amount, trail_percent, mark
+        self._accept(order, out)
+        self._working[order.venue_order_id] = order
+        self._stops[symbol].add(order)
+        self._reserve_for(order)
         return out[-1].order, out
+
+    def _fire_stops(self, symbol: str, out: list[SimEvent]) -> None:
+        """Release every stop of ``symbol`` the current quote triggers (once each): it
+        trades at once as a market or limit order, and what is left rests."""
+        stops = self._stops[symbol]
+        book = self.market.books[symbol]
+        for order in stops.fired(book.bid, book.ask):
+            if order.venue_order_id not in self._working:
+                continue  # cancelled meanwhile: the other order of its pair traded
+            stops.remove(order)
+            order.triggered_at = order.updated_at = self._at
+            self._resting[symbol].add(order)
+            self._take(order, book, out)
+
+    # contingent orders ----------------------------------------------------------------
+    @standard_context
+    def submit_bracket(self, symbol: str, side: Side, quantity: Decimal,
+                       order_type: OrderType = OrderType.MARKET,
+                       limit_price: Decimal | None = None,
+                       time_in_force: TimeInForce = TimeInForce.DAY,
+                       client_order_id: str | None = None, order_index: int | None = None,
+                       *, take_profit: Decimal | None = None,
+                       stop_loss: Decimal | None = None,
+                       stop_loss_limit: Decimal | None = None,
+                       exit_client_ids: tuple[str | None, str | None] = (None, None)
+                       ) -> tuple[OrderView, list[SimEvent]]:
+        """An entry with held exits on the other side (one-triggers-other): a take-profit
+        limit at ``take_profit`` and/or a stop-loss at ``stop_loss`` (a stop-limit with
+        ``stop_loss_limit``). Both exits form a one-cancels-other pair. Returns the entry
+        after matching; its view's ``legs`` name the exits (take-profit first)."""
+        if order_index is None:
+            order_index = self.take_index()
+        self._at = self.now()
+        cid = client_order_id if self._client_ids else None
+        exit_ids = exit_client_ids if self._client_ids else (None, None)
+        try:
+            book = self.book(symbol)
+            checks = self._checks
+            if order_type not in (OrderType.MARKET, _LIMIT):
+                raise checks.error(Code.INVALID_ORDER, "a bracket's entry is a market or "
+                                   "limit order")
+            if take_profit is None and stop_loss is None:
+                raise checks.error(Code.INVALID_ORDER, "a bracket needs a take-profit or a "
+                                   "stop-loss exit")
+            if time_in_force in _IMMEDIATE:
+                raise checks.error(Code.UNSUPPORTED_ORDER, "a bracket's exits wait for its "
+                                   "entry: use time in force day or gtc")
+            reserve_price = checks.validate(book, side, quantity, order_type, limit_price,
+                                            cid, self._by_client_id)
+            base = limit_price if limit_price is not None else book.touch(side)
+            checks.check_exits(book, side.opposite, base, take_profit, stop_loss,
+                               stop_loss_limit)
+            for exit_id in exit_ids:
+                if exit_id is not None:
+                    checks.check_client_id(exit_id, self._by_client_id)
+            checks.check_funds(symbol, side, quantity, reserve_price)
+        except VenueKitError as exc:
+            self._reject(order_index, cid, symbol, side, quantity, limit_price, exc)
+            raise
+        out: list[SimEvent] = []
+        entry = self._new_order(order_index, cid, symbol, side, order_type, time_in_force,
+                                quantity, limit_price, reserve_price)
+        self._accept(entry, out)
+        legs = self._exits(symbol, side.opposite, quantity, time_in_force, order_index,
+                           entry.venue_order_id, take_profit, stop_loss, stop_loss_limit,
+                           exit_ids, held=True)
+        entry.legs, entry.oto = tuple(leg.venue_order_id for leg in legs), True
+        self._enter(entry, book, out)
+        return self._orders[entry.venue_order_id].view(), out
+
+    @standard_context
+    def submit_oco(self, symbol: str, side: Side, quantity: Decimal, *,
+                   take_profit: Decimal, stop_loss: Decimal,
+                   stop_loss_limit: Decimal | None = None,
+                   time_in_force: TimeInForce = TimeInForce.DAY,
+                   client_order_ids: tuple[str | None, str | None] = (None, None),
+                   order_index: int | None = None) -> tuple[OrderView, list[SimEvent]]:
+        """A take-profit limit and a stop-loss that work at once, one cancelling the other
+        (an exit for a position already held). Returns the take-profit; its ``legs`` name
+        the stop-loss."""
+        if order_index is None:
+            order_index = self.take_index()
+        self._at = self.now()
+        ids = client_order_ids if self._client_ids else (None, None)
+        try:
+            book = self.book(symbol)
+            checks = self._checks
+            if time_in_force in _IMMEDIATE:
+                raise checks.error(Code.UNSUPPORTED_ORDER, "a one-cancels-other pair "
+                                   "waits: use time in force day or gtc")
+            reserve_price = checks.validate(book, side, quantity, _LIMIT, take_profit,
+                                            ids[0], self._by_client_id)
+            checks.check_exits(book, side, book.touch(side), take_profit, stop_loss,
+                               stop_loss_limit)
+            if ids[1] is not None:
+                checks.check_client_id(ids[1], self._by_client_id)
+            checks.check_funds(symbol, side, quantity, reserve_price)
+        except VenueKitError as exc:
+            self._reject(order_index, ids[0], symbol, side, quantity, take_profit, exc)
+            raise
+        out: list[SimEvent] = []
+        profit, loss = self._exits(symbol, side, quantity, time_in_force, order_index, None,
+                                   take_profit, stop_loss, stop_loss_limit, ids, held=False)
+        loss.parent, profit.legs = profit.venue_order_id, (loss.venue_order_id,)
+        for leg in (profit, loss):
+            self._accept(leg, out)
+            self._place_leg(leg)
+        self._released.append(profit)
+        self._work_released(out)
+        return self._orders[profit.venue_order_id].view(), out
+
+    def _exits(self, symbol: str, side: Side, quantity: Decimal, time_in_force: TimeInForce,
+               order_index: int, parent: str | None, take_profit: Decimal | None,
+               stop_loss: Decimal | None, stop_loss_limit: Decimal | None,
+               client_ids: tuple[str | None, str | None], *, held: bool) -> list[SimOrder]:
+        """Exit orders of ``side`` (a take-profit limit, a stop-loss), legs of ``parent``;
+        held ones are recorded here, and two of them are linked one-cancels-other."""
+        legs: list[SimOrder] = []
+        if take_profit is not None:
+            legs.append(self._new_order(order_index, client_ids[0], symbol, side, _LIMIT,
+                                        time_in_force, quantity, take_profit, take_profit))
+        if stop_loss is not None:
+            kind = OrderType.STOP if stop_loss_limit is None else _STOP_LIMIT
+            reserve = stop_loss_limit if stop_loss_limit is not None else \
+                self._checks.market_reserve(stop_loss) if side is _BUY else stop_loss
+            leg = self._new_order(order_index, client_ids[1], symbol, side, kind,
+                                  time_in_force, quantity, stop_loss_limit, reserve)
+            leg.stop_price = stop_loss
+            legs.append(leg)
+        for leg in legs:
+            leg.held, leg.parent = held, parent
+            if held:  # recorded now, announced when they start to work
+                self._record(leg)
+                self._working[leg.venue_order_id] = leg
+        if len(legs) == 2:
+            legs[0].oco, legs[1].oco = legs[1].venue_order_id, legs[0].venue_order_id
+        return legs
+
+    def _place_leg(self, leg: SimOrder) -> None:
+        """Put a working exit on its book (a stop armed) and reserve for it."""
+        self._working[leg.venue_order_id] = leg
+        if leg.armed:
+            self._stops[leg.symbol].add(leg)
+        else:
+            self._resting[leg.symbol].add(leg)
+        self._reserve_for(leg)
+
+    def _entry_done(self, entry: SimOrder, out: list[SimEvent]) -> None:
+        """The entry filled in full or ended: its held exits work for what it filled, or
+        are cancelled when it filled nothing."""
+        filled = entry.filled_quantity
+        for vid in entry.legs:
+            leg = self._orders[vid]
+            if not leg.held or not leg.state.is_open:
+                continue
+            if not filled:
+                self._finish(leg, _CANCELLED, f"its entry {entry.venue_order_id} ended "
+                             "without a fill", out)
+                leg.held = False
+                continue
+            leg.held = False
+            leg.quantity = filled
+            leg.updated_at = self._at
+            self._working.pop(vid)
+            self._place_leg(leg)
+            self._emit(leg, None, out)
+            self._released.append(leg)
+
+    def _work_released(self, out: list[SimEvent]) -> None:
+        """Trade the exits released during this operation against the current quote once:
+        a limit takes if marketable, a stop fires if its trigger is crossed."""
+        released, self._released = self._released, []
+        for leg in released:
+            if leg.venue_order_id not in self._working:
+                continue
+            if leg.armed:
+                self._fire_stops(leg.symbol, out)
+            else:
+                self._take(leg, self.market.books[leg.symbol], out)
+
+    def _cancel_other(self, order: SimOrder, reason: str, out: list[SimEvent]) -> None:
+        """Cancel the other order of ``order``'s one-cancels-other pair, if it works."""
+        other = self._orders.get(order.oco) if order.oco is not None else None
+        if other is not None and other.state.is_open:
+            self._finish(other, _CANCELLED, reason, out)
+            other.held = False
 
     @standard_context
     def cancel(self, venue_order_id: str | None = None,
@@ -211,7 +496,12 @@ class Simulator:
         if order.state.is_open:
             self._at = self.now()
             self._finish(order, OrderState.CANCELLED, "cancelled on request", out)
-            return out[-1].order, out
+            answer = out[-1].order
+            self._cancel_other(order, "the other order of its one-cancels-other pair was "
+                               "cancelled", out)
+            if self._released:
+                self._work_released(out)
+            return answer, out
         return order.view(), out
 
     @standard_context
@@ -240,15 +530,28 @@ class Simulator:
                               old.time_in_force, quantity, price, reserve_price)
         new.replaces = old.venue_order_id
         old.replaced_by = new.venue_order_id
+        self._relink(old, new)
         self._close(old, OrderState.REPLACED)
         self.ledger.replaces.append(LedgerReplace(old.venue_order_id, new.venue_order_id,
                                                   self._at))
         self._emit(old, None, out)
         self._accept(new, out)
-        self._take(new, book, out)
-        if new.state is not _FILLED:
-            self._rest(new)
-        return out[-1].order, out
+        self._enter(new, book, out)
+        return self._orders[new.venue_order_id].view(), out
+
+    def _relink(self, old: SimOrder, new: SimOrder) -> None:
+        """A replacement takes its original's place in a contingent group: its legs, its
+        parent, its one-cancels-other partner."""
+        new.legs, new.oto, new.parent, new.oco = old.legs, old.oto, old.parent, old.oco
+        old.legs, old.oto, old.oco = (), False, None
+        vid, new_vid = old.venue_order_id, new.venue_order_id
+        for leg in new.legs:
+            self._orders[leg].parent = new_vid
+        if new.parent is not None:
+            parent = self._orders[new.parent]
+            parent.legs = tuple(new_vid if leg == vid else leg for leg in parent.legs)
+        if new.oco is not None:
+            self._orders[new.oco].oco = new_vid
 
     def _check_replace(self, old: SimOrder, book: Book, quantity: Decimal,
                        price: Decimal | None, cid: str | None) -> Decimal:
@@ -256,6 +559,12 @@ class Simulator:
         if not old.state.is_open:
             raise checks.error(Code.INVALID_ORDER, f"order {old.venue_order_id} is "
                                f"{old.state.value}; only a working order can be replaced")
+        if old.held:
+            raise checks.error(Code.UNSUPPORTED_ORDER, f"order {old.venue_order_id} is held "
+                               "until its entry fills; it can be replaced once it works")
+        if old.order_type in _STOP_TYPES:
+            raise checks.error(Code.UNSUPPORTED_ORDER, f"a {old.order_type.value} order "
+                               "cannot be replaced here; cancel it and place a new one")
         if old.order_type is not OrderType.LIMIT:
             raise checks.error(Code.INVALID_ORDER, "only limit orders can be replaced")
         reserve_price = checks.validate(book, old.side, quantity, OrderType.LIMIT, price, cid,
@@ -285,6 +594,11 @@ class Simulator:
             for symbol, resting in self._resting.items():
                 if resting:
                     self._match_resting(symbol, out)
+            for symbol, stops in self._stops.items():
+                if stops:
+                    self._fire_stops(symbol, out)
+            if self._released:
+                self._work_released(out)
         return out
 
     @standard_context
@@ -297,6 +611,10 @@ class Simulator:
         self._at = self.now()
         self.market.set_quote(symbol, bid, ask, bid_size, ask_size)
         self._match_resting(symbol, out)
+        if self._stops[symbol]:
+            self._fire_stops(symbol, out)
+        if self._released:
+            self._work_released(out)
         return out
 
     @standard_context
@@ -305,6 +623,8 @@ class Simulator:
         out: list[SimEvent] = []
         self._at = self.now()
         self._expire_day_orders(out)
+        if self._released:
+            self._work_released(out)
         return out
 
     def set_cash(self, amount: Decimal) -> None:
@@ -348,18 +668,25 @@ class Simulator:
 
     def _accept(self, order: SimOrder, out: list[SimEvent]) -> None:
         """Record a new order and acknowledge it (it rests only if it does not fill)."""
-        vid = order.venue_order_id
-        self._orders[vid] = order
+        self._record(order)
+        self._event_seq += 1
+        out.append(fast_tuple(SimEvent, (self._event_seq, order.view(), None, self._at)))
+
+    def _record(self, order: SimOrder) -> None:
+        """Make a new order known: by its ids, and in the ledger."""
+        self._orders[order.venue_order_id] = order
         if order.client_order_id is not None:
             self._by_client_id[order.client_order_id] = order
         self.ledger.record_order(order)
-        self._event_seq += 1
-        out.append(fast_tuple(SimEvent, (self._event_seq, order.view(), None, self._at)))
 
     def _rest(self, order: SimOrder) -> None:
         """Put what is left of an order on the book, reserving buying power or shares."""
         self._working[order.venue_order_id] = order
         self._resting[order.symbol].add(order)
+        self._reserve_for(order)
+
+    def _reserve_for(self, order: SimOrder) -> None:
+        """Reserve buying power (a buy) or shares (a sell) for what is left of ``order``."""
         if order.side is _BUY:
             self._reserve(order, self._checks.buy_reservation(
                 order.remaining, order.reserve_price, order.prior_volume), ZERO)
@@ -383,7 +710,12 @@ class Simulator:
         order.state = state
         order.updated_at = self._at
         if self._working.pop(order.venue_order_id, None) is not None:
-            self._resting[order.symbol].remove(order)
+            if order.held:
+                pass  # a held exit is on no book and reserves nothing
+            elif order.armed:
+                self._stops[order.symbol].remove(order)
+            else:
+                self._resting[order.symbol].remove(order)
             if order.reserved_cash or order.reserved_quantity:
                 self._release(order)
 
@@ -396,10 +728,12 @@ class Simulator:
         self.ledger.cancels.append(LedgerCancel(order.venue_order_id, order.client_order_id,
                                                 kind, order.remaining, self._at, reason))
         self._emit(order, None, out)
+        if order.oto:
+            self._entry_done(order, out)
 
     def _expire_day_orders(self, out: list[SimEvent]) -> None:
         for order in list(self._working.values()):
-            if order.time_in_force is TimeInForce.DAY:
+            if order.time_in_force is TimeInForce.DAY and order.state.is_open:
                 self._finish(order, OrderState.EXPIRED,
                              "day order expired at the session close", out)
 
@@ -414,14 +748,18 @@ class Simulator:
         resting = self._resting[symbol]
         book = self.market.books[symbol]
         if resting.market:
+            working = self._working
             for order in list(resting.market.values()):
-                self._take(order, book, out)
+                if order.venue_order_id in working:
+                    self._take(order, book, out)
         best_bid, best_ask = resting.best_bid(), resting.best_ask()
         for side, crossing in ((_BUY, best_bid is not None and best_bid >= book.ask),
                                (_SELL, best_ask is not None and best_ask <= book.bid)):
             if not crossing:
                 continue
             for limit, order in resting.crossed(side, book.touch(side)):
+                if order.venue_order_id not in self._working:
+                    continue  # cancelled meanwhile: the other order of its pair traded
                 quantity = self._fillable(order, book)
                 if quantity <= 0:
                     break
@@ -514,3 +852,8 @@ class Simulator:
             order.state = _PARTIALLY_FILLED
         self._event_seq += 1
         out.append(fast_tuple(SimEvent, (self._event_seq, order.view(), fill, self._at)))
+        if order.oco is not None:
+            self._cancel_other(order, "the other order of its one-cancels-other pair "
+                               "traded", out)
+        if done and order.oto:
+            self._entry_done(order, out)

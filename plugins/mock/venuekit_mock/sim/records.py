@@ -20,6 +20,8 @@ __all__ = ["OrderView", "SimEvent", "SimFill", "SimOrder", "Statistics", "fast_t
 
 ZERO = Decimal(0)
 
+_TRIGGERED = frozenset({OrderType.STOP, OrderType.STOP_LIMIT, OrderType.TRAILING_STOP})
+
 # Builds a named tuple without its Python-level __new__: the engine makes several per order.
 fast_tuple = tuple.__new__
 
@@ -29,6 +31,16 @@ class OrderView(NamedTuple):
 
     ``order_index`` is the ordinal of the create request that made the order (a
     replacement keeps its original's): the key that scripted faults use.
+
+    A stop order's ``stop_price`` is its trigger; a trailing stop's is its current stop,
+    which follows ``mark`` (the highest bid since acceptance for a sell, the lowest ask
+    for a buy) by ``trail_amount`` or ``trail_percent``. ``triggered_at`` is when the
+    trigger fired (None while the stop waits, and for other orders).
+
+    Contingent orders: ``legs`` are the orders this one carries (a bracket's or an OTO's
+    exits, the stop of a one-cancels-other pair), ``parent`` the order a leg belongs to,
+    ``oco`` the other order of a one-cancels-other pair. A ``held`` leg waits for its
+    parent to fill before it works.
     """
 
     venue_order_id: str
@@ -49,6 +61,15 @@ class OrderView(NamedTuple):
     reason: str | None = None
     replaces: str | None = None
     replaced_by: str | None = None
+    stop_price: Decimal | None = None
+    trail_amount: Decimal | None = None
+    trail_percent: Decimal | None = None
+    mark: Decimal | None = None
+    triggered_at: datetime | None = None
+    held: bool = False
+    parent: str | None = None
+    legs: tuple[str, ...] = ()
+    oco: str | None = None
 
     @property
     def remaining_quantity(self) -> Decimal:
@@ -123,6 +144,24 @@ class SimOrder:
     reason: str | None = None
     replaces: str | None = None
     replaced_by: str | None = None
+    # Stop orders: the trigger, a trailing stop's trail and mark, and when it fired.
+    stop_price: Decimal | None = None
+    trail_amount: Decimal | None = None
+    trail_percent: Decimal | None = None
+    mark: Decimal | None = None
+    triggered_at: datetime | None = None
+    # Contingent orders: legs held until this order fills (``oto``), a leg's parent, and
+    # the other order of a one-cancels-other pair.
+    held: bool = False
+    parent: str | None = None
+    legs: tuple[str, ...] = ()
+    oto: bool = False
+    oco: str | None = None
+
+    @property
+    def armed(self) -> bool:
+        """True for a stop order waiting for its trigger."""
+        return self.order_type in _TRIGGERED and self.triggered_at is None
 
     @property
     def remaining(self) -> Decimal:
@@ -134,14 +173,18 @@ class SimOrder:
             self.venue_order_id, self.client_order_id, self.order_index, self.symbol,
             self.side, self.order_type, self.time_in_force, OrderState.ACKNOWLEDGED,
             self.quantity, self.limit_price, ZERO, ZERO, ZERO, self.created_at,
-            self.created_at, None, self.replaces, None))
+            self.created_at, None, self.replaces, None, self.stop_price, self.trail_amount,
+            self.trail_percent, self.mark, None, self.held, self.parent, self.legs,
+            self.oco))
 
     def view(self) -> OrderView:
         return fast_tuple(OrderView, (
             self.venue_order_id, self.client_order_id, self.order_index, self.symbol,
             self.side, self.order_type, self.time_in_force, self.state, self.quantity,
             self.limit_price, self.filled_quantity, self.filled_notional, self.fees,
-            self.created_at, self.updated_at, self.reason, self.replaces, self.replaced_by))
+            self.created_at, self.updated_at, self.reason, self.replaces, self.replaced_by,
+            self.stop_price, self.trail_amount, self.trail_percent, self.mark,
+            self.triggered_at, self.held, self.parent, self.legs, self.oco))
 
 
 @dataclass(frozen=True, slots=True)
