@@ -38,10 +38,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Coroutine
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 
 from .errors import VenueKitError
 from .lifecycle import EventKind
@@ -77,6 +77,8 @@ class Releaser(Protocol):
     async def quote(self, symbol: str) -> Quote: ...
     async def release(self, order: Order, data: dict[str, str]) -> None: ...
     async def cancel(self, order: Order) -> Order: ...
+    def settle(self, order: Order, *, timeout: float | None = None,
+               confirm: bool = True) -> Coroutine[Any, Any, Order]: ...
 
 
 @dataclass(slots=True)
@@ -233,9 +235,14 @@ class HeldOrders:
                         self._start(self._release_exit(
                             order, {"released": "the entry is final"}))
             watched = [o for o in (entry, *exits) if o is not None]
-            waits = [asyncio.ensure_future(
+            waits: list[asyncio.Future[Any]] = [asyncio.ensure_future(
                 tracker.wait_for_change(o, tracker.version(o), self.interval * 20))
                 for o in watched]
+            # Settling the orders at the venue follows them where no stream tells of their
+            # fills (it polls when the stream is quiet or absent).
+            waits += [asyncio.ensure_future(self.engine.settle(
+                o, timeout=self.interval * 20, confirm=False))
+                for o in watched if o.state is not OrderState.HELD and not o.state.is_terminal]
             try:
                 await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
             finally:

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, ClassVar
 
-from venuekit.testing import VenueConformanceTests, VenueUnderTest
+from venuekit.testing import TriggerTests, VenueConformanceTests, VenueUnderTest
 from venuekit.venue import RateLimitPool
 from venuekit_mock import FaultPlan, MockVenue
 from venuekit_mock.testing import MockMarketControl
@@ -38,9 +38,14 @@ class TestMockVenueWithoutIdsStreamOrReplace(TestMockVenue):
     }
 
 
-class TestMockVenueWithEmulatedStops(TestMockVenue):
+class TestMockVenueWithEmulatedStops(TriggerTests):
     """The engine holds stops and brackets itself (``stops=emulated``): the trigger tests
-    end as they do against the simulator's native stops."""
+    end as they do against the simulator's native stops (the rest of the kit does not
+    depend on the option)."""
 
     symbol = "MSFT"
-    options: ClassVar[dict[str, Any]] = {"stops": "emulated"}
+
+    @asynccontextmanager
+    async def venue_under_test(self) -> AsyncIterator[VenueUnderTest]:
+        async with MockVenue(seed=3, stops="emulated") as venue:
+            yield VenueUnderTest(venue, MockMarketControl(venue))
