@@ -20,6 +20,7 @@ from decimal import Decimal
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
+from . import exits
 from .errors import Code, OrderNotFound, Outcome, VenueKitError, error
 from .held import HeldOrders
 from .journal.base import Journal
@@ -38,7 +39,7 @@ from .retry import retry_call
 from .settlement import Reconciler, SettlementOptions
 from .tracking import OrderTracker
 from .triggers import refuse_crossed
-from .venue import OrderRef, Venue
+from .venue import BracketSnapshot, OrderRef, Venue
 
 if TYPE_CHECKING:
     from .validation import OrderValidator
@@ -102,6 +103,9 @@ class Engine:
         self.recovery: RecoveryReport | None = None
         # Emulated stops and brackets' exits: journaled HELD, released on their trigger.
         self.held = HeldOrders(self, self.tracker, interval=trigger_interval)
+        # Native brackets on their way: the entry's id -> its exits by leg.
+        self._native_exits: dict[str, dict[str, Order]] = {}
+        self.submitter.on_bracket = self._on_bracket
 
     async def __aenter__(self) -> Self:
         await self.start()
@@ -317,7 +321,8 @@ class Engine:
         """
         if self._refusal is not None:
             raise self._refusal
-        if self.raw_venue.capabilities.brackets is False:
+        support = self.raw_venue.capabilities.brackets
+        if support is False:
             raise error(Code.UNSUPPORTED_ORDER, f"{self.venue.name} takes no brackets",
                         venue=self.venue.name)
         entry = await self.prepare(bracket.entry)
@@ -334,24 +339,55 @@ class Engine:
             await self.validator.check(entry, self.venue)
         await self.settlement.ready()
         link = current_link()
+        native = support is True
         with self.journal.batch():
             order = self.journal.create_order(
                 self.venue.name, entry, id_rules=self.id_rules, quantity=entry.quantity,
                 limit_price=entry.limit_price, submitted=True, run=link, bracket=exits)
+            # Native: the exits go out with the entry (the venue makes them). Emulated: the
+            # engine holds them until the entry is final.
             legs = [self.journal.create_order(
                 self.venue.name, leg, id_rules=self.id_rules, quantity=leg.quantity,
-                limit_price=leg.limit_price, held=True, run=link, parent=order.id,
-                leg=name)
+                limit_price=leg.limit_price, submitted=native, held=not native, run=link,
+                parent=order.id, leg=name)
                 for name, leg in (("take_profit", exits.take_profit_request(entry.quantity)),
                                   ("stop_loss", stop_loss))]
             self.submitter.begin(order)
         for leg in legs:
             self.tracker.track_recorded(leg)
-        self.held.adopt(order, legs, instrument)
-        for leg in legs:
-            self.held.arm(leg)
-        await self.submitter.submit(order)
+        if native:
+            await self._send_native_bracket(order, legs)
+        else:
+            self.held.adopt(order, legs, instrument)
+            for leg in legs:
+                self.held.arm(leg)
+            await self.submitter.submit(order)
         return Bracket(order, legs[0], legs[1])
+
+    async def _send_native_bracket(self, entry: Order, legs: list[Order]) -> None:
+        """Send a bracket the venue holds; its exits learn their venue ids from the answer
+        or, when the answer was lost, from a lookup of the entry (see venuekit.exits)."""
+        family = {leg.leg: leg for leg in legs if leg.leg is not None}
+        self._native_exits[entry.id] = family
+        try:
+            await self.submitter.submit(entry)
+        finally:
+            self._native_exits.pop(entry.id, None)
+        if exits.end_with_entry(self.tracker, entry, family):
+            return
+        if entry.venue_order_id and any(leg.venue_order_id is None for leg in legs):
+            try:
+                await exits.find(self.venue, self.tracker, entry, family,
+                                 self.policy.lookup_backoff)
+            except VenueKitError as exc:
+                log.warning("a bracket's exits are not known yet; recovery finds them",
+                            extra={"order_id": entry.id, "venue": self.venue.name,
+                                   "code": exc.code.name})
+
+    def _on_bracket(self, entry: Order, answer: BracketSnapshot) -> None:
+        family = self._native_exits.get(entry.id)
+        if family is not None:
+            exits.attach(self.tracker, family, answer)
 
     async def _journal_new(self, prepared: OrderRequest) -> Order:
         """Journal ``prepared`` as NEW and SUBMIT; returns once both are committed.

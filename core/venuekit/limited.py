@@ -19,9 +19,18 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from .model import Account, Fill, Instrument, OrderRequest, OrderSnapshot, OrderUpdate, Quote
+from .model import (
+    Account,
+    BracketRequest,
+    Fill,
+    Instrument,
+    OrderRequest,
+    OrderSnapshot,
+    OrderUpdate,
+    Quote,
+)
 from .ratelimit import RateLimiter
-from .venue import OrderRef, Venue, more_room_from, more_room_reset
+from .venue import BracketSnapshot, OrderRef, Venue, more_room_from, more_room_reset
 
 __all__ = ["LimitedVenue"]
 
@@ -61,6 +70,13 @@ class LimitedVenue(Venue):
 
     def submit(self, request: OrderRequest, client_order_id: str) -> _Call[OrderSnapshot]:
         return self.limiter.call("submit", self.inner.submit, request, client_order_id)
+
+    def submit_bracket(self, bracket: BracketRequest,
+                       client_order_id: str) -> _Call[BracketSnapshot]:
+        return self.limiter.call("submit", self.inner.submit_bracket, bracket, client_order_id)
+
+    def fetch_bracket(self, ref: OrderRef) -> _Call[BracketSnapshot]:
+        return self.limiter.call("fetch_order", self.inner.fetch_bracket, ref)
 
     def cancel(self, ref: OrderRef) -> _Call[OrderSnapshot | None]:
         return self.limiter.call("cancel", self.inner.cancel, ref)

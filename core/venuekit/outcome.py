@@ -34,7 +34,7 @@ from .ratelimit import first_in_line, metered
 from .reconcile import apply_snapshot, lookup, reconcile_order
 from .retry import Backoff
 from .tracking import OrderTracker
-from .venue import Venue
+from .venue import BracketSnapshot, Venue
 
 __all__ = ["OutcomePolicy", "Submitter"]
 
@@ -81,6 +81,8 @@ class Submitter:
         # True while the venue's order stream is live (the settlement component knows).
         self.streaming = streaming
         self._throttled: set[str] = set()
+        # Told of a native bracket's answer, so that its exits learn their venue ids.
+        self.on_bracket: Callable[[Order, BracketSnapshot], None] | None = None
 
     @property
     def grace(self) -> float:
@@ -173,7 +175,13 @@ class Submitter:
         """One create. Returns UNKNOWN when the answer did not settle the outcome."""
         self._throttled.discard(order.id)
         try:
-            snapshot = await self.venue.submit(self._request(order), order.id)
+            if order.bracket is not None and self.venue.capabilities.brackets is True:
+                answer = await self.venue.submit_bracket(order.bracket, order.id)
+                snapshot = answer.entry
+                if self.on_bracket is not None:
+                    self.on_bracket(order, answer)
+            else:
+                snapshot = await self.venue.submit(self._request(order), order.id)
         except VenueKitError as exc:
             if exc.outcome is Outcome.REJECTED:
                 self.tracker.apply(order, EventKind.REJECT,

@@ -33,7 +33,8 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from .errors import OrderNotFound, VenueKitError
+from . import exits
+from .errors import Code, OrderNotFound, VenueKitError, error
 from .journal.runs import Run
 from .lifecycle import EventKind
 from .model import Fill, Order, OrderState
@@ -106,10 +107,43 @@ async def _confirm_absent(venue: Venue, tracker: OrderTracker, order: Order,
     return True
 
 
+async def _find_exit(venue: Venue, tracker: OrderTracker, order: Order,
+                     policy: OutcomePolicy) -> bool:
+    """Find a native bracket's exit through its entry; False when it ended with its entry
+    (see venuekit.exits)."""
+    assert order.parent is not None
+    entry = tracker.live(order.parent) or tracker.journal.get(order.parent)
+    if entry is None:
+        tracker.apply(order, EventKind.ERROR,
+                      reason=f"its bracket's entry {order.parent} is not in the journal")
+        return False
+    family = {o.leg: tracker.live(o.id) or o for o in tracker.journal.children(entry)
+              if o.leg is not None}
+    family[order.leg or ""] = order
+    if exits.end_with_entry(tracker, entry, family):
+        return False
+    if not entry.venue_order_id and venue.capabilities.client_order_ids is not True:
+        raise error(Code.RECONCILIATION_FAILED,
+                    f"the exit {order.id} is found through its entry {entry.id}, which is "
+                    "not found yet", venue=venue.name)
+    await exits.find(venue, tracker, entry, family, policy.lookup_backoff)
+    if order.venue_order_id is None:
+        raise error(Code.RECONCILIATION_FAILED,
+                    f"{venue.name} lists no {order.leg} for the bracket of {entry.id}",
+                    venue=venue.name)
+    return True
+
+
 async def _recover_one(venue: Venue, tracker: OrderTracker, order: Order, fills: Sequence[Fill],
                        policy: OutcomePolicy) -> None:
     if order.state is OrderState.HELD:
         return  # never sent: the engine re-arms its trigger
+    # A native bracket's exit whose venue id the crash lost: the venue made it and never
+    # saw its client order id, so it is found through its entry.
+    if exits.is_native_exit(order) and not order.venue_order_id \
+            and (not await _find_exit(venue, tracker, order, policy)
+                 or order.state.is_terminal):
+        return
     if order.state is OrderState.NEW:
         tracker.apply(order, EventKind.ERROR,
                       reason="never sent: the process stopped before submitting it")

@@ -29,6 +29,7 @@ from typing import Any, ClassVar, Literal, Self
 from .errors import Code, VenueKitError, error
 from .model import (
     Account,
+    BracketRequest,
     Fill,
     Instrument,
     OrderRequest,
@@ -39,6 +40,7 @@ from .model import (
 )
 
 __all__ = [
+    "BracketSnapshot",
     "Capabilities",
     "OrderRef",
     "RateLimitPool",
@@ -163,6 +165,15 @@ class Capabilities:
 
 
 @dataclass(frozen=True, slots=True)
+class BracketSnapshot:
+    """A native bracket at the venue: its entry and, once the venue names them, its exits."""
+
+    entry: OrderSnapshot
+    take_profit: OrderSnapshot | None = None
+    stop_loss: OrderSnapshot | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class OrderRef:
     """How to find one order at a venue: by client order id, venue order id, or both.
 
@@ -280,6 +291,19 @@ class Venue(abc.ABC):
                       client_order_id: str | None = None) -> OrderSnapshot:
         """Replace price and/or quantity natively; the answer is the new order's snapshot."""
         raise error(Code.CAPABILITY_NOT_SUPPORTED, f"{self.name} cannot replace orders",
+                    venue=self.name)
+
+    async def submit_bracket(self, bracket: BracketRequest,
+                             client_order_id: str) -> BracketSnapshot:
+        """Send a bracket natively (where ``capabilities.brackets`` is True): the entry under
+        ``client_order_id``, its exits as the venue's own contingent orders. The answer is
+        the entry's snapshot and each exit's as the venue names it."""
+        raise error(Code.CAPABILITY_NOT_SUPPORTED, f"{self.name} takes no native brackets",
+                    venue=self.name)
+
+    async def fetch_bracket(self, ref: OrderRef) -> BracketSnapshot:
+        """A native bracket's entry (``ref``) with its exits, or OrderNotFound."""
+        raise error(Code.CAPABILITY_NOT_SUPPORTED, f"{self.name} takes no native brackets",
                     venue=self.name)
 
     @abc.abstractmethod

@@ -35,6 +35,7 @@ from venuekit.errors import Code, ErrorCode, error
 from venuekit.model import (
     ZERO,
     Account,
+    BracketRequest,
     Fill,
     Instrument,
     OrderRequest,
@@ -49,6 +50,7 @@ from venuekit.model import (
     TimeInForce,
     utcnow,
 )
+from venuekit.venue import BracketSnapshot
 
 __all__ = [
     "FRACTIONAL_STEP",
@@ -173,6 +175,39 @@ def order_fields(request: OrderRequest, client_order_id: str,
         if value is not None:
             fields[wire] = wire_number(value, label, Code.INVALID_PRICE)
     return fields
+
+
+def bracket_fields(bracket: BracketRequest, client_order_id: str,
+                   instrument: Instrument | None = None) -> dict[str, Any]:
+    """The JSON body of ``POST /v2/orders`` for a bracket: the entry's fields with
+    ``order_class`` bracket and its ``take_profit`` and ``stop_loss`` (alpaca-py's
+    ``TakeProfitRequest`` and ``StopLossRequest``)."""
+    fields = order_fields(bracket.entry, client_order_id, instrument)
+    fields["order_class"] = "bracket"
+    fields["take_profit"] = {"limit_price": wire_number(bracket.take_profit, "take profit",
+                                                        Code.INVALID_PRICE)}
+    stop_loss = {"stop_price": wire_number(bracket.stop_loss, "stop loss",
+                                           Code.INVALID_PRICE)}
+    if bracket.stop_loss_limit is not None:
+        stop_loss["limit_price"] = wire_number(bracket.stop_loss_limit, "stop loss limit",
+                                               Code.INVALID_PRICE)
+    fields["stop_loss"] = stop_loss
+    return fields
+
+
+def bracket(order: Mapping[str, Any]) -> BracketSnapshot:
+    """A bracket's JSON as Alpaca sends it (the entry with its ``legs``) as a
+    BracketSnapshot: the limit leg is the take-profit, the stop or stop-limit leg the
+    stop-loss."""
+    take_profit = stop_loss = None
+    for leg in order.get("legs") or ():
+        snap = snapshot(leg)
+        if snap.order_type is OrderType.LIMIT:
+            take_profit = snap
+        elif snap.order_type in (OrderType.STOP, OrderType.STOP_LIMIT):
+            stop_loss = snap
+    return BracketSnapshot(entry=snapshot(order), take_profit=take_profit,
+                           stop_loss=stop_loss)
 
 
 _TRIGGER_FIELDS = (("stop_price", "stop_price", "stop price"),

@@ -30,6 +30,7 @@ from typing import Any, ClassVar, Self
 from venuekit.errors import Code, ErrorCode, VenueKitError, error
 from venuekit.model import (
     Account,
+    BracketRequest,
     Fill,
     Instrument,
     OrderRequest,
@@ -37,7 +38,7 @@ from venuekit.model import (
     OrderUpdate,
     Quote,
 )
-from venuekit.venue import Capabilities, OrderRef, RateLimitPool, Venue
+from venuekit.venue import BracketSnapshot, Capabilities, OrderRef, RateLimitPool, Venue
 
 from . import convert, sdk
 from .config import AlpacaSettings
@@ -77,6 +78,9 @@ class AlpacaVenue(Venue):
         client_order_ids=True, order_stream=True, replace=True, market_orders=True,
         fractional=True, short_selling=True, notional_orders=True,
         stop_orders=True, stop_limit_orders=True, trailing_stops=True,
+        # Alpaca's bracket: the exits are Alpaca's own orders, one cancelling the other,
+        # held at the venue (they protect the position while no process runs).
+        brackets=True,
         client_order_id_max_length=128, client_order_id_alphabet=_ALPHABET,
         not_found_grace=2.0,
         rate_limits=(RateLimitPool("requests", 200, 60.0 + ARRIVAL_SLACK),),
@@ -316,6 +320,37 @@ class AlpacaVenue(Venue):
             raise error(Code.VENUE_ERROR, "Alpaca's answer to an order is not an order",
                         venue=self.name)
         return convert.snapshot(answer)
+
+    async def submit_bracket(self, bracket: BracketRequest,
+                             client_order_id: str) -> BracketSnapshot:
+        instrument = self._assets.get(bracket.entry.symbol, (0.0, None))[1]
+        body = convert.bracket_fields(bracket, client_order_id, instrument)
+        answer: BracketSnapshot = await self._call("submit", self._create_bracket, body)
+        return answer
+
+    def _create_bracket(self, body: dict[str, Any]) -> BracketSnapshot:
+        """``POST /v2/orders`` with ``order_class`` bracket; the answer names the legs."""
+        answer = self._trading.post("/orders", body)
+        if not isinstance(answer, Mapping):
+            raise error(Code.VENUE_ERROR, "Alpaca's answer to a bracket is not an order",
+                        venue=self.name)
+        return convert.bracket(answer)
+
+    async def fetch_bracket(self, ref: OrderRef) -> BracketSnapshot:
+        venue_order_id = _order_id(ref)
+        if venue_order_id is None:
+            venue_order_id = (await self.fetch_order(ref)).venue_order_id
+        answer: BracketSnapshot = await self._call("fetch_order", self._nested,
+                                                   venue_order_id)
+        return answer
+
+    def _nested(self, venue_order_id: str) -> BracketSnapshot:
+        """``GET /v2/orders/{id}?nested=true``: the order with its legs."""
+        answer = self._trading.get(f"/orders/{venue_order_id}", {"nested": True})
+        if not isinstance(answer, Mapping):
+            raise error(Code.VENUE_ERROR, "Alpaca's answer to an order lookup is not an "
+                        "order", venue=self.name)
+        return convert.bracket(answer)
 
     async def cancel(self, ref: OrderRef) -> OrderSnapshot | None:
         venue_order_id = _order_id(ref)
