@@ -404,6 +404,11 @@ def strategy_for(request: OrderRequest, strategy: str | None = None) -> str:
     there). The ``market`` strategy would throw a limit request's price away: it is refused
     with STRATEGY_MISMATCH, naming both.
     """
+    if request.order_type.triggered:
+        raise error(Code.STRATEGY_MISMATCH,
+                    f"a {request.order_type} order waits for its trigger and no strategy "
+                    "executes it: submit it as it is (engine.submit, client.place) and it "
+                    "works until it fires or is cancelled (see docs/order-types.md)")
     is_limit = request.order_type is OrderType.LIMIT
     if strategy is None:
         return "limit" if is_limit else "market"

@@ -25,7 +25,7 @@ from venuekit import AsyncClient, Client
 from venuekit.errors import Code, VenueKitError, error
 from venuekit.journal.sqlite import SQLiteJournal
 from venuekit.lifecycle import OrderEventRecord
-from venuekit.model import OrderRequest, OrderState, OrderType, Side, TimeInForce
+from venuekit.model import BracketRequest, OrderRequest, OrderState, OrderType, Side, TimeInForce
 from venuekit.plugins import PluginHost
 from venuekit.settings import Settings
 from venuekit.settlement import SettlementOptions
@@ -278,4 +278,32 @@ def test_a_client_reused_for_1000_orders_opens_its_journal_and_recovers_once(
     assert recoveries == ["mock"]
     with SQLiteJournal(tmp_path / "journal.sqlite3", readonly=True) as journal:
         assert len(journal.orders()) == 1000
+        assert_journal_matches_ledger(journal, mock.control.ledger)
+
+
+def test_place_a_stop_and_a_bracket(connect: Connect, tmp_path: Path) -> None:
+    """A stop is placed as it is (a strategy would throw its trigger away and is refused);
+    a bracket's three orders are followed by the client until they are final."""
+    mock = market()
+    with connect(mock, settings=settings(tmp_path)) as vk:
+        stop = OrderRequest(symbol="XYZ", side=Side.BUY, quantity=D(2),
+                            order_type=OrderType.STOP, stop_price=D("101.00"))
+        with pytest.raises(VenueKitError) as refused:
+            vk.call("execute", stop)
+        assert refused.value.code is Code.STRATEGY_MISMATCH
+        assert "waits for its trigger" in refused.value.message
+        placed = vk.call("place", stop)
+        assert placed.state is OrderState.ACKNOWLEDGED  # the mock holds stops natively
+        mock.control.set_quote("XYZ", "100.99", "101.00")
+        assert vk.call("wait", placed, timeout=10).state is OrderState.FILLED
+
+        bracket = BracketRequest(entry=OrderRequest(symbol="XYZ", side=Side.BUY,
+                                                    quantity=D(4)),
+                                 take_profit=D("103.00"), stop_loss=D("99.00"))
+        legs = vk.call("place_bracket", bracket)
+        assert legs.entry.state is OrderState.FILLED
+        mock.control.set_quote("XYZ", "103.00", "103.01")
+        assert vk.call("wait", legs.take_profit, timeout=10).state is OrderState.FILLED
+        assert vk.call("wait", legs.stop_loss, timeout=10).state is OrderState.CANCELLED
+    with SQLiteJournal(tmp_path / "journal.sqlite3", readonly=True) as journal:
         assert_journal_matches_ledger(journal, mock.control.ledger)

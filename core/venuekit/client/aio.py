@@ -31,10 +31,10 @@ from types import TracebackType
 from typing import Any, Self
 
 from ..cancelling import CancelOutcome, CancelReport, as_found, cancel_orders, choose
-from ..engine import Engine
+from ..engine import Bracket, Engine
 from ..errors import Code, VenueKitError, error
 from ..journal.sqlite import SQLiteJournal
-from ..model import Account, Fill, Order, OrderRequest, Quote, Side
+from ..model import Account, BracketRequest, Fill, Order, OrderRequest, Quote, Side
 from ..outcome import OutcomePolicy
 from ..plugins import PluginHost, default_host
 from ..positions import PositionLine
@@ -299,6 +299,22 @@ class AsyncClient:
             self._following.add(task)
             task.add_done_callback(self._followed)
         return order
+
+    async def place_bracket(self, bracket: BracketRequest, *,
+                            venue: str | None = None) -> Bracket:
+        """Send a bracket (an entry with a take-profit and a stop-loss, one cancelling the
+        other) and return its three orders once the venue has answered the entry; the
+        client follows each until it is final or the client closes. Where the venue holds
+        brackets natively it keeps running the exits after that; where the engine emulates
+        them, the next client re-arms them (see docs/order-types.md)."""
+        engine = self._trading(venue)
+        placed = await engine.submit_bracket(bracket)
+        for order in (placed.entry, placed.take_profit, placed.stop_loss):
+            if not order.state.is_terminal:
+                task = asyncio.ensure_future(engine.settle(order))
+                self._following.add(task)
+                task.add_done_callback(self._followed)
+        return placed
 
     def _followed(self, task: asyncio.Task[Order]) -> None:
         self._following.discard(task)

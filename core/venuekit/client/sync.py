@@ -24,10 +24,10 @@ from types import TracebackType
 from typing import Any, Self, TypeVar
 
 from ..cancelling import CancelOutcome, CancelReport
-from ..engine import Engine
+from ..engine import Bracket, Engine
 from ..errors import Code, error
 from ..lifecycle import OrderEventRecord
-from ..model import Account, Fill, Order, OrderRequest, Quote
+from ..model import Account, BracketRequest, Fill, Order, OrderRequest, Quote
 from ..positions import PositionLine
 from ..rebalance import ItemReport, Plan, PlanReport
 from ..recovery import RecoveryReport
@@ -164,6 +164,9 @@ class Client:
 
     def place(self, request: OrderRequest, *, venue: str | None = None) -> Order:
         return self._call(self.aio.place(request, venue=venue))
+
+    def place_bracket(self, bracket: BracketRequest, *, venue: str | None = None) -> Bracket:
+        return self._call(self.aio.place_bracket(bracket, venue=venue))
 
     def wait(self, order: str | Order, *, timeout: float | None = None) -> Order:
         return self._call(self.aio.wait(order, timeout=timeout))
