@@ -22,6 +22,7 @@ from .cancel import cancel_command
 from .emulate import emulate_command
 from .new_plugin import new_plugin_command
 from .orders import orders_command
+from .place import place_command
 from .plugins import plugins_command, venues_command
 from .portfolio import account_command, fills_command, positions_command
 from .rebalance import rebalance_command
@@ -66,6 +67,7 @@ main.add_command(plugins_command)
 main.add_command(venues_command)
 main.add_command(quote_command)
 main.add_command(order_command)
+main.add_command(place_command)
 main.add_command(rebalance_command)
 main.add_command(cancel_command)
 main.add_command(account_command)

@@ -19,7 +19,7 @@ from .output import console, emit_json, error_console
 from .session import EXIT_INCOMPLETE, Interrupts, fail, run
 
 
-def _decimal(_ctx: click.Context, _param: click.Parameter, value: str | None
+def decimal_option(_ctx: click.Context, _param: click.Parameter, value: str | None
              ) -> Decimal | None:
     if value is None:
         return None
@@ -65,8 +65,8 @@ def quote_command(symbol: str, venue: str, options: tuple[str, ...], config_path
 @click.command("order")
 @click.argument("side", type=click.Choice(["buy", "sell"]))
 @click.argument("symbol")
-@click.argument("quantity", callback=_decimal)
-@click.option("--limit", "limit_price", callback=_decimal, metavar="PRICE",
+@click.argument("quantity", callback=decimal_option)
+@click.option("--limit", "limit_price", callback=decimal_option, metavar="PRICE",
               help="Limit price (a limit order); without it the order is a market order.")
 @click.option("--strategy", type=click.Choice(sorted(STRATEGIES)), default=None,
               help="How to execute: market, limit (one attempt, cancelled at --timeout), "
