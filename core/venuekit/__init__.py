@@ -14,7 +14,8 @@ from .version import __version__
 
 _LAZY: dict[str, str] = {
     # model
-    "Account": "model", "Fill": "model", "Instrument": "model", "Order": "model",
+    "Account": "model", "BracketRequest": "model", "Fill": "model", "Instrument": "model",
+    "Order": "model",
     "OrderEvent": "model", "OrderRequest": "model", "OrderSnapshot": "model",
     "OrderState": "model", "OrderType": "model", "OrderUpdate": "model",
     "Position": "model", "Quote": "model", "Side": "model", "TickBand": "model",
@@ -26,13 +27,15 @@ _LAZY: dict[str, str] = {
     # plugins
     "PluginHost": "plugins",
     # running
-    "Engine": "engine", "execute": "sync", "cancel": "sync",
+    "Engine": "engine", "Bracket": "engine", "execute": "sync", "cancel": "sync",
     "AsyncClient": "client", "Client": "client",
 }
 
 __all__ = [  # literal, so that type checkers see what is exported (a test keeps it whole)
     "Account",
     "AsyncClient",
+    "Bracket",
+    "BracketRequest",
     "Capabilities",
     "Category",
     "Client",
@@ -80,10 +83,11 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:
     from .client import AsyncClient, Client
-    from .engine import Engine
+    from .engine import Bracket, Engine
     from .errors import Category, Code, Outcome, VenueKitError
     from .model import (
         Account,
+        BracketRequest,
         Fill,
         Instrument,
         Order,

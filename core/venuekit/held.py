@@ -103,6 +103,7 @@ class HeldOrders:
         self._task: asyncio.Task[None] | None = None
         self._busy: set[asyncio.Task[None]] = set()
         self._supervised: set[str] = set()
+        self._sending: set[asyncio.Future[None]] = set()
         self._instruments: dict[str, Instrument] = {}
         self._closed = False
 
@@ -124,10 +125,14 @@ class HeldOrders:
     def disarm(self, order: Order) -> None:
         self._armed.pop(order.id, None)
 
-    async def stop(self) -> None:
+    async def stop(self, *, sending_timeout: float = 10.0) -> None:
         """Stop watching; the held orders stay HELD in the journal (re-armed at the next
-        start)."""
+        start). Orders being released are given ``sending_timeout`` seconds to be sent and
+        answered first (one cut off is resolved by recovery, as any unanswered create)."""
         self._closed = True
+        sending = list(self._sending)
+        if sending:
+            await asyncio.wait(sending, timeout=sending_timeout)
         tasks = [task for task in (self._task, *self._busy) if task is not None]
         for task in tasks:
             task.cancel()
@@ -197,9 +202,12 @@ class HeldOrders:
             self._start(self.engine.release(order, data))
 
     def _start(self, work: Awaitable[None]) -> None:
+        """Run a release beside the watch (a slow create holds up no other order)."""
         order_task = asyncio.ensure_future(work)
         self._busy.add(order_task)
+        self._sending.add(order_task)
         order_task.add_done_callback(self._finished)
+        order_task.add_done_callback(self._sending.discard)
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._busy.discard(task)

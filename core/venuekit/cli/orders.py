@@ -64,6 +64,19 @@ def _dash(value: object) -> str:
     return "" if value is None else str(value)
 
 
+def _price(order: Order) -> str:
+    """How the order prices itself: its limit, its trigger, or ``market``."""
+    request = order.request
+    if request.trail_amount is not None:
+        return f"trail {request.trail_amount}"
+    if request.trail_percent is not None:
+        return f"trail {request.trail_percent}%"
+    limit = _dash(order.limit_price)
+    if request.stop_price is not None:
+        return f"stop {request.stop_price}" + (f" limit {limit}" if limit else "")
+    return limit or "market"
+
+
 @click.group("orders", invoke_without_command=True)
 @click.option("--state", "states", multiple=True, type=click.Choice(_STATES),
               help="Only orders in this state (repeatable).")
@@ -119,14 +132,17 @@ def orders_command(ctx: click.Context, states: tuple[str, ...], only_open: bool,
     table = Table(title=f"orders ({len(found)}, newest first)", box=box.SIMPLE_HEAD,
                   pad_edge=False, collapse_padding=True)
     table.add_column("id", no_wrap=True)  # people copy it into `orders show`
-    for column in ("symbol", "side", "qty", "limit", "state", "filled", "avg", "UTC"):
-        table.add_column(column, no_wrap=True, justify="right" if column in (
-            "qty", "limit", "filled", "avg") else "left")
+    for column in ("symbol", "side", "qty", "price", "state", "filled", "avg", "UTC"):
+        # A trigger ("stop 300.00 limit 299.50") wraps rather than squeeze the others.
+        table.add_column(column, no_wrap=column != "price",
+                         min_width=6 if column == "price" else None,
+                         justify="right" if column in ("qty", "price", "filled", "avg")
+                         else "left")
     for order in found:
         avg = order.average_price
         table.add_row(order.id, order.symbol, order.side.value,
                       _dash(order.quantity) or f"${order.request.notional}",
-                      _dash(order.limit_price) or "market", order.state.value,
+                      _price(order), order.state.value,
                       str(order.filled_quantity), _dash(avg and round(avg, 4)),
                       order.created_at.strftime("%H:%M:%S"))
     console().print(table)

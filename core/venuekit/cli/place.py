@@ -71,6 +71,7 @@ def _legs(placed: list[Order]) -> list[tuple[str, Order]]:
 @click.option("--stop-loss-limit", callback=decimal_option, metavar="PRICE",
               help="Makes the bracket's stop-loss a stop-limit at this price.")
 @click.option("--wait", type=click.FloatRange(min=0), default=0.0, show_default=True,
+              metavar="SECONDS",
               help="Seconds to follow the orders before leaving them working (0: return "
                    "once the venue has answered).")
 @venue_options

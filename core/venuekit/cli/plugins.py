@@ -85,7 +85,9 @@ def venues_command(as_json: bool) -> None:
     labels = {"client_order_ids": "client order ids", "order_stream": "order stream",
               "replace": "replace", "market_orders": "market orders",
               "fractional": "fractional", "short_selling": "short selling",
-              "notional_orders": "notional orders", "itemized_fills": "fills listed"}
+              "notional_orders": "notional orders", "itemized_fills": "fills listed",
+              "stop_orders": "stop orders", "stop_limit_orders": "stop-limit orders",
+              "trailing_stops": "trailing stops", "brackets": "brackets"}
     table = Table(title="venuekit venues")
     table.add_column("", style="bold", no_wrap=True)
     for row in rows:
