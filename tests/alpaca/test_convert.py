@@ -177,7 +177,7 @@ def test_capabilities() -> None:
     assert caps.fractional is True and caps.notional_orders is True
     assert caps.short_selling is True and caps.market_orders is True
     assert (caps.stop_orders, caps.stop_limit_orders, caps.trailing_stops) == (True,) * 3
-    assert caps.brackets is False
+    assert caps.brackets is True  # native since Venue.submit_bracket
     assert [(p.capacity, p.period) for p in caps.rate_limits] == [(200, 61.0)]
     assert caps.weight("account") == {"requests": 2}  # the account and its positions
 
