@@ -22,6 +22,7 @@ from .emulator_clients import (
     LimitOrderRequest,
     MarketOrderRequest,
     OrderStatus,
+    ReplaceOrderRequest,
     StopOrderRequest,
     trade_updates,
     trading_client,
@@ -114,10 +115,14 @@ def test_an_opg_limit_the_opening_quote_does_not_reach_is_canceled(
     assert (account.buying_power, account.cash) == ("100000", "100000")
 
 
-def test_a_waiting_opg_order_is_cancelled_and_never_trades(emulator: AlpacaEmulator
+def test_a_waiting_opg_order_is_not_replaced_but_cancelled_and_never_trades(emulator: AlpacaEmulator
                                                           ) -> None:
     client = trading_client(emulator)
-    order = client.submit_order(opg_market(2))
+    order = client.submit_order(LimitOrderRequest(symbol="AAPL", qty=2, side="buy",
+                                                  time_in_force="opg", limit_price=190.5))
+    with pytest.raises(APIError) as refused:
+        client.replace_order_by_id(order.id, ReplaceOrderRequest(limit_price=190.6))
+    assert (refused.value.status_code, refused.value.code) == (422, 40010001)
     client.cancel_order_by_id(order.id)
     assert client.get_order_by_id(order.id).status is OrderStatus.CANCELED
     end_session(emulator)
