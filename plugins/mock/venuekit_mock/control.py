@@ -64,7 +64,9 @@ class MockControl:
             money(ask_size) if ask_size is not None else None))
 
     def end_session(self) -> None:
-        """Close the trading session now: working DAY orders expire."""
+        """Close the trading session now: the closing auction, then working DAY orders
+        expire; each symbol's next quote opens the next session with its opening auction
+        (see :mod:`venuekit_mock.sim.auctions`)."""
         self._commit(self.simulator.end_session())
 
     # account -------------------------------------------------------------------------

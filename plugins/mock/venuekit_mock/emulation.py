@@ -76,7 +76,9 @@ class SimulatorControl:
         self._call(self._mock.set_quote, symbol, bid, ask, bid_size, ask_size)
 
     def end_session(self) -> None:
-        """Close the session now: working day orders expire."""
+        """Close the session now: auction orders for the close execute, then working day
+        orders expire; each symbol's next quote opens the next session (and its opening
+        auction)."""
         self._call(self._mock.end_session)
 
     def quote(self, symbol: str) -> tuple[Decimal, Decimal]:

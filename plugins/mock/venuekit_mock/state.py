@@ -23,7 +23,7 @@ __all__ = ["FORMAT", "load", "save"]
 
 log = logging.getLogger("venuekit_mock.state")
 
-FORMAT = 4
+FORMAT = 5
 """Bumped whenever the pickled layout changes; an older file is refused, not misread."""
 
 

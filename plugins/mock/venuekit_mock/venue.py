@@ -372,6 +372,29 @@ class MockVenue(Venue):
             raise
         return await self._respond("submit", after, view, events, index, accepted=True)
 
+    async def submit_auction(self, request: OrderRequest, client_order_id: str, *,
+                             auction: str) -> OrderSnapshot:
+        """An auction order, for the protocol emulators of venues that take them (the
+        Venue contract has no such call): ``request``, a market or limit order, trades
+        only in the next opening auction (``auction="open"``) or in this session's
+        closing auction (``"close"``); see :mod:`venuekit_mock.sim.auctions`. Requests,
+        faults and latency go through the same pipeline as :meth:`submit`.
+        """
+        if request.quantity is None:
+            raise error(Code.UNSUPPORTED_ORDER, "the mock venue takes quantities, not "
+                        "notional amounts", venue=self.name)
+        after = await self._request("submit")
+        index = after.order_index
+        try:
+            view, events = self._sim.submit_auction(
+                request.symbol, request.side, request.quantity, request.order_type,
+                request.limit_price, client_order_id, order_index=index, auction=auction)
+        except VenueKitError:
+            self._save()  # the ledger recorded the rejection
+            await self._half_latency()
+            raise
+        return await self._respond("submit", after, view, events, index, accepted=True)
+
     async def cancel(self, ref: OrderRef) -> OrderSnapshot | None:
         after = await self._request("cancel")
         venue_order_id, client_order_id = self._ref(ref)

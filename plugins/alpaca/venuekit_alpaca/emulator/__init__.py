@@ -40,13 +40,13 @@ Errors are Alpaca's JSON bodies: 401 ``40110000`` ``request is not authorized``;
 ``42210000`` ``order is not cancelable``; 404 ``40410000`` ``order not found``; 429
 ``42910000`` beyond the request budget; 500 ``50010000`` for an injected server error.
 Market and limit orders with ``day``, ``gtc``, ``ioc`` and ``fok`` are supported, by
-quantity or (market, day, fractionable symbols) by notional; stop, stop-limit and
-trailing-stop orders (``stop_price``, ``trail_price`` / ``trail_percent``; answered with
-``stop_price``, ``trail_price``, ``trail_percent`` and ``hwm``) run on the simulator's
-native stops (see :mod:`.triggers`); order classes ``bracket``, ``oco`` and ``oto`` with
+quantity or (market, day, fractionable symbols) by notional, and with ``opg`` and ``cls``
+for the simulated sessions' opening and closing auctions (see :mod:`.auctions`); stop,
+stop-limit and trailing-stop orders (``stop_price``, ``trail_price`` / ``trail_percent``;
+answered with ``stop_price``, ``trail_price``, ``trail_percent`` and ``hwm``) run on the
+simulator's native stops (see :mod:`.triggers`); order classes ``bracket``, ``oco`` and ``oto`` with
 their ``take_profit`` / ``stop_loss`` legs run on its contingent orders (see
-:mod:`.order_classes`). Extended hours and the time in force ``opg`` and ``cls`` are
-refused with a 422 that says so.
+:mod:`.order_classes`). Extended hours are refused with a 422 that says so.
 """
 
 from .control import AlpacaControl

@@ -16,7 +16,9 @@ headers as the API. It is never rate limited and never faulted:
 ``GET  /_venuekit/ledger``             orders, fills, cancels, replaces, rejects, faults
 ``POST /_venuekit/quote``              ``{"symbol", "bid", "ask", "bid_size"?, "ask_size"?}``
 ``POST /_venuekit/advance``            ``{"steps": 1}``
-``POST /_venuekit/end_session``        working DAY orders expire
+``POST /_venuekit/end_session``        the session closes: ``cls`` orders execute, then
+                                       working DAY orders expire; each symbol's next
+                                       quote opens the next session (``opg`` orders)
 ``POST /_venuekit/cash``               ``{"amount": "100000"}``
 ``POST /_venuekit/position``           ``{"symbol", "quantity", "average_price"?}``
 ``POST /_venuekit/faults``             ``{"clear"?, "probabilities"?: {fault: p},
@@ -44,7 +46,7 @@ from venuekit_mock.emulation import Amount, SimulatorControl, control_amount
 from venuekit_mock.sim import Statistics
 
 from .jsonio import dumps, number_text
-from .payloads import timestamp
+from .payloads import time_in_force, timestamp
 from .state import EmulatorState
 
 __all__ = ["AlpacaControl", "ControlApi", "control_errors"]
@@ -148,7 +150,7 @@ class AlpacaControl(SimulatorControl):
                         "ledger_id": o.venue_order_id,
                         "client_order_id": o.client_order_id, "order_index": o.order_index,
                         "symbol": o.symbol, "side": o.side.value,
-                        "type": o.order_type.value, "time_in_force": o.time_in_force.value,
+                        "type": o.order_type.value, "time_in_force": time_in_force(o),
                         "qty": money(o.quantity), "limit_price": opt(o.limit_price),
                         "replaces": ids.order_uuid(o.replaces) if o.replaces else None,
                         "created_at": timestamp(o.created_at)}

@@ -26,6 +26,7 @@ __all__ = [
     "order",
     "position",
     "quote",
+    "time_in_force",
     "timestamp",
     "trade_update",
 ]
@@ -58,13 +59,27 @@ _IMMEDIATE = frozenset({TimeInForce.IOC, TimeInForce.FOK})
 
 _STOPS = frozenset({OrderType.STOP, OrderType.STOP_LIMIT, OrderType.TRAILING_STOP})
 
+_AUCTION_TIF = {"open": "opg", "close": "cls"}
+
+
+def time_in_force(view: OrderView) -> str:
+    """Alpaca's time in force of an order: ``opg`` or ``cls`` for an auction order."""
+    if view.auction is not None:
+        return _AUCTION_TIF[view.auction]
+    return view.time_in_force.value
+
 
 def alpaca_status(view: OrderView) -> str:
-    """Alpaca's status of an order: an IOC or FOK order's unfilled rest ends ``canceled``
-    (``expired`` is a day order the session's end took); a leg waiting for its entry, or
-    a stop-loss leg waiting for its trigger, is ``held``."""
-    if view.state is OrderState.EXPIRED and view.time_in_force in _IMMEDIATE:
+    """Alpaca's status of an order: an IOC or FOK order's unfilled rest ends ``canceled``,
+    and so does what an auction left of an ``opg`` or ``cls`` order (``expired`` is a day
+    order the session's end took); an ``opg`` order waiting for the next open is
+    ``accepted`` (queued, not yet routed: see :mod:`.auctions`); a leg waiting for its
+    entry, or a stop-loss leg waiting for its trigger, is ``held``."""
+    if view.state is OrderState.EXPIRED and (view.time_in_force in _IMMEDIATE
+                                             or view.auction is not None):
         return "canceled"
+    if view.state is OrderState.ACKNOWLEDGED and view.auction == "open":
+        return "accepted"
     if view.state is OrderState.ACKNOWLEDGED and (view.held or (
             view.parent is not None and view.order_type in _STOPS
             and view.triggered_at is None)):
@@ -119,7 +134,7 @@ def order(view: OrderView, ids: IdCodec, *, status: str | None = None,
         "type": view.order_type.value,
         "side": view.side.value,
         "position_intent": "buy_to_open" if view.side is Side.BUY else "sell_to_close",
-        "time_in_force": view.time_in_force.value,
+        "time_in_force": time_in_force(view),
         "limit_price": _text(view.limit_price),
         "stop_price": _text(view.stop_price),
         "status": status or alpaca_status(view),
@@ -165,8 +180,8 @@ def trade_update(view: OrderView, ids: IdCodec, at: datetime, fill: SimFill | No
         }
     else:
         event = _EVENT.get(view.state)
-        if event == "expired":
-            event = alpaca_status(view)
+        if event in ("expired", "new") and alpaca_status(view) in ("canceled", "accepted"):
+            event = alpaca_status(view)  # an opg order is accepted until the next open
         if event is None:
             return None
         data = {"event": event, "order": body, "timestamp": timestamp(at)}

@@ -24,7 +24,7 @@ from venuekit.model import OrderRequest, OrderType, Side, TimeInForce
 from venuekit.venue import OrderRef
 from venuekit_mock.sim import OrderView
 
-from . import errors, order_classes, payloads, triggers
+from . import auctions, errors, order_classes, payloads, triggers
 from .jsonio import dumps, loads, number_text
 from .state import EmulatorState
 
@@ -35,8 +35,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _TYPES = {kind.value: kind for kind in OrderType}
 _UNSUPPORTED_TYPES: set[str] = set()
 _TIFS = {"day": TimeInForce.DAY, "gtc": TimeInForce.GTC, "ioc": TimeInForce.IOC,
-         "fok": TimeInForce.FOK}
-_UNSUPPORTED_TIFS = {"opg", "cls"}
+         "fok": TimeInForce.FOK, **auctions.TIME_IN_FORCE}
 _UNSUPPORTED_FIELDS = ("legs",)
 _CLIENT_ID_MAX = 128
 _LIST_DEFAULT, _LIST_MAX = 50, 500
@@ -193,8 +192,10 @@ class RestApi:
                                  "emulator")
         side = _choice(body, "side", {"buy": Side.BUY, "sell": Side.SELL}, set())
         order_type = _choice(body, "type", _TYPES, _UNSUPPORTED_TYPES)
-        tif = _choice(body, "time_in_force", _TIFS, _UNSUPPORTED_TIFS)
+        tif = _choice(body, "time_in_force", _TIFS, set())
         qty, notional = _decimal(body, "qty"), _decimal(body, "notional")
+        if auctions.auction_of(body) is not None:
+            auctions.check_auction_order(body, order_type, qty, notional)
         limit_price = _decimal(body, "limit_price")
         take_profit = body.get("take_profit")
         if limit_price is None and str(body.get("order_class")).lower() == "oco" \
@@ -260,8 +261,11 @@ class RestApi:
             fractional=notional is not None
             or (quantity is not None and quantity != quantity.to_integral_value()))
         cid = self._client_id(body)
+        auction = auctions.auction_of(body)
         try:
-            if terms is None:
+            if auction is not None:
+                snapshot = await self.venue.submit_auction(order, cid, auction=auction)
+            elif terms is None:
                 snapshot = await self.venue.submit(order, cid)
             else:
                 book = self._sim.book(order.symbol)
@@ -353,7 +357,7 @@ class RestApi:
         except VenueKitError:
             raise errors.not_found() from None
         tif = body.get("time_in_force")
-        if tif is not None and str(tif).lower() != old.time_in_force.value:
+        if tif is not None and str(tif).lower() != payloads.time_in_force(old):
             raise errors.invalid("changing time_in_force is not supported by the venuekit "
                                  "emulator")
         if not old.state.is_open:

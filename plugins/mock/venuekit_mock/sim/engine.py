@@ -38,6 +38,13 @@ cancels them). :meth:`Simulator.submit_oco` places a take-profit limit and a sto
 work at once. Two exits form a one-cancels-other pair: the first fill of either, even a
 partial one, cancels the other, so together they never trade more than one of them holds;
 cancelling one cancels the other.
+
+Auction orders (:mod:`.auctions`): :meth:`Simulator.submit_auction` places a market or
+limit order that trades only in the closing auction (at the session's close, against the
+quote standing then) or in the next opening auction (against each symbol's first quote
+after a close), once, as a taker; what it leaves unfilled expires. Until its auction it
+works (cancellable, reserving) without being on the book. A session's close runs the
+closing auction first, then expires DAY orders.
 """
 
 from __future__ import annotations
@@ -51,6 +58,7 @@ from venuekit.model import OrderState, OrderType, Side, TimeInForce
 
 from .account import SimAccount
 from .arith import standard_context
+from .auctions import AUCTIONS, CLOSE, OPEN, WaitingAuctions
 from .checks import OrderChecks
 from .config import SimConfig
 from .ledger import Ledger, LedgerCancel, LedgerReject, LedgerReplace
@@ -81,6 +89,7 @@ _PARTIALLY_FILLED = OrderState.PARTIALLY_FILLED
 _CANCELLED = OrderState.CANCELLED
 _STOP_LIMIT = OrderType.STOP_LIMIT
 _STOP_TYPES = frozenset({OrderType.STOP, OrderType.STOP_LIMIT, OrderType.TRAILING_STOP})
+_AUCTION_NAMES = {OPEN: "opening", CLOSE: "closing"}
 
 
 class Simulator:
@@ -109,6 +118,10 @@ class Simulator:
         self._working: dict[str, SimOrder] = {}
         self._resting = {symbol: RestingOrders() for symbol in self.market.books}
         self._stops = {symbol: ArmedStops() for symbol in self.market.books}
+        self._auctions = WaitingAuctions()
+        # Symbols whose next quote opens a session (their opening auction): all of them
+        # after each close, until their next quote.
+        self._opening: set[str] = set()
         # Exits their entry's fill released during an operation: they trade once at its end.
         self._released: list[SimOrder] = []
         self._order_seq = 0
@@ -313,6 +326,77 @@ class Simulator:
             order.triggered_at = order.updated_at = self._at
             self._resting[symbol].add(order)
             self._take(order, book, out)
+
+    # auction orders -------------------------------------------------------------------
+    @standard_context
+    def submit_auction(self, symbol: str, side: Side, quantity: Decimal,
+                       order_type: OrderType = OrderType.MARKET,
+                       limit_price: Decimal | None = None,
+                       client_order_id: str | None = None, order_index: int | None = None,
+                       *, auction: str) -> tuple[OrderView, list[SimEvent]]:
+        """Accept a market or limit order for one ``auction``: ``"open"`` (the next
+        opening auction) or ``"close"`` (this session's closing auction), or reject it.
+
+        It waits, working but on no book, until its auction (see :mod:`.auctions`); its
+        time in force reads DAY, but its auction, not the session's close, ends it.
+        """
+        if order_index is None:
+            order_index = self.take_index()
+        self._at = self.now()
+        cid = client_order_id if self._client_ids else None
+        try:
+            book = self.book(symbol)
+            checks = self._checks
+            if auction not in AUCTIONS:
+                raise checks.error(Code.INVALID_ORDER, f"unknown auction {auction!r} "
+                                   f"(known: {', '.join(AUCTIONS)})")
+            if order_type not in (OrderType.MARKET, _LIMIT):
+                raise checks.error(Code.INVALID_ORDER, "an auction order is a market or "
+                                   f"limit order, not {order_type.value}")
+            reserve_price = checks.validate(book, side, quantity, order_type, limit_price,
+                                            cid, self._by_client_id)
+            checks.check_funds(symbol, side, quantity, reserve_price)
+        except VenueKitError as exc:
+            self._reject(order_index, cid, symbol, side, quantity, limit_price, exc)
+            raise
+        out: list[SimEvent] = []
+        order = self._new_order(order_index, cid, symbol, side, order_type, TimeInForce.DAY,
+                                quantity, limit_price, reserve_price)
+        order.auction = auction
+        self._accept(order, out)
+        self._working[order.venue_order_id] = order
+        self._auctions.add(order)
+        self._reserve_for(order)
+        return out[-1].order, out
+
+    def _run_auction(self, auction: str, symbol: str | None, out: list[SimEvent]) -> None:
+        """Execute the orders waiting for ``auction`` (of ``symbol``, or of every symbol)
+        against the current quote, once each; what is left of each expires."""
+        name = _AUCTION_NAMES[auction]
+        for order in self._auctions.due(auction, symbol):
+            self._take(order, self.market.books[order.symbol], out)
+            if order.state is not _FILLED:
+                rest = "the rest " if order.filled_quantity else ""
+                self._finish(order, OrderState.EXPIRED,
+                             f"{rest}not executed in the {name} auction", out)
+
+    def _close_session(self, out: list[SimEvent]) -> None:
+        """The session closes: its closing auction, then DAY orders expire; each
+        symbol's next quote opens the next session."""
+        if self._auctions:
+            self._run_auction(CLOSE, None, out)
+        self._expire_day_orders(out)
+        self._opening = set(self.market.books)
+
+    def _open_session(self, symbol: str | None, out: list[SimEvent]) -> None:
+        """The opening auction of ``symbol`` (None: of every symbol) at its first quote
+        since the close."""
+        if self._auctions:
+            self._run_auction(OPEN, symbol, out)
+        if symbol is None:
+            self._opening.clear()
+        else:
+            self._opening.discard(symbol)
 
     # contingent orders ----------------------------------------------------------------
     @standard_context
@@ -565,6 +649,9 @@ class Simulator:
         if old.order_type in _STOP_TYPES:
             raise checks.error(Code.UNSUPPORTED_ORDER, f"a {old.order_type.value} order "
                                "cannot be replaced here; cancel it and place a new one")
+        if old.auction is not None:
+            raise checks.error(Code.UNSUPPORTED_ORDER, "an auction order cannot be "
+                               "replaced here; cancel it and place a new one")
         if old.order_type is not OrderType.LIMIT:
             raise checks.error(Code.INVALID_ORDER, "only limit orders can be replaced")
         reserve_price = checks.validate(book, old.side, quantity, OrderType.LIMIT, price, cid,
@@ -589,8 +676,10 @@ class Simulator:
         for _ in range(steps):
             self._tick_clock()
             if session and self.step_index % session == 0:
-                self._expire_day_orders(out)
+                self._close_session(out)
             self.market.step()
+            if self._opening:
+                self._open_session(None, out)
             for symbol, resting in self._resting.items():
                 if resting:
                     self._match_resting(symbol, out)
@@ -610,6 +699,8 @@ class Simulator:
         self.book(symbol)
         self._at = self.now()
         self.market.set_quote(symbol, bid, ask, bid_size, ask_size)
+        if symbol in self._opening:
+            self._open_session(symbol, out)
         self._match_resting(symbol, out)
         if self._stops[symbol]:
             self._fire_stops(symbol, out)
@@ -619,10 +710,12 @@ class Simulator:
 
     @standard_context
     def end_session(self) -> list[SimEvent]:
-        """Close the session now: every working DAY order expires."""
+        """Close the session now: the closing auction, then every working DAY order
+        expires; each symbol's next quote (a step, or a forced quote) opens the next
+        session with its opening auction."""
         out: list[SimEvent] = []
         self._at = self.now()
-        self._expire_day_orders(out)
+        self._close_session(out)
         if self._released:
             self._work_released(out)
         return out
@@ -714,6 +807,8 @@ class Simulator:
                 pass  # a held exit is on no book and reserves nothing
             elif order.armed:
                 self._stops[order.symbol].remove(order)
+            elif order.auction is not None:
+                self._auctions.discard(order)  # waiting, or executed by its auction
             else:
                 self._resting[order.symbol].remove(order)
             if order.reserved_cash or order.reserved_quantity:
@@ -733,7 +828,8 @@ class Simulator:
 
     def _expire_day_orders(self, out: list[SimEvent]) -> None:
         for order in list(self._working.values()):
-            if order.time_in_force is TimeInForce.DAY and order.state.is_open:
+            if order.time_in_force is TimeInForce.DAY and order.state.is_open \
+                    and order.auction is None:
                 self._finish(order, OrderState.EXPIRED,
                              "day order expired at the session close", out)
 

@@ -41,6 +41,10 @@ class OrderView(NamedTuple):
     exits, the stop of a one-cancels-other pair), ``parent`` the order a leg belongs to,
     ``oco`` the other order of a one-cancels-other pair. A ``held`` leg waits for its
     parent to fill before it works.
+
+    An auction order (:mod:`.auctions`) names its ``auction``: ``"open"`` (it trades only
+    at the next session's opening quote) or ``"close"`` (only at this session's closing
+    quote); None for every other order.
     """
 
     venue_order_id: str
@@ -70,6 +74,7 @@ class OrderView(NamedTuple):
     parent: str | None = None
     legs: tuple[str, ...] = ()
     oco: str | None = None
+    auction: str | None = None
 
     @property
     def remaining_quantity(self) -> Decimal:
@@ -157,6 +162,8 @@ class SimOrder:
     legs: tuple[str, ...] = ()
     oto: bool = False
     oco: str | None = None
+    # Auction orders: the auction ("open" or "close") that alone may execute them.
+    auction: str | None = None
 
     @property
     def armed(self) -> bool:
@@ -175,7 +182,7 @@ class SimOrder:
             self.quantity, self.limit_price, ZERO, ZERO, ZERO, self.created_at,
             self.created_at, None, self.replaces, None, self.stop_price, self.trail_amount,
             self.trail_percent, self.mark, None, self.held, self.parent, self.legs,
-            self.oco))
+            self.oco, self.auction))
 
     def view(self) -> OrderView:
         return fast_tuple(OrderView, (
@@ -184,7 +191,7 @@ class SimOrder:
             self.limit_price, self.filled_quantity, self.filled_notional, self.fees,
             self.created_at, self.updated_at, self.reason, self.replaces, self.replaced_by,
             self.stop_price, self.trail_amount, self.trail_percent, self.mark,
-            self.triggered_at, self.held, self.parent, self.legs, self.oco))
+            self.triggered_at, self.held, self.parent, self.legs, self.oco, self.auction))
 
 
 @dataclass(frozen=True, slots=True)
