@@ -1,11 +1,13 @@
 """A process holding emulated stops that SIGKILLs itself, for the held-order crash tests.
 
-    python -m tests.mock.stop_crash_driver hold   --dir D
+    python -m tests.mock.stop_crash_driver hold   --dir D [--native]
     python -m tests.mock.stop_crash_driver fire   --dir D --kill-at released|accepted
     python -m tests.mock.stop_crash_driver resume --dir D
 
 ``hold`` submits a sell stop (stop 49.00) and a sell trailing stop (trail 1.00), lets the
-trailing stop record a mark at a bid of 51.00, and dies with both held. ``fire`` restarts,
+trailing stop record a mark at a bid of 51.00, and dies with both held. With ``--native``
+the mock holds both stops itself (its native stops, kept in its state file) and the process
+dies once the venue has seen the bid of 51.00. ``fire`` restarts,
 re-arms them, moves the bid to 49.00 (both fire) and dies at ``--kill-at`` of the stop's
 release: after its SUBMIT is committed but before its create leaves the process
 (``released``), or once the venue has accepted it, before the answer arrives
@@ -18,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
 import json
 import sys
 from collections.abc import Sequence
@@ -45,12 +46,11 @@ TRAILING = OrderRequest(symbol="AAA", side=Side.SELL, quantity=Decimal(5),
                         correlation_id="trailing")
 
 
-def venue(directory: Path, **extra: Any) -> MockVenue:
-    mock = MockVenue(seed=3, symbols=SYMBOLS, latency=LATENCY,
-                     state_path=directory / "venue.state", **extra)
-    mock.capabilities = dataclasses.replace(
-        mock.capabilities, stop_orders="emulated", trailing_stops="emulated")
-    return mock
+def venue(directory: Path, *, native: bool = False, **extra: Any) -> MockVenue:
+    """The mock, holding stops natively or (by default) declaring them emulated."""
+    return MockVenue(seed=3, symbols=SYMBOLS, latency=LATENCY,
+                     state_path=directory / "venue.state",
+                     stops="native" if native else "emulated", **extra)
 
 
 def engine_on(mock: MockVenue, journal: SQLiteJournal) -> Engine:
@@ -64,16 +64,17 @@ async def until(condition: Any, timeout: float = 10.0) -> None:
     await asyncio.wait_for(poll(), timeout)
 
 
-async def hold(directory: Path) -> None:
-    mock = venue(directory)
+async def hold(directory: Path, native: bool) -> None:
+    mock = venue(directory, native=native)
     with SQLiteJournal(directory / "journal.sqlite3") as journal:
         engine = engine_on(mock, journal)
         await engine.start()
         mock.control.set_position("AAA", "15", "50")
         await engine.submit(STOP)
         trailing = await engine.submit(TRAILING)
-        mock.control.set_quote("AAA", "51.00", "51.01")
-        await until(lambda: any(e.data == {"mark": "51.00"} for e in trailing.history))
+        mock.control.set_quote("AAA", "51.00", "51.01")  # the venue's mark moves at once
+        if not native:
+            await until(lambda: any(e.data == {"mark": "51.00"} for e in trailing.history))
         engine.tracker.flush()  # the mark is durable: die with both orders held
         die()
 
@@ -104,8 +105,8 @@ async def fire(directory: Path, kill_at: str) -> None:
         sys.exit("the process was not killed")
 
 
-async def resume(directory: Path) -> dict[str, Any]:
-    mock = venue(directory)
+async def resume(directory: Path, native: bool) -> dict[str, Any]:
+    mock = venue(directory, native=native)
     with SQLiteJournal(directory / "journal.sqlite3") as journal:
         engine = engine_on(mock, journal)
         report = await engine.start()
@@ -126,13 +127,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("phase", choices=("hold", "fire", "resume"))
     parser.add_argument("--dir", type=Path, required=True)
     parser.add_argument("--kill-at", choices=POINTS)
+    parser.add_argument("--native", action="store_true",
+                        help="the venue holds the stops (the mock's native stops)")
     args = parser.parse_args(argv)
     if args.phase == "hold":
-        asyncio.run(hold(args.dir))
+        asyncio.run(hold(args.dir, args.native))
     elif args.phase == "fire":
         asyncio.run(fire(args.dir, args.kill_at))
     else:
-        sys.stdout.write(json.dumps(asyncio.run(resume(args.dir))) + "\n")
+        sys.stdout.write(json.dumps(asyncio.run(resume(args.dir, args.native))) + "\n")
 
 
 if __name__ == "__main__":

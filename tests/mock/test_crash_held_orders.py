@@ -1,4 +1,5 @@
-"""A real process holding emulated stops is SIGKILLed, then restarted.
+"""A real process holding stops is SIGKILLed, then restarted: stops the engine holds
+(emulated) and stops the venue holds (the mock's native stops).
 
 While held, a stop is only in the journal: the restart re-arms it (a trailing stop from
 its last recorded mark) and it fires once. Killed between its release and its create's
@@ -30,7 +31,8 @@ def driver(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def venue_of(directory: Path) -> MockVenue:
-    venue = MockVenue(seed=3, symbols=SYMBOLS, state_path=directory / "venue.state")
+    venue = MockVenue(seed=3, symbols=SYMBOLS, state_path=directory / "venue.state",
+                      stops="native")
     asyncio.run(venue.connect())
     return venue
 
@@ -97,4 +99,28 @@ def test_a_stop_killed_once_the_venue_took_it_is_found_there_and_not_resent(
     placed = ledger.orders_with_client_id(ids["stop"])
     assert len(placed) == 1
     assert ledger.filled_quantity(placed[0].venue_order_id) == Decimal(10)
+    check_truth(tmp_path)
+
+
+def test_native_stops_fire_at_the_venue_while_the_process_is_down(tmp_path: Path) -> None:
+    """The venue holds the stops: the market falls through both while no process runs,
+    and the restart finds them filled, once each, the trailing stop at its trail from the
+    bid the venue saw before the kill."""
+    crashed = driver("hold", "--dir", str(tmp_path), "--native")
+    assert crashed.returncode == -signal.SIGKILL, crashed.stderr
+    with SQLiteJournal(tmp_path / "journal.sqlite3", readonly=True) as journal:
+        ids = {o.request.correlation_id or "": o.id for o in journal.orders()}
+        assert {o.state for o in journal.orders()} == {OrderState.ACKNOWLEDGED}
+    venue = venue_of(tmp_path)
+    venue.control.set_quote("AAA", "50.01", "50.02")  # above the trailing stop (50.00)
+    assert venue.control.ledger.fills == []
+    venue.control.set_quote("AAA", "49.00", "49.01")  # through both
+    done = driver("resume", "--dir", str(tmp_path), "--native")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["ok"] and report["held"] == []
+    assert report["states"] == {"stop": "filled", "trailing": "filled"}
+    ledger = venue_of(tmp_path).control.ledger
+    assert [len(ledger.orders_with_client_id(i)) for i in ids.values()] == [1, 1]
+    assert sorted(f.price for f in ledger.fills) == [Decimal("49.00")] * 2
     check_truth(tmp_path)
