@@ -447,6 +447,14 @@ class Engine:
         return await retry_call(lambda: self.venue.quote(symbol), operation="quote",
                                 venue=self.venue.name)
 
+    async def quotes(self, symbols: Sequence[str]) -> dict[str, Quote]:
+        """The latest quotes of ``symbols`` by symbol, in one venue call where the venue
+        quotes several at once (a read: retried with backoff on transport errors). A
+        symbol the venue does not quote is absent."""
+        found = await retry_call(lambda: self.venue.quotes(symbols), operation="quotes",
+                                 venue=self.venue.name)
+        return {quote.symbol: quote for quote in found}
+
     def settle(self, order: Order, *, timeout: float | None = None,
                confirm: bool = True) -> Coroutine[Any, Any, Order]:
         """Wait until ``order`` is final or ``timeout`` seconds pass (see settlement).

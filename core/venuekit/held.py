@@ -38,7 +38,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Coroutine
+from collections.abc import Awaitable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
@@ -74,7 +74,7 @@ def exit_quantity(entry: Order, instrument: Instrument | None) -> Decimal:
 class Releaser(Protocol):
     """What the held orders need from the engine."""
 
-    async def quote(self, symbol: str) -> Quote: ...
+    async def quotes(self, symbols: Sequence[str]) -> Mapping[str, Quote]: ...
     async def release(self, order: Order, data: dict[str, str]) -> None: ...
     async def cancel(self, order: Order) -> Order: ...
     def settle(self, order: Order, *, timeout: float | None = None,
@@ -146,9 +146,7 @@ class HeldOrders:
         try:
             while self._armed:
                 watching = [watch for watch in self._armed.values() if self._triggered(watch)]
-                symbols = sorted({watch.order.symbol for watch in watching})
-                quotes = await asyncio.gather(*(self._quote(s) for s in symbols))
-                by_symbol = dict(zip(symbols, quotes, strict=True))
+                by_symbol = await self._quotes(sorted({w.order.symbol for w in watching}))
                 for watch in watching:
                     quote = by_symbol.get(watch.order.symbol)
                     if quote is not None and watch.order.id in self._armed:
@@ -172,13 +170,17 @@ class HeldOrders:
         entry = family.get("entry")
         return entry is not None and entry.state.is_terminal and self._left(order, family) > 0
 
-    async def _quote(self, symbol: str) -> Quote | None:
+    async def _quotes(self, symbols: list[str]) -> Mapping[str, Quote]:
+        """The quotes of ``symbols`` (one call where the venue quotes several at once);
+        none this round when the venue does not answer."""
+        if not symbols:
+            return {}
         try:
-            return await self.engine.quote(symbol)
+            return await self.engine.quotes(symbols)
         except VenueKitError as exc:
-            log.warning("no quote for held orders; trying again",
-                        extra={"symbol": symbol, "code": exc.code.name})
-            return None
+            log.warning("no quotes for held orders; trying again",
+                        extra={"symbols": ",".join(symbols), "code": exc.code.name})
+            return {}
 
     def _observe(self, watch: _Watch, quote: Quote) -> None:
         order = watch.order
