@@ -85,6 +85,8 @@ class AsyncClient:
     before it is journaled or sent (none when not given, but a rebalance always checks
     its orders, with the default :class:`~venuekit.validation.ValidationRules` then).
     The checks read each venue's account at most once a second (``ACCOUNT_MAX_AGE``).
+    ``trigger_interval`` is how often, in seconds, the client reads quotes for the stops it
+    holds where a venue emulates them (see docs/order-types.md).
     """
 
     def __init__(self, *venues: str | Venue, journal: PathLike | None = None,
@@ -92,8 +94,8 @@ class AsyncClient:
                  venue_options: Mapping[str, Mapping[str, Any]] | None = None,
                  host: PluginHost | None = None, policy: OutcomePolicy | None = None,
                  settlement: SettlementOptions | None = None,
-                 rules: ValidationRules | None = None, settings: Settings | None = None
-                 ) -> None:
+                 rules: ValidationRules | None = None, settings: Settings | None = None,
+                 trigger_interval: float = 1.0) -> None:
         if not venues:
             raise error(Code.INVALID_CONFIG, "name at least one venue to connect to")
         names = [v if isinstance(v, str) else v.name for v in venues]
@@ -107,6 +109,7 @@ class AsyncClient:
         self._policy = policy
         self._settlement = settlement
         self._rules = rules
+        self._trigger_interval = trigger_interval
         self.settings: Settings | None = settings
         self.journal: SQLiteJournal | None = None
         self._venues: dict[str, VenueStatus] = {name: VenueStatus(name) for name in names}
@@ -153,7 +156,7 @@ class AsyncClient:
             venue = given if isinstance(given, Venue) else self.settings.build_venue(
                 given, self._venue_options.get(given), host=self._host)
             engine = Engine(venue, self.journal, host=self._host, policy=self._policy,
-                            settlement=self._settlement,
+                            settlement=self._settlement, trigger_interval=self._trigger_interval,
                             validator=None if self._rules is None
                             else PreTradeValidator(self._rules,
                                                    account_max_age=ACCOUNT_MAX_AGE))
