@@ -48,6 +48,8 @@ __all__ = ["Bracket", "Engine"]
 
 log = logging.getLogger("venuekit.engine")
 
+_MARKET, _LIMIT = OrderType.MARKET, OrderType.LIMIT
+
 
 @dataclass(frozen=True, slots=True)
 class Bracket:
@@ -263,9 +265,12 @@ class Engine:
         """
         if self._refusal is not None:
             raise self._refusal
-        held = self._held_type(request)
+        kind = request.order_type
+        # (Identity tests: on Python 3.11 an enum property costs a Python call per order.)
+        triggered = kind is not _MARKET and kind is not _LIMIT
+        held = triggered and self._held_type(request)
         prepared = await self.prepare(request)
-        if prepared.order_type.triggered:
+        if triggered:
             refuse_crossed(prepared, await self.quote(prepared.symbol))
         if self.validator is not None:
             await self.validator.check(prepared, self.venue)

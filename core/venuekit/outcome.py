@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 from .errors import Code, OrderNotFound, Outcome, VenueKitError, error
 from .lifecycle import EventKind
-from .model import Order, OrderRequest, OrderSnapshot, OrderState, utcnow
+from .model import Order, OrderRequest, OrderSnapshot, OrderState, OrderType, utcnow
 from .ratelimit import first_in_line, metered
 from .reconcile import apply_snapshot, lookup, reconcile_order
 from .retry import Backoff
@@ -39,6 +39,7 @@ from .venue import BracketSnapshot, Venue
 __all__ = ["OutcomePolicy", "Submitter"]
 
 _HOLD = EventKind.HOLD.value
+_MARKET, _LIMIT = OrderType.MARKET, OrderType.LIMIT
 
 log = logging.getLogger("venuekit.outcome")
 
@@ -92,7 +93,8 @@ class Submitter:
 
     def _request(self, order: Order) -> OrderRequest:
         request = order.request
-        if request.order_type.triggered and len(order.history) > 1 \
+        kind = request.order_type
+        if kind is not _MARKET and kind is not _LIMIT and len(order.history) > 1 \
                 and order.history[1].kind == _HOLD:
             # Held by the engine until its trigger fired: the venue gets what it became.
             request = request.released()

@@ -191,7 +191,8 @@ class StreamFirstReconciler:
         whole quantity, and nothing can happen to it after that.
         """
         if (not self.options.confirm_terminal or not order.state.is_terminal
-                or order.state is OrderState.FILLED or never_sent(order)):
+                or order.state is OrderState.FILLED
+                or (order.venue_order_id is None and never_sent(order))):
             return
         if order.state in _CANCEL_LIKE and self.options.late_grace > 0:
             await asyncio.sleep(self.options.late_grace)

@@ -43,7 +43,16 @@ from typing import Any, BinaryIO, Literal, TypeVar
 
 from ..errors import Code, JournalError, error
 from ..lifecycle import EventKind, restatements
-from ..model import BracketRequest, Fill, Order, OrderEvent, OrderRequest, OrderState, utcnow
+from ..model import (
+    BracketRequest,
+    Fill,
+    Order,
+    OrderEvent,
+    OrderRequest,
+    OrderState,
+    OrderType,
+    utcnow,
+)
 from . import sqlite_file, sqlite_reads, sqlite_runs
 from ._lock import lock_journal
 from ._time import as_utc, to_micros
@@ -86,6 +95,8 @@ _ID_ATTEMPTS = 100
 
 _OPEN = "closed_at IS NULL"
 _NO_RUN = (None, None)
+_NO_TERMS: tuple[str | None, str | None] = (None, None)
+_MARKET, _LIMIT = OrderType.MARKET, OrderType.LIMIT
 
 def default_journal_path() -> Path:
     """``$VENUEKIT_JOURNAL`` if set, else ``.venuekit/journal.sqlite3`` in the working directory."""
@@ -196,7 +207,11 @@ class SQLiteJournal(Transactions, Journal):
             insert, events = INSERT_SUBMITTED_ORDER, INSERT_SUBMITTED_EVENTS
         else:
             insert, events = INSERT_ORDER, INSERT_NEW_EVENT
-        terms = (trigger_column(request), bracket_column(bracket, parent, leg))
+        kind = request.order_type
+        if (kind is _MARKET or kind is _LIMIT) and bracket is None and parent is None:
+            terms = _NO_TERMS  # a plain order: no trigger, no bracket
+        else:
+            terms = (trigger_column(request), bracket_column(bracket, parent, leg))
         # The columns every attempt below writes alike, built inline: this runs before
         # each order is sent. Enum members give their value through ``_value_``, without
         # the descriptor.

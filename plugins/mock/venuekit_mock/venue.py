@@ -301,7 +301,7 @@ class MockVenue(Venue):
         if request.quantity is None:
             raise error(Code.UNSUPPORTED_ORDER, "the mock venue takes quantities, not "
                         "notional amounts", venue=self.name)
-        if request.order_type.triggered and not self._native_stops:
+        if not self._native_stops and request.order_type.triggered:
             kind = request.order_type.value
             raise error(Code.UNSUPPORTED_ORDER, (
                 f"this mock venue takes no {kind} orders (stops=emulated): the engine holds "

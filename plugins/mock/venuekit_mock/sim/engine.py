@@ -83,6 +83,7 @@ _IMMEDIATE = (TimeInForce.IOC, TimeInForce.FOK)
 _BUY = Side.BUY
 _SELL = Side.SELL
 _LIMIT = OrderType.LIMIT
+_MARKET = OrderType.MARKET
 _FOK = TimeInForce.FOK
 _FILLED = OrderState.FILLED
 _PARTIALLY_FILLED = OrderState.PARTIALLY_FILLED
@@ -581,8 +582,9 @@ class Simulator:
             self._at = self.now()
             self._finish(order, OrderState.CANCELLED, "cancelled on request", out)
             answer = out[-1].order
-            self._cancel_other(order, "the other order of its one-cancels-other pair was "
-                               "cancelled", out)
+            if order.oco is not None:
+                self._cancel_other(order, "the other order of its one-cancels-other pair "
+                                   "was cancelled", out)
             if self._released:
                 self._work_released(out)
             return answer, out
@@ -803,9 +805,10 @@ class Simulator:
         order.state = state
         order.updated_at = self._at
         if self._working.pop(order.venue_order_id, None) is not None:
+            kind = order.order_type
             if order.held:
                 pass  # a held exit is on no book and reserves nothing
-            elif order.armed:
+            elif kind is not _LIMIT and kind is not _MARKET and order.armed:
                 self._stops[order.symbol].remove(order)
             elif order.auction is not None:
                 self._auctions.discard(order)  # waiting, or executed by its auction
