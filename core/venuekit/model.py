@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
@@ -38,6 +38,7 @@ __all__ = [
     "Position",
     "Quote",
     "Side",
+    "StopTrigger",
     "TickBand",
     "TimeInForce",
     "utcnow",
@@ -249,8 +250,30 @@ class Quote(BaseModel):
         return self.ask if side is Side.BUY else self.bid
 
 
+class StopTrigger(BaseModel):
+    """What a stop, stop-limit or trailing-stop request waits for (``OrderRequest.trigger``).
+
+    Give its fields to :class:`OrderRequest` directly (``stop_price=``, ``trail_amount=``,
+    ``trail_percent=``) and read them there: the request keeps them together so that a
+    plain order carries one empty field, not three.
+    """
+
+    model_config = _FROZEN
+    stop_price: Money | None = Field(default=None, gt=0)
+    trail_amount: Money | None = Field(default=None, gt=0)
+    trail_percent: Money | None = Field(default=None, gt=0, lt=100)
+
+
+_TRIGGER_FIELDS = ("stop_price", "trail_amount", "trail_percent")
+
+
 class OrderRequest(BaseModel):
-    """What the user wants done: one order, by quantity or (for buys on some venues) notional."""
+    """What the user wants done: one order, by quantity or (for buys on some venues) notional.
+
+    A stop takes ``stop_price`` (a buy fires when the ask reaches it, a sell when the bid
+    falls to it); a trailing stop ``trail_amount`` (price units) or ``trail_percent``
+    (percent of the best price seen). See docs/order-types.md.
+    """
 
     model_config = _FROZEN
     symbol: str = Field(min_length=1)
@@ -261,13 +284,52 @@ class OrderRequest(BaseModel):
     limit_price: Money | None = Field(default=None, gt=0)
     time_in_force: TimeInForce = TimeInForce.DAY
     correlation_id: str | None = None
-    stop_price: Money | None = Field(default=None, gt=0)
-    """The trigger of a stop or stop-limit order: a buy fires when the ask reaches it, a
-    sell when the bid falls to it."""
-    trail_amount: Money | None = Field(default=None, gt=0)
-    """A trailing stop's distance from the best price seen, in price units."""
-    trail_percent: Money | None = Field(default=None, gt=0, lt=100)
-    """A trailing stop's distance from the best price seen, in percent of that price."""
+    trigger: StopTrigger | None = None
+    """The stop price or trail of a stop, stop-limit or trailing stop; None otherwise."""
+
+    if TYPE_CHECKING:  # the trigger's fields are taken flat too (see _gather_trigger)
+        def __init__(self, *, symbol: str, side: Side, quantity: Decimal | None = None,
+                     notional: Decimal | None = None,
+                     order_type: OrderType = OrderType.MARKET,
+                     limit_price: Decimal | None = None,
+                     time_in_force: TimeInForce = TimeInForce.DAY,
+                     correlation_id: str | None = None, trigger: StopTrigger | None = None,
+                     stop_price: Decimal | None = None, trail_amount: Decimal | None = None,
+                     trail_percent: Decimal | None = None) -> None: ...
+
+    @model_validator(mode="before")
+    @classmethod
+    def _gather_trigger(cls, data: Any) -> Any:
+        """Take ``stop_price``, ``trail_amount`` and ``trail_percent`` given flat."""
+        if type(data) is not dict or ("stop_price" not in data and "trail_amount" not in data
+                                      and "trail_percent" not in data):
+            return data  # (no generator: this runs for every request built)
+        data = dict(data)
+        given = {name: data.pop(name) for name in _TRIGGER_FIELDS if name in data}
+        if any(value is not None for value in given.values()):
+            if data.get("trigger") is not None:
+                raise ValueError("give stop_price, trail_amount and trail_percent, or "
+                                 "trigger, not both")
+            data["trigger"] = given
+        return data
+
+    @property
+    def stop_price(self) -> Decimal | None:
+        """The trigger of a stop or stop-limit order."""
+        trigger = self.trigger
+        return None if trigger is None else trigger.stop_price
+
+    @property
+    def trail_amount(self) -> Decimal | None:
+        """A trailing stop's distance from the best price seen, in price units."""
+        trigger = self.trigger
+        return None if trigger is None else trigger.trail_amount
+
+    @property
+    def trail_percent(self) -> Decimal | None:
+        """A trailing stop's distance from the best price seen, in percent of that price."""
+        trigger = self.trigger
+        return None if trigger is None else trigger.trail_percent
 
     @model_validator(mode="after")
     def _check_shape(self) -> OrderRequest:
@@ -275,8 +337,7 @@ class OrderRequest(BaseModel):
             raise ValueError("give exactly one of quantity or notional")
         kind = self.order_type
         if kind is OrderType.MARKET or kind is OrderType.LIMIT:
-            if (self.stop_price is not None or self.trail_amount is not None
-                    or self.trail_percent is not None):
+            if self.trigger is not None:
                 raise ValueError(f"a {kind} order takes no stop_price, trail_amount or "
                                  "trail_percent; use order_type='stop', 'stop_limit' or "
                                  "'trailing_stop'")
@@ -314,8 +375,7 @@ class OrderRequest(BaseModel):
         if not kind.triggered:
             return self
         released = OrderType.LIMIT if kind is OrderType.STOP_LIMIT else OrderType.MARKET
-        return self.model_copy(update={"order_type": released, "stop_price": None,
-                                       "trail_amount": None, "trail_percent": None})
+        return self.model_copy(update={"order_type": released, "trigger": None})
 
 
 class BracketRequest(BaseModel):

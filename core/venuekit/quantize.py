@@ -99,5 +99,7 @@ def quantize_request(instrument: Instrument, request: OrderRequest, *,
     if quantity == request.quantity and limit == request.limit_price \
             and stop == request.stop_price:
         return request
-    return request.model_copy(update={"quantity": quantity, "limit_price": limit,
-                                      "stop_price": stop})
+    update: dict[str, object] = {"quantity": quantity, "limit_price": limit}
+    if request.trigger is not None and stop != request.stop_price:
+        update["trigger"] = request.trigger.model_copy(update={"stop_price": stop})
+    return request.model_copy(update=update)
