@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from decimal import Decimal
 
-from ..engine import Engine
+from ..engine import Bracket, Engine
 from ..errors import Code, VenueKitError
 from ..held import exit_quantity
 from ..model import BracketRequest, Order, OrderRequest, OrderState, OrderType, Side
@@ -167,13 +167,8 @@ class TriggerTests(VenueTestBase):
         bought must be reported with its currency (``Fill.fee_currency``).
         """
         async def body(kit: KitSession) -> None:
-            bracket = BracketRequest(entry=kit.market(Side.BUY, 2),
-                                     take_profit=kit.ask + 3 * kit.tick,
-                                     stop_loss=kit.bid - 3 * kit.tick)
             async with kit.engine(trigger_interval=_TRIGGER_INTERVAL) as engine:
-                placed = await engine.submit_bracket(bracket)
-                await _settled(engine, placed.entry, "the bracket's entry")
-                await asyncio.sleep(0.3)
+                placed, bracket = await _entered_bracket(kit, engine)
                 target = bracket.take_profit
                 await kit.show(bid=target, ask=target + kit.tick, bid_size=kit.depth,
                                ask_size=kit.depth)
@@ -196,13 +191,8 @@ class TriggerTests(VenueTestBase):
         a native bracket must never let both exits trade more than the entry filled.
         """
         async def body(kit: KitSession) -> None:
-            bracket = BracketRequest(entry=kit.market(Side.BUY, 2),
-                                     take_profit=kit.ask + 3 * kit.tick,
-                                     stop_loss=kit.bid - 3 * kit.tick)
             async with kit.engine(trigger_interval=_TRIGGER_INTERVAL) as engine:
-                placed = await engine.submit_bracket(bracket)
-                await _settled(engine, placed.entry, "the bracket's entry")
-                await asyncio.sleep(0.3)
+                placed, bracket = await _entered_bracket(kit, engine)
                 target = bracket.take_profit
                 await kit.show(bid=target, ask=target + kit.tick, bid_size=kit.unit,
                                ask_size=kit.depth)
@@ -226,6 +216,17 @@ class TriggerTests(VenueTestBase):
                 _sold_what_was_bought(kit, placed.entry, await kit.ledger_fills(),
                                       at_most=True)
         self.run(body, Gate("brackets", OFFERED))
+
+
+async def _entered_bracket(kit: KitSession, engine: Engine) -> tuple[Bracket, BracketRequest]:
+    """A bracket buying two units at market, its take-profit three ticks over the ask and
+    its stop-loss three under the bid, once its entry is final and its exits are placed."""
+    bracket = BracketRequest(entry=kit.market(Side.BUY, 2), take_profit=kit.ask + 3 * kit.tick,
+                             stop_loss=kit.bid - 3 * kit.tick)
+    placed = await engine.submit_bracket(bracket)
+    await _settled(engine, placed.entry, "the bracket's entry")
+    await asyncio.sleep(0.3)  # the exits are placed once the entry is final
+    return placed, bracket
 
 
 async def _filled(order: Order) -> Decimal:

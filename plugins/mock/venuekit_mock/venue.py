@@ -344,33 +344,24 @@ class MockVenue(Venue):
         once. ``leg_client_ids`` are the client ids of the take-profit and the stop-loss
         legs. Requests, faults and latency go through the same pipeline as :meth:`submit`.
         """
-        if request.quantity is None:
-            raise error(Code.UNSUPPORTED_ORDER, "the mock venue takes quantities, not "
-                        "notional amounts", venue=self.name)
-        after = await self._request("submit")
-        index = after.order_index
-        try:
+        def create(index: int | None) -> tuple[OrderView, list[SimEvent]]:
+            assert request.quantity is not None
             if one_cancels_other:
                 profit = take_profit if take_profit is not None else request.limit_price
                 if profit is None or stop_loss is None:
                     raise error(Code.INVALID_ORDER, "a one-cancels-other pair needs a "
                                 "take-profit and a stop-loss", venue=self.name)
-                view, events = self._sim.submit_oco(
+                return self._sim.submit_oco(
                     request.symbol, request.side, request.quantity, take_profit=profit,
                     stop_loss=stop_loss, stop_loss_limit=stop_loss_limit,
                     time_in_force=request.time_in_force,
                     client_order_ids=(client_order_id, leg_client_ids[1]), order_index=index)
-            else:
-                view, events = self._sim.submit_bracket(
-                    request.symbol, request.side, request.quantity, request.order_type,
-                    request.limit_price, request.time_in_force, client_order_id,
-                    order_index=index, take_profit=take_profit, stop_loss=stop_loss,
-                    stop_loss_limit=stop_loss_limit, exit_client_ids=leg_client_ids)
-        except VenueKitError:
-            self._save()  # the ledger recorded the rejection
-            await self._half_latency()
-            raise
-        return await self._respond("submit", after, view, events, index, accepted=True)
+            return self._sim.submit_bracket(
+                request.symbol, request.side, request.quantity, request.order_type,
+                request.limit_price, request.time_in_force, client_order_id,
+                order_index=index, take_profit=take_profit, stop_loss=stop_loss,
+                stop_loss_limit=stop_loss_limit, exit_client_ids=leg_client_ids)
+        return await self._create(request, create)
 
     async def submit_auction(self, request: OrderRequest, client_order_id: str, *,
                              auction: str) -> OrderSnapshot:
@@ -380,15 +371,25 @@ class MockVenue(Venue):
         closing auction (``"close"``); see :mod:`venuekit_mock.sim.auctions`. Requests,
         faults and latency go through the same pipeline as :meth:`submit`.
         """
+        def create(index: int | None) -> tuple[OrderView, list[SimEvent]]:
+            assert request.quantity is not None
+            return self._sim.submit_auction(
+                request.symbol, request.side, request.quantity, request.order_type,
+                request.limit_price, client_order_id, order_index=index, auction=auction)
+        return await self._create(request, create)
+
+    async def _create(self, request: OrderRequest,
+                      create: Callable[[int | None], tuple[OrderView, list[SimEvent]]]
+                      ) -> OrderSnapshot:
+        """A create other than a plain order's (``create`` calls the simulator with the
+        request's order index), through the same pipeline as :meth:`submit`."""
         if request.quantity is None:
             raise error(Code.UNSUPPORTED_ORDER, "the mock venue takes quantities, not "
                         "notional amounts", venue=self.name)
         after = await self._request("submit")
         index = after.order_index
         try:
-            view, events = self._sim.submit_auction(
-                request.symbol, request.side, request.quantity, request.order_type,
-                request.limit_price, client_order_id, order_index=index, auction=auction)
+            view, events = create(index)
         except VenueKitError:
             self._save()  # the ledger recorded the rejection
             await self._half_latency()
