@@ -10,15 +10,37 @@ as strings (the payload builders turn them into strings first).
 from __future__ import annotations
 
 import json
-from decimal import Decimal
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
-__all__ = ["dumps", "loads", "number_text"]
+from . import errors
+
+__all__ = ["body_decimal", "dumps", "loads", "number_text"]
 
 
 def loads(text: str | bytes) -> Any:
     """Parse JSON; every number (integer or not) becomes a Decimal."""
     return json.loads(text, parse_float=Decimal, parse_int=Decimal)
+
+
+def body_decimal(body: Mapping[str, Any], key: str, *, label: str | None = None
+                 ) -> Decimal | None:
+    """The finite number at ``body[key]`` (a JSON number, or a string of digits, as
+    alpaca-py sends amounts), None when absent; the 422 Alpaca answers otherwise, naming
+    ``label`` (``key`` by default)."""
+    value = body.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise errors.invalid(f"{label or key} must be a number")
+    try:
+        number = Decimal(value) if isinstance(value, Decimal | str | int) else None
+    except InvalidOperation:
+        number = None
+    if number is None or not number.is_finite():
+        raise errors.invalid(f"invalid {label or key} {value!r}")
+    return number
 
 
 def number_text(value: Decimal) -> str:

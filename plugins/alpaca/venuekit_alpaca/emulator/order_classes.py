@@ -18,13 +18,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from venuekit.model import OrderType, Side, TimeInForce
 from venuekit_mock.sim import Book, OrderView
 
 from . import errors
+from .jsonio import body_decimal
 
 __all__ = ["ClassTerms", "check_base_price", "order_class", "parse_terms"]
 
@@ -48,16 +49,9 @@ def _leg_price(body: Mapping[str, Any], leg: str, key: str) -> Decimal | None:
         return None
     if not isinstance(terms, Mapping):
         raise errors.invalid(f"{leg} must be an object")
-    value = terms.get(key)
-    if value is None:
-        return None
-    try:
-        number = Decimal(value) if isinstance(value, Decimal | str | int) \
-            and not isinstance(value, bool) else None
-    except InvalidOperation:
-        number = None
-    if number is None or not number.is_finite() or number <= 0:
-        raise errors.invalid(f"invalid {leg}.{key} {value!r}")
+    number = body_decimal(terms, key, label=f"{leg}.{key}")
+    if number is not None and number <= 0:
+        raise errors.invalid(f"invalid {leg}.{key} {terms.get(key)!r}")
     return number
 
 

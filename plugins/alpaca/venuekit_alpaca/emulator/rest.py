@@ -13,7 +13,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from aiohttp import web
@@ -25,7 +25,7 @@ from venuekit.venue import OrderRef
 from venuekit_mock.sim import OrderView
 
 from . import auctions, errors, order_classes, payloads, triggers
-from .jsonio import dumps, loads, number_text
+from .jsonio import body_decimal, dumps, loads, number_text
 from .state import EmulatorState
 
 __all__ = ["RestApi"]
@@ -43,21 +43,6 @@ _LIST_DEFAULT, _LIST_MAX = 50, 500
 
 def json_response(body: Any, status: int = 200) -> web.Response:
     return web.Response(text=dumps(body), status=status, content_type="application/json")
-
-
-def _decimal(body: Mapping[str, Any], key: str) -> Decimal | None:
-    value = body.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        raise errors.invalid(f"{key} must be a number")
-    try:
-        number = Decimal(value) if isinstance(value, Decimal | str | int) else None
-    except InvalidOperation:
-        number = None
-    if number is None or not number.is_finite():
-        raise errors.invalid(f"invalid {key} {value!r}")
-    return number
 
 
 def _choice(body: Mapping[str, Any], key: str, known: Mapping[str, Any],
@@ -193,14 +178,14 @@ class RestApi:
         side = _choice(body, "side", {"buy": Side.BUY, "sell": Side.SELL}, set())
         order_type = _choice(body, "type", _TYPES, _UNSUPPORTED_TYPES)
         tif = _choice(body, "time_in_force", _TIFS, set())
-        qty, notional = _decimal(body, "qty"), _decimal(body, "notional")
+        qty, notional = body_decimal(body, "qty"), body_decimal(body, "notional")
         if auctions.auction_of(body) is not None:
             auctions.check_auction_order(body, order_type, qty, notional)
-        limit_price = _decimal(body, "limit_price")
+        limit_price = body_decimal(body, "limit_price")
         take_profit = body.get("take_profit")
         if limit_price is None and str(body.get("order_class")).lower() == "oco" \
                 and isinstance(take_profit, Mapping):
-            limit_price = _decimal(take_profit, "limit_price")  # an oco's own limit
+            limit_price = body_decimal(take_profit, "limit_price")  # an oco's own limit
         if (qty is None) == (notional is None):
             raise errors.invalid("qty or notional is required, but not both")
         if qty is not None and qty <= 0:
@@ -364,7 +349,7 @@ class RestApi:
             raise errors.AlpacaError.of(422, errors.UNPROCESSABLE,
                                         f"order is not replaceable (status "
                                         f"{payloads.ORDER_STATUS[old.state]})")
-        qty, limit_price = _decimal(body, "qty"), _decimal(body, "limit_price")
+        qty, limit_price = body_decimal(body, "qty"), body_decimal(body, "limit_price")
         if qty is not None and qty <= 0:
             raise errors.invalid(f"invalid qty {qty}: qty must be > 0")
         if qty is not None and qty != qty.to_integral_value() and tif is not TimeInForce.DAY:

@@ -10,12 +10,13 @@ grid, not already crossed).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, NamedTuple
 
 from venuekit.model import OrderType
 
 from . import errors
+from .jsonio import body_decimal
 
 __all__ = ["Trigger", "trigger_fields"]
 
@@ -31,16 +32,9 @@ _STOPS = (OrderType.STOP, OrderType.STOP_LIMIT)
 
 
 def _price(body: Mapping[str, Any], key: str) -> Decimal | None:
-    value = body.get(key)
-    if value is None:
+    number = body_decimal(body, key)
+    if number is None:
         return None
-    try:
-        number = Decimal(value) if isinstance(value, Decimal | str | int) \
-            and not isinstance(value, bool) else None
-    except InvalidOperation:
-        number = None
-    if number is None or not number.is_finite():
-        raise errors.invalid(f"invalid {key} {value!r}")
     if number <= 0:
         raise errors.invalid(f"{key} must be > 0")
     return number
