@@ -64,8 +64,9 @@ def _dash(value: object) -> str:
     return "" if value is None else str(value)
 
 
-def _price(order: Order) -> str:
-    """How the order prices itself: its limit, its trigger, or ``market``."""
+def order_terms(order: Order) -> str:
+    """How an order prices itself, as the tables show it: its limit (``190``), its
+    trigger (``stop 180``, ``stop 180 limit 179.50``, ``trail 2%``), or ``market``."""
     request = order.request
     if request.trail_amount is not None:
         return f"trail {request.trail_amount}"
@@ -142,7 +143,7 @@ def orders_command(ctx: click.Context, states: tuple[str, ...], only_open: bool,
         avg = order.average_price
         table.add_row(order.id, order.symbol, order.side.value,
                       _dash(order.quantity) or f"${order.request.notional}",
-                      _price(order), order.state.value,
+                      order_terms(order), order.state.value,
                       str(order.filled_quantity), _dash(avg and round(avg, 4)),
                       order.created_at.strftime("%H:%M:%S"))
     console().print(table)

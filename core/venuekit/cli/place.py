@@ -9,12 +9,13 @@ from pathlib import Path
 
 import click
 import pydantic
+from rich import box
 from rich.table import Table
 
 from ..errors import Code, VenueKitError, error
 from ..model import BracketRequest, Order, OrderRequest, OrderState, OrderType, Side
 from .config import resolve, venue_options
-from .orders import order_summary
+from .orders import order_summary, order_terms
 from .output import console, emit_json, error_console
 from .session import EXIT_INCOMPLETE, fail, run
 from .trade import decimal_option
@@ -147,26 +148,19 @@ def place_command(side: str, symbol: str, quantity: Decimal, limit_price: Decima
 
 
 def _print(placed: list[Order]) -> None:
-    table = Table(title=f"placed on {placed[0].venue}")
-    for column in ("", "id", "type", "side", "qty", "price", "state", "filled"):
-        table.add_column(column)
+    table = Table(title=f"placed on {placed[0].venue}", box=box.SIMPLE_HEAD)
+    table.add_column("", no_wrap=True)
+    table.add_column("id", no_wrap=True)  # people copy it into `venuekit cancel`
+    for column in ("side", "qty", "price", "state", "filled"):
+        table.add_column(column, no_wrap=column == "state",
+                         justify="right" if column in ("qty", "filled") else "left")
     for role, order in _legs(placed):
-        request = order.request
-        prices: list[str] = []
-        if request.stop_price is not None:
-            prices.append(f"stop {request.stop_price}")
-        if request.trail_amount is not None:
-            prices.append(f"trail {request.trail_amount}")
-        if request.trail_percent is not None:
-            prices.append(f"trail {request.trail_percent}%")
-        if order.limit_price is not None:
-            prices.append(f"limit {order.limit_price}")
-        table.add_row(role, order.id, request.order_type.value, order.side.value,
-                      str(order.quantity), ", ".join(prices), order.state.value,
-                      str(order.filled_quantity))
+        table.add_row(role, order.id, order.side.value, str(order.quantity), order_terms(order),
+                      order.state.value, str(order.filled_quantity))
     console().print(table)
     if any(order.state is OrderState.HELD for order in placed):
         error_console().print(
             "held by venuekit (the venue has no such order type, or a bracket's exit waits "
             "for its entry): it fires only while a venuekit process runs on this venue; "
             "the next one re-arms it. `venuekit cancel ID` withdraws it.")
+
