@@ -1,19 +1,19 @@
-"""A process holding emulated stops that SIGKILLs itself, for the held-order crash tests.
+"""A process holding stops that SIGKILLs itself, for the held-order crash tests.
 
     python -m tests.mock.stop_crash_driver hold   --dir D [--native]
     python -m tests.mock.stop_crash_driver fire   --dir D --kill-at released|accepted
-    python -m tests.mock.stop_crash_driver resume --dir D
+    python -m tests.mock.stop_crash_driver resume --dir D [--native]
 
-``hold`` submits a sell stop (stop 49.00) and a sell trailing stop (trail 1.00), lets the
-trailing stop record a mark at a bid of 51.00, and dies with both held. With ``--native``
-the mock holds both stops itself (its native stops, kept in its state file) and the process
-dies once the venue has seen the bid of 51.00. ``fire`` restarts,
-re-arms them, moves the bid to 49.00 (both fire) and dies at ``--kill-at`` of the stop's
-release: after its SUBMIT is committed but before its create leaves the process
-(``released``), or once the venue has accepted it, before the answer arrives
-(``accepted``). ``resume`` restarts (moving the bid to 49.00 if nothing fired yet), waits
-until no order is held or working, and prints the recovery report as JSON. The venue
-keeps its state in a file, as a real venue would across the kill.
+``hold`` submits a sell stop (stop 49.00), a sell stop-limit (stop 49.00, limit 48.50) and
+a sell trailing stop (trail 1.00), lets the trailing stop record a mark at a bid of 51.00,
+and dies with all three held by the engine. With ``--native`` the mock holds the stops
+itself (its native stops, kept in its state file) and the process dies once the venue has
+seen the bid of 51.00. ``fire`` restarts, re-arms them, moves the bid to 49.00 (all fire)
+and dies at ``--kill-at`` of the stop's release: after its SUBMIT is committed but before
+its create leaves the process (``released``), or once the venue has accepted it, before
+the answer arrives (``accepted``). ``resume`` restarts (moving the bid to 49.00, through
+every trigger), waits until no order is held or working, and prints the recovery report as
+JSON. The venue keeps its state in a file, as a real venue would across the kill.
 """
 
 from __future__ import annotations
@@ -41,6 +41,9 @@ SYMBOLS = [SymbolSpec("AAA", Decimal("50.005"), volatility_bps=Decimal(0), size=
 STOP = OrderRequest(symbol="AAA", side=Side.SELL, quantity=Decimal(10),
                     order_type=OrderType.STOP, stop_price=Decimal("49.00"),
                     correlation_id="stop")
+STOP_LIMIT = OrderRequest(symbol="AAA", side=Side.SELL, quantity=Decimal(3),
+                          order_type=OrderType.STOP_LIMIT, stop_price=Decimal("49.00"),
+                          limit_price=Decimal("48.50"), correlation_id="stop_limit")
 TRAILING = OrderRequest(symbol="AAA", side=Side.SELL, quantity=Decimal(5),
                         order_type=OrderType.TRAILING_STOP, trail_amount=Decimal("1.00"),
                         correlation_id="trailing")
@@ -69,13 +72,14 @@ async def hold(directory: Path, native: bool) -> None:
     with SQLiteJournal(directory / "journal.sqlite3") as journal:
         engine = engine_on(mock, journal)
         await engine.start()
-        mock.control.set_position("AAA", "15", "50")
+        mock.control.set_position("AAA", "18", "50")
         await engine.submit(STOP)
+        await engine.submit(STOP_LIMIT)
         trailing = await engine.submit(TRAILING)
         mock.control.set_quote("AAA", "51.00", "51.01")  # the venue's mark moves at once
         if not native:
             await until(lambda: any(e.data == {"mark": "51.00"} for e in trailing.history))
-        engine.tracker.flush()  # the mark is durable: die with both orders held
+        engine.tracker.flush()  # the mark is durable: die with the orders held
         die()
 
 

@@ -43,7 +43,7 @@ def held_then_killed(directory: Path) -> dict[str, str]:
     with SQLiteJournal(directory / "journal.sqlite3", readonly=True) as journal:
         orders = {o.request.correlation_id or "": o for o in journal.orders()}
     assert {job: o.state for job, o in orders.items()} == {
-        "stop": OrderState.HELD, "trailing": OrderState.HELD}
+        "stop": OrderState.HELD, "stop_limit": OrderState.HELD, "trailing": OrderState.HELD}
     assert venue_of(directory).control.ledger.orders == []
     return {job: o.id for job, o in orders.items()}
 
@@ -67,9 +67,9 @@ def test_a_stop_held_at_the_kill_is_rearmed_and_fires_once(tmp_path: Path) -> No
     ids = held_then_killed(tmp_path)
     report = resumed(tmp_path)
     assert sorted(report["held"]) == sorted(ids.values())
-    assert report["states"] == {"stop": "filled", "trailing": "filled"}
+    assert report["states"] == {"stop": "filled", "stop_limit": "filled", "trailing": "filled"}
     ledger = venue_of(tmp_path).control.ledger
-    assert [len(ledger.orders_with_client_id(i)) for i in ids.values()] == [1, 1]
+    assert [len(ledger.orders_with_client_id(i)) for i in ids.values()] == [1, 1, 1]
     with SQLiteJournal(tmp_path / "journal.sqlite3", readonly=True) as journal:
         trailing = journal.get(ids["trailing"])
     assert trailing is not None
@@ -103,7 +103,7 @@ def test_a_stop_killed_once_the_venue_took_it_is_found_there_and_not_resent(
 
 
 def test_native_stops_fire_at_the_venue_while_the_process_is_down(tmp_path: Path) -> None:
-    """The venue holds the stops: the market falls through both while no process runs,
+    """The venue holds the stops: the market falls through all three while no process runs,
     and the restart finds them filled, once each, the trailing stop at its trail from the
     bid the venue saw before the kill."""
     crashed = driver("hold", "--dir", str(tmp_path), "--native")
@@ -114,13 +114,13 @@ def test_native_stops_fire_at_the_venue_while_the_process_is_down(tmp_path: Path
     venue = venue_of(tmp_path)
     venue.control.set_quote("AAA", "50.01", "50.02")  # above the trailing stop (50.00)
     assert venue.control.ledger.fills == []
-    venue.control.set_quote("AAA", "49.00", "49.01")  # through both
+    venue.control.set_quote("AAA", "49.00", "49.01")  # through all three
     done = driver("resume", "--dir", str(tmp_path), "--native")
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert report["ok"] and report["held"] == []
-    assert report["states"] == {"stop": "filled", "trailing": "filled"}
+    assert report["states"] == {"stop": "filled", "stop_limit": "filled", "trailing": "filled"}
     ledger = venue_of(tmp_path).control.ledger
-    assert [len(ledger.orders_with_client_id(i)) for i in ids.values()] == [1, 1]
-    assert sorted(f.price for f in ledger.fills) == [Decimal("49.00")] * 2
+    assert [len(ledger.orders_with_client_id(i)) for i in ids.values()] == [1, 1, 1]
+    assert sorted(f.price for f in ledger.fills) == [Decimal("49.00")] * 3
     check_truth(tmp_path)
