@@ -309,3 +309,36 @@ def test_a_bracket_with_its_stop_loss_above_the_take_profit_is_refused() -> None
     entry = OrderRequest(symbol="XYZ", side=Side.BUY, quantity=D(10))
     with pytest.raises(ValueError, match=r"stop_loss .* must lie below its take_profit"):
         BracketRequest(entry=entry, take_profit=D("99"), stop_loss=D("101"))
+
+
+def test_a_bracket_is_taken_up_again_after_a_restart(tmp_path: Path) -> None:
+    """The engine closes with the take-profit working and the stop-loss held (as a crash
+    would leave them); the next engine re-arms the stop-loss as the bracket's, so that
+    when it fires it cancels the take-profit first and sells only what is left."""
+    async def main() -> None:
+        venue = new_mock()
+        start = position(venue)
+        with SQLiteJournal(tmp_path / "j.sqlite3") as journal:
+            engine = await started(venue, journal)
+            placed = await engine.submit_bracket(bracket())
+            await until(lambda: placed.take_profit.state is OrderState.ACKNOWLEDGED)
+            quote(venue, "102.00", "102.01", size="3")  # the take-profit sells 3 of 10
+            await until(lambda: placed.take_profit.filled_quantity == 3)
+            await engine.close()
+        quote(venue, "100.00", "100.01")
+        with SQLiteJournal(tmp_path / "j.sqlite3") as journal:
+            engine = await started(venue, journal)
+            assert engine.recovery is not None
+            assert engine.recovery.held == [placed.stop_loss.id]
+            stop_loss = engine.tracker.get(placed.stop_loss.id)
+            take_profit = engine.tracker.get(placed.take_profit.id)
+            assert stop_loss is not None and take_profit is not None
+            quote(venue, "99.00", "99.01")
+            await until(lambda: stop_loss.state is OrderState.FILLED)
+            await until(lambda: take_profit.state.is_terminal)
+            await engine.close()
+            assert take_profit.state is OrderState.CANCELLED
+            assert (take_profit.filled_quantity, stop_loss.filled_quantity) == (3, 7)
+            assert position(venue) == start
+            assert_journal_matches_ledger(journal, venue.control.ledger)
+    asyncio.run(main())
