@@ -338,7 +338,7 @@ def test_a_bracket_is_taken_up_again_after_a_restart(tmp_path: Path) -> None:
             await until(lambda: take_profit.state.is_terminal)
             await engine.close()
             assert take_profit.state is OrderState.CANCELLED
-            assert (take_profit.filled_quantity, stop_loss.filled_quantity) == (3, 7)
+            assert (take_profit.filled_quantity, stop_loss.filled_quantity) == (D(3), D(7))
             assert position(venue) == start
             assert_journal_matches_ledger(journal, venue.control.ledger)
     asyncio.run(main())
