@@ -113,6 +113,10 @@ class Code:
     INVALID_PRICE = _c("INVALID_PRICE", _V, False, _REJ,
                        "The price is not on the instrument's tick grid or is out of range.",
                        "Round the price to the tick (venuekit.quantize does it for you).")
+    STOP_CROSSED = _c("STOP_CROSSED", _V, False, _REJ,
+                      "The stop's trigger is already crossed: it would fire at once.",
+                      "Place a buy stop above the ask and a sell stop below the bid, or send "
+                      "a market or limit order to trade now.")
     BELOW_MIN_QUANTITY = _c("BELOW_MIN_QUANTITY", _V, False, _REJ,
                             "The quantity is below the instrument's minimum.",
                             "Increase the quantity to at least the instrument's minimum.")

@@ -12,7 +12,7 @@ both:
   buy), or ``trail_percent`` percent of the mark; it fires like a stop at that price;
 * a side of the quote that is empty (a price of 0) fires nothing and moves no mark;
 * a stop whose trigger is already crossed when it is submitted (a buy stop at or below
-  the ask, a sell stop at or above the bid) is **refused** with INVALID_PRICE, with
+  the ask, a sell stop at or above the bid) is **refused** with STOP_CROSSED, with
   nothing journaled or sent: it would fire at once, which is a market or limit order,
   and a stop placed on the wrong side of the market is more often a typo than an intent.
 """
@@ -65,7 +65,7 @@ def advance_mark(side: Side, mark: Decimal | None, quote: Quote) -> Decimal | No
 
 
 def refuse_crossed(request: OrderRequest, quote: Quote) -> None:
-    """Raise INVALID_PRICE when ``request``'s stop would fire on ``quote`` at once."""
+    """Raise STOP_CROSSED when ``request``'s stop would fire on ``quote`` at once."""
     stop = request.stop_price
     if stop is None or request.order_type is OrderType.TRAILING_STOP:
         return
@@ -77,7 +77,7 @@ def refuse_crossed(request: OrderRequest, quote: Quote) -> None:
     else:
         where = f"at or above the bid {quote.bid}"
         fix = "place it below the bid"
-    raise error(Code.INVALID_PRICE,
+    raise error(Code.STOP_CROSSED,
                 f"{request.symbol}: a {request.side} stop at {stop} is {where} and would fire "
                 f"at once; {fix}, or send a market or limit order to trade now")
 

@@ -61,7 +61,7 @@ def test_a_bracket_places_its_entry_and_two_exits() -> None:
 def test_a_crossed_stop_is_refused_with_nothing_sent() -> None:
     result = venuekit("place", "buy", "AAPL", "1", "--stop", str(ask("AAPL") - 1))
     assert result.exit_code == 2, result.output
-    assert "INVALID_PRICE" in result.output and "would fire at once" in result.output
+    assert "STOP_CROSSED" in result.output and "would fire at once" in result.output
     assert json.loads(venuekit("orders", "--json").output)["orders"] == []
 
 

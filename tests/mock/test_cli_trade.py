@@ -62,3 +62,28 @@ def test_bad_input_exits_2_and_says_what_to_fix() -> None:
     assert unknown.exit_code == 2 and "UNKNOWN_SYMBOL" in unknown.output
     venue = runner.invoke(main, ["quote", "AAPL", "--venue", "nowhere"])
     assert venue.exit_code == 2 and "UNKNOWN_VENUE" in venue.output
+
+
+def test_json_errors_are_json_on_stdout_with_the_same_exit_code(tmp_path: Path) -> None:
+    runner = CliRunner()
+    unknown = runner.invoke(main, ["quote", "ZZZZ", "--json"])
+    assert unknown.exit_code == 2
+    error = json.loads(unknown.stdout)["error"]
+    assert (error["code"], error["category"]) == ("UNKNOWN_SYMBOL", "validation")
+    assert "ZZZZ" in error["message"] and error["action"]
+
+    plan = tmp_path / "malformed.json"
+    plan.write_text("{", encoding="utf-8")
+    refused = runner.invoke(main, ["rebalance", str(plan), "--json"])
+    assert refused.exit_code == 2
+    error = json.loads(refused.stdout)["error"]
+    assert error["code"] == "INVALID_PLAN"
+    assert [p["location"] for p in error["problems"]] == ["line 1 column 2"]
+
+
+def test_orders_in_a_fresh_directory_say_there_are_none_yet() -> None:
+    runner = CliRunner()
+    listed = runner.invoke(main, ["orders", "--json"])
+    assert listed.exit_code == 0 and json.loads(listed.stdout) == {"orders": []}
+    plain = runner.invoke(main, ["orders"])
+    assert plain.exit_code == 0 and "No orders yet" in plain.stdout

@@ -135,7 +135,7 @@ def test_a_stop_already_crossed_is_refused_with_nothing_journaled(tmp_path: Path
     async def body(engine: Engine, venue: MockVenue) -> None:
         with pytest.raises(VenueKitError) as caught:
             await engine.submit(stop(Side.BUY, "100.01"))  # the ask is 100.01
-        assert caught.value.code is Code.INVALID_PRICE
+        assert caught.value.code is Code.STOP_CROSSED
         assert "would fire at once" in caught.value.message
         assert engine.journal.orders() == [] and venue_orders(venue) == 0
     on_mock(tmp_path, body)

@@ -128,8 +128,8 @@ def test_a_stop_already_crossed_on_arrival_is_rejected(side: Side, stop: str,
     sim = holding()
     with pytest.raises(VenueKitError) as info:
         sim.submit("XYZ", side, D(1), OrderType.STOP, stop_price=D(stop))
-    assert info.value.code is Code.INVALID_PRICE and words in info.value.message
-    assert sim.ledger.rejects[-1].code == "INVALID_PRICE" and sim.open_orders() == []
+    assert info.value.code is Code.STOP_CROSSED and words in info.value.message
+    assert sim.ledger.rejects[-1].code == "STOP_CROSSED" and sim.open_orders() == []
 
 
 def test_malformed_stops_are_refused_with_what_to_fix() -> None:

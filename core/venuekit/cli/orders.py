@@ -115,6 +115,9 @@ def orders_command(ctx: click.Context, states: tuple[str, ...], only_open: bool,
     try:
         settings = load_settings(config_path=config_path, journal=journal)
         if not settings.journal.exists():
+            if as_json:
+                emit_json({"orders": []})
+                return
             console().print(f"No orders yet: there is no journal at {settings.journal} (the "
                             "first command that trades creates it).")
             return

@@ -31,7 +31,7 @@ from ..validation import ValidationRules
 from .config import resolve, venue_options
 from .output import console, dumps, emit_json, error_console
 from .portfolio import print_positions
-from .session import EXIT_INCOMPLETE, Interrupts, fail, run
+from .session import EXIT_INCOMPLETE, Interrupts, fail, json_requested, run
 
 _STYLE = {"completed": "green", "held": "dim", "priced": "cyan", "incomplete": "yellow",
           "skipped": "yellow", "rejected": "red", "refused": "red", "failed": "red",
@@ -142,6 +142,10 @@ def rebalance_command(plan_path: Path | None, dry_run: bool, strategy: str, time
 
 def _fail(exc: VenueKitError) -> NoReturn:
     if isinstance(exc, PlanError):
+        if json_requested():
+            emit_json({"error": exc.to_dict() | {"problems": [
+                {"location": problem.location, "message": problem.message}
+                for problem in exc.problems]}})
         err = error_console()
         err.print(f"[red]error[/] {exc.code.name}: {len(exc.problems)} problem(s) in "
                   f"{exc.source}; nothing was sent")

@@ -26,11 +26,13 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
+import click
+
 from ..client import AsyncClient
 from ..engine import Engine
 from ..errors import Category, VenueKitError
 from ..journal.sqlite import SQLiteJournal
-from .output import error_console
+from .output import emit_json, error_console
 
 T = TypeVar("T")
 
@@ -59,11 +61,25 @@ def exit_code_for(exc: VenueKitError) -> int:
 
 
 def fail(exc: VenueKitError, code: int | None = None) -> NoReturn:
-    """Print ``exc`` for a person (code, message, what to do) and exit."""
+    """Print ``exc`` for a person (code, message, what to do) and exit; under ``--json``
+    the error is also written to stdout as JSON (``{"error": {code, category, outcome,
+    retryable, message, action, venue}}``), with the same exit code."""
+    if json_requested():
+        emit_json({"error": exc.to_dict()})
     err = error_console()
     err.print(f"[red]error[/] {exc.code.name}: {exc.message}")
     err.print(f"[dim]what to do:[/] {exc.code.action}")
     sys.exit(exit_code_for(exc) if code is None else code)
+
+
+def json_requested() -> bool:
+    """True when the running command (or a group around it) was given ``--json``."""
+    ctx = click.get_current_context(silent=True)
+    while ctx is not None:
+        if ctx.params.get("as_json"):
+            return True
+        ctx = ctx.parent
+    return False
 
 
 class Interrupts:

@@ -141,7 +141,7 @@ class TriggerTests(VenueTestBase):
         self.run(body, Gate("stop_orders", OFFERED))
 
     def test_stop_already_crossed_is_refused_before_sending(self) -> None:
-        """A buy stop at the ask would fire at once: the engine refuses it (INVALID_PRICE)
+        """A buy stop at the ask would fire at once: the engine refuses it (STOP_CROSSED)
         and nothing reaches the venue.
 
         If this fails: ``quote`` must report the ask the kit set; the engine compares the
@@ -152,7 +152,7 @@ class TriggerTests(VenueTestBase):
                 try:
                     await engine.submit(_stop(kit, Side.BUY, kit.ask))
                 except VenueKitError as exc:
-                    assert exc.code is Code.INVALID_PRICE, exc
+                    assert exc.code is Code.STOP_CROSSED, exc
                 else:
                     raise AssertionError("a stop at the ask must be refused")
             assert list(await kit.ledger_orders()) == []

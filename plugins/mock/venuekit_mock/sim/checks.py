@@ -103,11 +103,11 @@ class OrderChecks:
             raise self.error(Code.INVALID_PRICE, f"{spec.symbol}: stop price {stop_price} is "
                              f"not a multiple of the tick {spec.tick_at(stop_price)}")
         if side is _BUY and stop_price <= book.ask:
-            raise self.error(Code.INVALID_PRICE, f"{spec.symbol}: a buy stop at {stop_price} "
+            raise self.error(Code.STOP_CROSSED, f"{spec.symbol}: a buy stop at {stop_price} "
                              f"is already crossed by the ask {book.ask}; a buy stop must lie "
                              "above the ask")
         if side is not _BUY and stop_price >= book.bid:
-            raise self.error(Code.INVALID_PRICE, f"{spec.symbol}: a sell stop at "
+            raise self.error(Code.STOP_CROSSED, f"{spec.symbol}: a sell stop at "
                              f"{stop_price} is already crossed by the bid {book.bid}; a sell "
                              "stop must lie below the bid")
 
