@@ -80,6 +80,8 @@ class Registry(Generic[T]):
     kind: str
     _items: dict[str, T] = field(default_factory=dict)
     _owners: dict[str, str] = field(default_factory=dict)
+    hint: str = ""
+    """Said after a lookup that finds nothing (installed plugins the environment left out)."""
 
     def register(self, name: str, item: T, owner: str = "") -> None:
         if not name:
@@ -97,8 +99,8 @@ class Registry(Generic[T]):
         except KeyError:
             known = ", ".join(sorted(self._items)) or "none"
             code = Code.UNKNOWN_VENUE if self.kind == "venue" else Code.UNKNOWN_COMPONENT
-            raise error(code, f"no {self.kind} named {name!r} is registered (known: {known})") \
-                from None
+            raise error(code, f"no {self.kind} named {name!r} is registered (known: {known})"
+                        f"{self.hint}") from None
 
     def owner(self, name: str) -> str:
         return self._owners.get(name, "")
@@ -138,6 +140,8 @@ class PluginHost:
         self._only = _split_env(env.get("VENUEKIT_LOAD_PLUGINS"))
         self._disabled = _split_env(env.get("VENUEKIT_DISABLE_PLUGINS")) or set()
         self._dists: dict[str, tuple[str | None, str | None]] = {}
+        self.left_out: dict[str, str] = {}
+        """Installed plugins not loaded, by name: the variable that left each out."""
         self._registries: dict[str, Registry[Any]] = {}
         for module_name in BUILTIN_PLUGINS:
             if module_name not in self._disabled:
@@ -159,8 +163,13 @@ class PluginHost:
     def _load_entry_points(self) -> None:
         from importlib_metadata import entry_points
 
-        for ep in entry_points(group=ENTRY_POINT_GROUP):
-            if not self._allowed(ep.name) or self.pm.get_plugin(ep.name) is not None:
+        installed = entry_points(group=ENTRY_POINT_GROUP)
+        for ep in installed:
+            if not self._allowed(ep.name):
+                self.left_out[ep.name] = ("VENUEKIT_DISABLE_PLUGINS" if ep.name in self._disabled
+                                          else "VENUEKIT_LOAD_PLUGINS")
+                continue
+            if self.pm.get_plugin(ep.name) is not None:
                 continue
             dist = getattr(ep, "dist", None)
             dist_name = dist.metadata["Name"] if dist is not None else None
@@ -172,6 +181,22 @@ class PluginHost:
                 self._record_failure(ep.name, exc, dist_name)
                 continue
             self._dists[ep.name] = (dist_name, version)
+        names = {ep.name for ep in installed}
+        for name in sorted((self._only or set()) - names):
+            self._record_failure(name, LookupError(
+                f"VENUEKIT_LOAD_PLUGINS names {name!r}, but no installed plugin has that "
+                f"name (installed: {', '.join(sorted(names)) or 'none'})"), None)
+
+    def left_out_hint(self) -> str:
+        """Which installed plugins the environment left out, as a sentence's end ("" when
+        none were)."""
+        if not self.left_out:
+            return ""
+        by_variable: dict[str, list[str]] = {}
+        for name, variable in sorted(self.left_out.items()):
+            by_variable.setdefault(variable, []).append(name)
+        return "; " + "; ".join(f"{variable} leaves out the installed plugin(s) "
+                                f"{', '.join(names)}" for variable, names in by_variable.items())
 
     def _record_failure(self, name: str, exc: BaseException, dist: str | None) -> None:
         text = f"{type(exc).__name__}: {exc}"
@@ -211,7 +236,7 @@ class PluginHost:
         existing = self._registries.get(kind)
         if existing is not None:
             return existing
-        registry: Registry[Any] = Registry(kind)
+        registry: Registry[Any] = Registry(kind, hint=self.left_out_hint())
         # Registration order: built-ins first, so a later plugin's item replaces theirs.
         for impl in call.get_hookimpls():  # type: ignore[attr-defined]
             owner = impl.plugin_name

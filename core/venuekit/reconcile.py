@@ -52,6 +52,7 @@ _NOT_ACKNOWLEDGED = frozenset({OrderState.NEW, OrderState.SUBMITTED, OrderState.
 # Read once: on Python 3.11 each read of a member through its enum class is a call.
 _SUBMITTED = OrderState.SUBMITTED
 _ACK, _CANCELLED, _REPLACED = EventKind.ACK, EventKind.CANCELLED, EventKind.REPLACED
+_TIMEOUT = EventKind.TIMEOUT
 
 
 def _belongs(fill: Fill, order: Order) -> bool:
@@ -215,7 +216,12 @@ def apply_snapshot(tracker: OrderTracker, order: Order, snapshot: OrderSnapshot,
         data = None
         if event is _REPLACED and order.id in tracker.replacements:
             data = {"replaced_by": tracker.replacements[order.id]}
-        tracker.apply(order, event, reason=snapshot.reason, data=data)
+        reason = snapshot.reason
+        if event is _TIMEOUT:
+            # The venue says why it cancelled ("cancelled on request"); the order ended
+            # because its deadline passed, which is what its record says.
+            reason = "its deadline passed: cancelled, the venue confirmed nothing remains"
+        tracker.apply(order, event, reason=reason, data=data)
 
 
 async def reconcile_order(venue: Venue, tracker: OrderTracker, order: Order,

@@ -87,3 +87,12 @@ def test_orders_in_a_fresh_directory_say_there_are_none_yet() -> None:
     assert listed.exit_code == 0 and json.loads(listed.stdout) == {"orders": []}
     plain = runner.invoke(main, ["orders"])
     assert plain.exit_code == 0 and "No orders yet" in plain.stdout
+
+
+def test_an_order_ended_by_its_timeout_says_so() -> None:
+    result = CliRunner().invoke(main, ["order", "buy", "MSFT", "1", "--limit", "1.00",
+                                       "--timeout", "0.3", "--json"])
+    assert result.exit_code == 1, result.output
+    data = json.loads(result.stdout)
+    assert data["state"] == "timeout"
+    assert data["reason"].startswith("its deadline passed"), data["reason"]

@@ -31,3 +31,22 @@ def test_plugins_lists_venuekit_mock_with_version_and_hooks() -> None:
     assert plugins["mock"]["version"] == "0.1.0"
     assert plugins["mock"]["hooks"] == ["venuekit_register_venues"]
     assert plugins["venuekit.builtins"]["builtin"] is True
+
+
+def test_a_plugin_left_out_by_the_environment_is_named_not_asked_to_be_installed() -> None:
+    runner = CliRunner()
+    reset_default_host()
+    typo = runner.invoke(main, ["venues"], env={"VENUEKIT_LOAD_PLUGINS": "nonexistent"})
+    reset_default_host()
+    assert typo.exit_code == 0
+    said = " ".join(typo.output.split())
+    assert "VENUEKIT_LOAD_PLUGINS names 'nonexistent', but no installed plugin has that" in said
+    assert "VENUEKIT_LOAD_PLUGINS leaves out the installed plugin(s)" in said and "mock" in said
+    assert "pip install" not in said
+
+    quote = runner.invoke(main, ["quote", "AAPL"], env={"VENUEKIT_DISABLE_PLUGINS": "mock"})
+    reset_default_host()
+    assert quote.exit_code == 2
+    said = " ".join(quote.output.split())
+    assert "no venue named 'mock' is registered" in said
+    assert "VENUEKIT_DISABLE_PLUGINS leaves out the installed plugin(s) mock" in said

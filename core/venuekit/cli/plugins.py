@@ -78,8 +78,11 @@ def venues_command(as_json: bool) -> None:
         return
     _report_failures(host)
     if not rows:
-        console().print("No venues are registered. Install a venue plugin, for example "
-                        "`pip install venuekit-mock`.")
+        if host.left_out:
+            console().print(f"No venues are registered{host.left_out_hint()}.")
+        else:
+            console().print("No venues are registered. Install a venue plugin, for example "
+                            "`pip install venuekit-mock`.")
         return
     # One column per venue, one row per capability: readable in any terminal width.
     labels = {"client_order_ids": "client order ids", "order_stream": "order stream",
