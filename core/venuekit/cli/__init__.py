@@ -20,6 +20,7 @@ import click
 from ..version import __version__
 from .cancel import cancel_command
 from .emulate import emulate_command
+from .logs import configure as configure_logging
 from .new_plugin import new_plugin_command
 from .orders import orders_command
 from .place import place_command
@@ -59,8 +60,7 @@ def main(verbose: int) -> None:
     Venues come from plugins (the simulated `mock` venue is one); `venuekit venues`
     lists what is installed. Every command takes --help.
     """
-    level = logging.WARNING - 10 * min(verbose, 2)
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging(logging.WARNING - 10 * min(verbose, 2))
 
 
 main.add_command(plugins_command)
