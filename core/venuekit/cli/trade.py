@@ -92,7 +92,8 @@ def order_command(side: str, symbol: str, quantity: Decimal, limit_price: Decima
     to confirm, prints what happened and exits 130 (143); a second Ctrl-C exits at once.
 
     Exits 0 when it filled, 1 when it did not (fully), 2 on invalid input, 130/143 when
-    interrupted.
+    interrupted. To leave an order working instead (a stop, a trailing stop, a bracket,
+    a resting limit), use `venuekit place`.
 
     \b
     Examples:
