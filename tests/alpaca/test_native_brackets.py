@@ -75,7 +75,7 @@ def test_a_native_bracket_names_its_exits_from_the_answer(tmp_path: Path) -> Non
                 exits = (placed.take_profit, placed.stop_loss)
                 assert all(o.venue_order_id for o in exits)
                 assert [o.state for o in exits] == [OrderState.ACKNOWLEDGED] * 2
-                assert engine.held.__len__() == 0, "the venue holds the exits, not the engine"
+                assert len(engine.held) == 0, "the venue holds the exits, not the engine"
                 assert at_venue(emulator) == ["limit", "market", "stop"]
                 await take_profit_fills(emulator, placed, engine)
     run(body)
