@@ -14,7 +14,7 @@ def run() -> None:
     try:
         from venuekit.cli import main
 
-        main()
+        main(prog_name="venuekit")
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         sys.exit(130)

@@ -387,7 +387,7 @@ class Engine:
             except VenueKitError as exc:
                 log.warning("a bracket's exits are not known yet; recovery finds them",
                             extra={"order_id": entry.id, "venue": self.venue.name,
-                                   "code": exc.code.name})
+                                   **exc.log_fields()})
 
     def _on_bracket(self, entry: Order, answer: BracketSnapshot) -> None:
         family = self._native_exits.get(entry.id)
@@ -605,7 +605,7 @@ class Engine:
             if exc.outcome is Outcome.REJECTED:
                 raise
             log.warning("order not found yet; not replaced this time",
-                        extra={"order_id": order.id, "code": exc.code.name})
+                        extra={"order_id": order.id, **exc.log_fields()})
             return order  # unknown for now: the caller's next step (or deadline) decides
         if ref is None or order.state.is_terminal:
             return order
@@ -652,7 +652,7 @@ class Engine:
             # it again (that would be a second order beside the old one).
             log.warning("replace outcome unknown; looking the replacement up",
                         extra={"order_id": order.id, "replacement": new.id,
-                               "code": exc.code.name})
+                               **exc.log_fields()})
             # Tracked only once a lookup gave its size (the venue's: what was still open),
             # as when the answer arrives: stream fills meanwhile wait in the buffer, so the
             # fill that completes it is applied against the right quantity.
@@ -675,7 +675,7 @@ class Engine:
             self.tracker.apply(order, EventKind.REPLACE_REJECTED, reason=reason)
         await self._refresh(order)
         log.warning("replace did not happen", extra={"order_id": order.id,
-                                                     "code": exc.code.name})
+                                                     **exc.log_fields()})
         return order
 
     async def _refresh(self, order: Order) -> None:
@@ -692,4 +692,4 @@ class Engine:
             if not (isinstance(exc, OrderNotFound) or exc.retryable):
                 raise
             log.warning("order unreadable after its replace; settlement follows it",
-                        extra={"order_id": order.id, "code": exc.code.name})
+                        extra={"order_id": order.id, **exc.log_fields()})

@@ -303,6 +303,14 @@ class VenueKitError(Exception):
     def action(self) -> str:
         return self.code.action
 
+    def log_fields(self) -> dict[str, str]:
+        """What a log record about this error carries: its code and its cause (and the
+        exception behind it, when one is chained), so that a warning says why."""
+        fields = {"code": self.code.name, "cause": self.message}
+        if self.__cause__ is not None:
+            fields["underlying"] = f"{type(self.__cause__).__name__}: {self.__cause__}"[:300]
+        return fields
+
     def __str__(self) -> str:
         where = f" [{self.venue}]" if self.venue else ""
         return f"{self.code.name}{where}: {self.message} (what to do: {self.code.action})"

@@ -179,7 +179,7 @@ class HeldOrders:
             return await self.engine.quotes(symbols)
         except VenueKitError as exc:
             log.warning("no quotes for held orders; trying again",
-                        extra={"symbols": ",".join(symbols), "code": exc.code.name})
+                        extra={"symbols": ",".join(symbols), **exc.log_fields()})
             return {}
 
     def _observe(self, watch: _Watch, quote: Quote) -> None:
@@ -289,7 +289,7 @@ class HeldOrders:
                 except VenueKitError as exc:
                     log.warning("could not cancel the take-profit; the stop-loss waits",
                                 extra={"order_id": order.id, "take_profit": other.id,
-                                       "code": exc.code.name})
+                                       **exc.log_fields()})
                 if not other.state.is_terminal:
                     self._rearm(order)
                     return

@@ -191,7 +191,7 @@ class Submitter:
                 return Outcome.REJECTED
             log.warning("create outcome unknown; will look it up",
                         extra={"order_id": order.id, "venue": self.venue.name,
-                               "code": exc.code.name})
+                               **exc.log_fields()})
             if exc.code is Code.RATE_LIMITED:
                 self._throttled.add(order.id)
             return Outcome.UNKNOWN
@@ -280,7 +280,7 @@ class Submitter:
                 # Transport trouble is not evidence of anything: wait and look again.
                 log.warning("lookup failed; will retry",
                             extra={"order_id": order.id, "venue": self.venue.name,
-                                   "code": exc.code.name})
+                                   **exc.log_fields()})
                 next_lookup = loop.time() + self.grace
                 continue
             await reconcile_order(self.venue, self.tracker, order, snapshot,

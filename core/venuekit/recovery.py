@@ -191,7 +191,7 @@ async def recover(venue: Venue, tracker: OrderTracker,
             for order in orders:
                 report.failed.append((order.id, f"{exc.code.name}: {exc.message}"))
             log.error("recovery could not read executions",
-                      extra={"venue": venue.name, "code": exc.code.name})
+                      extra={"venue": venue.name, **exc.log_fields()})
             return report
     for order in orders:
         before = order.state
@@ -201,7 +201,7 @@ async def recover(venue: Venue, tracker: OrderTracker,
         except VenueKitError as exc:
             report.failed.append((order.id, f"{exc.code.name}: {exc.message}"))
             log.error("could not reconcile order",
-                      extra={"order_id": order.id, "venue": venue.name, "code": exc.code.name})
+                      extra={"order_id": order.id, "venue": venue.name, **exc.log_fields()})
             continue
         report.inferred_fills += sum(1 for e in order.history[seen:]
                                      if e.fill is not None and e.fill.inferred)

@@ -67,14 +67,14 @@ async def retry_call(call: Callable[[], Awaitable[T]], *, operation: str,
             if not exc.retryable or retry + 1 >= backoff.attempts:
                 if exc.retryable:
                     log.warning("giving up after retries",
-                                extra={"operation": operation, "code": exc.code.name,
+                                extra={"operation": operation, **exc.log_fields(),
                                        "attempts": retry + 1, "venue": venue})
                 raise
             delay = backoff.delay(retry, rng)
             if isinstance(exc, RateLimited) and exc.retry_after:
                 delay = max(delay, exc.retry_after)
             log.info("retrying after error",
-                     extra={"operation": operation, "code": exc.code.name,
+                     extra={"operation": operation, **exc.log_fields(),
                             "attempt": retry + 1, "delay_s": round(delay, 4), "venue": venue})
             retry += 1
             await sleep(delay)

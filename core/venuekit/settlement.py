@@ -136,7 +136,7 @@ class StreamFirstReconciler:
                 raise
             except VenueKitError as exc:
                 log.warning("order stream lost; polling until it is back",
-                            extra={"venue": self.venue.name, "code": exc.code.name})
+                            extra={"venue": self.venue.name, **exc.log_fields()})
             except Exception:
                 log.exception("order stream failed; polling until it is back",
                               extra={"venue": self.venue.name})
@@ -181,7 +181,7 @@ class StreamFirstReconciler:
         except OrderNotFound:
             log.info("poll found no order yet", extra={"order_id": order.id})
         except VenueKitError as exc:
-            log.warning("poll failed", extra={"order_id": order.id, "code": exc.code.name})
+            log.warning("poll failed", extra={"order_id": order.id, **exc.log_fields()})
 
     async def confirm(self, order: Order) -> None:
         """Check a final state over REST (counting fills that raced a cancel).
@@ -253,7 +253,7 @@ class StreamFirstReconciler:
                                       cancelled_as=cancelled_as)
             except VenueKitError as exc:
                 log.warning("cancel confirmation poll failed",
-                            extra={"order_id": order.id, "code": exc.code.name})
+                            extra={"order_id": order.id, **exc.log_fields()})
             interval = min(interval * 2, self.options.poll_max)
         return order
 

@@ -318,7 +318,7 @@ async def aggressive_limit(engine: Engine, request: OrderRequest, *, budget: flo
             # No fresh quote (its retries ran out): keep the order as it is this interval;
             # the deadline still bounds the execution.
             log.warning("no quote for the re-peg decision; keeping the order",
-                        extra={"order_id": order.id, "code": exc.code.name})
+                        extra={"order_id": order.id, **exc.log_fields()})
             continue
         current = order.limit_price or price
         decision = repeg.decide(RepegContext(

@@ -60,10 +60,12 @@ def start(directory: Path, *args: str, module: str = "venuekit") -> subprocess.P
                             env=environment())
 
 
-def run(directory: Path, *args: str, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
+def run(directory: Path, *args: str, timeout: float = 60.0,
+        env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """``python -m venuekit ARGS`` in ``directory``; ``env`` adds to its environment."""
     return subprocess.run([sys.executable, "-m", "venuekit", *args], cwd=directory,
-                          capture_output=True, text=True, env=environment(), timeout=timeout,
-                          check=False)
+                          capture_output=True, text=True, env=environment(env),
+                          timeout=timeout, check=False)
 
 
 def venue_state(directory: Path) -> Simulator:

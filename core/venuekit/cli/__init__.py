@@ -20,16 +20,18 @@ import click
 from ..version import __version__
 from .cancel import cancel_command
 from .emulate import emulate_command
+from .logs import LOG_JSON_ENV
 from .logs import configure as configure_logging
 from .new_plugin import new_plugin_command
 from .orders import orders_command
+from .output import emit_json
 from .place import place_command
 from .plugins import plugins_command, venues_command
 from .portfolio import account_command, fills_command, positions_command
 from .rebalance import rebalance_command
 from .recover import recover_command
 from .runs import runs_command
-from .session import exit_code_for_signal
+from .session import exit_code_for_signal, usage_error_json
 from .trade import order_command, quote_command
 
 
@@ -38,12 +40,23 @@ class _Group(click.Group):
         # Keep the order in --help meaningful rather than alphabetical.
         return list(self.commands)
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        # Remembered before a subcommand parses its options, which may fail.
+        ctx.meta.setdefault("venuekit.json", "--json" in args)
+        return super().parse_args(ctx, args)
+
     def invoke(self, ctx: click.Context) -> Any:
-        # An interrupt outside the commands' own handling (while Python imports or click
-        # parses): exit as the shell expects, without click's "Aborted!" or a traceback.
         try:
             return super().invoke(ctx)
+        except click.UsageError as exc:
+            # Under --json a refused command line is JSON on stdout too; click then prints
+            # its usage text to stderr and exits 2 as for any usage error.
+            if ctx.meta.get("venuekit.json"):
+                emit_json(usage_error_json(exc))
+            raise
         except KeyboardInterrupt:
+            # An interrupt outside the commands' own handling (while Python imports or
+            # click parses): exit as the shell expects, without "Aborted!" or a traceback.
             click.echo("interrupted", err=True)
             sys.exit(exit_code_for_signal(signal.SIGINT))
 
@@ -54,13 +67,16 @@ class _Group(click.Group):
                       message="%(prog)s %(version)s")
 @click.option("-v", "--verbose", count=True,
               help="Log more: -v for info, -vv for debug (logs go to stderr).")
-def main(verbose: int) -> None:
+@click.option("--log-json", is_flag=True, envvar=LOG_JSON_ENV, show_envvar=True,
+              help="Write logs to stderr as JSON lines (level, logger, message, time and "
+                   "each record's fields: order_id, venue, code, cause, ...).")
+def main(verbose: int, log_json: bool) -> None:
     """Execute orders the same way on any trading venue.
 
     Venues come from plugins (the simulated `mock` venue is one); `venuekit venues`
     lists what is installed. Every command takes --help.
     """
-    configure_logging(logging.WARNING - 10 * min(verbose, 2))
+    configure_logging(logging.WARNING - 10 * min(verbose, 2), as_json=log_json)
 
 
 main.add_command(plugins_command)

@@ -72,6 +72,16 @@ def fail(exc: VenueKitError, code: int | None = None) -> NoReturn:
     sys.exit(exit_code_for(exc) if code is None else code)
 
 
+def usage_error_json(exc: click.UsageError) -> dict[str, Any]:
+    """A usage error (an unknown option, a missing argument) in ``fail``'s JSON shape, so
+    that ``--json`` means JSON on stdout even when click refuses the command line."""
+    where = exc.ctx.command_path if exc.ctx is not None else "venuekit"
+    return {"error": {"code": "USAGE_ERROR", "category": "usage", "outcome": "not_applicable",
+                      "retryable": False, "message": exc.format_message(),
+                      "action": f"fix the command line; `{where} --help` lists what it takes",
+                      "venue": None}}
+
+
 def json_requested() -> bool:
     """True when the running command (or a group around it) was given ``--json``."""
     ctx = click.get_current_context(silent=True)

@@ -163,7 +163,7 @@ class AsyncClient:
             report = await engine.start()
         except VenueKitError as exc:
             status.error = exc
-            log.error("venue refused", extra={"venue": status.name, "code": exc.code.name,
+            log.error("venue refused", extra={"venue": status.name, **exc.log_fields(),
                                               "reason": exc.message})
             if engine is not None:
                 await _quietly_close(engine)

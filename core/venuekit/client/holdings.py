@@ -46,6 +46,6 @@ async def _quotes(engine: Engine, symbols: Sequence[str]) -> dict[str, Quote]:
         quotes = await engine.venue.quotes(symbols)
     except VenueKitError as exc:  # positions stay useful without their marks
         log.warning("no quotes to mark positions", extra={"venue": engine.venue.name,
-                                                           "code": exc.code.name})
+                                                           **exc.log_fields()})
         return {}
     return {quote.symbol: quote for quote in quotes}

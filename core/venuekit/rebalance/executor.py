@@ -304,7 +304,7 @@ class Rebalancer:
                 (item.index, item.status.value, item.note) for item in report.items])
         except VenueKitError as exc:
             log.error("could not record the end of the run",
-                      extra={"run_id": run.id, "code": exc.code.name})
+                      extra={"run_id": run.id, **exc.log_fields()})
 
     # preparation ---------------------------------------------------------------------
     async def _instruments(self, plan: Plan) -> dict[str, Instrument]:
@@ -434,7 +434,7 @@ class Rebalancer:
             self.engine.tracker.flush()
         except VenueKitError as exc:  # the next commit takes them along (or recovery)
             log.warning("could not commit the phase's events yet",
-                        extra={"venue": self.engine.venue.name, "code": exc.code.name})
+                        extra={"venue": self.engine.venue.name, **exc.log_fields()})
 
     async def _one(self, entry: ItemReport, request: OrderRequest, dry_run: bool,
                    watch: _FinalWatch, execution: int) -> ExecutionResult | None:
