@@ -339,3 +339,17 @@ def test_the_docs_explain_every_category_and_outcome() -> None:
         assert f"`{CLASS_OF_CATEGORY[category].__name__}`" in text, category
     for outcome in Outcome:
         assert f"`{outcome.value}`" in text, outcome
+
+
+def test_log_fields_say_the_code_the_cause_and_the_exception_behind_it() -> None:
+    try:
+        try:
+            open("/nonexistent/journal.sqlite3")  # noqa: SIM115 (raises at once)
+        except FileNotFoundError as inner:
+            raise error(Code.JOURNAL_ERROR, "the journal could not be opened") from inner
+    except VenueKitError as exc:
+        fields = exc.log_fields()
+    assert fields["code"] == "JOURNAL_ERROR"
+    assert fields["cause"] == "the journal could not be opened"
+    assert fields["underlying"].startswith("FileNotFoundError: ")
+    assert "underlying" not in error(Code.TIMEOUT, "no answer").log_fields()
