@@ -49,6 +49,18 @@ def test_new_plugin_refuses_bad_names_and_non_empty_folders(tmp_path: Path) -> N
     assert "already exists and is not empty" in again.output
 
 
+def test_new_plugin_json_lists_what_it_created(tmp_path: Path) -> None:
+    done = CliRunner().invoke(main, ["new-plugin", "acme", "-d", str(tmp_path), "--json"])
+    assert done.exit_code == 0, done.output
+    answer = json.loads(done.output)
+    assert answer["created"] == str(tmp_path / "venuekit-acme")
+    assert {"pyproject.toml", "venuekit_acme/venue.py",
+            "tests/test_conformance.py"} <= set(answer["files"])
+    bad = CliRunner().invoke(main, ["new-plugin", "Acme", "-d", str(tmp_path), "--json"])
+    assert bad.exit_code == 2
+    assert json.loads(bad.stdout)["error"]["code"] == "INVALID_CONFIG"
+
+
 def test_the_template_installs_is_listed_and_runs_the_kit(tmp_path: Path) -> None:
     created = CliRunner().invoke(main, ["new-plugin", "acme_fx", "--directory",
                                         str(tmp_path / "src")])

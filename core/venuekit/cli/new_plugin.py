@@ -18,6 +18,7 @@ import click
 
 from ..errors import Code, VenueKitError, error
 from ..version import __version__
+from .output import emit_json
 from .session import fail
 
 __all__ = ["new_plugin_command", "render_plugin"]
@@ -83,7 +84,9 @@ def render_plugin(name: str, directory: Path) -> Path:
 @click.option("--directory", "-d", type=click.Path(file_okay=False, path_type=Path),
               default=Path("."), show_default=True,
               help="The parent folder of the new plugin folder.")
-def new_plugin_command(name: str, directory: Path) -> None:
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the folder and the files created as JSON.")
+def new_plugin_command(name: str, directory: Path, as_json: bool) -> None:
     """Create a venue plugin distribution for venue NAME, wired to the conformance kit.
 
     NAME is the venue's name: lowercase letters, digits and underscores. It becomes the
@@ -111,6 +114,12 @@ def new_plugin_command(name: str, directory: Path) -> None:
         target = render_plugin(name, directory)
     except VenueKitError as exc:
         fail(exc)
+        return
+    if as_json:
+        emit_json({"created": str(target),
+                   "files": sorted(str(path.relative_to(target))
+                                   for path in target.rglob("*") if path.is_file()),
+                   "next": [f'pip install -e "{target}[test]"', f"cd {target} && pytest"]})
         return
     click.echo(f"created {target}")
     click.echo(f'next: pip install -e "{target}[test]", then run pytest in {target}')
