@@ -56,6 +56,8 @@ __all__ = [
 
 
 class Category(enum.StrEnum):
+    """The kind of failure an error reports; each has its exception class."""
+
     VALIDATION = "validation"
     LIQUIDITY = "liquidity"
     RISK = "risk_management"
@@ -79,6 +81,9 @@ class Outcome(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class ErrorCode:
+    """One error condition: its category, whether retrying the same call can help, the order
+    outcome it implies, what to do about it, and a one-line summary."""
+
     name: str
     category: Category
     retryable: bool
