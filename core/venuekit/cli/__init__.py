@@ -30,6 +30,7 @@ from .rebalance import rebalance_command
 from .recover import recover_command
 from .runs import runs_command
 from .session import exit_code_for_signal
+from .show_config import config_command
 from .trade import order_command, quote_command
 
 
@@ -77,4 +78,5 @@ main.add_command(fills_command)
 main.add_command(runs_command)
 main.add_command(recover_command)
 main.add_command(emulate_command)
+main.add_command(config_command)
 main.add_command(new_plugin_command)
