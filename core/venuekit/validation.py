@@ -132,12 +132,12 @@ def _parse_rules(table: Mapping[str, Any], where: str) -> dict[str, Any]:
     """The values of one validation table, each checked and converted."""
     values: dict[str, Any] = {}
     for key, value in table.items():
+        if isinstance(value, Mapping):
+            raise error(Code.INVALID_CONFIG, f"[{where[1:-1]}.{key}] is not allowed: an "
+                        "environment's table holds only settings, not tables")
         if key not in _SETTINGS:
             raise error(Code.INVALID_CONFIG, f"{where}: unknown setting {key!r}"
                         f"{_did_you_mean(key, _SETTINGS, _QUOTED)} (known: {', '.join(_SETTINGS)})")
-        if isinstance(value, Mapping):
-            raise error(Code.INVALID_CONFIG, f"{where}: {key} must be a value, not a table "
-                        "(an environment's table holds only settings)")
         if key == "allow_short":
             text = str(value).strip().lower()
             if not isinstance(value, bool | str) or text not in TRUE | FALSE - {""}:
