@@ -76,8 +76,9 @@ class Settings:
     config: Mapping[str, Any] = field(default_factory=dict)
     config_path: Path | None = None
     origins: Mapping[str, str] = field(default_factory=dict)
-    """Where ``journal`` and ``state_dir`` came from: ``given``, ``environment``, ``config
-    file``, ``default`` (and ``journal's directory`` for the state)."""
+    """Where ``config_file``, ``journal`` and ``state_dir`` came from: ``given``,
+    ``environment``, ``config file``, ``default`` (``working directory`` or ``none`` for the
+    config file, ``journal's directory`` for the state)."""
 
     def venue_options(self, venue: str,
                       overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -121,7 +122,8 @@ def load_settings(*, config_path: str | os.PathLike[str] | None = None,
     config = read_config_file(chosen) if chosen is not None else {}
     model = parse_config(config, str(chosen or CONFIG_FILE))
     base = chosen.parent if chosen is not None else Path()
-    origins = {}
+    origins = {"config_file": "given" if config_path is not None else
+               "working directory" if chosen is not None else "none"}
     if journal is not None:
         journal_path, origins["journal"] = Path(journal).expanduser(), "given"
     elif os.environ.get(JOURNAL_ENV):

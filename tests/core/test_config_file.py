@@ -109,7 +109,8 @@ def test_a_valid_file_loads_with_its_paths_relative_to_the_file(tmp_path: Path) 
         'max_order_notional = "20000"\n')
     settings = load_settings()
     assert settings.journal == Path("books/j.sqlite3")
-    assert settings.origins == {"journal": "config file", "state_dir": "journal's directory"}
+    assert settings.origins == {"config_file": "working directory", "journal": "config file",
+                                "state_dir": "journal's directory"}
     assert settings.venue_options("mock")["commission"] == {"model": "per_share"}
     model = parse_config({"validation": settings.section("validation")})
     assert model.environments() == ["live"]

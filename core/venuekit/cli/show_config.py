@@ -85,9 +85,9 @@ def describe(settings: Settings, venues: list[str], overrides: dict[str, str],
     path = settings.config_path
     return {
         "config_file": {"path": str(path) if path else None,
-                        "from": ("--config" if path and path != CONFIG_FILE else
-                                 "working directory" if path else
-                                 f"none (no ./{CONFIG_FILE} here)")},
+                        "from": {"given": "--config", "working directory": "working directory"}
+                        .get(settings.origins.get("config_file", ""),
+                             f"none (no ./{CONFIG_FILE} here)")},
         "journal": {"value": str(settings.journal),
                     "from": _JOURNAL_FROM.get(settings.origins.get("journal", ""), "given")},
         "state_dir": {"value": str(settings.state_dir),
