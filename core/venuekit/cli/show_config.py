@@ -52,9 +52,10 @@ def config_command(config_path: Path | None, journal: Path | None, venues: tuple
     under notices.
 
     \b
-    venuekit config
-    venuekit config --venue alpaca -o base_url=http://127.0.0.1:8080
-    VENUEKIT_ENV=live venuekit config --json
+    Examples:
+      venuekit config
+      venuekit config --venue alpaca -o base_url=http://127.0.0.1:8080
+      VENUEKIT_ENV=live venuekit config --json
     """
     try:
         settings = load_settings(config_path=config_path, journal=journal)
