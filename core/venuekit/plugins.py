@@ -13,6 +13,7 @@ its name and error; everything else keeps working.
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import logging
 import os
@@ -99,8 +100,10 @@ class Registry(Generic[T]):
         except KeyError:
             known = ", ".join(sorted(self._items)) or "none"
             code = Code.UNKNOWN_VENUE if self.kind == "venue" else Code.UNKNOWN_COMPONENT
-            raise error(code, f"no {self.kind} named {name!r} is registered (known: {known})"
-                        f"{self.hint}") from None
+            close = difflib.get_close_matches(name, list(self._items), n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise error(code, f"no {self.kind} named {name!r} is registered{hint} (known: "
+                        f"{known}){self.hint}") from None
 
     def owner(self, name: str) -> str:
         return self._owners.get(name, "")

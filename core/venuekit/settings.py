@@ -16,24 +16,34 @@ to. Highest precedence first:
 * **a venue's options**: those given (``-o key=value``, ``venue_options=``) over the config
   file's ``[venues.NAME]`` table, over the venue's own defaults.
 
-Paths in the config file are relative to the file's directory.
+Paths in the config file are relative to the file's directory. The file is checked
+strictly (:mod:`venuekit.config_file`): an unknown table or key, or a value of the wrong
+type, is refused with ``INVALID_CONFIG`` naming it. A ``[venues.NAME]`` table that no
+installed plugin registers is not an error (its plugin may be installed elsewhere), but
+building a venue logs a warning naming it, with the closest installed venue's name. An
+unknown ``VENUEKIT_*`` environment variable is logged too (:mod:`venuekit.environment`).
 """
 
 from __future__ import annotations
 
+import difflib
+import logging
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import environment
+from .config_file import parse_config, read_config_file
 from .errors import Code, error
 from .plugins import PluginHost, default_host
 from .venue import Venue
 
 __all__ = ["CONFIG_FILE", "DEFAULT_JOURNAL", "JOURNAL_ENV", "Settings", "load_settings",
-           "read_config"]
+           "read_config", "unknown_venues"]
+
+log = logging.getLogger(__name__)
 
 CONFIG_FILE = Path("venuekit.toml")
 """The config file read from the working directory when none is named."""
@@ -46,21 +56,15 @@ DEFAULT_JOURNAL = Path(".venuekit") / "journal.sqlite3"
 
 
 def read_config(path: Path | None) -> dict[str, Any]:
-    """The config file as a dict: ``path``, else ``./venuekit.toml`` if present, else {}."""
+    """The config file as a dict: ``path``, else ``./venuekit.toml`` if present, else {};
+    checked against :class:`venuekit.config_file.ConfigFile` (``INVALID_CONFIG`` if not)."""
     if path is None:
         if not CONFIG_FILE.exists():
             return {}
         path = CONFIG_FILE
-    try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
-    except FileNotFoundError:
-        raise error(Code.INVALID_CONFIG, f"config file {path} does not exist") from None
-    except IsADirectoryError:
-        raise error(Code.INVALID_CONFIG, f"config file {path} is a directory") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise error(Code.INVALID_CONFIG, f"config file {path} is not valid TOML: {exc}") \
-            from None
+    data = read_config_file(path)
+    parse_config(data, str(path))
+    return data
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,10 @@ class Settings:
     state_dir: Path
     config: Mapping[str, Any] = field(default_factory=dict)
     config_path: Path | None = None
+    origins: Mapping[str, str] = field(default_factory=dict)
+    """Where ``config_file``, ``journal`` and ``state_dir`` came from: ``given``,
+    ``environment``, ``config file``, ``default`` (``working directory`` or ``none`` for the
+    config file, ``journal's directory`` for the state)."""
 
     def venue_options(self, venue: str,
                       overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -88,7 +96,10 @@ class Settings:
                     host: PluginHost | None = None) -> Venue:
         """The registered venue ``name`` built from its options, keeping its local state in
         :attr:`state_dir`."""
-        factory = (host or default_host()).venues().get(name)
+        host = host or default_host()
+        for table, hint in unknown_venues(self, host):
+            _warn_once(self.config_path, table, hint)
+        factory = host.venues().get(name)
         venue: Venue = factory.from_config(self.venue_options(name, overrides),
                                            state_dir=self.state_dir)
         return venue
@@ -104,28 +115,60 @@ class Settings:
 def load_settings(*, config_path: str | os.PathLike[str] | None = None,
                   journal: str | os.PathLike[str] | None = None) -> Settings:
     """Resolve the settings: the journal and config file given, else the usual places."""
+    environment.warn_unknown()
     chosen = Path(config_path) if config_path is not None else None
-    config = read_config(chosen)
-    if chosen is None and config:
+    if chosen is None and CONFIG_FILE.exists():
         chosen = CONFIG_FILE
+    config = read_config_file(chosen) if chosen is not None else {}
+    model = parse_config(config, str(chosen or CONFIG_FILE))
     base = chosen.parent if chosen is not None else Path()
+    origins = {"config_file": "given" if config_path is not None else
+               "working directory" if chosen is not None else "none"}
     if journal is not None:
-        journal_path = Path(journal).expanduser()
+        journal_path, origins["journal"] = Path(journal).expanduser(), "given"
     elif os.environ.get(JOURNAL_ENV):
         journal_path = Path(os.environ[JOURNAL_ENV]).expanduser()
-    elif "journal" in config:
-        journal_path = base / _path(config, "journal")
+        origins["journal"] = "environment"
+    elif (configured := model.path("journal", base)) is not None:
+        journal_path, origins["journal"] = configured, "config file"
     else:
-        journal_path = DEFAULT_JOURNAL
-    state_dir = base / _path(config, "state_dir") if "state_dir" in config \
-        else journal_path.parent
-    return Settings(journal=journal_path, state_dir=state_dir, config=config,
-                    config_path=chosen)
+        journal_path, origins["journal"] = DEFAULT_JOURNAL, "default"
+    state_dir = model.path("state_dir", base)
+    origins["state_dir"] = "config file" if state_dir is not None else "journal's directory"
+    return Settings(journal=journal_path, state_dir=state_dir or journal_path.parent,
+                    config=config, config_path=chosen, origins=origins)
 
 
-def _path(config: Mapping[str, Any], key: str) -> Path:
-    value = config[key]
-    if not isinstance(value, str) or not value.strip():
-        raise error(Code.INVALID_CONFIG, f"{key} in the config must be a path (a non-empty "
-                    f"string), got {value!r}")
-    return Path(value.strip()).expanduser()
+def unknown_venues(settings: Settings, host: PluginHost | None = None
+                   ) -> list[tuple[str, str]]:
+    """The ``[venues.NAME]`` tables of the config that name no registered venue, each with
+    what to do about it (the closest registered name, or the plugin left out)."""
+    host = host or default_host()
+    venues = settings.config.get("venues", {})
+    if not isinstance(venues, Mapping):
+        return []
+    registered = host.venues().names()
+    found = []
+    for name in sorted(str(n) for n in venues if n not in registered):
+        close = difflib.get_close_matches(name, registered, n=1, cutoff=0.6)
+        if name in host.left_out:
+            hint = f"{host.left_out[name]} leaves out the installed plugin {name!r}"
+        elif close:
+            hint = f"did you mean [venues.{close[0]}]?"
+        else:
+            hint = (f"no installed plugin registers a venue named {name!r} (installed: "
+                    f"{', '.join(registered) or 'none'}); install its plugin to use it")
+        found.append((f"[venues.{name}]", hint))
+    return found
+
+
+_warned: set[tuple[str, str]] = set()
+
+
+def _warn_once(source: Path | None, table: str, hint: str) -> None:
+    where = str(source or CONFIG_FILE)
+    if (where, table) in _warned:
+        return
+    _warned.add((where, table))
+    log.warning(f"{table} in {where} names no installed venue and is not used; {hint}",
+                extra={"config_file": where, "table": table, "hint": hint})

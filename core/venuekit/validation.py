@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import difflib
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -35,10 +36,11 @@ from decimal import ROUND_FLOOR, Decimal
 from types import MappingProxyType
 from typing import Any, Protocol, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import Code, ErrorCode, VenueKitError, error
 from .model import ZERO, Account, Instrument, OrderRequest, Position, Quote, Side
+from .options import FALSE, TRUE
 from .venue import Venue
 
 __all__ = [
@@ -88,34 +90,83 @@ class ValidationRules(BaseModel):
         """Rules from a ``[validation]`` table; ``[validation.<environment>]`` overrides it.
 
         Numbers are read from strings or integers (``max_spread_bps = 50``,
-        ``buying_power_reserve = "0.10"``); ``"none"`` turns a limit off. A bad value raises
-        ``INVALID_CONFIG`` naming the key.
+        ``buying_power_reserve = "0.10"``); ``"none"`` turns a limit off; ``allow_short`` is
+        true or false. An unknown key, a bad value or an unknown environment raises
+        ``INVALID_CONFIG`` naming the table and the key, with the closest known name.
         """
         base = {k: v for k, v in config.items() if not isinstance(v, Mapping)}
+        values = _parse_rules(base, "[validation]")
         if environment is not None:
             override = config.get(environment)
             if not isinstance(override, Mapping):
+                tables = sorted(k for k, v in config.items() if isinstance(v, Mapping))
                 raise error(Code.INVALID_CONFIG, f"no [validation.{environment}] table in the "
-                            "config")
-            base.update(override)
-        values: dict[str, Any] = {}
-        for key, value in base.items():
-            if key not in cls.model_fields or key == "extra":
-                raise error(Code.INVALID_CONFIG, f"validation: unknown setting {key!r} (known: "
-                            f"{', '.join(k for k in cls.model_fields if k != 'extra')})")
-            if key == "allow_short":
-                values[key] = bool(value)
-            elif value is None or str(value).strip().lower() == "none":
-                values[key] = None
-            elif isinstance(value, float):
-                raise error(Code.INVALID_CONFIG, f"validation: {key} must be a string or an "
-                            f"integer, got the float {value!r}; write it as \"{value!r}\"")
-            else:
-                values[key] = Decimal(str(value).strip())
+                            f"config{_did_you_mean(environment, tables, '[validation.{}]')} "
+                            f"(environments: {', '.join(tables) or 'none'})")
+            values.update(_parse_rules(override, f"[validation.{environment}]"))
         try:
             return cls(**values)
         except ValueError as exc:
-            raise error(Code.INVALID_CONFIG, f"validation: {exc}") from None
+            where = f"[validation.{environment}]" if environment else "[validation]"
+            raise error(Code.INVALID_CONFIG, f"{where}: {_pydantic_message(exc)}") from None
+
+    @classmethod
+    def check_config(cls, config: Mapping[str, Any]) -> None:
+        """Check a whole ``[validation]`` table: the base and every environment's table."""
+        cls.from_config(config)
+        for name, value in config.items():
+            if isinstance(value, Mapping):
+                cls.from_config(config, name)
+
+
+_QUOTED = "'{}'"
+_SETTINGS = tuple(k for k in ValidationRules.model_fields if k != "extra")
+
+
+def _did_you_mean(name: str, known: Sequence[str], form: str = "{}") -> str:
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    return f"; did you mean {form.format(close[0])}?" if close else ""
+
+
+def _parse_rules(table: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """The values of one validation table, each checked and converted."""
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        if isinstance(value, Mapping):
+            raise error(Code.INVALID_CONFIG, f"[{where[1:-1]}.{key}] is not allowed: an "
+                        "environment's table holds only settings, not tables")
+        if key not in _SETTINGS:
+            raise error(Code.INVALID_CONFIG, f"{where}: unknown setting {key!r}"
+                        f"{_did_you_mean(key, _SETTINGS, _QUOTED)} (known: {', '.join(_SETTINGS)})")
+        if key == "allow_short":
+            text = str(value).strip().lower()
+            if not isinstance(value, bool | str) or text not in TRUE | FALSE - {""}:
+                raise error(Code.INVALID_CONFIG, f"{where}: allow_short must be true or false, "
+                            f"got {value!r}")
+            values[key] = value if isinstance(value, bool) else text in TRUE
+        elif value is None or (isinstance(value, str) and value.strip().lower() == "none"):
+            values[key] = None
+        elif isinstance(value, float):
+            raise error(Code.INVALID_CONFIG, f"{where}: {key} must be a string or an "
+                        f"integer, got the float {value!r}; write it as \"{value!r}\"")
+        elif isinstance(value, bool) or not isinstance(value, str | int):
+            raise error(Code.INVALID_CONFIG, f"{where}: {key} must be a number written as a "
+                        f"string or an integer (e.g. \"0.25\"), or \"none\"; got {value!r}")
+        else:
+            try:
+                values[key] = Decimal(str(value).strip())
+            except ArithmeticError:
+                raise error(Code.INVALID_CONFIG, f"{where}: {key} must be a number (e.g. "
+                            f"\"0.25\") or \"none\", got {value!r}") from None
+    return values
+
+
+def _pydantic_message(exc: ValueError) -> str:
+    """A pydantic error as ``key: what is wrong`` (one line per error)."""
+    if isinstance(exc, ValidationError):
+        return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg'].lower()}, got "
+                         f"{e['input']!r}" for e in exc.errors())
+    return str(exc)
 
 
 @dataclass(frozen=True, slots=True)

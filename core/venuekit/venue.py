@@ -204,6 +204,9 @@ class Venue(abc.ABC):
 
     name: ClassVar[str]
     capabilities: Capabilities  # a class attribute; an instance may narrow it (configurable venues)
+    environment_prefixes: ClassVar[tuple[str, ...]] = ()
+    """Prefixes of the environment variables the venue reads besides ``NAME_`` (its name in
+    upper case): ``venuekit config`` shows those set, credentials masked."""
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any], *, state_dir: Path | None = None) -> Self:

@@ -59,8 +59,8 @@ def test_venue_options_given_win_over_the_config_table() -> None:
 
 
 @pytest.mark.parametrize(("text", "fragment"), [
-    ("journal = 5\n", "journal in the config must be a path"),
-    ('state_dir = ""\n', "state_dir in the config must be a path"),
+    ("journal = 5\n", "journal in venuekit.toml must be a path"),
+    ('state_dir = ""\n', "state_dir in venuekit.toml must be a path"),
     ("journal = [\n", "not valid TOML"),
 ])
 def test_bad_settings_are_configuration_errors(text: str, fragment: str) -> None:
@@ -73,8 +73,10 @@ def test_bad_settings_are_configuration_errors(text: str, fragment: str) -> None
 def test_a_venue_table_that_is_not_a_table_is_refused() -> None:
     Path("venuekit.toml").write_text('venues = "mock"\n')
     with pytest.raises(VenueKitError) as raised:
-        load_settings().venue_options("mock")
+        load_settings()
     assert raised.value.code is Code.INVALID_CONFIG
+    assert "venues in venuekit.toml must be a table of [venues.NAME] tables" \
+        in raised.value.message
 
 
 def test_a_named_config_file_must_exist(tmp_path: Path) -> None:

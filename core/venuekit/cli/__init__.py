@@ -32,6 +32,7 @@ from .rebalance import rebalance_command
 from .recover import recover_command
 from .runs import runs_command
 from .session import exit_code_for_signal, usage_error_json
+from .show_config import config_command
 from .trade import order_command, quote_command
 
 
@@ -93,4 +94,5 @@ main.add_command(fills_command)
 main.add_command(runs_command)
 main.add_command(recover_command)
 main.add_command(emulate_command)
+main.add_command(config_command)
 main.add_command(new_plugin_command)

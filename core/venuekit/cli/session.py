@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import click
+from rich.markup import escape
 
 from ..client import AsyncClient
 from ..engine import Engine
@@ -67,8 +68,8 @@ def fail(exc: VenueKitError, code: int | None = None) -> NoReturn:
     if json_requested():
         emit_json({"error": exc.to_dict()})
     err = error_console()
-    err.print(f"[red]error[/] {exc.code.name}: {exc.message}")
-    err.print(f"[dim]what to do:[/] {exc.code.action}")
+    err.print(f"[red]error[/] {exc.code.name}: {escape(exc.message)}")
+    err.print(f"[dim]what to do:[/] {escape(exc.code.action)}")
     sys.exit(exit_code_for(exc) if code is None else code)
 
 

@@ -74,6 +74,7 @@ class AlpacaVenue(Venue):
     """
 
     name: ClassVar[str] = "alpaca"
+    environment_prefixes: ClassVar[tuple[str, ...]] = ("APCA_",)
     capabilities = Capabilities(
         client_order_ids=True, order_stream=True, replace=True, market_orders=True,
         fractional=True, short_selling=True, notional_orders=True,
