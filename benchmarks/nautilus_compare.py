@@ -19,8 +19,9 @@ NautilusTrader's figure is N orders over the wall time of ``engine.run()`` (buil
 engine, the venue, the instrument and the ticks is outside it, as venuekit's start-up is
 outside its clock); CPU per order is ``time.process_time`` over the same span on both
 sides. Each NautilusTrader run is checked at the end: every order submitted, filled or
-cancelled as the scenario says, none rejected or denied, no order left open; the counts
-are in its JSON line. venuekit's round checks each order's final state itself.
+cancelled as the scenario says, none rejected or denied, no order left open, buys and
+sells alternating, each ``limit_fill`` order filled at its limit; the counts are in its
+JSON line. venuekit's round checks each order's final state itself.
 
 Fairness: every run is a fresh child process (this script with ``--child``), so neither
 side inherits the other's heap, garbage-collector generations, imported modules or caches,
@@ -29,8 +30,12 @@ is one venuekit run and one NautilusTrader run of a scenario; pairs alternate wh
 goes first (venuekit first in even pairs, NautilusTrader in odd ones) so that neither side
 always runs after the other, and within a pair the scenarios follow each other, so a burst
 of other work on the machine hits one pair of every scenario rather than every pair of
-one. The figures are the medians over the pairs (not the best run); the ratio is
-venuekit's median over NautilusTrader's.
+one. The figures are the medians over the pairs (not the best run); ``ratio`` is
+venuekit's median over NautilusTrader's, ``pair_ratios`` each pair's own (the two runs of
+a pair are close in time, so a slow spell of the machine disturbs them more alike), and
+``cpu_ratio`` NautilusTrader's median CPU per order over venuekit's (orders per CPU
+second, venuekit's over NautilusTrader's: on a shared machine it moves much less than the
+wall-clock figures).
 
 Prints one JSON line per run (``"figure": "round"``: each side's orders/s in each pair)
 and, at the end, one per scenario (``"figure": "median"``: the medians and the ratio).
@@ -210,9 +215,14 @@ def nautilus_round(scenario: str, orders: int) -> dict[str, object]:
     cpu = time.process_time() - cpu_started
 
     statuses: dict[str, int] = {}
+    sides = {"buy": 0, "sell": 0}
+    off_limit = 0  # limit_fill: orders filled at another price than their limit (the touch)
     for order in engine.cache.orders():
         key = OrderStatus(order.status).name.lower()
         statuses[key] = statuses.get(key, 0) + 1
+        sides["buy" if order.side == OrderSide.BUY else "sell"] += 1
+        if scenario == "limit_fill" and order.avg_px != order.price.as_double():
+            off_limit += 1
     counts = dict(strategy.counts)
     engine.dispose()
     final = "canceled" if scenario == "limit_cancel" else "filled"
@@ -225,9 +235,11 @@ def nautilus_round(scenario: str, orders: int) -> dict[str, object]:
     if scenario != "market_fill":  # a backtest fills a market order without an accept
         expected["accepted"] = orders
     wrong = {k: (counts[k], v) for k, v in expected.items() if counts[k] != v}
-    if wrong or statuses != {final: orders}:
+    alternating = {"buy": orders - orders // 2, "sell": orders // 2}
+    if wrong or statuses != {final: orders} or sides != alternating or off_limit:
         raise RuntimeError(f"{scenario}: NautilusTrader did not do what the scenario says: "
-                           f"(got, expected) {wrong}, order statuses {statuses}")
+                           f"(got, expected) {wrong}, order statuses {statuses}, "
+                           f"sides {sides}, filled away from the limit {off_limit}")
     return {
         "orders_per_s": round(orders / elapsed),
         "seconds": round(elapsed, 3),
@@ -235,6 +247,7 @@ def nautilus_round(scenario: str, orders: int) -> dict[str, object]:
         "peak_rss_mb": _peak_rss_mb(),
         "counts": counts,
         "order_statuses": statuses,
+        "order_sides": sides,
         "nautilus_trader": nautilus_trader.__version__,
     }
 
@@ -284,6 +297,9 @@ def compare(scenarios: Sequence[str], orders: int, pairs: int, durability: str,
         vk_rate = statistics.median(r["orders_per_s"] for r in vk)
         nt_rate = statistics.median(r["orders_per_s"] for r in nt)
         ratio = vk_rate / nt_rate
+        pair_ratios = [v["orders_per_s"] / n["orders_per_s"] for v, n in zip(vk, nt, strict=True)]
+        vk_cpu = statistics.median(r["cpu_us_per_order"] for r in vk)
+        nt_cpu = statistics.median(r["cpu_us_per_order"] for r in nt)
         ok = ok and ratio >= TARGET_RATIO
         _emit({
             "benchmark": NAME, "figure": "median", "scenario": scenario, "orders": orders,
@@ -291,14 +307,13 @@ def compare(scenarios: Sequence[str], orders: int, pairs: int, durability: str,
             "venuekit_orders_per_s": round(vk_rate),
             "nautilus_orders_per_s": round(nt_rate),
             "ratio": round(ratio, 2),
-            "pair_ratios": [round(v["orders_per_s"] / n["orders_per_s"], 2)
-                            for v, n in zip(vk, nt, strict=True)],
+            "pair_ratios": [round(r, 2) for r in pair_ratios],
+            "pair_ratio_median": round(statistics.median(pair_ratios), 2),
             "venuekit_rounds": [r["orders_per_s"] for r in vk],
             "nautilus_rounds": [r["orders_per_s"] for r in nt],
-            "venuekit_cpu_us_per_order": round(
-                statistics.median(r["cpu_us_per_order"] for r in vk), 1),
-            "nautilus_cpu_us_per_order": round(
-                statistics.median(r["cpu_us_per_order"] for r in nt), 1),
+            "venuekit_cpu_us_per_order": round(vk_cpu, 1),
+            "nautilus_cpu_us_per_order": round(nt_cpu, 1),
+            "cpu_ratio": round(nt_cpu / vk_cpu, 2),
             "nautilus_counts": nt[-1]["counts"],
             "durability": durability,
             "target_ratio": TARGET_RATIO,
