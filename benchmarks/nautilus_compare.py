@@ -34,7 +34,7 @@ one. The figures are the medians over the pairs (not the best run); ``ratio`` is
 venuekit's median over NautilusTrader's, ``pair_ratios`` each pair's own (the two runs of
 a pair are close in time, so a slow spell of the machine disturbs them more alike), and
 ``cpu_ratio`` NautilusTrader's median CPU per order over venuekit's (orders per CPU
-second, venuekit's over NautilusTrader's: on a shared machine it moves much less than the
+second, venuekit's over NautilusTrader's: on a shared machine it moves less than the
 wall-clock figures).
 
 Prints one JSON line per run (``"figure": "round"``: each side's orders/s in each pair)
