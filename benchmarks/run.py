@@ -5,9 +5,14 @@ so its output is the JSON lines of all of them. A benchmark that fails is report
 JSON line of its own (``"benchmark"``, ``"error"``) and the runner exits with status 1
 after the others ran. Each benchmark runs at its published size.
 
+A benchmark that needs what `tox -e bench` does not install is listed in ``OWN_ENVIRONMENT``
+with the tox environment it runs in: the default run skips it with a JSON line of its own
+(``"benchmark"``, ``"skipped"``), and naming it runs it here anyway (with whatever this
+interpreter has installed).
+
     python benchmarks/run.py                        # everything (what `tox -e bench` runs)
     python benchmarks/run.py engine_throughput memory_per_order
-    python benchmarks/run.py --list
+    python benchmarks/run.py --list                 # every benchmark, its own-environment ones too
 """
 
 from __future__ import annotations
@@ -20,6 +25,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+
+# Benchmarks outside the default run, each with the tox environment that installs what it
+# needs (NautilusTrader is large and no dependency of venuekit).
+OWN_ENVIRONMENT = {"nautilus_compare": "bench-nautilus"}
 
 
 def available() -> list[str]:
@@ -60,6 +69,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"no benchmark named {', '.join(unknown)} (known: {', '.join(names)})")
     ok = True
     for name in args.names or names:
+        if not args.names and name in OWN_ENVIRONMENT:
+            sys.stdout.write(json.dumps({
+                "benchmark": name,
+                "skipped": f"runs in its own environment: tox -e {OWN_ENVIRONMENT[name]}"}) + "\n")
+            continue
         sys.stdout.flush()
         ok = run(name, args.timeout) and ok
     return 0 if ok else 1
