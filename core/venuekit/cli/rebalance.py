@@ -25,9 +25,8 @@ from ..rebalance import (
     plan_schema,
 )
 from ..rebalance.plan import Action
-from ..settings import Settings
 from ..strategies import STRATEGIES
-from ..validation import ValidationRules
+from .checks import environment_option, rules_for
 from .config import resolve, venue_options
 from .output import console, dumps, emit_json, error_console
 from .portfolio import print_positions
@@ -38,10 +37,6 @@ _STYLE = {"completed": "green", "held": "dim", "priced": "cyan", "incomplete": "
           "interrupted": "yellow"}
 
 
-def _rules(settings: Settings, environment: str | None) -> ValidationRules:
-    return ValidationRules.from_config(settings.section("validation"), environment)
-
-
 @click.command("rebalance")
 @click.argument("plan_path", metavar="PLAN", required=False,
                 type=click.Path(dir_okay=False, path_type=Path))
@@ -50,8 +45,7 @@ def _rules(settings: Settings, environment: str | None) -> ValidationRules:
               show_default=True, help="How each order is executed.")
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True,
               help="Seconds each order may take (the budget of aggressive-limit).")
-@click.option("--environment", envvar="VENUEKIT_ENV", default=None,
-              help="Validation rules of [validation.ENVIRONMENT] in the config file.")
+@environment_option
 @click.option("--again", is_flag=True,
               help="Trade the plan again although its last run finished (by default that "
                    "is refused, and an unfinished run is resumed).")
@@ -103,7 +97,7 @@ def rebalance_command(plan_path: Path | None, dry_run: bool, strategy: str, time
     try:
         plan = load_plan(plan_path)
         chosen = resolve(venue, options, config_path, journal)
-        rules = _rules(chosen.settings, environment)
+        rules = rules_for(chosen.settings, environment)
     except VenueKitError as exc:
         _fail(exc)
     strategy_options: dict[str, Any] = {"aggressive-limit": {"budget": timeout}}.get(

@@ -14,8 +14,10 @@ from ..errors import VenueKitError
 from ..model import OrderRequest, OrderType, Quote, Side
 from ..runs.single import OrderRun
 from ..strategies import STRATEGIES, ExecutionResult, strategy_for
+from .checks import check_options, fail_refused, refusal, rules_for, warn_unchecked
 from .config import resolve, venue_options
 from .output import console, emit_json, error_console
+from .rounding import print_rounded, rounded_dicts
 from .session import EXIT_INCOMPLETE, Interrupts, fail, run
 
 
@@ -78,12 +80,13 @@ def quote_command(symbol: str, venue: str, options: tuple[str, ...], config_path
 @click.option("--again", is_flag=True,
               help="Send the order as a new run even if the same order's last run did not "
                    "finish (by default that run is resumed: only what is left is sent).")
+@check_options
 @venue_options
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def order_command(side: str, symbol: str, quantity: Decimal, limit_price: Decimal | None,
-                  strategy: str | None, timeout: float, again: bool, venue: str,
-                  options: tuple[str, ...], config_path: Path | None, journal: Path | None,
-                  as_json: bool) -> None:
+                  strategy: str | None, timeout: float, again: bool, skip_checks: bool,
+                  environment: str | None, venue: str, options: tuple[str, ...],
+                  config_path: Path | None, journal: Path | None, as_json: bool) -> None:
     """Execute one order: SIDE (buy or sell) QUANTITY of SYMBOL.
 
     The order is a journaled run: it is written to the journal before it is sent, and if
@@ -91,15 +94,22 @@ def order_command(side: str, symbol: str, quantity: Decimal, limit_price: Decima
     not sent again). Ctrl-C (or SIGTERM) cancels the working order, waits for the venue
     to confirm, prints what happened and exits 130 (143); a second Ctrl-C exits at once.
 
-    Exits 0 when it filled, 1 when it did not (fully), 2 on invalid input, 130/143 when
-    interrupted. To leave an order working instead (a stop, a trailing stop, a bracket,
-    a resting limit), use `venuekit place`.
+    The order first passes the pre-trade checks `venuekit rebalance` runs (buying power
+    with a 5 % reserve, 25 % per symbol, 100,000 per order, 100 bps spread, or the
+    [validation] table of the config file); a refused order exits 2 naming the rule, with
+    nothing journaled or sent. --skip-checks sends it unchecked. A quantity or limit off
+    the instrument's lot or tick is rounded (a quantity down) and the rounding is said.
+
+    Exits 0 when it filled, 1 when it did not (fully), 2 on invalid input or a refusal,
+    130/143 when interrupted. To leave an order working instead (a stop, a trailing stop,
+    a bracket, a resting limit), use `venuekit place`.
 
     \b
     Examples:
       venuekit order buy AAPL 10
       venuekit order sell MSFT 5 --limit 411.20 --timeout 10
       venuekit order buy SPY 20 --strategy aggressive-limit --timeout 15
+      venuekit order buy AAPL 1000 --skip-checks
     """
     try:
         chosen = resolve(venue, options, config_path, journal)
@@ -107,21 +117,33 @@ def order_command(side: str, symbol: str, quantity: Decimal, limit_price: Decima
                                order_type=OrderType.LIMIT if limit_price else OrderType.MARKET,
                                limit_price=limit_price)
         name = strategy_for(request, strategy)
+        rules = rules_for(chosen.settings, environment, skip=skip_checks)
     except VenueKitError as exc:
         fail(exc)
     strategy_options: dict[str, Any] = {"aggressive-limit": {"budget": timeout}}.get(
         name, {"timeout": timeout})
     interrupts = Interrupts()
+    if skip_checks and not as_json:
+        warn_unchecked()
 
-    async def work() -> OrderRun:
-        async with chosen.client() as client:
+    async def work() -> OrderRun | VenueKitError:
+        async with chosen.client(rules=rules) as client:
             interrupts.follow(client)
-            return await client.run_order(request, name, again=again, **strategy_options)
+            try:
+                return await client.run_order(request, name, again=again,
+                                              **strategy_options)
+            except VenueKitError as exc:
+                if refusal(exc):  # refused before anything was journaled or sent
+                    return exc
+                raise
 
     outcome = run(work, interrupts)
+    if isinstance(outcome, VenueKitError):
+        fail_refused(outcome, rules)
     if as_json:
         emit_json(order_run_dict(outcome) | {"interrupted": interrupts.name or None})
     else:
+        print_rounded(outcome.rounded)
         print_order_run(outcome)
     if interrupts.exit_code is not None:
         if not as_json:
@@ -143,7 +165,7 @@ def order_run_dict(outcome: OrderRun) -> dict[str, Any]:
     data.update({"run_id": outcome.run.id, "resumed": outcome.resumed,
                  "earlier_filled_quantity": earlier.filled if earlier else Decimal(0),
                  "total_filled_quantity": outcome.filled_quantity,
-                 "complete": outcome.complete})
+                 "complete": outcome.complete, "rounded": rounded_dicts(outcome.rounded)})
     return data
 
 
