@@ -62,7 +62,7 @@ def fail_refused(exc: VenueKitError, rules: ValidationRules | None) -> NoReturn:
     if not refusal(exc):
         fail(exc)
     checked = (rules or ValidationRules()).describe()
-    action = (f"{exc.code.action} To send it without the pre-trade checks, pass "
+    action = (f"{exc.action} To send it without the pre-trade checks, pass "
               f"{SKIP_FLAG}.")
     fail(exc, EXIT_INVALID, action=action,
          lines=[f"checked: {'; '.join(checked)}", "nothing was journaled or sent"],

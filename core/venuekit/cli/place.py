@@ -12,6 +12,7 @@ import pydantic
 from rich import box
 from rich.table import Table
 
+from ..decimals import plain_quantity
 from ..errors import Code, VenueKitError, error
 from ..model import BracketRequest, Order, OrderRequest, OrderState, OrderType, Side
 from ..preview import Preview
@@ -179,8 +180,10 @@ def _print(placed: list[Order]) -> None:
         table.add_column(column, no_wrap=column == "state",
                          justify="right" if column in ("qty", "filled") else "left")
     for role, order in _legs(placed):
-        table.add_row(role, order.id, order.side.value, str(order.quantity), order_terms(order),
-                      order.state.value, str(order.filled_quantity))
+        table.add_row(role, order.id, order.side.value,
+                      "" if order.quantity is None else plain_quantity(order.quantity),
+                      order_terms(order), order.state.value,
+                      plain_quantity(order.filled_quantity))
     console().print(table)
     if any(order.state is OrderState.HELD for order in placed):
         error_console().print(

@@ -66,7 +66,7 @@ def fail(exc: VenueKitError, code: int | None = None, *, action: str | None = No
     ``--json`` the error is also written to stdout as JSON (``{"error": {code, category,
     outcome, retryable, message, action, venue, **extra}}``), with the same exit code.
     ``action`` replaces the code's own advice where the command knows better."""
-    todo = action or exc.code.action
+    todo = action or exc.action
     if json_requested():
         emit_json({"error": exc.to_dict() | {"action": todo} | dict(extra or {})})
     err = error_console()

@@ -8,15 +8,19 @@ from pathlib import Path
 from typing import Any
 
 import click
+from rich import box
 from rich.table import Table
+from rich.text import Text
 
+from ..decimals import plain, plain_quantity
 from ..errors import VenueKitError
 from ..model import OrderRequest, OrderType, Quote, Side
 from ..runs.single import OrderRun
 from ..strategies import STRATEGIES, ExecutionResult, strategy_for
 from .checks import check_options, fail_refused, refusal, rules_for, warn_unchecked
 from .config import resolve, venue_options
-from .output import console, emit_json, error_console
+from .orders import average
+from .output import console, emit_json, error_console, stamp
 from .rounding import print_rounded, rounded_dicts
 from .session import EXIT_INCOMPLETE, Interrupts, fail, run
 
@@ -58,9 +62,9 @@ def quote_command(symbol: str, venue: str, options: tuple[str, ...], config_path
     table = Table(title=f"{symbol} on {venue}")
     for column in ("bid", "ask", "bid size", "ask size", "mid", "spread bps", "at"):
         table.add_column(column, justify="right")
-    table.add_row(str(quote.bid), str(quote.ask), str(quote.bid_size), str(quote.ask_size),
-                  str(quote.mid), str(round(quote.spread_bps, 2)),
-                  quote.at.isoformat(timespec="seconds"))
+    table.add_row(plain(quote.bid), plain(quote.ask), plain_quantity(quote.bid_size),
+                  plain_quantity(quote.ask_size), plain(quote.mid),
+                  plain(round(quote.spread_bps, 2)), f"{stamp(quote.at)} UTC")
     console().print(table)
 
 
@@ -174,28 +178,34 @@ def print_order_run(outcome: OrderRun) -> None:
     if outcome.resumed:
         earlier = outcome.earlier
         filled = earlier.filled if earlier is not None else Decimal(0)
-        err.print(f"resumed run {outcome.run.id}: {filled} of {outcome.request.quantity} "
-                  "filled in earlier sessions")
+        err.print(f"resumed run {outcome.run.id}: {plain_quantity(filled)} of "
+                  f"{_quantity(outcome.request.quantity)} filled in earlier sessions")
     if outcome.result is not None:
         print_result(outcome.result, run_id=outcome.run.id)
     else:
         console().print(f"nothing left to send: run {outcome.run.id} already filled "
-                        f"{outcome.filled_quantity} of {outcome.request.quantity}")
+                        f"{plain_quantity(outcome.filled_quantity)} of "
+                        f"{_quantity(outcome.request.quantity)}")
+
+
+def _quantity(value: Decimal | None) -> str:
+    return "" if value is None else plain_quantity(value)
 
 
 def print_result(result: ExecutionResult, *, run_id: str | None = None) -> None:
     table = Table(title=f"{result.strategy}: {result.request.side.value} "
-                        f"{result.request.quantity} {result.request.symbol}")
+                        f"{_quantity(result.request.quantity)} {result.request.symbol}",
+                  box=box.SIMPLE, show_header=False, pad_edge=False)
     table.add_column("", style="bold")
     table.add_column("")
     avg = result.average_price
     slip = result.slippage_bps
     rows = [("order id", result.order_id), ("state", result.state.value),
-            ("filled", str(result.filled_quantity)),
-            ("average price", "" if avg is None else str(round(avg, 6))),
-            ("fees", ", ".join(f"{amount} {asset}" for asset, amount
+            ("filled", plain_quantity(result.filled_quantity)),
+            ("average price", "" if avg is None else average(avg)),
+            ("fees", ", ".join(f"{plain(amount)} {asset}" for asset, amount
                                in result.fees_by_asset.items()) or "0"),
-            ("slippage bps", "" if slip is None else str(round(slip, 2))),
+            ("slippage bps", "" if slip is None else plain(round(slip, 2))),
             ("venue orders", str(result.attempts)),
             ("re-pegs", str(result.repegs)),
             ("seconds", f"{result.seconds:.3f}"),
@@ -203,5 +213,5 @@ def print_result(result: ExecutionResult, *, run_id: str | None = None) -> None:
     if run_id is not None:
         rows.append(("run", run_id))
     for label, value in rows:
-        table.add_row(label, value)
+        table.add_row(label, Text(value))
     console().print(table)
