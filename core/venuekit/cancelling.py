@@ -33,6 +33,8 @@ __all__ = ["CancelOutcome", "CancelReport", "as_found", "cancel_orders", "choose
 log = logging.getLogger("venuekit.cancel")
 
 _SAY_WHICH = "say which orders to cancel: order ids, a run, or all (narrowed by symbol or venue)"
+_NAME_THEM = ("Name them: `venuekit cancel ID...`, `--run RUN` or `--all` (with `--symbol`, "
+              "`--venue`); `venuekit orders --open` lists what is working.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +106,7 @@ def choose(journal: Journal, *, order_ids: Sequence[str] = (), run_id: str | Non
     order that is already final is chosen as it is (its outcome says so).
     """
     if not order_ids and run_id is None and not every:
-        raise error(Code.INVALID_CONFIG, _SAY_WHICH)
+        raise error(Code.INVALID_CONFIG, _SAY_WHICH, action=_NAME_THEM)
     if run_id is not None and journal.get_run(run_id) is None:
         raise error(Code.UNKNOWN_RUN, f"the journal has no run {run_id!r}",
                     details={"run_id": run_id})
@@ -163,7 +165,7 @@ def choose_in(settings: Settings, *, order_ids: Sequence[str] = (), run_id: str 
     journal yet, nothing is working."""
     if not settings.journal.exists():
         if not order_ids and run_id is None and not every:
-            raise error(Code.INVALID_CONFIG, _SAY_WHICH)
+            raise error(Code.INVALID_CONFIG, _SAY_WHICH, action=_NAME_THEM)
         if order_ids:
             raise error(Code.UNKNOWN_ORDER, f"the journal has no order {order_ids[0]!r} (there "
                         f"is no journal at {settings.journal} yet)")

@@ -283,17 +283,20 @@ class VenueKitError(Exception):
     """Base of every error venuekit raises. Carries an :class:`ErrorCode`.
 
     ``details`` holds structured context for logs (never credentials); ``venue`` names the
-    venue whose answer caused the error, when there is one.
+    venue whose answer caused the error, when there is one. ``action`` replaces the code's
+    advice where the raise site knows what fits this error better.
     """
 
     category: Category | None = None
 
     def __init__(self, code: ErrorCode, message: str | None = None, *,
-                 venue: str | None = None, details: Mapping[str, Any] | None = None) -> None:
+                 venue: str | None = None, details: Mapping[str, Any] | None = None,
+                 action: str | None = None) -> None:
         self.code = code
         self.message = message or code.summary
         self.venue = venue
         self.details: dict[str, Any] = dict(details or {})
+        self._action = action
         super().__init__(self.message)
 
     @property
@@ -306,7 +309,8 @@ class VenueKitError(Exception):
 
     @property
     def action(self) -> str:
-        return self.code.action
+        """What to do: the raise site's own advice, else the code's."""
+        return self._action or self.code.action
 
     def log_fields(self) -> dict[str, str]:
         """What a log record about this error carries: its code and its cause (and the
@@ -318,7 +322,7 @@ class VenueKitError(Exception):
 
     def __str__(self) -> str:
         where = f" [{self.venue}]" if self.venue else ""
-        return f"{self.code.name}{where}: {self.message} (what to do: {self.code.action})"
+        return f"{self.code.name}{where}: {self.message} (what to do: {self.action})"
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.code.name!r}, {self.message!r})"
@@ -336,7 +340,7 @@ class VenueKitError(Exception):
             "outcome": self.code.outcome.value,
             "retryable": self.code.retryable,
             "message": self.message,
-            "action": self.code.action,
+            "action": self.action,
             "venue": self.venue,
         }
 
@@ -385,8 +389,9 @@ class RateLimited(ConnectivityError):
                  retry_after: float | None = None, venue: str | None = None,
                  details: Mapping[str, Any] | None = None,
                  pools: tuple[str, ...] | None = None,
-                 limits: Mapping[str, tuple[int, float]] | None = None) -> None:
-        super().__init__(code, message, venue=venue, details=details)
+                 limits: Mapping[str, tuple[int, float]] | None = None,
+                 action: str | None = None) -> None:
+        super().__init__(code, message, venue=venue, details=details, action=action)
         self.retry_after = retry_after
         self.pools = pools
         self.limits = limits
@@ -428,13 +433,15 @@ _SPECIAL: dict[str, type[VenueKitError]] = {
 
 
 def error(code: ErrorCode, message: str | None = None, *, venue: str | None = None,
-          details: Mapping[str, Any] | None = None, **extra: Any) -> VenueKitError:
+          details: Mapping[str, Any] | None = None, action: str | None = None,
+          **extra: Any) -> VenueKitError:
     """Build the exception of the right class for ``code``.
 
-    ``extra`` passes class-specific arguments (``retry_after`` for rate limits).
+    ``action`` is advice that fits this error better than the code's own; ``extra``
+    passes class-specific arguments (``retry_after`` for rate limits).
     """
     cls = _SPECIAL.get(code.name) or _BY_CATEGORY[code.category]
     if cls is RateLimited:
         return RateLimited(code, message, venue=venue, details=details,
-                           retry_after=extra.get("retry_after"))
-    return cls(code, message, venue=venue, details=details)
+                           retry_after=extra.get("retry_after"), action=action)
+    return cls(code, message, venue=venue, details=details, action=action)

@@ -9,13 +9,16 @@ instrument's minimum quantity or notional, is rejected with the reason; never dr
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from typing import Any
 
+from .decimals import plain, plain_quantity
 from .errors import Code, error
 from .model import Instrument, OrderRequest, OrderType, Side
 
-__all__ = ["check_minimums", "floor_to_lot", "quantize_request", "round_price",
-           "round_quantity"]
+__all__ = ["Rounding", "check_minimums", "floor_to_lot", "quantize_request", "round_price",
+           "round_quantity", "roundings"]
 
 _PRICED = (OrderType.LIMIT, OrderType.STOP_LIMIT)
 
@@ -103,3 +106,46 @@ def quantize_request(instrument: Instrument, request: OrderRequest, *,
     if request.trigger is not None and stop != request.stop_price:
         update["trigger"] = request.trigger.model_copy(update={"stop_price": stop})
     return request.model_copy(update=update)
+
+
+_LABELS = {"quantity": "quantity", "limit_price": "limit", "stop_price": "stop"}
+
+
+@dataclass(frozen=True, slots=True)
+class Rounding:
+    """One value of a request that quantization changed: ``field`` (``quantity``,
+    ``limit_price``, ``stop_price``) went from ``given`` to ``sent`` on a grid of ``step``
+    (the lot size for a quantity, the tick at that price for a price)."""
+
+    field: str
+    given: Decimal
+    sent: Decimal
+    step: Decimal
+
+    @property
+    def grid(self) -> str:
+        return "lot" if self.field == "quantity" else "tick"
+
+    def describe(self) -> str:
+        """``limit 190.001 rounded to 190.00 (tick 0.01)``."""
+        text = plain_quantity if self.field == "quantity" else plain
+        return (f"{_LABELS.get(self.field, self.field)} {text(self.given)} rounded to "
+                f"{text(self.sent)} ({self.grid} {plain(self.step)})")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"field": self.field, "given": self.given, "sent": self.sent,
+                "step": self.step, "grid": self.grid, "message": self.describe()}
+
+
+def roundings(instrument: Instrument, given: OrderRequest, sent: OrderRequest
+              ) -> list[Rounding]:
+    """What :func:`quantize_request` changed from ``given`` to ``sent`` (empty when the
+    request was already on the instrument's grids)."""
+    found: list[Rounding] = []
+    for name in ("quantity", "limit_price", "stop_price"):
+        before, after = getattr(given, name), getattr(sent, name)
+        if before is None or after is None or before == after:
+            continue
+        step = instrument.lot_size if name == "quantity" else instrument.tick_at(after)
+        found.append(Rounding(name, before, after, step))
+    return found

@@ -38,6 +38,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from .decimals import plain_quantity
 from .errors import Code, ErrorCode, VenueKitError, error
 from .model import ZERO, Account, Instrument, OrderRequest, Position, Quote, Side
 from .options import FALSE, TRUE
@@ -83,6 +84,23 @@ class ValidationRules(BaseModel):
     """A warning is raised when an order uses more than this share of a limit."""
     extra: tuple[Any, ...] = ()
     """Rules of your own (objects satisfying :class:`Rule`), run after the built-ins."""
+
+    def describe(self) -> list[str]:
+        """What these rules check, one phrase per rule, as a person reads it."""
+        def pct(share: Decimal) -> str:
+            return f"{plain_quantity(share * 100)} %"
+
+        checks = [f"buying power ({pct(self.buying_power_reserve)} kept in reserve"
+                  + (", short sales allowed)" if self.allow_short else ", no short sales)")]
+        if self.max_concentration is not None:
+            checks.append(f"at most {pct(self.max_concentration)} of equity in one symbol")
+        if self.max_order_notional is not None:
+            checks.append(f"at most {plain_quantity(self.max_order_notional)} per order")
+        if self.max_spread_bps is not None:
+            checks.append(f"a spread of at most {plain_quantity(self.max_spread_bps)} bps")
+        checks.append("the instrument's lot, minimums and trading status")
+        checks.extend(getattr(rule, "name", type(rule).__name__) for rule in self.extra)
+        return checks
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any], environment: str | None = None

@@ -38,13 +38,21 @@ def test_market_order_fills_and_is_journaled() -> None:
     assert Path(".venuekit/journal.sqlite3").exists()
 
 
-def test_a_refused_order_exits_1_with_the_reason() -> None:
+def test_an_order_the_venue_refuses_exits_1_with_the_reason() -> None:
     result = CliRunner().invoke(main, ["order", "sell", "MSFT", "5", "--limit", "999",
-                                       "--json"])
+                                       "--skip-checks", "--json"])
     assert result.exit_code == 1
     data = json.loads(result.output)
     assert data["state"] == "rejected"
     assert data["reason"].startswith("INSUFFICIENT_POSITION")
+
+
+def test_an_order_the_pre_trade_checks_refuse_exits_2_with_the_reason() -> None:
+    result = CliRunner().invoke(main, ["order", "sell", "MSFT", "5", "--limit", "999",
+                                       "--json"])
+    assert result.exit_code == 2
+    error = json.loads(result.stdout)["error"]
+    assert error["code"] == "INSUFFICIENT_POSITION" and "--skip-checks" in error["action"]
 
 
 def test_a_limit_order_that_does_not_fill_times_out() -> None:

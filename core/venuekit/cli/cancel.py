@@ -11,6 +11,7 @@ from rich.table import Table
 
 from ..cancelling import CancelReport, as_found, choose_in, working_venues
 from ..client import AsyncClient
+from ..decimals import plain_quantity
 from ..errors import VenueKitError
 from ..settings import load_settings
 from .config import journal_options, parse_option
@@ -99,8 +100,8 @@ def print_cancels(report: CancelReport) -> None:
                          justify="right" if column == "filled" else "left")
     for outcome in report.outcomes:
         result = outcome.result if outcome.error is None else f"[red]{outcome.error}[/]"
-        filled = f"{outcome.filled_quantity}/{outcome.quantity}" \
-            if outcome.quantity is not None else str(outcome.filled_quantity)
+        filled = plain_quantity(outcome.filled_quantity) + (
+            "" if outcome.quantity is None else f"/{plain_quantity(outcome.quantity)}")
         table.add_row(outcome.order_id, outcome.venue, outcome.symbol, outcome.side, filled,
                       outcome.before.value, result)
     out.print(table)

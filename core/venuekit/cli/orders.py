@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import click
 from rich import box
 from rich.table import Table
+from rich.text import Text
 
+from ..decimals import plain, plain_quantity
 from ..errors import Code, VenueKitError, error
-from ..model import Order, OrderState
+from ..model import ZERO, Order, OrderState
 from ..settings import load_settings
 from .config import journal_options, parse_time
-from .output import console, emit_json
+from .output import console, day, emit_json, fits, stamp
 from .session import fail, open_journal
 
 _STATES = [state.value for state in OrderState]
@@ -61,7 +65,23 @@ def order_detail(order: Order) -> dict[str, Any]:
 
 
 def _dash(value: object) -> str:
+    if isinstance(value, Decimal):
+        return plain(value)
+    if isinstance(value, datetime):
+        return f"{stamp(value)} UTC"
     return "" if value is None else str(value)
+
+
+def average(price: Decimal) -> str:
+    """An average price to at most four places, at least two (``180.00``, ``189.995``)."""
+    text = plain(round(price, 4))
+    whole, _, places = text.partition(".")
+    places = places.rstrip("0").ljust(2, "0")
+    return f"{whole}.{places}"
+
+
+def _quantity(value: Decimal | None) -> str:
+    return "" if value is None else plain_quantity(value)
 
 
 def order_terms(order: Order) -> str:
@@ -69,12 +89,12 @@ def order_terms(order: Order) -> str:
     trigger (``stop 180``, ``stop 180 limit 179.50``, ``trail 2%``), or ``market``."""
     request = order.request
     if request.trail_amount is not None:
-        return f"trail {request.trail_amount}"
+        return f"trail {plain(request.trail_amount)}"
     if request.trail_percent is not None:
-        return f"trail {request.trail_percent}%"
+        return f"trail {plain(request.trail_percent)}%"
     limit = _dash(order.limit_price)
     if request.stop_price is not None:
-        return f"stop {request.stop_price}" + (f" limit {limit}" if limit else "")
+        return f"stop {plain(request.stop_price)}" + (f" limit {limit}" if limit else "")
     return limit or "market"
 
 
@@ -133,6 +153,16 @@ def orders_command(ctx: click.Context, states: tuple[str, ...], only_open: bool,
     if not found:
         console().print("No orders match.")
         return
+    out = console()
+    table = _orders_table(found, dated=True)
+    if not fits(out, table):  # the date on a row of its own, above its orders' times
+        table = _orders_table(found, dated=False)
+    out.print(table)
+
+
+def _orders_table(found: list[Order], *, dated: bool) -> Table:
+    """The orders, every column whole: each row's full UTC time (``dated``), or the time
+    alone under a row giving the date (what fits 80 columns)."""
     table = Table(title=f"orders ({len(found)}, newest first)", box=box.SIMPLE_HEAD,
                   pad_edge=False, collapse_padding=True)
     table.add_column("id", no_wrap=True)  # people copy it into `orders show`
@@ -142,14 +172,19 @@ def orders_command(ctx: click.Context, states: tuple[str, ...], only_open: bool,
                          min_width=6 if column == "price" else None,
                          justify="right" if column in ("qty", "price", "filled", "avg")
                          else "left")
+    shown = ""
     for order in found:
+        if not dated and day(order.created_at) != shown:
+            shown = day(order.created_at)
+            table.add_row(*[""] * 8, Text(shown, style="bold"))
         avg = order.average_price
         table.add_row(order.id, order.symbol, order.side.value,
-                      _dash(order.quantity) or f"${order.request.notional}",
+                      _quantity(order.quantity) or f"${plain(order.request.notional or ZERO)}",
                       order_terms(order), order.state.value,
-                      str(order.filled_quantity), _dash(avg and round(avg, 4)),
-                      order.created_at.strftime("%H:%M:%S"))
-    console().print(table)
+                      plain_quantity(order.filled_quantity),
+                      "" if avg is None else average(avg),
+                      stamp(order.created_at, date=dated))
+    return table
 
 
 @orders_command.command("show")
@@ -172,21 +207,29 @@ def show_command(ctx: click.Context, order_id: str, as_json: bool) -> None:
         emit_json(detail)
         return
     out = console()
-    header = Table(show_header=False, title=f"order {order.id}")
+    header = Table(show_header=False, title=f"order {order.id}", box=box.SIMPLE,
+                   pad_edge=False)
     header.add_column(style="bold")
     header.add_column()
     for key, value in detail.items():
         if key not in ("fills", "history"):
             header.add_row(key, _dash(value))
     out.print(header)
-    history = Table(title="history")
-    for column in ("seq", "at", "event", "state", "detail"):
-        history.add_column(column)
+    history = Table(title="history", box=box.SIMPLE_HEAD, pad_edge=False,
+                    collapse_padding=True)
+    for column in ("seq", "UTC", "event", "state", "detail"):
+        history.add_column(column, no_wrap=column != "detail")
     for event in order.history:
         extra = event.reason or ""
         if event.fill is not None:
-            extra = (f"{event.fill.trade_id}: {event.fill.quantity} @ {event.fill.price}"
+            extra = (f"{event.fill.trade_id}: {plain_quantity(event.fill.quantity)} @ "
+                     f"{plain(event.fill.price)}"
                      + (" (inferred)" if event.fill.inferred else ""))
-        history.add_row(str(event.seq), event.at.isoformat(timespec="milliseconds"),
+        history.add_row(str(event.seq), _milliseconds(event.at),
                         event.kind, event.state.value, extra)
     out.print(history)
+
+
+def _milliseconds(at: datetime) -> str:
+    """An event's UTC time to the millisecond: ``2026-12-07 17:14:05.123``."""
+    return at.astimezone(UTC).isoformat(sep=" ", timespec="milliseconds").removesuffix("+00:00")

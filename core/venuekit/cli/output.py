@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Any
 
 from rich.console import Console
+from rich.table import Table
+
+from ..decimals import plain
 
 
 def _default(value: Any) -> Any:
     if isinstance(value, Decimal):
-        return str(value)
+        return plain(value)  # never an exponent (2E+1)
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, Enum):
@@ -25,7 +28,8 @@ def _default(value: Any) -> Any:
 
 
 def dumps(data: Any) -> str:
-    """JSON with Decimals as strings (never floats) and datetimes in ISO 8601."""
+    """JSON with Decimals as strings of plain digits (never floats, never an exponent)
+    and datetimes in ISO 8601."""
     return json.dumps(data, default=_default, indent=2, sort_keys=False)
 
 
@@ -39,3 +43,20 @@ def console() -> Console:
 
 def error_console() -> Console:
     return Console(stderr=True, highlight=False)
+
+
+def stamp(at: datetime, *, date: bool = True) -> str:
+    """A time in UTC as the tables show it, complete and compact: ``2026-12-07 17:14:05``
+    (the column says UTC); ``date=False`` leaves the date to a row of its own."""
+    at = at.astimezone(UTC)
+    return at.strftime("%Y-%m-%d %H:%M:%S" if date else "%H:%M:%S")
+
+
+def day(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%d")
+
+
+def fits(out: Console, table: Table) -> bool:
+    """True when ``table`` fits ``out``'s width without shortening a column."""
+    unbounded = out.options.update(max_width=10_000)
+    return out.measure(table, options=unbounded).maximum <= out.width

@@ -12,11 +12,15 @@ import pydantic
 from rich import box
 from rich.table import Table
 
+from ..decimals import plain_quantity
 from ..errors import Code, VenueKitError, error
 from ..model import BracketRequest, Order, OrderRequest, OrderState, OrderType, Side
+from ..preview import Preview
+from .checks import check_options, fail_refused, refusal, rules_for, warn_unchecked
 from .config import resolve, venue_options
 from .orders import order_summary, order_terms
 from .output import console, emit_json, error_console
+from .rounding import print_rounded, rounded_dicts
 from .session import EXIT_INCOMPLETE, fail, run
 from .trade import decimal_option
 
@@ -75,13 +79,15 @@ def _legs(placed: list[Order]) -> list[tuple[str, Order]]:
               metavar="SECONDS",
               help="Seconds to follow the orders before leaving them working (0: return "
                    "once the venue has answered).")
+@check_options
 @venue_options
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def place_command(side: str, symbol: str, quantity: Decimal, limit_price: Decimal | None,
                   stop_price: Decimal | None, trail: Decimal | None,
                   trail_percent: Decimal | None, take_profit: Decimal | None,
                   stop_loss: Decimal | None, stop_loss_limit: Decimal | None, wait: float,
-                  venue: str, options: tuple[str, ...], config_path: Path | None,
+                  skip_checks: bool, environment: str | None, venue: str,
+                  options: tuple[str, ...], config_path: Path | None,
                   journal: Path | None, as_json: bool) -> None:
     """Place one order and leave it working: SIDE (buy or sell) QUANTITY of SYMBOL.
 
@@ -90,8 +96,13 @@ def place_command(side: str, symbol: str, quantity: Decimal, limit_price: Decima
     venues`), venuekit holds it and fires it only while a venuekit process runs on that
     venue: `--wait` keeps this one running, and the next process re-arms what is held.
 
-    Exits 0 when every order was accepted (or held), 1 when one was refused, 2 on invalid
-    input.
+    The order (a bracket's entry) first passes the pre-trade checks `venuekit rebalance`
+    runs; a refused order exits 2 naming the rule, with nothing journaled or sent, and
+    --skip-checks sends it unchecked. A quantity or price off the instrument's lot or tick
+    is rounded, and the rounding is said.
+
+    Exits 0 when every order was accepted (or held), 1 when the venue refused one, 2 on
+    invalid input or when the pre-trade checks refused it.
 
     \b
     Examples:
@@ -123,11 +134,20 @@ def place_command(side: str, symbol: str, quantity: Decimal, limit_price: Decima
         else:
             request = _request(side, symbol, quantity, limit_price, stop_price, trail,
                                trail_percent)
+        rules = rules_for(chosen.settings, environment, skip=skip_checks)
     except VenueKitError as exc:
         fail(exc)
+    if skip_checks and not as_json:
+        warn_unchecked()
 
-    async def work() -> list[Order]:
-        async with chosen.client() as client:
+    async def work() -> tuple[Preview, list[Order]] | VenueKitError:
+        async with chosen.client(rules=rules) as client:
+            try:  # refused here, nothing is journaled or sent
+                checked = await client.preview(request)
+            except VenueKitError as exc:
+                if refusal(exc):
+                    return exc
+                raise
             if bracket is not None:
                 placed = await client.place_bracket(bracket)
                 orders = [placed.entry, placed.take_profit, placed.stop_loss]
@@ -135,13 +155,18 @@ def place_command(side: str, symbol: str, quantity: Decimal, limit_price: Decima
                 orders = [await client.place(request)]
             if wait > 0:
                 orders = [await client.wait(order, timeout=wait) for order in orders]
-            return orders
+            return checked, orders
 
-    placed = run(work)
+    answer = run(work)
+    if isinstance(answer, VenueKitError):
+        fail_refused(answer, rules)
+    checked, placed = answer
     if as_json:
         emit_json({"orders": [order_summary(order) | {"role": role}
-                              for role, order in _legs(placed)]})
+                              for role, order in _legs(placed)],
+                   "rounded": rounded_dicts(checked.rounded)})
     else:
+        print_rounded(checked.rounded)
         _print(placed)
     if any(order.state in _FAILED for order in placed):
         sys.exit(EXIT_INCOMPLETE)
@@ -155,8 +180,10 @@ def _print(placed: list[Order]) -> None:
         table.add_column(column, no_wrap=column == "state",
                          justify="right" if column in ("qty", "filled") else "left")
     for role, order in _legs(placed):
-        table.add_row(role, order.id, order.side.value, str(order.quantity), order_terms(order),
-                      order.state.value, str(order.filled_quantity))
+        table.add_row(role, order.id, order.side.value,
+                      "" if order.quantity is None else plain_quantity(order.quantity),
+                      order_terms(order), order.state.value,
+                      plain_quantity(order.filled_quantity))
     console().print(table)
     if any(order.state is OrderState.HELD for order in placed):
         error_console().print(

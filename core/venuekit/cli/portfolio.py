@@ -20,12 +20,13 @@ from rich.table import Table
 from rich.text import Text
 
 from ..client import AsyncClient
+from ..decimals import plain, plain_quantity
 from ..errors import VenueKitError
 from ..model import Account, Fill
 from ..positions import PositionLine
 from ..settings import Settings, load_settings
 from .config import journal_options, parse_option, parse_time
-from .output import console, emit_json, error_console
+from .output import console, emit_json, error_console, stamp
 from .session import EXIT_INCOMPLETE, fail, open_journal, run
 
 T = TypeVar("T")
@@ -127,7 +128,7 @@ def _print_accounts(accounts: dict[str, Account]) -> None:
             for column in ("symbol", "quantity", "avg price", "market value"):
                 table.add_column(column, justify="left" if column == "symbol" else "right")
             for p in account.positions:
-                table.add_row(p.symbol, str(p.quantity), _fmt(p.average_price, 4),
+                table.add_row(p.symbol, plain_quantity(p.quantity), _fmt(p.average_price, 4),
                               _fmt(p.market_value))
             out.print(table)
 
@@ -180,8 +181,9 @@ def print_positions(lines: Sequence[PositionLine], title: str = "positions") -> 
     numbers = ["qty", "avg cost", "mark", "realized", "unreal.", "fees"]
     rows: list[list[str | Text]] = []
     for line in lines:
-        held = "" if line.venue_quantity is None else str(line.venue_quantity)
-        rows.append([*(getattr(line, column) for column in names), str(line.quantity),
+        held = "" if line.venue_quantity is None else plain_quantity(line.venue_quantity)
+        rows.append([*(getattr(line, column) for column in names),
+                     plain_quantity(line.quantity),
                      _price(line.average_cost), _price(line.mark), _fmt(line.realized_pnl),
                      _fmt(line.unrealized_pnl), _fmt(line.fees),
                      *([Text(held, style="red" if line.difference else "")] if compare
@@ -240,16 +242,22 @@ def fills_command(venues: tuple[str, ...], symbol: str | None, since: str | None
     if not found:
         console().print("No fills match.")
         return
-    table = Table(title=f"fills ({len(found)}, oldest first)", box=box.SIMPLE_HEAD,
+    names = sorted({name for name, _ in found})
+    several = len(names) > 1  # one venue is named in the title, not on every row
+    table = Table(title=f"fills ({len(found)}, oldest first)"
+                        + ("" if several else f" on {names[0]}"), box=box.SIMPLE_HEAD,
                   pad_edge=False, collapse_padding=True)
-    for column in ("UTC", "venue", "symbol", "side", "qty", "price", "fee", "order", "trade"):
+    columns = ["UTC", *(["venue"] if several else []), "symbol", "side", "qty", "price",
+               "fee", "order", "trade"]
+    for column in columns:
         numeric = column in ("qty", "price", "fee")
-        table.add_column(column, no_wrap=numeric or column in ("UTC", "side"),
-                         justify="right" if numeric else "left", overflow="fold")
+        # Ids stay whole (people copy them); a fee in another asset may wrap.
+        table.add_column(column, no_wrap=column != "fee",
+                         justify="right" if numeric else "left")
     for name, fill in found:
-        table.add_row(fill.at.strftime("%m-%d %H:%M:%S"), name, fill.symbol,
-                      fill.side.value, str(fill.quantity), str(fill.price),
-                      f"{fill.fee} {fill.fee_currency}" if fill.fee else "0",
+        table.add_row(stamp(fill.at), *([name] if several else []), fill.symbol,
+                      fill.side.value, plain_quantity(fill.quantity), plain(fill.price),
+                      f"{plain(fill.fee)} {fill.fee_currency}" if fill.fee else "0",
                       fill.client_order_id or "",
                       fill.trade_id + (" (inferred)" if fill.inferred else ""))
     console().print(table)

@@ -13,10 +13,13 @@ import click
 from rich import box
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
+from ..decimals import plain, plain_quantity
 from ..errors import VenueKitError
 from ..rebalance import (
     ItemReport,
+    ItemStatus,
     Plan,
     PlanError,
     PlanReport,
@@ -25,9 +28,8 @@ from ..rebalance import (
     plan_schema,
 )
 from ..rebalance.plan import Action
-from ..settings import Settings
 from ..strategies import STRATEGIES
-from ..validation import ValidationRules
+from .checks import environment_option, rules_for
 from .config import resolve, venue_options
 from .output import console, dumps, emit_json, error_console
 from .portfolio import print_positions
@@ -38,10 +40,6 @@ _STYLE = {"completed": "green", "held": "dim", "priced": "cyan", "incomplete": "
           "interrupted": "yellow"}
 
 
-def _rules(settings: Settings, environment: str | None) -> ValidationRules:
-    return ValidationRules.from_config(settings.section("validation"), environment)
-
-
 @click.command("rebalance")
 @click.argument("plan_path", metavar="PLAN", required=False,
                 type=click.Path(dir_okay=False, path_type=Path))
@@ -50,8 +48,7 @@ def _rules(settings: Settings, environment: str | None) -> ValidationRules:
               show_default=True, help="How each order is executed.")
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True,
               help="Seconds each order may take (the budget of aggressive-limit).")
-@click.option("--environment", envvar="VENUEKIT_ENV", default=None,
-              help="Validation rules of [validation.ENVIRONMENT] in the config file.")
+@environment_option
 @click.option("--again", is_flag=True,
               help="Trade the plan again although its last run finished (by default that "
                    "is refused, and an unfinished run is resumed).")
@@ -103,7 +100,7 @@ def rebalance_command(plan_path: Path | None, dry_run: bool, strategy: str, time
     try:
         plan = load_plan(plan_path)
         chosen = resolve(venue, options, config_path, journal)
-        rules = _rules(chosen.settings, environment)
+        rules = rules_for(chosen.settings, environment)
     except VenueKitError as exc:
         _fail(exc)
     strategy_options: dict[str, Any] = {"aggressive-limit": {"budget": timeout}}.get(
@@ -151,7 +148,7 @@ def _fail(exc: VenueKitError) -> NoReturn:
                   f"{exc.source}; nothing was sent")
         for problem in exc.problems:
             err.print(f"  {problem.location}: {problem.message}")
-        err.print(f"[dim]what to do:[/] {exc.code.action}")
+        err.print(f"[dim]what to do:[/] {exc.action}")
         sys.exit(2)
     fail(exc)
 
@@ -197,49 +194,63 @@ def print_plan_report(report: PlanReport) -> None:
                       f"{_fmt(total['sold'])}, fees {_fmt(total['fees'])}")
 
 
+_LEGEND = (
+    "filled: quantity filled (with earlier sessions of a resumed run)",
+    "avg price: the fills' average price",
+    "slip bps: avg price against the mid when sent, in 0.01 %; positive is worse",
+    "drift %: executed against planned, in the plan's unit; negative is less",
+)
+"""Under the table, one line each, every line shorter than 80 columns."""
+
+
 def print_report(report: RebalanceReport) -> None:
+    """The report as a table of figures that fits 80 columns, each item's notes (why it
+    drifted, warnings) on lines of their own below it, a legend and short summary lines."""
     title = "rebalance (dry run)" if report.dry_run else "rebalance"
     if report.run_id:
         title += f" {'resuming ' if report.resumed else ''}run {report.run_id}"
     table = Table(title=f"{title} on {report.venue}: {report.strategy}", box=box.SIMPLE_HEAD,
                   pad_edge=False, collapse_padding=True)
-    notes = any(item.note or item.warnings for item in report.items)
-    columns = ["symbol", "action", "status", "order id", "filled", "avg price", "slip bps",
-               "drift %"] + (["note"] if notes else [])
-    # Every column but the note keeps its full text: people copy ids and read quantities.
-    for column in columns:
-        table.add_column(column, justify="left" if column in ("symbol", "action", "status",
-                                                               "order id", "note")
-                         else "right", no_wrap=column != "note")
+    # Every column keeps its full text: people copy ids and read quantities.
+    for column in ("symbol", "action", "status", "order id", "filled", "avg price",
+                   "slip bps", "drift %"):
+        table.add_column(column, no_wrap=True, justify="left" if column in (
+            "symbol", "action", "status", "order id") else "right")
+    notes: list[tuple[str, str]] = []
     for item in report.items:
         style = _STYLE.get(item.status.value, "")
-        row = [item.symbol, item.action.value,
-               f"[{style}]{item.status.value}[/]" if style else item.status.value,
-               item.order_id or "",
-               "" if item.action is Action.HOLD else str(item.total_quantity),
-               _fmt(item.average_price), _fmt(item.slippage_bps), _fmt(item.drift_pct)]
-        if notes:
-            row.append("; ".join(filter(None, [item.note, *item.warnings])))
-        table.add_row(*row)
+        table.add_row(item.symbol, item.action.value,
+                      f"[{style}]{item.status.value}[/]" if style else item.status.value,
+                      item.order_id or "",
+                      "" if item.action is Action.HOLD else plain_quantity(item.total_quantity),
+                      _fmt(item.average_price), _fmt(item.slippage_bps), _fmt(item.drift_pct))
+        reason = item.drift_reason
+        if reason and item.status is ItemStatus.COMPLETED:
+            notes.append((item.symbol, f"drift: {reason}"))
+        notes.extend((item.symbol, text) for text in filter(None, [item.note, *item.warnings]))
     out = console()
     out.print(table)
+    for symbol, text in notes:
+        out.print(Text(f"{symbol}: {text}"))
+    if any(item.action is not Action.HOLD for item in report.items):
+        out.print(Text("\n".join(_LEGEND), style="dim"))
     for phase in (report.phase(Action.SELL), report.phase(Action.BUY)):
         if phase.items:
             done = "priced" if report.dry_run else "completed"
             out.print(f"{phase.name}: {phase.completed}/{phase.items} {done} "
-                      f"({phase.success_rate * 100:.0f} %), traded "
-                      f"{_fmt(phase.executed_notional)} of {_fmt(phase.planned_notional)} "
-                      f"planned, fees {_fmt(phase.fees)}, {phase.seconds:.2f} s")
+                      f"({phase.success_rate * 100:.0f} %) in {phase.seconds:.2f} s")
+            out.print(f"  traded {_fmt(phase.executed_notional)} of "
+                      f"{_fmt(phase.planned_notional)} planned; fees {_fmt(phase.fees)}")
     if report.buy_scale < 1:
-        out.print(f"buys scaled to {report.buy_scale} of the plan to fit the buying power "
-                  f"({_fmt(report.buy_budget)} after the safety margin)")
+        out.print(f"buys scaled to {plain(report.buy_scale)} of the plan to fit the buying "
+                  f"power")
+        out.print(f"  ({_fmt(report.buy_budget)} after the safety margin)")
     before, after = report.account_before, report.account_after
     if before is not None and after is not None:
-        out.print(f"cash {_fmt(before.cash)} -> {_fmt(after.cash)}; success rate "
-                  f"{report.success_rate * 100:.0f} % in {report.seconds:.2f} s")
+        out.print(f"cash {_fmt(before.cash)} -> {_fmt(after.cash)}")
+        out.print(f"success rate {report.success_rate * 100:.0f} % in {report.seconds:.2f} s")
     if report.dry_run:
         out.print("dry run: nothing was sent")
     if report.interrupted:
         out.print(f"{report.interrupted}: nothing more was sent and the working orders were "
                   f"cancelled; run the same command again to resume run {report.run_id}")
-

@@ -10,13 +10,15 @@ import click
 from rich import box
 from rich.table import Table
 
+from ..decimals import plain, plain_quantity
 from ..errors import Code, VenueKitError, error
 from ..journal.runs import Run, RunState
+from ..model import ZERO
 from ..runs.book import ItemProgress, RunBook
 from ..settings import load_settings
 from .config import journal_options
 from .orders import order_summary
-from .output import console, emit_json
+from .output import console, emit_json, stamp
 from .session import fail, open_journal
 
 _STATES = [state.value for state in RunState]
@@ -101,7 +103,7 @@ def runs_command(ctx: click.Context, states: tuple[str, ...], venue: str | None,
         style = _STYLE.get(run.state.value, "")
         row = [run.id, run.kind.value, run.venue, f"[{style}]{run.state.value}[/]",
                f"{summary['items_completed']}/{summary['items']}", str(run.sessions),
-               run.created_at.strftime("%Y-%m-%d %H:%M")]
+               stamp(run.created_at)]
         table.add_row(*row, *([run.note or ""] if notes else []))
     console().print(table)
 
@@ -136,7 +138,7 @@ def show_command(ctx: click.Context, run_id: str, as_json: bool) -> None:
                 "created_at", "finished_at", "note"):
         value = detail[key]
         if isinstance(value, datetime):
-            value = value.isoformat(timespec="seconds")
+            value = f"{stamp(value)} UTC"
         header.add_row(key, "" if value is None else str(value))
     out.print(header)
     items = Table(title="items", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
@@ -147,10 +149,11 @@ def show_command(ctx: click.Context, run_id: str, as_json: bool) -> None:
     for item in run.items:
         done = progress[item.index]
         planned = "" if item.action == "HOLD" else (
-            str(item.quantity) if item.quantity is not None else f"${item.notional}")
+            plain_quantity(item.quantity) if item.quantity is not None
+            else f"${plain(item.notional or ZERO)}")
         items.add_row(str(item.index), item.symbol, item.action, planned,
-                      "" if item.target is None else str(item.target),
-                      str(done.filled) if done.orders else "", item.status or "",
+                      "" if item.target is None else plain_quantity(item.target),
+                      plain_quantity(done.filled) if done.orders else "", item.status or "",
                       item.note or "")
     out.print(items)
     if run.state.resumable:

@@ -22,7 +22,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
@@ -61,15 +61,20 @@ def exit_code_for(exc: VenueKitError) -> int:
     return EXIT_INVALID if exc.code.category in _INPUT_ERRORS else EXIT_INCOMPLETE
 
 
-def fail(exc: VenueKitError, code: int | None = None) -> NoReturn:
-    """Print ``exc`` for a person (code, message, what to do) and exit; under ``--json``
-    the error is also written to stdout as JSON (``{"error": {code, category, outcome,
-    retryable, message, action, venue}}``), with the same exit code."""
+def fail(exc: VenueKitError, code: int | None = None, *, action: str | None = None,
+         lines: Sequence[str] = (), extra: Mapping[str, Any] | None = None) -> NoReturn:
+    """Print ``exc`` for a person (code, message, ``lines``, what to do) and exit; under
+    ``--json`` the error is also written to stdout as JSON (``{"error": {code, category,
+    outcome, retryable, message, action, venue, **extra}}``), with the same exit code.
+    ``action`` replaces the code's own advice where the command knows better."""
+    todo = action or exc.action
     if json_requested():
-        emit_json({"error": exc.to_dict()})
+        emit_json({"error": exc.to_dict() | {"action": todo} | dict(extra or {})})
     err = error_console()
     err.print(f"[red]error[/] {exc.code.name}: {escape(exc.message)}")
-    err.print(f"[dim]what to do:[/] {escape(exc.code.action)}")
+    for line in lines:
+        err.print(line, markup=False)
+    err.print(f"[dim]what to do:[/] {escape(todo)}")
     sys.exit(exit_code_for(exc) if code is None else code)
 
 

@@ -38,6 +38,7 @@ from ..model import Account, BracketRequest, Fill, Order, OrderRequest, Quote, S
 from ..outcome import OutcomePolicy
 from ..plugins import PluginHost, default_host
 from ..positions import PositionLine
+from ..preview import Preview, preview
 from ..rebalance import ItemReport, Plan, PlanReport, Rebalancer, load_plan, parse_plan
 from ..rebalance.across import rebalance_across
 from ..recovery import RecoveryReport
@@ -286,6 +287,12 @@ class AsyncClient:
         """Sell ``quantity`` of ``symbol``: at market, or limited to ``limit``."""
         return await self.execute(shortcut_request(Side.SELL, symbol, quantity, limit), strategy,
                                   venue=venue, **options)
+
+    async def preview(self, request: OrderRequest, *, venue: str | None = None) -> Preview:
+        """``request`` as it would be sent (rounded to its instrument's grids, and what
+        that changed) and the client's pre-trade checks' verdict, nothing journaled or sent;
+        raises the refusal :meth:`place` would raise (see :mod:`venuekit.preview`)."""
+        return await preview(self._trading(venue), request)
 
     async def place(self, request: OrderRequest, *, venue: str | None = None) -> Order:
         """Send ``request`` as one order and return once the venue has answered, leaving it

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any, Protocol
 
+from ..decimals import plain
 from ..lifecycle import standing_fills
 from ..model import BracketRequest, Fill, Order, OrderEvent, OrderRequest, OrderState, Side
 from ._time import from_micros, to_micros
@@ -86,8 +87,8 @@ def execution_columns(fill: Fill) -> tuple[Any, ...]:
     """A fill as its event row and the ledger of fills store it, in this order: trade id,
     symbol, side, quantity, price, fee, fee currency, time, venue order id, client order
     id, inferred (:data:`FILL_COLUMNS`)."""
-    return (fill.trade_id, fill.symbol, fill.side._value_, str(fill.quantity),
-            str(fill.price), str(fill.fee), fill.fee_currency, to_micros(fill.at),
+    return (fill.trade_id, fill.symbol, fill.side._value_, plain(fill.quantity),
+            plain(fill.price), plain(fill.fee), fill.fee_currency, to_micros(fill.at),
             fill.venue_order_id, fill.client_order_id, int(fill.inferred))
 
 

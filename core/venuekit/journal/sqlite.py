@@ -41,6 +41,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, BinaryIO, Literal, TypeVar
 
+from ..decimals import plain
 from ..errors import Code, JournalError, error
 from ..lifecycle import EventKind, restatements
 from ..model import (
@@ -107,7 +108,7 @@ def default_journal_path() -> Path:
 
 
 def _text(value: Decimal | None) -> str | None:
-    return None if value is None else str(value)
+    return None if value is None else plain(value)  # read back without an exponent
 
 
 def _decimal(value: str | None) -> Decimal | None:
@@ -217,11 +218,11 @@ class SQLiteJournal(Transactions, Journal):
         # the descriptor.
         asked, notional, asked_price = request.quantity, request.notional, request.limit_price
         columns = (request.symbol, request.side._value_, request.order_type._value_,
-                   request.time_in_force._value_, None if asked is None else str(asked),
-                   None if notional is None else str(notional),
-                   None if asked_price is None else str(asked_price), request.correlation_id,
-                   None if quantity is None else str(quantity),
-                   None if limit_price is None else str(limit_price))
+                   request.time_in_force._value_, None if asked is None else plain(asked),
+                   None if notional is None else plain(notional),
+                   None if asked_price is None else plain(asked_price), request.correlation_id,
+                   None if quantity is None else plain(quantity),
+                   None if limit_price is None else plain(limit_price))
         seq = self._next_seq
         for _ in range(_ID_ATTEMPTS):
             try:

@@ -13,6 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from ..decimals import plain
 from ._time import from_micros, to_micros
 from .runs import Run, RunItem, RunKind, RunState
 
@@ -24,7 +25,7 @@ _ITEM_COLUMNS = "item, symbol, action, quantity, notional, limit_price, target, 
 
 
 def _text(value: Decimal | None) -> str | None:
-    return None if value is None else str(value)
+    return None if value is None else plain(value)  # read back without an exponent
 
 
 def _decimal(value: str | None) -> Decimal | None:

@@ -16,6 +16,7 @@ import sqlite3
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from ..decimals import plain as digits
 from ..model import Order, OrderEvent, OrderState
 from ._time import to_micros
 from .rows import EVENT_COLUMNS, execution_columns
@@ -163,9 +164,9 @@ class Row:
         state = order.state
         resume = order.resume_state
         quantity, limit_price = order.quantity, order.limit_price
-        totals = (state._value_, None if quantity is None else str(quantity),
-                  None if limit_price is None else str(limit_price), order.venue_order_id,
-                  str(order.filled_quantity), str(order.filled_notional), str(order.fees),
+        totals = (state._value_, None if quantity is None else digits(quantity),
+                  None if limit_price is None else digits(limit_price), order.venue_order_id,
+                  digits(order.filled_quantity), digits(order.filled_notional), digits(order.fees),
                   order.replaced_by, order.replaces, order.reason,
                   None if resume is None else resume._value_, at)
         reason, data = event.reason, event.data

@@ -17,6 +17,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from ..decimals import plain, plain_quantity
 from ..journal.runs import Run
 from ..model import ZERO, Account, utcnow
 from ..positions import PositionLine
@@ -94,6 +95,11 @@ class ItemReport:
     earlier_notional: Decimal = ZERO
     earlier_fees: Decimal = ZERO
     earlier_other_fees: dict[str, Decimal] = field(default_factory=dict)
+    sized_quantity: Decimal | None = None
+    """The quantity the plan asked for, before rounding down to ``lot_size``."""
+    lot_size: Decimal | None = None
+    scale: Decimal = Decimal(1)
+    """The share of the plan a buy was scaled to, to fit the buying power."""
 
     @property
     def phase(self) -> str:
@@ -137,6 +143,28 @@ class ItemReport:
             return None
         return (drift / planned * _HUNDRED).quantize(Decimal("0.01"))
 
+    @property
+    def drift_reason(self) -> str | None:
+        """Why the item drifted from the plan (None when it did not, to 0.01 %)."""
+        pct = self.drift_pct
+        if not pct:
+            return None
+        requested, sized = self.requested_quantity, self.sized_quantity
+        if self.status is not ItemStatus.COMPLETED:
+            return f"{self.status.value}: {self.note}" if self.note else self.status.value
+        if self.scale < 1:
+            return (f"buys were scaled to {plain(self.scale)} of the plan to fit the buying "
+                    "power")
+        if requested is not None and sized is not None and requested < sized \
+                and self.lot_size is not None:
+            lot = ("whole units only: not fractional" if self.lot_size == 1
+                   else f"lot {plain_quantity(self.lot_size)}")
+            return (f"{plain_quantity(round(sized, 4))} rounded down to "
+                    f"{plain_quantity(requested)} ({lot})")
+        if self.planned_notional is not None:
+            return "the fill price differed from the quote the order was sized at"
+        return None
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "index": self.index, "symbol": self.symbol, "action": self.action.value,
@@ -150,6 +178,8 @@ class ItemReport:
             "repegs": self.repegs,
             "arrival_price": self.arrival_price, "slippage_bps": self.slippage_bps,
             "drift": self.drift, "drift_pct": self.drift_pct,
+            "drift_reason": self.drift_reason, "sized_quantity": self.sized_quantity,
+            "lot_size": self.lot_size,
             "started_at": self.started_at, "finished_at": self.finished_at,
             "seconds": None if self.seconds is None else round(self.seconds, 6),
             "risk_score": self.risk_score, "warnings": self.warnings,

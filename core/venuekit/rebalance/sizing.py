@@ -104,6 +104,7 @@ class Sizer:
                 continue
             request = self._request(entry, instruments[entry.symbol], Side.BUY,
                                     quantity * scale)
+            entry.scale = scale
             if request is not None and scale < 1:
                 entry.warnings.append(f"scaled to {scale} of the plan to fit the buying "
                                       "power")
@@ -154,5 +155,7 @@ class Sizer:
             self.finish(entry, ItemStatus.SKIPPED, exc.message)
             return None
         entry.requested_quantity = rounded
+        entry.sized_quantity = quantity
+        entry.lot_size = instrument.lot_size
         return OrderRequest(symbol=entry.symbol, side=side, quantity=rounded,
                             correlation_id=self.correlation_id)

@@ -156,7 +156,9 @@ class RunBook:
             if latest.state.resumable:
                 if latest.live:
                     raise error(Code.INVALID_CONFIG, f"run {latest.id} of this plan is "
-                                "running in this process already; wait for it to end")
+                                "running in this process already",
+                                action="Wait for that run to end, or pass again=True to "
+                                       "trade the plan as a run of its own.")
                 if dry_run:
                     return RunStart(latest, resumed=True, progress=self.progress(latest))
                 return self._resume(latest)

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 from ..errors import Code, VenueKitError
 from ..journal.runs import Run, RunItem, RunKind, RunLink, RunState, linked
 from ..model import ZERO, OrderRequest
-from ..quantize import round_quantity
+from ..preview import preview
+from ..quantize import Rounding, round_quantity
 from ..strategies import ExecutionResult, run_strategy
 from .book import ItemProgress, RunBook
 
@@ -35,6 +36,8 @@ class OrderRun:
     earlier: ItemProgress | None = None
     result: ExecutionResult | None = None
     """None when nothing was left to send (earlier sessions filled it)."""
+    rounded: tuple[Rounding, ...] = ()
+    """What rounding to the instrument's grids changed in the request (a new run's)."""
 
     @property
     def filled_quantity(self) -> Decimal:
@@ -51,15 +54,21 @@ async def execute_order(engine: Engine, request: OrderRequest, strategy: str,
                         *, again: bool = False, **options: Any) -> OrderRun:
     """Execute ``request`` with ``strategy`` as a journaled run (see the module docstring).
 
-    ``again`` starts a new run even if the same order's run is unfinished.
+    ``again`` starts a new run even if the same order's run is unfinished. A new run is
+    checked first (:func:`venuekit.preview.preview`: rounded to the instrument's grids and
+    through the engine's pre-trade checks): a refused order raises with nothing journaled,
+    not even its run.
     """
     book = RunBook(engine.journal, engine.venue.name)
     item = RunItem(index=0, symbol=request.symbol, action=request.side.value.upper(),
                    quantity=request.quantity, notional=request.notional,
                    limit_price=request.limit_price, target=request.quantity)
     start = book.start(RunKind.ORDER, [item], strategy=strategy, again=again)
+    rounded: tuple[Rounding, ...] = ()
+    if start.run is None:
+        rounded = (await preview(engine, request)).rounded
     run = start.run if start.run is not None else book.record_targets(start, {})
-    outcome = OrderRun(run, request, resumed=start.resumed)
+    outcome = OrderRun(run, request, resumed=start.resumed, rounded=rounded)
     try:
         send = request
         if start.resumed:
