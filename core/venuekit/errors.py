@@ -232,10 +232,12 @@ class Code:
 
     # connectivity: the request may or may not have reached the venue.
     TIMEOUT = _c("TIMEOUT", _N, True, _UNK, "The request timed out.",
-                 "venuekit looks the order up before anything is resent.")
+                 "Check that the venue answers; an order is looked up before anything "
+                 "is resent.")
     CONNECTION_ERROR = _c("CONNECTION_ERROR", _N, True, _UNK,
                           "The connection failed or was reset.",
-                          "Check the network; venuekit resolves the order by lookup.")
+                          "Check the network and the venue's address; an order is looked "
+                          "up before anything is resent.")
     RATE_LIMITED = _c("RATE_LIMITED", _N, True, _UNK, "The venue's rate limit was hit.",
                       "venuekit backs off; declare the venue's pools to avoid this.")
     IP_BANNED = _c("IP_BANNED", _N, False, _UNK,

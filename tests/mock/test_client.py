@@ -203,6 +203,11 @@ def test_errors_are_the_taxonomys(connect: Connect, tmp_path: Path) -> None:
         with pytest.raises(VenueKitError) as bad:
             vk.call("buy", "XYZ", "-1")
         assert bad.value.code.category.name == "VALIDATION"
+        with pytest.raises(VenueKitError) as floated:
+            vk.call("buy", "XYZ", 1.5)
+        assert floated.value.code is Code.INVALID_QUANTITY
+        assert "pass a string such as '1.5'" in floated.value.message
+        assert "never floats" in floated.value.action  # advice about the input, not lots
         assert vk.call("orders") == []  # nothing was journaled
     with pytest.raises(VenueKitError) as closed:
         vk.call("buy", "XYZ", "1")

@@ -33,5 +33,8 @@ def shortcut_request(side: Side, symbol: str, quantity: Amount,
             where[0], Code.INVALID_ORDER)
         listed = "; ".join(f"{name}: {p['msg']}" for name, p in zip(where, problems,
                                                                       strict=True))
-        raise error(code, f"{side.value} {symbol}: {listed}",
-                    details={"fields": where}) from None
+        # The code's own advice is about a value the venue refused; this is the input.
+        action = ("Pass the quantity and the limit as decimal strings (\"1.5\") or "
+                  "decimal.Decimal, never floats; the message names each field to fix.")
+        raise error(code, f"{side.value} {symbol}: {listed}", details={"fields": where},
+                    action=action) from None
