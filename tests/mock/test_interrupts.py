@@ -147,7 +147,7 @@ def test_an_interrupt_outside_the_commands_exits_130_without_a_traceback(
     import venuekit.cli
     from venuekit.__main__ import run
 
-    def interrupted() -> None:
+    def interrupted(**_: object) -> None:
         raise KeyboardInterrupt
 
     monkeypatch.setattr(venuekit.cli, "main", interrupted)
