@@ -349,6 +349,10 @@ class PostgresJournal(Journal):
                     self._commit_behind()
         except self._psycopg_error as exc:
             self._undo(owned)
+            if getattr(getattr(exc, "diag", None), "constraint_name", None) == "events_pkey":
+                raise self._error(Code.JOURNAL_ERROR, f"{what}: the event is already in the "
+                                  "journal; an order must have a single writer", exc,
+                                  **details) from exc
             raise self._db_error(what, exc, **details) from exc
         except BaseException:
             self._undo(owned)
@@ -435,7 +439,7 @@ class PostgresJournal(Journal):
     def _next_seq(self) -> int:
         if self._seq >= self._seq_end:
             block = int(self._conn.execute("SELECT nextval('order_seq_block')").fetchone()[0])
-            self._seq = block * postgres_schema.SEQ_BLOCK
+            self._seq = (block - 1) * postgres_schema.SEQ_BLOCK + 1  # block 1: 1..1024
             self._seq_end = self._seq + postgres_schema.SEQ_BLOCK
         seq = self._seq
         self._seq += 1
@@ -580,10 +584,18 @@ class PostgresJournal(Journal):
         return recorded
 
     def _report_duplicate(self, order: Order, fill: Fill) -> None:
+        try:
+            row = self._conn.execute(
+                "SELECT order_id FROM fills WHERE venue = %s AND symbol = %s AND side = %s "
+                "AND trade_id = %s", (order.venue, fill.symbol, fill.side.value,
+                                      fill.trade_id)).fetchone()
+        except self._psycopg_error:
+            row = None  # the warning matters more than naming the first order
         log.warning("execution already journaled; not stored again",
                     extra={"journal": self.url, "order_id": order.id, "venue": order.venue,
                            "symbol": fill.symbol, "side": fill.side.value,
-                           "trade_id": fill.trade_id})
+                           "trade_id": fill.trade_id,
+                           "recorded_for": row[0] if row else None})
 
     def set_venue_order_id(self, order_id: str, venue_order_id: str, *,
                            behind: bool = False) -> None:
