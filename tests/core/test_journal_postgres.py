@@ -35,8 +35,8 @@ def writer(url: str, opened: list[PostgresJournal], **options: Any) -> PostgresJ
 def kill_lease(url: str, journal: PostgresJournal) -> None:
     """End ``journal``'s lease session, as the server does when its process dies."""
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("SELECT pg_terminate_backend(backend_pid) FROM writers WHERE id = %s",
-                     (journal.writer_id,))
+        conn.execute("SELECT pg_terminate_backend(backend_pid, 5000) FROM writers "
+                     "WHERE id = %s", (journal.writer_id,))  # waits for it to end
 
 
 def test_two_writers_never_hand_out_the_same_id(postgres_url: str,
@@ -153,3 +153,23 @@ def test_a_missing_database_is_a_journal_error(postgres_url: str) -> None:
     with pytest.raises(JournalError) as raised:
         open_journal(postgres_url.replace("/t", "/missing_t", 1))
     assert raised.value.code is Code.JOURNAL_ERROR
+
+
+def test_a_batch_that_meets_the_fence_keeps_nothing(postgres_url: str,
+                                                    writers: list[PostgresJournal]) -> None:
+    journal = writer(postgres_url, writers)
+    other = writer(postgres_url, writers)
+    with pytest.raises(JournalError) as raised, other.batch():
+        other.create_order("mock", limit(), id_rules=RULES, submitted=True)
+        # Another writer's batch holds its own writer row; fencing this one needs no wait.
+        with psycopg.connect(postgres_url, autocommit=True) as conn:
+            conn.execute("UPDATE writers SET live = false WHERE id = %s", (journal.writer_id,))
+        with pytest.raises(JournalError) as first, journal.batch():
+            journal.create_order("mock", limit(), id_rules=RULES, submitted=True)
+        assert first.value.code is Code.JOURNAL_FENCED
+        with pytest.raises(JournalError):
+            journal.create_order("mock", limit(), id_rules=RULES, submitted=True)
+        raise first.value
+    assert raised.value.code is Code.JOURNAL_FENCED  # the engine then sends none of them
+    with open_journal(postgres_url, readonly=True) as reader:
+        assert [o.venue for o in reader.orders()] == ["mock"]  # the other writer's only

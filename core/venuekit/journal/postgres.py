@@ -263,7 +263,8 @@ class PostgresJournal(Journal):
             raise self._error(Code.JOURNAL_ERROR, "it is closed")
         lost = self._fenced or (self._lease.lost if self._lease is not None else None)
         if lost:
-            self._rollback()
+            if not self._batch_depth:  # a batch's end rolls it back and raises
+                self._rollback()
             raise self._fenced_error(lost)
 
     def _standing(self) -> str | None:
@@ -408,6 +409,9 @@ class PostgresJournal(Journal):
             self._batch_depth -= 1
             if self._batch_depth == 0:
                 self._behind = False
+                if self._fenced:  # nothing of the batch may be kept, nor sent
+                    self._rollback()
+                    raise self._fenced_error(self._fenced)
                 try:
                     self._write_queued()
                     self._commit()
@@ -493,7 +497,8 @@ class PostgresJournal(Journal):
                 if conn.execute("SELECT 1 FROM orders WHERE id = %s",
                                 (order_id,)).fetchone() is None:
                     reason = self._standing() or "the order was not written"
-                    self._rollback()
+                    if not self._batch_depth:  # a batch's end rolls it back and raises
+                        self._rollback()
                     raise self._fenced_error(reason)
             else:
                 raise self._error(Code.JOURNAL_ERROR, f"{_ID_ATTEMPTS} client order ids in a "
