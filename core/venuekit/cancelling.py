@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from .engine import Engine
 from .errors import Code, VenueKitError, error
-from .journal.sqlite import SQLiteJournal
+from .journal.target import open_journal
 from .model import Order, OrderState
 from .settings import Settings
 
@@ -173,7 +173,7 @@ def choose_in(settings: Settings, *, order_ids: Sequence[str] = (), run_id: str 
             raise error(Code.UNKNOWN_RUN, f"the journal has no run {run_id!r} (there is no "
                         f"journal at {settings.journal} yet)")
         return []
-    with SQLiteJournal(settings.journal, readonly=True) as book:
+    with open_journal(settings.journal, readonly=True) as book:
         return choose(book, order_ids=order_ids, run_id=run_id, every=every, symbol=symbol,
                       venue=venue)
 

@@ -48,6 +48,8 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("VENUEKIT_LOG_JSON", "the command's log lines as JSON when true (as --log-json)"),
     Variable("VENUEKIT_FAULTS_FULL", "the reliability and burst test suites run their full "
              "set of cases when 1", tests_only=True),
+    Variable("VENUEKIT_REQUIRE_POSTGRES", "the PostgreSQL tests fail instead of skipping when "
+             "no PostgreSQL server binaries are found, when 1 (CI)", tests_only=True),
 )
 """Every ``VENUEKIT_*`` variable venuekit (or its test suite) reads."""
 

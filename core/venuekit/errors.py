@@ -219,6 +219,12 @@ class Code:
     JOURNAL_TOO_NEW = _c("JOURNAL_TOO_NEW", _S, False, _NA,
                          "The journal was written by a newer venuekit.",
                          "Upgrade venuekit to the version that wrote the journal.")
+    JOURNAL_FENCED = _c("JOURNAL_FENCED", _S, False, _NA,
+                        "Another process took over this writer's orders in the shared "
+                        "journal (its lease lapsed or it was retired): it may not write or "
+                        "send anything more.",
+                        "Stop this process: its orders are recovered by the one that took "
+                        "them over. Start it again to join the journal as a new writer.")
     RECONCILIATION_FAILED = _c("RECONCILIATION_FAILED", _S, True, _NA,
                                "Open orders could not be reconciled with the venue.",
                                "Run `venuekit recover` once the venue is reachable.")
@@ -431,6 +437,7 @@ _SPECIAL: dict[str, type[VenueKitError]] = {
     Code.JOURNAL_LOCKED.name: JournalError,
     Code.JOURNAL_CORRUPT.name: JournalError,
     Code.JOURNAL_TOO_NEW.name: JournalError,
+    Code.JOURNAL_FENCED.name: JournalError,
 }
 
 

@@ -8,7 +8,10 @@ to. Highest precedence first:
 * **the config file**: the path given (``--config``, ``config=``), else ``./venuekit.toml``
   when it exists, else none;
 * **the journal**: the path given (``--journal``, ``journal=``), else ``$VENUEKIT_JOURNAL``,
-  else the config file's ``journal`` key, else ``./.venuekit/journal.sqlite3``;
+  else the config file's ``journal`` key, else ``./.venuekit/journal.sqlite3``; any of them
+  may be a ``postgresql://`` URL instead (a shared PostgreSQL journal, never resolved
+  against the config file's directory; a server-side journal keeps venue state in
+  ``./.venuekit`` unless ``state_dir`` says otherwise);
 * **the venue state directory**, where a venue may keep local state (the simulated venue's
   market and ledger, a token cache): the config file's ``state_dir``, else the journal's
   directory. State thus follows the journal: a journal elsewhere has its venue state
@@ -37,6 +40,7 @@ from typing import Any
 from . import environment
 from .config_file import parse_config, read_config_file
 from .errors import Code, error
+from .journal.target import JournalTarget, JournalURL, is_url, journal_target
 from .plugins import PluginHost, default_host
 from .venue import Venue
 
@@ -71,7 +75,9 @@ def read_config(path: Path | None) -> dict[str, Any]:
 class Settings:
     """What one command or entry point runs with (see the module docstring)."""
 
-    journal: Path
+    journal: JournalTarget
+    """The journal's file, or a PostgreSQL URL (:class:`~venuekit.journal.JournalURL`,
+    shown with its password masked)."""
     state_dir: Path
     config: Mapping[str, Any] = field(default_factory=dict)
     config_path: Path | None = None
@@ -113,7 +119,7 @@ class Settings:
 
 
 def load_settings(*, config_path: str | os.PathLike[str] | None = None,
-                  journal: str | os.PathLike[str] | None = None) -> Settings:
+                  journal: str | os.PathLike[str] | JournalURL | None = None) -> Settings:
     """Resolve the settings: the journal and config file given, else the usual places."""
     environment.warn_unknown()
     chosen = Path(config_path) if config_path is not None else None
@@ -124,18 +130,25 @@ def load_settings(*, config_path: str | os.PathLike[str] | None = None,
     base = chosen.parent if chosen is not None else Path()
     origins = {"config_file": "given" if config_path is not None else
                "working directory" if chosen is not None else "none"}
+    journal_path: JournalTarget
     if journal is not None:
-        journal_path, origins["journal"] = Path(journal).expanduser(), "given"
+        journal_path, origins["journal"] = journal_target(journal), "given"
     elif os.environ.get(JOURNAL_ENV):
-        journal_path = Path(os.environ[JOURNAL_ENV]).expanduser()
+        journal_path = journal_target(os.environ[JOURNAL_ENV])
         origins["journal"] = "environment"
+    elif model.journal is not None and is_url(model.journal):
+        journal_path, origins["journal"] = JournalURL(model.journal), "config file"
     elif (configured := model.path("journal", base)) is not None:
         journal_path, origins["journal"] = configured, "config file"
     else:
         journal_path, origins["journal"] = DEFAULT_JOURNAL, "default"
     state_dir = model.path("state_dir", base)
-    origins["state_dir"] = "config file" if state_dir is not None else "journal's directory"
-    return Settings(journal=journal_path, state_dir=state_dir or journal_path.parent,
+    # A journal on a server has no directory: venue state then stays in ./.venuekit.
+    default_state = (journal_path.parent if isinstance(journal_path, Path)
+                     else DEFAULT_JOURNAL.parent)
+    origins["state_dir"] = "config file" if state_dir is not None else (
+        "journal's directory" if isinstance(journal_path, Path) else "default")
+    return Settings(journal=journal_path, state_dir=state_dir or default_state,
                     config=config, config_path=chosen, origins=origins)
 
 

@@ -25,6 +25,7 @@ from typing import Any
 
 from .cancelling import CancelReport, as_found, choose_in, working_venues
 from .client import Client
+from .journal.target import JournalURL
 from .model import OrderRequest
 from .plugins import PluginHost
 from .settings import load_settings
@@ -34,10 +35,11 @@ from .venue import Venue
 __all__ = ["cancel", "execute"]
 
 PathLike = str | os.PathLike[str]
+JournalLike = str | os.PathLike[str] | JournalURL
 
 
 def execute(request: OrderRequest, strategy: str | None = None, *, venue: str | Venue = "mock",
-            venue_options: Mapping[str, Any] | None = None, journal: PathLike | None = None,
+            venue_options: Mapping[str, Any] | None = None, journal: JournalLike | None = None,
             config: PathLike | None = None, host: PluginHost | None = None,
             **options: Any) -> ExecutionResult:
     """Execute ``request`` with ``strategy`` and return the result, blocking until done.
@@ -58,7 +60,7 @@ def execute(request: OrderRequest, strategy: str | None = None, *, venue: str | 
 
 def cancel(*order_ids: str, run: str | None = None, all: bool = False,
            symbol: str | None = None, venue: str | None = None,
-           venue_options: Mapping[str, Any] | None = None, journal: PathLike | None = None,
+           venue_options: Mapping[str, Any] | None = None, journal: JournalLike | None = None,
            config: PathLike | None = None, host: PluginHost | None = None) -> CancelReport:
     """Cancel working orders the journal holds: ``order_ids``, the orders of ``run``, or
     ``all`` of them (narrowed by ``symbol`` and ``venue``), as ``venuekit cancel`` does.

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from venuekit.journal import (
     ClientIdRules,
-    SQLiteJournal,
+    Journal,
+    PostgresJournal,
 )
 from venuekit.lifecycle import Applied, EventKind, apply
 from venuekit.model import Fill, Order, OrderRequest, OrderType, Side
@@ -32,14 +33,14 @@ def execution(trade_id: str, quantity: str, price: str, *, symbol: str = "AAPL",
                 price=Decimal(price), fee=Decimal(fee), at=at)
 
 
-def record(journal: SQLiteJournal, order: Order, applied: Applied) -> bool:
+def record(journal: Journal, order: Order, applied: Applied) -> bool:
     """Journal what the lifecycle just applied, as the order tracker does."""
     assert applied, applied.reason
     assert applied.event is not None
     return journal.append(order, applied.event)
 
 
-def step(journal: SQLiteJournal, order: Order, *kinds: EventKind) -> None:
+def step(journal: Journal, order: Order, *kinds: EventKind) -> None:
     for kind in kinds:
         record(journal, order, apply(order, kind))
 
@@ -53,6 +54,13 @@ def assert_same(stored: Order | None, live: Order) -> None:
         assert getattr(stored, name) == getattr(live, name), name
     for name in ("quantity", "limit_price", "filled_quantity", "filled_notional", "fees"):
         assert str(getattr(stored, name)) == str(getattr(live, name)), name
+
+
+def take_over(journal: Journal, *venues: str) -> None:
+    """What a process opening a shared journal does before recovery: adopt the open orders
+    of the writers that are gone (PostgreSQL); the SQLite journal has one writer."""
+    if isinstance(journal, PostgresJournal):
+        journal.adopt(venues)
 
 
 def digest(file: Path) -> str:

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from venuekit import lifecycle
-from venuekit.journal import ClientIdRules, SQLiteJournal
+from venuekit.journal import ClientIdRules, SQLiteJournal, open_journal
 from venuekit.journal import sqlite_schema as schema
 from venuekit.lifecycle import EventKind, Result
 from venuekit.model import Fill, Order, OrderRequest, OrderState, Side
@@ -29,6 +29,8 @@ from venuekit.recovery import recover
 from venuekit.tracking import OrderTracker
 
 from .scripted_venue import ScriptedVenue, limit_buy
+
+BOTH_BACKENDS = True  # each test taking `path` or `journal` runs on SQLite and PostgreSQL
 
 D = Decimal
 S = OrderState
@@ -185,7 +187,7 @@ def test_the_journal_holds_the_venue_execution_and_only_what_no_execution_restat
 def test_a_version_one_journal_is_upgraded_and_its_inferred_fills_stand_whole(
         tmp_path: Path) -> None:
     path = tmp_path / "journal.sqlite3"
-    with SQLiteJournal(path) as journal:
+    with open_journal(path) as journal:
         order = journaled_order(journal)
         journal_fill(journal, order, inferred("6", "6"))
     with sqlite3.connect(path) as raw:  # what a release with schema version 1 wrote
@@ -198,7 +200,7 @@ def test_a_version_one_journal_is_upgraded_and_its_inferred_fills_stand_whole(
                           "UPDATE meta SET value = '1' WHERE key = 'schema_version'"):
             raw.execute(statement)
     raw.close()
-    with SQLiteJournal(path) as journal:
+    with open_journal(path) as journal:
         assert [(f.trade_id, f.quantity) for f in journal.fills()] == [
             (f"inferred-{order.id}-6", 6)]
         order = journal.get(order.id) or pytest.fail("order lost")

@@ -19,6 +19,7 @@ from venuekit.journal import (
     NEW_EVENT,
     ClientIdRules,
     SQLiteJournal,
+    open_journal,
 )
 from venuekit.lifecycle import EventKind, apply, apply_fill
 from venuekit.model import Order, OrderEvent, OrderRequest, OrderState, OrderType, Side
@@ -31,7 +32,10 @@ from .journal_support import (
     limit,
     record,
     step,
+    take_over,
 )
+
+BOTH_BACKENDS = True  # each test taking `path` or `journal` runs on SQLite and PostgreSQL
 
 # creating and appending ---------------------------------------------------------------------
 
@@ -42,7 +46,7 @@ def test_create_order_is_committed_before_it_returns(journal: SQLiteJournal,
     assert order.state is OrderState.NEW
     assert order.history == [OrderEvent(seq=1, kind=NEW_EVENT, state=OrderState.NEW, at=T0)]
     # The writer is still open: a second, read-only journal sees the order already.
-    with SQLiteJournal(path, readonly=True) as reader:
+    with open_journal(path, readonly=True) as reader:
         assert_same(reader.get(order.id), order)
 
 
@@ -62,13 +66,13 @@ def test_an_order_created_as_sent_is_committed_submitted_with_both_events(
     assert order.history == [OrderEvent(seq=1, kind=NEW_EVENT, state=OrderState.NEW, at=T0),
                              OrderEvent(seq=2, kind="submit", state=OrderState.SUBMITTED,
                                         at=T0)]
-    with SQLiteJournal(path, readonly=True) as reader:
+    with open_journal(path, readonly=True) as reader:
         assert_same(reader.get(order.id), order)
         assert [o.id for o in reader.open_orders("mock")] == [order.id]
     # Its next event follows on as on any other order.
     step(journal, order, EventKind.ACK)
     journal.flush()
-    with SQLiteJournal(path, readonly=True) as reader:
+    with open_journal(path, readonly=True) as reader:
         assert_same(reader.get(order.id), order)
 
 
@@ -78,7 +82,7 @@ def test_orders_round_trip_exactly(path: Path) -> None:
                            order_type=OrderType.LIMIT, limit_price=Decimal("64250.10"),
                            correlation_id="rebalance-7")
     fee = Decimal("0.000000012345678901234567890123456789")  # more digits than the context
-    with SQLiteJournal(path) as journal:
+    with open_journal(path) as journal:
         order = journal.create_order("binance", request, id_rules=RULES,
                                      quantity=Decimal("0.00120"),
                                      at=datetime(2026, 3, 2, 23, 30, 0, 1, tzinfo=seoul))
@@ -91,7 +95,7 @@ def test_orders_round_trip_exactly(path: Path) -> None:
         record(journal, order, apply(order, EventKind.CANCEL_REQUEST,
                                      data={"why": "repeg", "price": "64250.20"}))
 
-    with SQLiteJournal(path) as journal:
+    with open_journal(path) as journal:
         stored = journal.get(order.id)
     assert_same(stored, order)
     assert stored is not None
@@ -230,7 +234,7 @@ def test_an_event_is_written_once(journal: SQLiteJournal) -> None:
 
 def test_open_orders_rebuild_everything_recovery_needs(path: Path) -> None:
     live: dict[str, Order] = {}
-    with SQLiteJournal(path) as journal:
+    with open_journal(path) as journal:
         def new(label: str, venue: str = "mock") -> Order:
             live[label] = journal.create_order(venue, limit(), id_rules=RULES)
             return live[label]
@@ -254,7 +258,8 @@ def test_open_orders_rebuild_everything_recovery_needs(path: Path) -> None:
                                         data={"replaced_by": "next-1"}))
         step(journal, new("elsewhere", venue="other"), EventKind.SUBMIT)
 
-    with SQLiteJournal(path) as journal:
+    with open_journal(path) as journal:
+        take_over(journal, "mock", "other")
         recovered = journal.open_orders("mock")
         assert [o.id for o in recovered] == [live[k].id for k in
                                              ("new", "submitted", "partial", "cancelling")]
@@ -304,9 +309,9 @@ def test_orders_filters_newest_first(journal: SQLiteJournal) -> None:
 
 def test_ids_are_unique_and_deterministic_across_reopening(tmp_path: Path) -> None:
     path = tmp_path / "journal.sqlite3"
-    with SQLiteJournal(path) as journal:
+    with open_journal(path) as journal:
         first = [journal.create_order("mock", limit(), id_rules=RULES).id for _ in range(3)]
-    with SQLiteJournal(path) as journal:
+    with open_journal(path) as journal:
         second = [journal.create_order("mock", limit(), id_rules=RULES).id for _ in range(3)]
     tag = first[0].split("-")[0]
     assert first + second == [f"{tag}-{n}" for n in range(1, 7)]

@@ -19,6 +19,7 @@ import pytest
 from venuekit.errors import JournalError
 from venuekit.journal import (
     SQLiteJournal,
+    open_journal,
 )
 from venuekit.lifecycle import EventKind, apply, apply_fill
 from venuekit.model import Fill, Order, OrderState, Side
@@ -30,13 +31,16 @@ from .journal_support import (
     execution,
     limit,
     step,
+    take_over,
 )
+
+BOTH_BACKENDS = True  # each test taking `path` or `journal` runs on SQLite and PostgreSQL
 
 # batches ------------------------------------------------------------------------------------
 
 def test_a_batch_becomes_durable_at_once_when_it_exits(journal: SQLiteJournal,
                                                        path: Path) -> None:
-    with SQLiteJournal(path, readonly=True) as reader:
+    with open_journal(path, readonly=True) as reader:
         with journal.batch():
             first = journal.create_order("mock", limit(), id_rules=RULES)
             with journal.batch():  # nested: only the outermost commits
@@ -67,7 +71,7 @@ def test_every_event_form_is_read_back_as_written(path: Path, behind: bool, reas
                                                  data: dict[str, str] | None) -> None:
     """An event with or without a reason and data, and a fill with or without its venue's
     ids, come back from the file exactly as they were recorded."""
-    with SQLiteJournal(path) as journal:
+    with open_journal(path) as journal:
         order = journal.create_order("mock", limit(), id_rules=RULES, at=T0, submitted=True)
         order.venue_order_id = "v-1"
         write = journal.append_behind if behind else journal.append
@@ -84,7 +88,7 @@ def test_every_event_form_is_read_back_as_written(path: Path, behind: bool, reas
             assert write(order, event)
         journal.flush()
     assert order.state is OrderState.FILLED
-    with SQLiteJournal(path, readonly=True) as reader:
+    with open_journal(path, readonly=True) as reader:
         assert_same(reader.get(order.id), order)
         assert reader.fills() == order.fills
 
@@ -93,7 +97,7 @@ def test_every_event_form_is_read_back_as_written(path: Path, behind: bool, reas
 
 def test_events_written_behind_become_durable_with_the_next_commit(journal: SQLiteJournal,
                                                                    path: Path) -> None:
-    with SQLiteJournal(path, readonly=True) as reader:
+    with open_journal(path, readonly=True) as reader:
         first = journal.create_order("mock", limit(), id_rules=RULES)
         step(journal, first, EventKind.SUBMIT)
         acked = apply(first, EventKind.ACK)
@@ -121,13 +125,13 @@ def test_flush_and_close_commit_what_was_written_behind(journal: SQLiteJournal,
     order.venue_order_id = "V-1"
     journal.flush()
     assert not journal.pending
-    with SQLiteJournal(path, readonly=True) as reader:
+    with open_journal(path, readonly=True) as reader:
         assert_same(reader.get(order.id), order)
     cancelled = apply(order, EventKind.CANCELLED)
     assert cancelled.event is not None
     journal.append_behind(order, cancelled.event)
     journal.close()
-    with SQLiteJournal(path, readonly=True) as reader:
+    with open_journal(path, readonly=True) as reader:
         assert_same(reader.get(order.id), order)
         assert [f.trade_id for f in reader.fills()] == ["t-1"]
 
@@ -142,7 +146,7 @@ def test_a_batch_takes_what_was_written_behind_along(journal: SQLiteJournal,
     with journal.batch():
         journal.create_order("mock", limit(), id_rules=RULES)
     assert not journal.pending
-    with SQLiteJournal(path, readonly=True) as reader:
+    with open_journal(path, readonly=True) as reader:
         assert_same(reader.get(order.id), order)
 
 
@@ -160,7 +164,7 @@ def test_an_order_changed_many_times_behind_is_stored_as_it_ends(journal: SQLite
             assert applied.event is not None
             journal.append_behind(order, applied.event)
     journal.flush()
-    with SQLiteJournal(path, readonly=True) as reader:
+    with open_journal(path, readonly=True) as reader:
         for order in orders:
             assert_same(reader.get(order.id), order)
         assert reader.open_orders() == []
@@ -184,7 +188,7 @@ def test_a_bad_event_written_behind_is_dropped_at_the_commit_and_the_rest_kept(
     dropped = [r.order_id for r in caplog.records  # type: ignore[attr-defined]
                if r.getMessage() == "events written behind were not recorded"]
     assert sorted(dropped) == sorted(["nobody-1", twice.id])
-    with SQLiteJournal(path, readonly=True) as reader:
+    with open_journal(path, readonly=True) as reader:
         assert_same(reader.get(kept.id), kept)
         stored = reader.get(twice.id)
         assert stored is not None and stored.state is OrderState.SUBMITTED  # no trace of it
@@ -193,11 +197,11 @@ def test_a_bad_event_written_behind_is_dropped_at_the_commit_and_the_rest_kept(
 
 _BEHIND_THEN_KILLED = textwrap.dedent("""
     import os, signal, sys
-    from venuekit.journal import ClientIdRules, SQLiteJournal
+    from venuekit.journal import ClientIdRules, open_journal
     from venuekit.lifecycle import EventKind, apply
     from venuekit.model import OrderRequest
 
-    journal = SQLiteJournal(sys.argv[1])
+    journal = open_journal(sys.argv[1])
     order = journal.create_order(
         "mock", OrderRequest(symbol="AAPL", side="buy", quantity="3"), id_rules=ClientIdRules())
     journal.append(order, apply(order, EventKind.SUBMIT).event)
@@ -213,7 +217,8 @@ def test_a_crash_loses_only_events_written_behind_and_the_order_stays_open(
     killed = subprocess.run([sys.executable, "-c", _BEHIND_THEN_KILLED, str(path)],
                             capture_output=True, text=True, timeout=60, check=False)
     assert killed.returncode == -9, killed.stderr
-    with SQLiteJournal(path) as journal:
+    with open_journal(path) as journal:
+        take_over(journal, "mock")  # the killed writer's lease is free: its orders move
         [order] = journal.open_orders()  # still open: recovery reconciles it with the venue
     assert order.id == killed.stdout.strip()
     assert order.state is OrderState.SUBMITTED

@@ -9,10 +9,12 @@ from pathlib import Path
 import pytest
 
 from venuekit.errors import Code, VenueKitError
-from venuekit.journal import ClientIdRules, SQLiteJournal
+from venuekit.journal import ClientIdRules, SQLiteJournal, open_journal
 from venuekit.journal.runs import OWNER
 from venuekit.model import OrderRequest
 from venuekit.runs import Run, RunItem, RunKind, RunLink, RunState
+
+BOTH_BACKENDS = True  # each test taking `path` or `journal` runs on SQLite and PostgreSQL
 
 ITEMS = [RunItem(index=0, symbol="AAPL", action="SELL", quantity=Decimal("10.50")),
          RunItem(index=1, symbol="MSFT", action="BUY", notional=Decimal("2500")),
@@ -27,7 +29,7 @@ def read(journal: SQLiteJournal, run_id: str) -> Run:
 
 def test_a_run_and_its_items_are_read_back_exactly(tmp_path: Path) -> None:
     path = tmp_path / "journal.sqlite3"
-    with SQLiteJournal(path) as journal:
+    with open_journal(path) as journal:
         run = journal.create_run(kind=RunKind.REBALANCE, venue="mock", plan_hash="abc",
                                  strategy="limit", items=ITEMS, correlation_id="june",
                                  owner=OWNER)
@@ -35,7 +37,7 @@ def test_a_run_and_its_items_are_read_back_exactly(tmp_path: Path) -> None:
         second = journal.create_run(kind=RunKind.ORDER, venue="mock", plan_hash="def",
                                     strategy="market", items=ITEMS[:1])
         assert run.id != second.id and run.id.endswith("-r1") and second.id.endswith("-r2")
-    with SQLiteJournal(path) as journal:  # durable, and numbered on after a reopen
+    with open_journal(path) as journal:  # durable, and numbered on after a reopen
         stored = journal.get_run(run.id)
         assert stored is not None
         assert stored.items == ITEMS and str(stored.items[0].quantity) == "10.50"

@@ -13,6 +13,7 @@ from ..cancelling import CancelReport, as_found, choose_in, working_venues
 from ..client import AsyncClient
 from ..decimals import plain_quantity
 from ..errors import VenueKitError
+from ..journal.target import JournalTarget
 from ..settings import load_settings
 from .config import journal_options, parse_option
 from .output import console, emit_json
@@ -34,7 +35,7 @@ from .session import EXIT_INCOMPLETE, Interrupts, fail, run
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def cancel_command(order_ids: tuple[str, ...], run_id: str | None, every: bool,
                    symbol: str | None, venue: str | None, options: tuple[str, ...],
-                   config_path: Path | None, journal: Path | None, as_json: bool) -> None:
+                   config_path: Path | None, journal: JournalTarget | None, as_json: bool) -> None:
     """Cancel working orders: by ID (client order ids), a whole --run, or --all.
 
     Each order's venue is connected and recovered first, so the journal agrees with the

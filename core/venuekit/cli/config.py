@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import click
 
 from ..client import AsyncClient
+from ..journal.target import JournalTarget, JournalURL, journal_target
 from ..settings import Settings, load_settings
 from ..validation import ValidationRules
 from ..venue import Venue
@@ -27,7 +28,8 @@ __all__ = ["Chosen", "journal_options", "parse_option", "parse_time", "resolve",
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-JOURNAL_HELP = ("Journal file (default: $VENUEKIT_JOURNAL, else `journal` in the config file, "
+JOURNAL_HELP = ("Journal file, or a postgresql:// URL for a journal shared by several "
+                "processes (default: $VENUEKIT_JOURNAL, else `journal` in the config file, "
                 "else ./.venuekit/journal.sqlite3).")
 
 
@@ -40,7 +42,7 @@ class Chosen:
     overrides: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def journal(self) -> Path:
+    def journal(self) -> JournalTarget:
         return self.settings.journal
 
     def client(self, *names: str, rules: ValidationRules | None = None) -> AsyncClient:
@@ -77,15 +79,29 @@ def parse_time(text: str | None) -> datetime | None:
 
 
 def resolve(venue: str, options: Iterable[str], config_path: Path | None,
-            journal: Path | None) -> Chosen:
+            journal: JournalTarget | None) -> Chosen:
     overrides = dict(parse_option(text) for text in options)
     return Chosen(load_settings(config_path=config_path, journal=journal), venue, overrides)
 
 
+class JournalParam(click.ParamType):  # type: ignore[type-arg]
+    """``--journal``: a file path, or a ``postgresql://`` URL (kept whole, shown masked)."""
+
+    name = "path|url"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> JournalTarget:
+        if isinstance(value, (Path, JournalURL)):
+            return value
+        text = str(value)
+        if not text.strip():
+            self.fail("the journal must be a path or a postgresql:// URL", param, ctx)
+        return journal_target(text)
+
+
 def journal_options(func: F) -> F:
     """``--journal`` and ``--config``: what a command that only reads the journal takes."""
-    func = click.option("--journal", type=click.Path(dir_okay=False, path_type=Path),
-                        help=JOURNAL_HELP)(func)
+    func = click.option("--journal", type=JournalParam(), help=JOURNAL_HELP)(func)
     func = click.option("--config", "config_path",
                         type=click.Path(dir_okay=False, exists=True, path_type=Path),
                         help="TOML config file (default: ./venuekit.toml if present).")(func)

@@ -14,6 +14,7 @@ from rich.text import Text
 
 from ..decimals import plain, plain_quantity
 from ..errors import Code, VenueKitError, error
+from ..journal.target import JournalTarget
 from ..model import ZERO, Order, OrderState
 from ..settings import load_settings
 from .config import journal_options, parse_time
@@ -115,7 +116,7 @@ def order_terms(order: Order) -> str:
 def orders_command(ctx: click.Context, states: tuple[str, ...], only_open: bool,
                    symbol: str | None, venue: str | None, since: str | None,
                    until: str | None, run_id: str | None, limit: int,
-                   config_path: Path | None, journal: Path | None, as_json: bool) -> None:
+                   config_path: Path | None, journal: JournalTarget | None, as_json: bool) -> None:
     """List orders from the journal, newest first.
 
     Reads the journal only (it never contacts a venue) and works while another venuekit

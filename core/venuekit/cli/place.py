@@ -14,6 +14,7 @@ from rich.table import Table
 
 from ..decimals import plain_quantity
 from ..errors import Code, VenueKitError, error
+from ..journal.target import JournalTarget
 from ..model import BracketRequest, Order, OrderRequest, OrderState, OrderType, Side
 from ..preview import Preview
 from .checks import check_options, fail_refused, refusal, rules_for, warn_unchecked
@@ -88,7 +89,7 @@ def place_command(side: str, symbol: str, quantity: Decimal, limit_price: Decima
                   stop_loss: Decimal | None, stop_loss_limit: Decimal | None, wait: float,
                   skip_checks: bool, environment: str | None, venue: str,
                   options: tuple[str, ...], config_path: Path | None,
-                  journal: Path | None, as_json: bool) -> None:
+                  journal: JournalTarget | None, as_json: bool) -> None:
     """Place one order and leave it working: SIDE (buy or sell) QUANTITY of SYMBOL.
 
     The order is journaled before it is sent and stays working when the command returns:

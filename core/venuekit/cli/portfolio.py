@@ -22,6 +22,7 @@ from rich.text import Text
 from ..client import AsyncClient
 from ..decimals import plain, plain_quantity
 from ..errors import VenueKitError
+from ..journal.target import JournalTarget
 from ..model import Account, Fill
 from ..positions import PositionLine
 from ..settings import Settings, load_settings
@@ -50,7 +51,7 @@ def _journal_venues(settings: Settings) -> list[str]:
 
 
 def _with_client(venues: tuple[str, ...], options: tuple[str, ...], config_path: Path | None,
-                 journal: Path | None,
+                 journal: JournalTarget | None,
                  work: Callable[[AsyncClient, list[str]], Coroutine[Any, Any, T]]
                  ) -> tuple[T, dict[str, str]]:
     """Open a client over the chosen venues and run ``work`` on the ones that could be
@@ -96,7 +97,7 @@ def _price(value: Decimal | None) -> str:
 @_venue_choice
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
 def account_command(venues: tuple[str, ...], options: tuple[str, ...],
-                    config_path: Path | None, journal: Path | None, as_json: bool) -> None:
+                    config_path: Path | None, journal: JournalTarget | None, as_json: bool) -> None:
     """Cash, buying power and positions as each venue reports them.
 
     Connects to each venue (recovering its open orders first, as every command that talks
@@ -139,7 +140,7 @@ def _print_accounts(accounts: dict[str, Account]) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def positions_command(venues: tuple[str, ...], options: tuple[str, ...],
                       symbols: tuple[str, ...], config_path: Path | None,
-                      journal: Path | None, as_json: bool) -> None:
+                      journal: JournalTarget | None, as_json: bool) -> None:
     """Positions and P&L from the journal's fills, compared with each venue's.
 
     Each symbol's quantity, average cost (fees included), realized P&L and unrealized P&L
@@ -212,7 +213,7 @@ def print_positions(lines: Sequence[PositionLine], title: str = "positions") -> 
 @journal_options
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def fills_command(venues: tuple[str, ...], symbol: str | None, since: str | None,
-                  config_path: Path | None, journal: Path | None, as_json: bool) -> None:
+                  config_path: Path | None, journal: JournalTarget | None, as_json: bool) -> None:
     """List the executions the journal holds, oldest first (each once).
 
     Reads the journal only (it never contacts a venue) and works while another venuekit

@@ -17,6 +17,7 @@ from rich.text import Text
 
 from ..decimals import plain, plain_quantity
 from ..errors import VenueKitError
+from ..journal.target import JournalTarget
 from ..rebalance import (
     ItemReport,
     ItemStatus,
@@ -60,7 +61,7 @@ _STYLE = {"completed": "green", "held": "dim", "priced": "cyan", "incomplete": "
 def rebalance_command(plan_path: Path | None, dry_run: bool, strategy: str, timeout: float,
                       environment: str | None, again: bool, venue: str,
                       options: tuple[str, ...],
-                      config_path: Path | None, journal: Path | None, as_json: bool,
+                      config_path: Path | None, journal: JournalTarget | None, as_json: bool,
                       report_path: Path | None, schema: bool) -> None:
     """Execute the rebalance PLAN (JSON, or YAML with PyYAML): sells, then buys.
 

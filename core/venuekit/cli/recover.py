@@ -12,6 +12,7 @@ from rich.table import Table
 
 from ..cancelling import CancelOutcome
 from ..errors import VenueKitError
+from ..journal.target import JournalTarget
 from ..recovery import RecoveryReport
 from .config import resolve, venue_options
 from .output import console, emit_json
@@ -41,7 +42,7 @@ class _Recovered:
 @venue_options
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def recover_command(cancel_working: bool, venue: str, options: tuple[str, ...],
-                    config_path: Path | None, journal: Path | None, as_json: bool) -> None:
+                    config_path: Path | None, journal: JournalTarget | None, as_json: bool) -> None:
     """Reconcile every open order in the journal with the venue.
 
     Orders the journal holds as not final are looked up at the venue; their fills and

@@ -13,6 +13,7 @@ from rich.table import Table
 from ..decimals import plain, plain_quantity
 from ..errors import Code, VenueKitError, error
 from ..journal.runs import Run, RunState
+from ..journal.target import JournalTarget
 from ..model import ZERO
 from ..runs.book import ItemProgress, RunBook
 from ..settings import load_settings
@@ -57,7 +58,7 @@ def _item_detail(progress: ItemProgress) -> dict[str, Any]:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.pass_context
 def runs_command(ctx: click.Context, states: tuple[str, ...], venue: str | None, limit: int,
-                 config_path: Path | None, journal: Path | None, as_json: bool) -> None:
+                 config_path: Path | None, journal: JournalTarget | None, as_json: bool) -> None:
     """List the journaled runs, newest first.
 
     A run is one job of several orders: a rebalance plan, or one `venuekit order`. A run

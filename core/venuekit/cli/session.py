@@ -23,7 +23,6 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Coroutine, Mapping, Sequence
-from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import click
@@ -32,7 +31,8 @@ from rich.markup import escape
 from ..client import AsyncClient
 from ..engine import Engine
 from ..errors import Category, VenueKitError
-from ..journal.sqlite import SQLiteJournal
+from ..journal import base as journal_base
+from ..journal import target as journal_target
 from .output import emit_json, error_console
 
 T = TypeVar("T")
@@ -49,8 +49,10 @@ def exit_code_for_signal(signum: int) -> int:
     return 128 + signum
 
 
-def open_journal(path: Path, *, readonly: bool = False) -> SQLiteJournal:
-    return SQLiteJournal(path, readonly=readonly)
+def open_journal(place: journal_target.JournalTarget, *,
+                 readonly: bool = False) -> journal_base.Journal:
+    """The journal file or PostgreSQL URL ``place`` (see :func:`venuekit.journal.open_journal`)."""
+    return journal_target.open_journal(place, readonly=readonly)
 
 
 _INPUT_ERRORS = {Category.VALIDATION, Category.CONFIGURATION, Category.AUTHORIZATION}
@@ -108,7 +110,7 @@ class Interrupts:
     def __init__(self) -> None:
         self.signal: int | None = None
         self._engines: list[Engine] = []
-        self._journals: list[SQLiteJournal] = []
+        self._journals: list[journal_base.Journal] = []
         self._halts: list[asyncio.Task[Any]] = []
         self._main: asyncio.Task[Any] | None = None
 
@@ -137,7 +139,7 @@ class Interrupts:
                 self.watch(status.engine)
         return client
 
-    def keep(self, journal: SQLiteJournal) -> SQLiteJournal:
+    def keep(self, journal: journal_base.Journal) -> journal_base.Journal:
         """Commit ``journal``'s pending events before a second interrupt exits."""
         self._journals.append(journal)
         return journal

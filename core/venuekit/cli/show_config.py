@@ -16,6 +16,7 @@ from rich.table import Table
 
 from .. import environment as env_vars
 from ..errors import VenueKitError
+from ..journal.target import JournalTarget
 from ..plugins import PluginHost, default_host
 from ..secrets import masked
 from ..settings import CONFIG_FILE, JOURNAL_ENV, Settings, load_settings, unknown_venues
@@ -40,7 +41,7 @@ _JOURNAL_FROM = {"given": "--journal", "environment": JOURNAL_ENV, "config file"
               help="Show the validation rules with [validation.NAME] applied "
                    "(default: $VENUEKIT_ENV).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
-def config_command(config_path: Path | None, journal: Path | None, venues: tuple[str, ...],
+def config_command(config_path: Path | None, journal: JournalTarget | None, venues: tuple[str, ...],
                    options: tuple[str, ...], environment: str | None, as_json: bool) -> None:
     """Show the effective configuration: the config file, the journal, the venue state
     directory, each venue's options, the validation rules and the environment, each value

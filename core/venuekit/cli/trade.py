@@ -14,6 +14,7 @@ from rich.text import Text
 
 from ..decimals import plain, plain_quantity
 from ..errors import VenueKitError
+from ..journal.target import JournalTarget
 from ..model import OrderRequest, OrderType, Quote, Side
 from ..runs.single import OrderRun
 from ..strategies import STRATEGIES, ExecutionResult, strategy_for
@@ -43,7 +44,7 @@ def decimal_option(_ctx: click.Context, _param: click.Parameter, value: str | No
 @venue_options
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def quote_command(symbol: str, venue: str, options: tuple[str, ...], config_path: Path | None,
-                  journal: Path | None, as_json: bool) -> None:
+                  journal: JournalTarget | None, as_json: bool) -> None:
     """Print the latest quote for SYMBOL."""
     try:
         chosen = resolve(venue, options, config_path, journal)
@@ -90,7 +91,7 @@ def quote_command(symbol: str, venue: str, options: tuple[str, ...], config_path
 def order_command(side: str, symbol: str, quantity: Decimal, limit_price: Decimal | None,
                   strategy: str | None, timeout: float, again: bool, skip_checks: bool,
                   environment: str | None, venue: str, options: tuple[str, ...],
-                  config_path: Path | None, journal: Path | None, as_json: bool) -> None:
+                  config_path: Path | None, journal: JournalTarget | None, as_json: bool) -> None:
     """Execute one order: SIDE (buy or sell) QUANTITY of SYMBOL.
 
     The order is a journaled run: it is written to the journal before it is sent, and if

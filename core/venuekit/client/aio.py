@@ -33,7 +33,9 @@ from typing import Any, Self
 from ..cancelling import CancelOutcome, CancelReport, as_found, cancel_orders, choose
 from ..engine import Bracket, Engine
 from ..errors import Code, VenueKitError, error
-from ..journal.sqlite import SQLiteJournal
+from ..journal.base import Journal
+from ..journal.postgres import PostgresJournal
+from ..journal.target import JournalURL, open_journal
 from ..model import Account, BracketRequest, Fill, Order, OrderRequest, Quote, Side
 from ..outcome import OutcomePolicy
 from ..plugins import PluginHost, default_host
@@ -90,7 +92,7 @@ class AsyncClient:
     holds where a venue emulates them (see docs/order-types.md).
     """
 
-    def __init__(self, *venues: str | Venue, journal: PathLike | None = None,
+    def __init__(self, *venues: str | Venue, journal: PathLike | JournalURL | None = None,
                  config: PathLike | None = None,
                  venue_options: Mapping[str, Mapping[str, Any]] | None = None,
                  host: PluginHost | None = None, policy: OutcomePolicy | None = None,
@@ -112,7 +114,7 @@ class AsyncClient:
         self._rules = rules
         self._trigger_interval = trigger_interval
         self.settings: Settings | None = settings
-        self.journal: SQLiteJournal | None = None
+        self.journal: Journal | None = None
         self._venues: dict[str, VenueStatus] = {name: VenueStatus(name) for name in names}
         self._feed: EventFeed | None = None
         self._following: set[asyncio.Task[Order]] = set()
@@ -136,9 +138,10 @@ class AsyncClient:
                                           journal=self._journal_path)
         host = self._host or default_host()
         self._host = host
-        self.journal = SQLiteJournal(self.settings.journal)
+        self.journal = open_journal(self.settings.journal)
         self._feed = EventFeed(host)
         try:
+            self._adopt()
             await asyncio.gather(*(self._start(status) for status in self._venues.values()))
         except BaseException:  # cancelled (an interrupt) or worse: leave nothing open
             await self.close()
@@ -147,6 +150,16 @@ class AsyncClient:
                                        "refused": self.refused_venues,
                                        "journal": str(self.settings.journal)})
         return self
+
+    def _adopt(self) -> None:
+        """A shared journal: take over the open orders, on this client's venues, of writers
+        that are gone, so that each venue's recovery (next) reconciles them with ours."""
+        if isinstance(self.journal, PostgresJournal):
+            adopted = self.journal.adopt(self._venues)
+            if adopted:
+                log.warning("orders adopted from writers that are gone",
+                            extra={"venues": list(self._venues), "orders": adopted,
+                                   "writer_id": self.journal.writer_id})
 
     async def _start(self, status: VenueStatus) -> None:
         assert self.settings is not None and self.journal is not None
@@ -236,7 +249,7 @@ class AsyncClient:
                         f"{', '.join(self._venues)})")
         return venue
 
-    def _book(self) -> SQLiteJournal:
+    def _book(self) -> Journal:
         if self.journal is None:
             raise error(Code.INVALID_CONFIG, "the client is not open: use `async with` or "
                         "await open()")

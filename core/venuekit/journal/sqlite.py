@@ -8,8 +8,8 @@ Its parts:
 * :mod:`.sqlite_file`: telling a journal file from anything else, creating and opening
   (and upgrading) one, before anything is written to it;
 * :mod:`.sqlite_schema`: the schema and its migrations;
-* :mod:`.sqlite_writes` and :mod:`.sqlite_reads`: the SQL that writes and reads orders,
-  events and fills; :mod:`.sqlite_runs`: the same for runs;
+* :mod:`.writes` and :mod:`.reads`: the SQL that writes and reads orders,
+  events and fills; :mod:`.run_rows`: the same for runs;
 * :mod:`.rows`: the format of every row, shared with any other table-based backend.
 
 Nothing else may have the file open for writing (see :mod:`venuekit.journal._lock`), else
@@ -43,7 +43,7 @@ from typing import Any, BinaryIO, Literal, TypeVar
 
 from ..decimals import plain
 from ..errors import Code, JournalError, error
-from ..lifecycle import EventKind, restatements
+from ..lifecycle import EventKind
 from ..model import (
     BracketRequest,
     Fill,
@@ -54,7 +54,7 @@ from ..model import (
     OrderType,
     utcnow,
 )
-from . import sqlite_file, sqlite_reads, sqlite_runs
+from . import reads, run_rows, sqlite_file
 from ._lock import lock_journal
 from ._time import as_utc, to_micros
 from .base import Journal
@@ -62,7 +62,7 @@ from .ids import ClientIdRules
 from .rows import bracket_column, execution_columns, trigger_column
 from .runs import Run, RunItem, RunKind, RunLink, RunState
 from .sqlite_transactions import Transactions
-from .sqlite_writes import (
+from .writes import (
     INSERT_FILL,
     INSERT_HELD_EVENTS,
     INSERT_HELD_ORDER,
@@ -72,6 +72,7 @@ from .sqlite_writes import (
     INSERT_SUBMITTED_ORDER,
     Row,
     WriteQueue,
+    restate,
 )
 
 __all__ = ["ENV_VAR", "NEW_EVENT", "Durability", "SQLiteJournal", "default_journal_path"]
@@ -323,7 +324,7 @@ class SQLiteJournal(Transactions, Journal):
         return recorded
 
     def append_behind(self, order: Order, event: OrderEvent) -> bool:
-        """Queue ``event``'s writes for the next commit (see :mod:`.sqlite_writes`).
+        """Queue ``event``'s writes for the next commit (see :mod:`.writes`).
 
         Only its execution, if it carries one, is stored at once, to say whether it is
         new. An order the journal does not hold, or an event it already has, is found
@@ -357,19 +358,8 @@ class SQLiteJournal(Transactions, Journal):
         text, args = INSERT_FILL.bind((order.venue, order.id, *execution))
         recorded = bool(self._write(text, args).rowcount == 1)
         if data:
-            self._restate(order, fill, data)
+            restate(self._cursor, order.venue, fill, data)
         return recorded
-
-    def _restate(self, order: Order, fill: Fill, data: dict[str, str]) -> None:
-        """Record in the ledger of executions the inferred fills ``fill`` restated."""
-        for trade_id, quantity in restatements(data):
-            key = (order.venue, fill.symbol, fill.side.value, trade_id)
-            row = self._write("SELECT restated FROM fills WHERE venue = ? AND symbol = ? "
-                              "AND side = ? AND trade_id = ?", key).fetchone()
-            if row is not None:
-                self._write("UPDATE fills SET restated = ? WHERE venue = ? AND symbol = ? "
-                            "AND side = ? AND trade_id = ?",
-                            (str(Decimal(row[0]) + quantity), *key))
 
     def _report_duplicate(self, order: Order, fill: Fill) -> None:
         try:
@@ -431,7 +421,7 @@ class SQLiteJournal(Transactions, Journal):
                limit: int | None = None, run_id: str | None = None) -> list[Order]:
         if limit is not None and limit < 0:
             raise ValueError(f"limit must not be negative, got {limit}")
-        where = (sqlite_reads.Where().among("state", _values(state, OrderState))
+        where = (reads.Where().among("state", _values(state, OrderState))
                  .equals("symbol", symbol).equals("venue", venue).equals("run_id", run_id)
                  .compare("created_at", ">=", None if since is None else to_micros(since))
                  .compare("created_at", "<", None if until is None else to_micros(until)))
@@ -458,13 +448,13 @@ class SQLiteJournal(Transactions, Journal):
         return ids
 
     def fills(self, *, venue: str | None = None, symbol: str | None = None) -> list[Fill]:
-        where = sqlite_reads.Where().equals("venue", venue).equals("symbol", symbol)
+        where = reads.Where().equals("venue", venue).equals("symbol", symbol)
         try:
             with self._snapshot() as conn:
-                return sqlite_reads.select_fills(conn, where.text, where.params)
+                return reads.select_fills(conn, where.text, where.params)
         except sqlite3.Error as exc:
             raise self._sqlite_error("read fills", exc) from exc
-        except sqlite_reads.Unreadable as exc:
+        except reads.Unreadable as exc:
             raise self._error(Code.JOURNAL_CORRUPT, str(exc), exc.__cause__) from exc
 
     def _select(self, where: str, params: Sequence[Any], *, newest_first: bool = False,
@@ -472,11 +462,11 @@ class SQLiteJournal(Transactions, Journal):
         """Orders matching ``where`` with their histories, read from one snapshot."""
         try:
             with self._snapshot() as conn:
-                return sqlite_reads.select_orders(conn, where, params,
+                return reads.select_orders(conn, where, params,
                                                   newest_first=newest_first, limit=limit)
         except sqlite3.Error as exc:
             raise self._sqlite_error("read orders", exc) from exc
-        except sqlite_reads.Unreadable as exc:
+        except reads.Unreadable as exc:
             raise self._error(Code.JOURNAL_CORRUPT, str(exc), exc.__cause__,
                               order_id=exc.order_id) from exc
 
@@ -490,7 +480,7 @@ class SQLiteJournal(Transactions, Journal):
                   strategy=strategy, state=RunState.RUNNING, created_at=now, updated_at=now,
                   items=list(items), correlation_id=correlation_id, owner=owner)
         with self._atomic("create the run", venue=venue) as cursor:
-            sqlite_runs.insert_run(cursor, seq, run)
+            run_rows.insert_run(cursor, seq, run)
         self._next_run_seq = seq + 1
         return run
 
@@ -500,13 +490,13 @@ class SQLiteJournal(Transactions, Journal):
         if resumed_by is not None:
             state = RunState.RUNNING
         with self._atomic(f"record run {run_id}", run_id=run_id) as cursor:
-            if not sqlite_runs.update_run(cursor, run_id, utcnow(), state=state, note=note,
+            if not run_rows.update_run(cursor, run_id, utcnow(), state=state, note=note,
                                           clear_note=resumed_by is not None, owner=resumed_by,
                                           resumed=resumed_by is not None):
                 raise error(Code.UNKNOWN_RUN, f"the journal {self.path} has no run "
                             f"{run_id!r}", details={"run_id": run_id})
             if items:
-                sqlite_runs.write_items(cursor, run_id, items)
+                run_rows.write_items(cursor, run_id, items)
 
     def get_run(self, run_id: str) -> Run | None:
         found = self._select_runs("id = ?", (run_id,), None)
@@ -517,7 +507,7 @@ class SQLiteJournal(Transactions, Journal):
              limit: int | None = None) -> list[Run]:
         if limit is not None and limit < 0:
             raise ValueError(f"limit must not be negative, got {limit}")
-        where = (sqlite_reads.Where().equals("venue", venue).equals("plan_hash", plan_hash)
+        where = (reads.Where().equals("venue", venue).equals("plan_hash", plan_hash)
                  .equals("kind", None if kind is None else RunKind(kind).value)
                  .among("state", _values(state, RunState)))
         if where.nothing:
@@ -527,7 +517,7 @@ class SQLiteJournal(Transactions, Journal):
     def _select_runs(self, where: str, params: Sequence[Any], limit: int | None) -> list[Run]:
         try:
             with self._snapshot() as conn:
-                return sqlite_runs.select_runs(conn, where, params, limit)
+                return run_rows.select_runs(conn, where, params, limit)
         except sqlite3.Error as exc:
             raise self._sqlite_error("read runs", exc) from exc
         except (ValueError, ArithmeticError, TypeError) as exc:

@@ -4,7 +4,7 @@
 decides what is committed when; the journal says what is written. Every journal call is
 atomic on its own: a transaction it commits, or a savepoint inside one already open (a
 batch, or the transaction that holds events written behind). Events written behind wait,
-executed or queued (:class:`~.sqlite_writes.WriteQueue`), in an open transaction until the
+executed or queued (:class:`~.writes.WriteQueue`), in an open transaction until the
 next durable call, :meth:`Transactions.flush`, a batch's end or a read commits or runs them:
 commits keep their order, so the durable journal is always a prefix of what happened.
 """
@@ -20,7 +20,7 @@ from typing import Any, NoReturn
 
 from ..errors import Code, ErrorCode, JournalError, error
 from . import sqlite_file
-from .sqlite_writes import WriteQueue
+from .writes import WriteQueue
 
 __all__ = ["Transactions"]
 

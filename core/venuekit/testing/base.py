@@ -22,7 +22,7 @@ from typing import Any, ClassVar, TypeVar
 import pytest
 
 from ..engine import Engine
-from ..journal.sqlite import SQLiteJournal
+from ..journal.target import open_journal
 from ..model import Instrument, OrderRequest, OrderSnapshot, OrderType, Side, TimeInForce
 from ..outcome import OutcomePolicy
 from ..plugins import PluginHost
@@ -210,7 +210,7 @@ class KitSession:
         The venue is already connected and stays open after the engine stops (the kit
         closes it), so the engine is started without connecting it again.
         """
-        journal = SQLiteJournal(self.workdir / f"journal-{uuid.uuid4().hex[:8]}.sqlite3")
+        journal = open_journal(self.workdir / f"journal-{uuid.uuid4().hex[:8]}.sqlite3")
         options.setdefault("settlement", self.suite.settlement)
         options.setdefault("policy", OutcomePolicy(resolve_timeout=self.suite.timeout / 2))
         engine = Engine(self.venue, journal, host=PluginHost(load_entry_points=False),

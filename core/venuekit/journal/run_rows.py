@@ -7,7 +7,6 @@ integer microseconds, as everywhere in the journal.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -16,6 +15,7 @@ from typing import Any
 from ..decimals import plain
 from ._time import from_micros, to_micros
 from .runs import Run, RunItem, RunKind, RunState
+from .sql import Cursor
 
 __all__ = ["insert_run", "select_runs", "update_run", "write_items"]
 
@@ -32,7 +32,7 @@ def _decimal(value: str | None) -> Decimal | None:
     return None if value is None else Decimal(value)
 
 
-def insert_run(cursor: sqlite3.Cursor, seq: int, run: Run) -> None:
+def insert_run(cursor: Cursor, seq: int, run: Run) -> None:
     cursor.execute(
         "INSERT INTO runs (seq, id, kind, venue, plan_hash, strategy, correlation_id, state, "
         "note, owner, sessions, created_at, updated_at) "
@@ -50,7 +50,7 @@ def _item_columns(item: RunItem) -> tuple[Any, ...]:
             _text(item.limit_price), _text(item.target), item.status, item.note)
 
 
-def update_run(cursor: sqlite3.Cursor, run_id: str, at: datetime, *,
+def update_run(cursor: Cursor, run_id: str, at: datetime, *,
                state: RunState | None, note: str | None, clear_note: bool,
                owner: str | None, resumed: bool) -> bool:
     """Update the run's row; False when the journal has no such run."""
@@ -74,7 +74,7 @@ def update_run(cursor: sqlite3.Cursor, run_id: str, at: datetime, *,
     return bool(updated.rowcount == 1)
 
 
-def write_items(cursor: sqlite3.Cursor, run_id: str, items: Iterable[RunItem]) -> int:
+def write_items(cursor: Cursor, run_id: str, items: Iterable[RunItem]) -> int:
     """Store the target, status and note of ``items`` (a target once stored is kept: an
     item without one leaves it as it is); returns how many rows changed."""
     changed = cursor.executemany(
@@ -84,7 +84,7 @@ def write_items(cursor: sqlite3.Cursor, run_id: str, items: Iterable[RunItem]) -
     return int(changed.rowcount)
 
 
-def select_runs(conn: sqlite3.Connection, where: str, params: Sequence[Any],
+def select_runs(conn: Cursor, where: str, params: Sequence[Any],
                 limit: int | None) -> list[Run]:
     """Runs matching ``where``, newest first, with their items (one snapshot: the caller's
     transaction, or one opened here)."""

@@ -8,14 +8,21 @@ orders and fills through :mod:`venuekit.journal.rows`; a row that cannot be rebu
 
 from __future__ import annotations
 
-import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
 from ..model import Fill, Order
-from .rows import EVENT_COLUMNS, FILL_COLUMNS, ORDER_COLUMNS, fill_from_columns, order_from_row
+from .rows import (
+    EVENT_COLUMNS,
+    FILL_COLUMNS,
+    ORDER_COLUMNS,
+    Record,
+    fill_from_columns,
+    order_from_row,
+)
+from .sql import Cursor
 
 __all__ = ["Unreadable", "Where", "select_fills", "select_orders"]
 
@@ -51,7 +58,7 @@ class Where:
 
     @property
     def text(self) -> str:
-        return " AND ".join(self.clauses) or "1"
+        return " AND ".join(self.clauses) or "TRUE"
 
 
 class Unreadable(Exception):
@@ -62,11 +69,13 @@ class Unreadable(Exception):
         self.order_id = order_id
 
 
-def select_orders(conn: sqlite3.Connection, where: str, params: Sequence[Any], *,
-                  newest_first: bool = False, limit: int | None = None) -> list[Order]:
+def select_orders(conn: Cursor, where: str, params: Sequence[Any], *,
+                  newest_first: bool = False, limit: int | None = None,
+                  order: Sequence[str] = ("seq",)) -> list[Order]:
     """Orders matching ``where`` with their histories (two queries: run them in one
-    snapshot)."""
-    order_by = f"ORDER BY seq {'DESC' if newest_first else 'ASC'}"
+    snapshot), sorted on the ``order`` columns (the creation order)."""
+    direction = "DESC" if newest_first else "ASC"
+    order_by = "ORDER BY " + ", ".join(f"{column} {direction}" for column in order)
     if limit is not None:
         order_by += f" LIMIT {int(limit)}"
     chosen = f"SELECT id FROM orders WHERE {where} {order_by}"
@@ -75,7 +84,7 @@ def select_orders(conn: sqlite3.Connection, where: str, params: Sequence[Any], *
     events = conn.execute(
         f"SELECT {EVENT_COLUMNS} FROM events WHERE order_id IN ({chosen}) "
         "ORDER BY order_id, seq", params).fetchall() if rows else []
-    history: defaultdict[str, list[sqlite3.Row]] = defaultdict(list)
+    history: defaultdict[str, list[Record]] = defaultdict(list)
     for event in events:
         history[event["order_id"]].append(event)
     orders: list[Order] = []
@@ -87,7 +96,7 @@ def select_orders(conn: sqlite3.Connection, where: str, params: Sequence[Any], *
     return orders
 
 
-def select_fills(conn: sqlite3.Connection, where: str, params: Sequence[Any]) -> list[Fill]:
+def select_fills(conn: Cursor, where: str, params: Sequence[Any]) -> list[Fill]:
     """Every execution of the ledger matching ``where``, in execution-time order; an
     inferred fill with only its part that no venue execution restated, and none when
     nothing is left."""

@@ -14,12 +14,15 @@ import json
 import logging
 import sqlite3
 from collections.abc import Callable, Iterable
+from decimal import Decimal
 from typing import Any
 
 from ..decimals import plain as digits
-from ..model import Order, OrderEvent, OrderState
+from ..lifecycle import restatements
+from ..model import Fill, Order, OrderEvent, OrderState
 from ._time import to_micros
 from .rows import EVENT_COLUMNS, execution_columns
+from .sql import Cursor, Result
 
 __all__ = [
     "INSERT_EVENT",
@@ -30,14 +33,17 @@ __all__ = [
     "INSERT_ORDER",
     "INSERT_SUBMITTED_EVENTS",
     "INSERT_SUBMITTED_ORDER",
+    "UNFENCED",
+    "Fence",
     "Row",
     "Statement",
     "WriteQueue",
+    "restate",
 ]
 
 log = logging.getLogger("venuekit.journal")
 
-Execute = Callable[..., sqlite3.Cursor]
+Execute = Callable[..., Result]
 
 
 class Statement:
@@ -127,10 +133,40 @@ _SET_ORDER = (
 # Three forms so that closed_at (and with it the open-orders index) is written only when
 # the order closes: an open order stays open, a closing order keeps its first closing
 # time, and the third form reopens a closed order should that ever be asked.
-UPDATE_OPEN = Statement(f"{_SET_ORDER} WHERE id = ? AND closed_at IS NULL")
-UPDATE_CLOSED = Statement(f"{_SET_ORDER}, closed_at = coalesce(closed_at, ?) WHERE id = ?")
-UPDATE_REOPEN = Statement(f"{_SET_ORDER}, closed_at = NULL WHERE id = ?")
-SET_VENUE_ORDER_ID = "UPDATE orders SET venue_order_id = ? WHERE id = ?"
+
+
+class Fence:
+    """The statements that change an order's row, with ``clause`` (and its ``args``) added
+    to their WHERE: a backend shared by several writers refuses there an order this
+    writer does not own (:class:`venuekit.journal.postgres.PostgresJournal`)."""
+
+    __slots__ = ("args", "closed", "open", "reopen", "venue_id")
+
+    def __init__(self, clause: str = "", args: tuple[Any, ...] = ()) -> None:
+        self.args = args
+        self.open = Statement(f"{_SET_ORDER} WHERE id = ? AND closed_at IS NULL{clause}")
+        self.closed = Statement(f"{_SET_ORDER}, closed_at = coalesce(closed_at, ?) "
+                                f"WHERE id = ?{clause}")
+        self.reopen = Statement(f"{_SET_ORDER}, closed_at = NULL WHERE id = ?{clause}")
+        self.venue_id = f"UPDATE orders SET venue_order_id = ? WHERE id = ?{clause}"
+
+
+UNFENCED = Fence()
+"""One writer owns the whole journal (SQLite): no clause."""
+SET_VENUE_ORDER_ID = UNFENCED.venue_id
+
+def restate(cursor: Cursor, venue: str, fill: Fill, data: dict[str, str]) -> None:
+    """Record in the ledger of executions the inferred fills that ``fill`` restated (its
+    event's ``data`` names them, see :func:`venuekit.lifecycle.restatements`)."""
+    for trade_id, quantity in restatements(data):
+        key = (venue, fill.symbol, fill.side.value, trade_id)
+        row = cursor.execute("SELECT restated FROM fills WHERE venue = ? AND symbol = ? "
+                             "AND side = ? AND trade_id = ?", key).fetchone()
+        if row is not None:
+            cursor.execute("UPDATE fills SET restated = ? WHERE venue = ? AND symbol = ? "
+                           "AND side = ? AND trade_id = ?",
+                           (str(Decimal(row[0]) + quantity), *key))
+
 
 def _json(data: dict[str, str] | None) -> str | None:
     return None if data is None else json.dumps(data, sort_keys=True)
@@ -143,10 +179,12 @@ class Row:
     """What one event writes: its event row and, unless it was written with the order (its
     NEW event, and the SUBMIT of an order created as sent), the order's totals after it."""
 
-    __slots__ = ("at", "event", "order_id", "terminal", "totals")
+    __slots__ = ("at", "event", "fence", "order_id", "terminal", "totals")
 
     def __init__(self, order_id: str, at: int, event: tuple[str, tuple[Any, ...]],
-                 totals: tuple[Any, ...] | None = None, terminal: bool = False) -> None:
+                 totals: tuple[Any, ...] | None = None, terminal: bool = False,
+                 fence: Fence = UNFENCED) -> None:
+        self.fence = fence
         self.order_id = order_id
         self.at = at
         self.event = event
@@ -155,7 +193,7 @@ class Row:
 
     @classmethod
     def of(cls, order: Order, event: OrderEvent,
-           execution: tuple[Any, ...] | None = None) -> Row:
+           execution: tuple[Any, ...] | None = None, fence: Fence = UNFENCED) -> Row:
         """The writes of ``event``; ``execution`` is its fill's :func:`execution_columns`
         when the caller has them already."""
         # Enum members give their value through ``_value_``, without the descriptor.
@@ -186,17 +224,19 @@ class Row:
                 statement = INSERT_PLAIN_FILL_EVENT.bind(head + execution)
             else:
                 statement = INSERT_FILL_EVENT.bind((*head, reason, _json(data), *execution))
-        return cls(order_id, at, statement, totals, state in _TERMINAL)
+        return cls(order_id, at, statement, totals, state in _TERMINAL, fence)
 
     def update(self, closed_at: int | None = None, *,
                reopen: bool = False) -> tuple[str, tuple[Any, ...]]:
         """The UPDATE of the order's row: closed at ``closed_at`` (this event's time by
         default) if terminal, else kept open, or reopened (``reopen``) if it was closed."""
         assert self.totals is not None
+        fence = self.fence
         if self.terminal:
-            return UPDATE_CLOSED.bind((*self.totals, closed_at or self.at, self.order_id))
-        statement = UPDATE_REOPEN if reopen else UPDATE_OPEN
-        return statement.bind((*self.totals, self.order_id))
+            return fence.closed.bind((*self.totals, closed_at or self.at, self.order_id,
+                                      *fence.args))
+        statement = fence.reopen if reopen else fence.open
+        return statement.bind((*self.totals, self.order_id, *fence.args))
 
     def write(self, execute: Execute) -> bool:
         """Write it now; False when the journal has no such order (nothing written)."""
@@ -215,9 +255,14 @@ class Row:
 class WriteQueue:
     """Rows written behind, in the order they were appended, until :meth:`write`."""
 
-    __slots__ = ("_rows", "_venue_ids", "journal", "refused")
+    __slots__ = ("_rows", "_venue_ids", "errors", "fence", "journal", "refused")
 
-    def __init__(self, journal: str = "") -> None:
+    def __init__(self, journal: str = "", *,
+                 errors: tuple[type[Exception], ...] = (sqlite3.Error,),
+                 fence: Fence = UNFENCED) -> None:
+        self.errors = errors
+        """The database's errors (a bulk write that raises one is retried order by order)."""
+        self.fence = fence
         self.journal = journal
         """The journal's path, named in what is logged."""
         self.refused = 0
@@ -242,13 +287,13 @@ class WriteQueue:
         self._rows.clear()
         self._venue_ids.clear()
 
-    def write(self, cursor: sqlite3.Cursor) -> None:
+    def write(self, cursor: Cursor) -> None:
         """Execute everything queued, inside the caller's transaction, and empty the queue.
 
         The bulk write runs under a savepoint. If it fails, or an order turns out not to be
         in the journal, it is undone and each order's writes are made on their own: those
         that fail are dropped (logged with the reason), the rest are kept. Raises
-        :class:`sqlite3.Error` only when the savepoint itself cannot be undone.
+        the database's error only when the savepoint itself cannot be undone.
         """
         rows, venue_ids = self._rows, self._venue_ids
         if not rows and not venue_ids:
@@ -257,14 +302,15 @@ class WriteQueue:
         execute = cursor.execute
         execute("SAVEPOINT queued")
         try:
-            if _bulk(cursor, rows, venue_ids):
+            if _bulk(cursor, rows, venue_ids, self.fence):
                 execute("RELEASE queued")
                 return
-        except sqlite3.Error:
+        except self.errors:
             pass
         execute("ROLLBACK TO queued")
         try:
-            self.refused += _one_by_one(execute, rows, venue_ids, self.journal)
+            self.refused += _one_by_one(execute, rows, venue_ids, self.journal, self.errors,
+                                        self.fence)
         finally:
             execute("RELEASE queued")
 
@@ -281,7 +327,7 @@ def _grouped(statements: Iterable[tuple[str, tuple[Any, ...]]],
     return groups
 
 
-def _bulk(cursor: sqlite3.Cursor, rows: list[Row], venue_ids: dict[str, str]) -> bool:
+def _bulk(cursor: Cursor, rows: list[Row], venue_ids: dict[str, str], fence: Fence) -> bool:
     """One executemany per statement; False when some order row was not found."""
     latest: dict[str, Row] = {}  # an order's last totals win ...
     closed_at: dict[str, int] = {}  # ... and it keeps its first closing time
@@ -299,17 +345,20 @@ def _bulk(cursor: sqlite3.Cursor, rows: list[Row], venue_ids: dict[str, str]) ->
     if updated != len(latest):
         return False
     if venue_ids:
-        updated = cursor.executemany(SET_VENUE_ORDER_ID, [
-            (venue_id, order_id) for order_id, venue_id in venue_ids.items()]).rowcount
+        updated = cursor.executemany(fence.venue_id, [
+            (venue_id, order_id, *fence.args) for order_id, venue_id in venue_ids.items()]
+        ).rowcount
         return updated == len(venue_ids)
     return True
 
 
 def _one_by_one(execute: Execute, rows: list[Row], venue_ids: dict[str, str],
-                journal: str) -> int:
+                journal: str, errors: tuple[type[Exception], ...],
+                fence: Fence = UNFENCED) -> int:
     """Write each order's rows under a savepoint of its own; returns how many orders' writes
     were refused (dropped, and logged)."""
     refused = 0
+    caught: tuple[type[Exception], ...] = (*errors, LookupError)
     by_order: dict[str, list[Row]] = {}
     for row in rows:
         by_order.setdefault(row.order_id, []).append(row)
@@ -320,10 +369,10 @@ def _one_by_one(execute: Execute, rows: list[Row], venue_ids: dict[str, str],
                 if not row.write(execute):
                     raise LookupError(f"order {order_id} is not in this journal")
             venue_id = venue_ids.get(order_id)
-            if venue_id is not None and execute(SET_VENUE_ORDER_ID,
-                                                (venue_id, order_id)).rowcount != 1:
+            if venue_id is not None and execute(fence.venue_id, (venue_id, order_id,
+                                                                 *fence.args)).rowcount != 1:
                 raise LookupError(f"order {order_id} is not in this journal")
-        except (sqlite3.Error, LookupError) as exc:
+        except caught as exc:
             execute("ROLLBACK TO queued_order")
             refused += 1
             log.error("events written behind were not recorded",

@@ -1,0 +1,217 @@
+"""Writers of the PostgreSQL journal: registering, the lease, fencing and takeover.
+
+Each journal opened for writing is a *writer*: a ``writers`` row (host, pid, the backends of
+its two connections, venues, heartbeat, epoch, live). It holds a lease:
+
+* a session advisory lock ``(LOCK_NAMESPACE, writer id)`` on a dedicated connection, which
+  the server frees when that session ends (the process died: measured 6-14 ms after
+  ``kill -9``);
+* a heartbeat thread on that connection, every ``lease / 3`` seconds, which also notices
+  when the writer was fenced.
+
+Every write checks the writer's standing in its own statement (:data:`FENCE`, or a
+``FOR SHARE`` lock on the writer's row in a create), so a writer that lost its lease is
+refused by the database, not by its own good behaviour. A takeover (:func:`adopt`) runs in
+one transaction: it retires the dead writer (``live = false``, ``epoch + 1``) and moves its
+open orders on the adopter's venues, and its unfinished runs there, to the adopter. Orders
+of dead writers on other venues stay where they are, for a writer serving those venues to
+claim (``FOR UPDATE SKIP LOCKED``: concurrent claimers take disjoint sets).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .postgres_schema import LOCK_NAMESPACE
+
+__all__ = ["FENCE", "Adopted", "Lease", "adopt", "claim_orphans", "register", "retire",
+           "standing"]
+
+log = logging.getLogger("venuekit.journal")
+
+FENCE = " AND owner = ? AND EXISTS (SELECT 1 FROM writers WHERE id = ? AND epoch = ? AND live)"
+"""Added to every update of an order's row: this writer owns it and still stands."""
+
+_TERMINATE_WAIT = 5.0  # seconds to wait for a terminated writer's lock to be freed
+
+
+def register(lease_conn: Any, journal_pid: int, host: str, pid: int,
+             venues: Sequence[str]) -> tuple[int, int]:
+    """Insert this process's writer row and take its lease lock; returns (id, epoch)."""
+    row = lease_conn.execute(
+        "INSERT INTO writers (host, pid, backend_pid, journal_pid, venues) "
+        "VALUES (%s, %s, pg_backend_pid(), %s, %s) RETURNING id, epoch",
+        (host, pid, journal_pid, list(venues))).fetchone()
+    writer_id, epoch = int(row[0]), int(row[1])
+    lease_conn.execute("SELECT pg_advisory_lock(%s, %s)", (LOCK_NAMESPACE, writer_id))
+    return writer_id, epoch
+
+
+def standing(conn: Any, writer_id: int, epoch: int) -> str | None:
+    """None while the writer stands; else why it was fenced."""
+    row = conn.execute("SELECT epoch, live FROM writers WHERE id = %s",
+                       (writer_id,)).fetchone()
+    if row is None:
+        return f"writer {writer_id} is not registered"
+    if row[0] != epoch:
+        return (f"writer {writer_id} was taken over (its epoch is {row[0]}, this process "
+                f"holds {epoch})")
+    if not row[1]:
+        return f"writer {writer_id} was retired"
+    return None
+
+
+def retire(conn: Any, writer_id: int, epoch: int) -> None:
+    """Mark the writer not live (closed cleanly): its open orders become claimable."""
+    conn.execute("UPDATE writers SET live = false, epoch = epoch + 1 "
+                 "WHERE id = %s AND epoch = %s AND live", (writer_id, epoch))
+
+
+class Lease:
+    """The heartbeat thread of one writer (on the lease connection)."""
+
+    def __init__(self, conn: Any, writer_id: int, epoch: int, seconds: float) -> None:
+        self.conn = conn
+        self.writer_id = writer_id
+        self.epoch = epoch
+        self.seconds = seconds
+        self.lost: str | None = None
+        """Why the lease was lost (fenced, or its connection gone); None while held."""
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name=f"venuekit-lease-{writer_id}",
+                                        daemon=True)
+        self._thread.start()
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self.seconds / 3):
+            try:
+                done = self.conn.execute(
+                    "UPDATE writers SET heartbeat_at = now() WHERE id = %s AND epoch = %s "
+                    "AND live", (self.writer_id, self.epoch)).rowcount
+            except Exception as exc:  # the connection is gone: the lock with it
+                self.lost = f"the lease connection was lost ({type(exc).__name__}: {exc})"
+                log.error("journal writer lost its lease",
+                          extra={"writer_id": self.writer_id, "reason": self.lost})
+                return
+            if done != 1:
+                self.lost = standing(self.conn, self.writer_id, self.epoch) or "fenced"
+                log.error("journal writer fenced",
+                          extra={"writer_id": self.writer_id, "reason": self.lost})
+                return
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not threading.current_thread():
+            self._thread.join(timeout=5)
+
+
+@dataclass(frozen=True)
+class Adopted:
+    """What one takeover moved to this writer."""
+
+    writer_id: int
+    host: str
+    pid: int
+    orders: list[str]
+    runs: list[str]
+    terminated: bool
+
+
+def _take_lock(lease_conn: Any, other: int) -> bool:
+    row = lease_conn.execute("SELECT pg_try_advisory_lock(%s, %s)",
+                             (LOCK_NAMESPACE, other)).fetchone()
+    return bool(row[0])
+
+
+def adopt(conn: Any, lease_conn: Any, me: int, epoch: int, venues: Sequence[str],
+          lease_seconds: float) -> list[Adopted]:
+    """Retire every other live writer whose lease is gone, moving its open orders (and
+    unfinished runs) on ``venues`` to ``me``; a writer whose heartbeat is older than the
+    lease but still holds its lock (hung, stopped, cut off) has its backends terminated
+    first. ``conn`` is the journal's connection, outside a transaction."""
+    others = conn.execute(
+        "SELECT id, host, pid, backend_pid, journal_pid, "
+        "extract(epoch FROM now() - heartbeat_at) FROM writers WHERE live AND id <> %s",
+        (me,)).fetchall()
+    adopted: list[Adopted] = []
+    for other, host, pid, backend_pid, journal_pid, age in others:
+        terminated = False
+        if not _take_lock(lease_conn, other):
+            if age is None or float(age) <= lease_seconds:
+                continue  # alive: its lease holds
+            conn.execute("SELECT pg_terminate_backend(p) FROM unnest(%s::int[]) AS p "
+                         "WHERE p <> pg_backend_pid()", ([backend_pid, journal_pid],))
+            terminated = True
+            deadline = time.monotonic() + _TERMINATE_WAIT
+            while not _take_lock(lease_conn, other):
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(0.02)
+            else:
+                deadline = 0.0
+            if deadline:
+                log.warning("journal writer could not be taken over",
+                            extra={"writer_id": other, "host": host, "pid": pid})
+                continue
+        try:
+            moved = _move(conn, me, epoch, other, venues)
+        finally:
+            lease_conn.execute("SELECT pg_advisory_unlock(%s, %s)", (LOCK_NAMESPACE, other))
+        if moved is not None:
+            adopted.append(Adopted(other, host, pid, moved[0], moved[1], terminated))
+    return adopted
+
+
+def _move(conn: Any, me: int, epoch: int, other: int,
+          venues: Sequence[str]) -> tuple[list[str], list[str]] | None:
+    conn.execute("BEGIN")
+    try:
+        mine = conn.execute("SELECT 1 FROM writers WHERE id = %s AND epoch = %s AND live "
+                            "FOR SHARE", (me, epoch)).fetchone()
+        retired = conn.execute("UPDATE writers SET live = false, epoch = epoch + 1 "
+                               "WHERE id = %s AND live", (other,)).rowcount
+        if mine is None or retired != 1:
+            conn.execute("ROLLBACK")
+            return None
+        orders = [r[0] for r in conn.execute(
+            "UPDATE orders SET owner = %s WHERE owner = %s AND closed_at IS NULL "
+            "AND venue = ANY(%s) RETURNING id", (me, other, list(venues))).fetchall()]
+        runs = [r[0] for r in conn.execute(
+            "UPDATE runs SET writer = %s WHERE writer = %s AND state <> 'finished' "
+            "AND venue = ANY(%s) RETURNING id", (me, other, list(venues))).fetchall()]
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return orders, runs
+
+
+def claim_orphans(conn: Any, me: int, epoch: int, venues: Sequence[str],
+                  limit: int = 1000) -> list[str]:
+    """Claim open orders (and unfinished runs) on ``venues`` whose owner is retired; rows
+    another claimer holds are skipped (``SKIP LOCKED``), so concurrent claims are disjoint.
+    ``conn`` is the journal's connection, outside a transaction."""
+    claimed: list[str] = []
+    while True:
+        rows = conn.execute(
+            "UPDATE orders SET owner = %(me)s WHERE seq IN ("
+            "SELECT o.seq FROM orders o JOIN writers w ON w.id = o.owner "
+            "WHERE o.closed_at IS NULL AND NOT w.live AND o.venue = ANY(%(venues)s) "
+            "ORDER BY o.created_at, o.seq LIMIT %(limit)s FOR UPDATE OF o SKIP LOCKED) "
+            "AND EXISTS (SELECT 1 FROM writers WHERE id = %(me)s AND epoch = %(epoch)s "
+            "AND live) RETURNING id",
+            {"me": me, "epoch": epoch, "venues": list(venues), "limit": limit}).fetchall()
+        claimed += [r[0] for r in rows]
+        if len(rows) < limit:
+            break
+    conn.execute(
+        "UPDATE runs SET writer = %(me)s WHERE id IN (SELECT r.id FROM runs r "
+        "JOIN writers w ON w.id = r.writer WHERE r.state <> 'finished' AND NOT w.live "
+        "AND r.venue = ANY(%(venues)s) FOR UPDATE OF r SKIP LOCKED)",
+        {"me": me, "venues": list(venues)})
+    return claimed
