@@ -5,6 +5,8 @@ Alpaca emulator through ``venuekit.Client("alpaca", journal=TARGET)``.
                                                   [--orders N] [--pause S] [--resting K]
     python -m tests.faults.multi_driver rebalance --target T --markers F --base-url U
                                                   --plan P [--strategy S] [--timeout S]
+    python -m tests.faults.multi_driver adopt     --target URL --markers F --base-url U
+                                                  --expect ID[,ID...] [--timeout S]
 
 ``TARGET`` is a journal path (SQLite: one file per process) or a ``postgresql://`` URL (one
 book for every process); ``$VENUEKIT_MULTI_TARGET`` when ``--target`` is not given. The
@@ -19,11 +21,18 @@ test can SIGKILL or SIGSTOP it at a chosen point:
 * ``done``: (trade) order ``i`` ended (``ids``, ``state``);
 * ``fenced``: the journal refused a write with JOURNAL_FENCED (``code``, ``message``); the
   worker stops at once, exit code 3;
+* ``adopted``: (adopt) the orders ``--expect`` names are this writer's now, reconciled with
+  the venue and cancelled (``seconds`` it took from the open, ``tries`` of ``adopt()``);
 * ``finished``: everything ran (``report`` for a rebalance).
 
 ``trade`` cycles through three kinds: a market buy, a limit buy above the ask (fills), and a
 limit buy far below the bid, cancelled after it is acknowledged. The first ``--resting`` of
 the far limits are left working.
+
+``adopt`` is a standby taking over (PostgreSQL only): it opens the client (which adopts what
+it can and recovers), then calls the journal's ``adopt(["alpaca"])`` until the orders
+``--expect`` names are among its own open orders (a writer stopped but still connected keeps
+them until its lease runs out), reconciles them with the venue and cancels them.
 """
 
 from __future__ import annotations
@@ -105,8 +114,9 @@ def _opened(client: venuekit.Client, markers: MarkerFile) -> None:
 
 def trade(client: venuekit.Client, args: argparse.Namespace, markers: MarkerFile) -> None:
     resting = args.resting
+    symbols = args.symbols.split(",")
     for i in range(args.orders):
-        symbol = SYMBOLS[i % len(SYMBOLS)]
+        symbol = symbols[i % len(symbols)]
         markers.write("ready", i=i)
         time.sleep(args.pause)
         kind = i % 3
@@ -141,9 +151,34 @@ def rebalance(client: venuekit.Client, args: argparse.Namespace, markers: Marker
     markers.write("finished", report={"complete": report.complete})
 
 
+def adopt(client: venuekit.Client, args: argparse.Namespace, markers: MarkerFile) -> None:
+    started = time.monotonic()
+    journal = client.aio.journal
+    taker = getattr(journal, "adopt", None)
+    if journal is None or taker is None:
+        raise SystemExit("adopt: this journal cannot adopt orders (PostgreSQL only)")
+    expected = set(args.expect.split(","))
+    tries = 0
+    while True:
+        owned = {order.id for order in journal.open_orders("alpaca")}
+        if expected <= owned:
+            break
+        if time.monotonic() - started > args.timeout:
+            raise SystemExit(f"adopt: {sorted(expected - owned)} not adopted in "
+                             f"{args.timeout} s")
+        tries += 1
+        taker(["alpaca"])
+        time.sleep(0.1)
+    report = client.recover()
+    outcomes = [client.cancel(order_id) for order_id in sorted(expected)]
+    markers.write("adopted", seconds=time.monotonic() - started, tries=tries,
+                  recovery=report.as_dict(), cancelled=[o.as_dict() for o in outcomes])
+    markers.write("finished")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("job", choices=("trade", "rebalance"))
+    parser.add_argument("job", choices=("trade", "rebalance", "adopt"))
     parser.add_argument("--target", default=os.environ.get("VENUEKIT_MULTI_TARGET"))
     parser.add_argument("--markers", type=Path, required=True)
     parser.add_argument("--base-url", required=True)
@@ -153,6 +188,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--plan")
     parser.add_argument("--strategy", default="limit")
     parser.add_argument("--timeout", type=float, default=60.0)
+    parser.add_argument("--expect", default="")
+    parser.add_argument("--symbols", default=",".join(SYMBOLS),
+                        help="(trade) the symbols to cycle through")
     args = parser.parse_args(argv)
     if not args.target:
         parser.error("--target or $VENUEKIT_MULTI_TARGET is required")
@@ -161,7 +199,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with client:
             _opened(client, markers)
-            (trade if args.job == "trade" else rebalance)(client, args, markers)
+            JOBS[args.job](client, args, markers)
     except BaseException as exc:
         found = fenced(exc)
         if found is None:
@@ -172,6 +210,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FENCED
     return 0
 
+
+JOBS = {"trade": trade, "rebalance": rebalance, "adopt": adopt}
 
 if __name__ == "__main__":
     sys.exit(main())
