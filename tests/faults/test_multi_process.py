@@ -47,13 +47,8 @@ from tests.support.multi import (
 
 from .report import emit, machine
 
-# The PostgreSQL journal (issue #20) and its ``postgres_url`` fixture are being built on
-# another branch: remove this mark when they are merged.
-POSTGRES_PENDING = pytest.mark.skip(
-    reason="needs the `postgres_url` fixture and the PostgreSQL journal backend "
-           "(venuekit.journal.open_journal, issue #20), not in this tree yet")
 SQLITE = pytest.param("sqlite", id="sqlite")
-POSTGRES = pytest.param("postgres", id="postgres", marks=POSTGRES_PENDING)
+POSTGRES = pytest.param("postgres", id="postgres")
 
 WORKER_TIMEOUT = 120.0  # one worker, start to exit
 CLI_TIMEOUT = 90.0
