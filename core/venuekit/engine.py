@@ -21,7 +21,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
 from . import exits
-from .errors import Code, OrderNotFound, Outcome, VenueKitError, error
+from .errors import Code, JournalError, OrderNotFound, Outcome, VenueKitError, error
 from .held import HeldOrders
 from .journal.base import Journal
 from .journal.ids import ClientIdRules
@@ -98,6 +98,10 @@ class Engine:
             Code.INVALID_CONFIG, "the engine is not started: call `await engine.start()`")
         self._halted: VenueKitError | None = None
         self._halt_reason: str | None = None
+        # Set once the journal fenced this writer (see _stop_fenced): nothing is sent again.
+        self._fenced: JournalError | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._winding_down: asyncio.Task[None] | None = None
         # The orders recovery found working at start: another session's, which a halt does
         # not cancel (nothing is cancelled unasked); every other open order this engine
         # tracks is one it sent.
@@ -123,6 +127,8 @@ class Engine:
         Trading is refused (every submit raises RECONCILIATION_FAILED naming the orders) if
         any order could not be reconciled; run recovery again once the venue is reachable.
         """
+        self._loop = asyncio.get_running_loop()
+        self.journal.on_fenced(self._journal_fenced)
         await self.venue.connect()
         report = await self.recover()
         # Orders held for another session are not this session's to cancel on a halt.
@@ -175,10 +181,58 @@ class Engine:
         return report
 
     async def close(self) -> None:
+        if self._winding_down is not None:
+            await self._winding_down
         await self.held.stop()
         await self.settlement.stop()
-        self.tracker.flush()
+        if self._fenced is None:  # a fenced writer has nothing it may commit
+            self.tracker.flush()
         await self.venue.close()
+
+    @property
+    def fenced(self) -> JournalError | None:
+        """The JOURNAL_FENCED error once the journal fenced this process's writer (another
+        process took over its orders): the engine has stopped for good. None until then."""
+        return self._fenced
+
+    def _journal_fenced(self, exc: JournalError) -> None:
+        """The journal's fence listener: called once, from whichever thread noticed."""
+        loop = self._loop
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if loop is None or running is loop:
+            self._stop_fenced(exc)
+        elif not loop.is_closed():
+            loop.call_soon_threadsafe(self._stop_fenced, exc)
+
+    def _stop_fenced(self, exc: JournalError) -> None:
+        """Stop for good: the journal fenced this writer, so another process owns (or may
+        own at any moment) its orders. Nothing is sent from now on: no create, cancel,
+        replace or release (the halt of :meth:`halt` cancels working orders; this one
+        cancels nothing, as they are not this process's any more). Every submit, including
+        one waiting to be journaled, and every wait on an order raise ``exc``; the order
+        stream and the held orders' watch stop. A send whose NEW and SUBMIT were committed
+        before the fence may still get its answer; nothing else happens."""
+        if self._fenced is not None:
+            return
+        self._fenced = self._halted = self._refusal = exc
+        self._halt_reason = "the journal fenced this writer"
+        staged, self._staged = self._staged, []
+        for _, created, _ in staged:
+            if not created.done():
+                created.set_exception(exc)
+        self.tracker.stop(exc)
+        log.info("engine stopped: its journal writer is fenced",
+                 extra={"venue": self.venue.name, "code": exc.code.name,
+                        "left_to_the_new_owner": len(self.tracker.open_orders())})
+        if self._loop is not None and not self._loop.is_closed():
+            self._winding_down = self._loop.create_task(self._wind_down())
+
+    async def _wind_down(self) -> None:
+        await self.held.stop(sending_timeout=0)
+        await self.settlement.stop()
 
     @property
     def halted(self) -> str | None:
@@ -198,6 +252,10 @@ class Engine:
         halt began, each as it ended; an order whose cancel failed stays open (logged),
         for recovery to follow. Calling it again cancels what is still working.
         """
+        if self._fenced is not None:
+            log.info("not halting a fenced engine: its orders are another process's now",
+                     extra={"venue": self.venue.name, "reason": reason})
+            return []
         if self._halted is None:
             self._halt_reason = reason
             self._halted = error(Code.INTERRUPTED, f"{reason}: no new order is sent",
@@ -438,8 +496,8 @@ class Engine:
                         created.set_exception(exc)
                         continue
                     done.append((order, created))
-        except Exception as exc:  # the commit failed: nothing of the batch was kept
-            for _, created in done:
+        except Exception as exc:  # the batch failed (to begin or to commit): nothing kept
+            for _, created, _ in staged:
                 if not created.done():
                     created.set_exception(exc)
             return

@@ -213,7 +213,8 @@ class HeldOrders:
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._busy.discard(task)
-        if not task.cancelled() and task.exception() is not None:
+        if not task.cancelled() and task.exception() is not None \
+                and self.tracker.stopped is None:  # fenced: nothing was sent, said once
             log.error("releasing a held order failed",
                       exc_info=task.exception(), extra={"error": repr(task.exception())})
 

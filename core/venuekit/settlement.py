@@ -135,9 +135,13 @@ class StreamFirstReconciler:
             except asyncio.CancelledError:
                 raise
             except VenueKitError as exc:
+                if self.tracker.stopped is not None:
+                    return  # the journal fenced this writer: nothing is followed any more
                 log.warning("order stream lost; polling until it is back",
                             extra={"venue": self.venue.name, **exc.log_fields()})
             except Exception:
+                if self.tracker.stopped is not None:
+                    return
                 log.exception("order stream failed; polling until it is back",
                               extra={"venue": self.venue.name})
             self._connected.clear()
@@ -181,6 +185,8 @@ class StreamFirstReconciler:
         except OrderNotFound:
             log.info("poll found no order yet", extra={"order_id": order.id})
         except VenueKitError as exc:
+            if self.tracker.stopped is not None:
+                raise  # fenced: the caller stops
             log.warning("poll failed", extra={"order_id": order.id, **exc.log_fields()})
 
     async def confirm(self, order: Order) -> None:
@@ -252,6 +258,8 @@ class StreamFirstReconciler:
                 await reconcile_order(self.venue, self.tracker, order,
                                       cancelled_as=cancelled_as)
             except VenueKitError as exc:
+                if self.tracker.stopped is not None:
+                    raise
                 log.warning("cancel confirmation poll failed",
                             extra={"order_id": order.id, **exc.log_fields()})
             interval = min(interval * 2, self.options.poll_max)

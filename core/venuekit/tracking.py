@@ -48,6 +48,7 @@ from .lifecycle import TERMINAL, Applied, EventKind, OrderEventRecord, Result
 from .model import Fill, Order, OrderEvent, OrderState
 
 if TYPE_CHECKING:
+    from .errors import VenueKitError
     from .journal.base import Journal
     from .plugins import PluginHost
 
@@ -100,6 +101,9 @@ class OrderTracker:
         self.cancel_as: dict[str, EventKind] = {}
         # Old order id -> the id of the order replacing it, set before the replace is sent.
         self.replacements: dict[str, str] = {}
+        self.stopped: VenueKitError | None = None
+        """Why the tracker stopped for good (the journal fenced this writer): every wait
+        raises it. None while it runs."""
 
     # registry -----------------------------------------------------------------------
     def hold(self, order: Order) -> None:
@@ -347,9 +351,13 @@ class OrderTracker:
 
     def _flush(self) -> None:
         self._flush_scheduled = False
+        if self.stopped is not None:
+            return
         try:
             self.journal.flush()
         except Exception:
+            if self.stopped is not None:
+                return  # fenced meanwhile: said once, by the journal and the engine
             # The next commit retries; recovery rebuilds what a crash would lose meanwhile.
             log.exception("could not commit the events written behind",
                           extra={"venue": self.venue})
@@ -359,6 +367,15 @@ class OrderTracker:
         self.journal.flush()
 
     # waiting ------------------------------------------------------------------------
+    def stop(self, exc: VenueKitError) -> None:
+        """Stop for good with ``exc``: every wait on an order, now or later, raises it."""
+        self.stopped = exc
+        waiting, self._waiters = self._waiters, {}
+        for waiters in waiting.values():
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_exception(exc)
+
     def version(self, order: Order) -> int:
         """A counter that grows whenever ``order`` changes (for race-free waiting)."""
         return self._versions.get(order.id, 0)
@@ -377,6 +394,8 @@ class OrderTracker:
         Read :meth:`version` before checking the order, then wait with it: a change that
         happens in between is not missed.
         """
+        if self.stopped is not None:
+            raise self.stopped
         if self.version(order) != since:
             return True
         loop = asyncio.get_running_loop()

@@ -343,6 +343,10 @@ class AsyncClient:
         self._following.discard(task)
         if not task.cancelled() and task.exception() is not None:
             exc = task.exception()
+            if isinstance(exc, VenueKitError) and exc.code is Code.JOURNAL_FENCED:
+                # Said once by the journal; the order is another process's now.
+                log.info("stopped following a placed order: the journal writer is fenced")
+                return
             log.error("could not follow a placed order", extra={
                 "error": exc.code.name if isinstance(exc, VenueKitError) else repr(exc)})
 

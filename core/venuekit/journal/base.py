@@ -26,6 +26,9 @@ promises, which the rest of venuekit relies on:
   keeps its :class:`~venuekit.journal.runs.RunLink`, and :meth:`Journal.orders` finds a
   run's orders. Run writes are durable when they return.
 * Errors are :class:`venuekit.errors.JournalError` with a ``JOURNAL_*`` code.
+* A journal shared by several writers may *fence* this one (another process took over its
+  orders): from then on every call raises ``JOURNAL_FENCED``, and the listeners given to
+  :meth:`Journal.on_fenced` are told once, from whichever thread noticed.
 """
 
 from __future__ import annotations
@@ -36,11 +39,16 @@ from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from decimal import Decimal
 from types import TracebackType
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
 from ..model import BracketRequest, Fill, Order, OrderEvent, OrderRequest, OrderState
 from .ids import ClientIdRules
 from .runs import Run, RunItem, RunKind, RunLink, RunState
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from ..errors import JournalError
 
 __all__ = ["Journal"]
 
@@ -204,6 +212,12 @@ class Journal(abc.ABC):
     def fills(self, *, venue: str | None = None, symbol: str | None = None) -> list[Fill]:
         """Every recorded execution (each once), in execution-time order; an inferred fill
         with only its part that no venue execution restated, and none when nothing is left."""
+
+    def on_fenced(self, listener: Callable[[JournalError], None]) -> None:
+        """Call ``listener`` with the JOURNAL_FENCED error once this writer is fenced (at
+        once if it already is). It may be called from any thread. A journal with a single
+        writer (SQLite) is never fenced: the default keeps no listener."""
+        return None
 
     @abc.abstractmethod
     def close(self) -> None:

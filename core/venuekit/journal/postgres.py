@@ -30,7 +30,8 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from collections.abc import Iterable, Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import datetime
 from decimal import Decimal
@@ -174,7 +175,10 @@ class PostgresJournal(Journal):
         self._batch_depth = 0
         self._behind = False
         self._sync_off = False  # the open transaction commits with synchronous_commit=off
-        self._fenced: str | None = None
+        self._fenced: str | None = None  # why this writer is fenced (sticky)
+        self._fence_lock = threading.Lock()
+        self._fence_listeners: list[Callable[[JournalError], None]] = []
+        self._fence_error: JournalError | None = None
         self._seq = 0
         self._seq_end = 0
         self._venues = list(dict.fromkeys(venues))
@@ -211,7 +215,8 @@ class PostgresJournal(Journal):
                     self._lease_conn, backend, socket.gethostname(), os.getpid(),
                     self._venues)
                 self._lease = postgres_writers.Lease(self._lease_conn, self.writer_id,
-                                                     self._epoch, self.lease)
+                                                     self._epoch, self.lease,
+                                                     on_lost=self._declare_fenced)
         except postgres_schema.TooNew as exc:
             raise self._error(Code.JOURNAL_TOO_NEW, f"its schema version {exc} is newer than "
                               f"this venuekit reads ({postgres_schema.latest_version()})"
@@ -245,23 +250,72 @@ class PostgresJournal(Journal):
         return exc
 
     def _db_error(self, what: str, exc: Exception, **details: Any) -> JournalError:
+        if self._connection_gone():
+            # A writer whose session is gone cannot prove it still owns its orders (a
+            # takeover terminates the sessions of the writer it retires): it is fenced.
+            return self._fenced_error(f"the journal's connection was lost while trying to "
+                                      f"{what} ({type(exc).__name__}: {str(exc).strip()})")
         return self._error(Code.JOURNAL_ERROR, f"could not {what}: {exc}", exc, **details)
+
+    def _connection_gone(self) -> bool:
+        return self.writer_id is not None and bool(self._conn.closed or self._conn.broken)
 
     def _refuse_read_only(self) -> NoReturn:
         raise self._error(Code.JOURNAL_ERROR, "it was opened read-only; open it without "
                           "readonly=True to write")
 
     def _fenced_error(self, reason: str) -> JournalError:
-        self._fenced = reason
-        return self._error(Code.JOURNAL_FENCED, f"{reason}: this process may not write or "
-                           "send anything more", writer_id=self.writer_id)
+        """The JOURNAL_FENCED error to raise, this writer fenced for ``reason`` if it was
+        not already (the first reason stays)."""
+        self._declare_fenced(reason)
+        return self._fenced_now()
+
+    def _fenced_now(self) -> JournalError:
+        return self._error(Code.JOURNAL_FENCED, _fenced_message(self.writer_id, self._fenced),
+                           writer_id=self.writer_id, reason=self._fenced)
+
+    def _declare_fenced(self, reason: str) -> None:
+        """Fence this writer for good (from any thread): one log record, and the listeners
+        (:meth:`on_fenced`) told once."""
+        with self._fence_lock:
+            if self._fence_error is not None:
+                return
+            self._fenced = reason
+            self._fence_error = fenced = self._fenced_now()
+            listeners = list(self._fence_listeners)
+        log.error("journal writer fenced: this process sends nothing more",
+                  extra={"journal": self.url, "writer_id": self.writer_id, "reason": reason,
+                         "code": Code.JOURNAL_FENCED.name})
+        for listener in listeners:
+            try:
+                listener(fenced)
+            except Exception:
+                log.exception("a journal fence listener failed", extra={"journal": self.url})
+
+    def on_fenced(self, listener: Callable[[JournalError], None]) -> None:
+        with self._fence_lock:
+            fenced = self._fence_error
+            if fenced is None:
+                self._fence_listeners.append(listener)
+        if fenced is not None:
+            listener(fenced)
+
+    @property
+    def fenced(self) -> str | None:
+        """Why this writer is fenced; None while it stands."""
+        return self._fenced
 
     def _check_writable(self) -> None:
         if self.readonly:
             self._refuse_read_only()
         if self._closed:
             raise self._error(Code.JOURNAL_ERROR, "it is closed")
-        lost = self._fenced or (self._lease.lost if self._lease is not None else None)
+        lease = self._lease
+        if not self._fenced and lease is not None and not lease.fresh():
+            # Stopped or starved past the point where another writer may take this one
+            # over: nothing is written (nor sent) before the lease is known to hold.
+            lease.renew()
+        lost = self._fenced or (lease.lost if lease is not None else None)
         if lost:
             if not self._batch_depth:  # a batch's end rolls it back and raises
                 self._rollback()
@@ -280,10 +334,19 @@ class PostgresJournal(Journal):
         self._queue.clear()
         self._behind = False
         self._sync_off = False
+        if self._conn.closed or self._conn.broken:
+            return  # nothing to roll back: the server ended the transaction with the session
         try:
             if self._conn.info.transaction_status != 0:  # not idle
                 self._conn.execute("ROLLBACK")
         except self._psycopg_error:
+            self._rollback_failed()
+
+    def _rollback_failed(self) -> None:
+        if self._fenced or self._connection_gone():
+            log.debug("journal rollback skipped: the connection is gone",
+                      extra={"journal": self.url})
+        else:
             log.exception("journal rollback failed", extra={"journal": self.url})
 
     def _commit(self) -> None:
@@ -369,9 +432,12 @@ class PostgresJournal(Journal):
                 self._conn.execute("ROLLBACK TO entry")
                 self._conn.execute("RELEASE entry")
         except self._psycopg_error:
-            log.exception("journal rollback failed", extra={"journal": self.url})
+            self._rollback_failed()
 
     def flush(self) -> None:
+        if self._fenced:
+            self._rollback()
+            raise self._fenced_now()
         if not self._behind or self._batch_depth:
             return
         try:
@@ -437,7 +503,7 @@ class PostgresJournal(Journal):
             try:
                 self._conn.execute("ROLLBACK")
             except self._psycopg_error:
-                log.exception("journal rollback failed", extra={"journal": self.url})
+                self._rollback_failed()
 
     # writing --------------------------------------------------------------------------
     def _next_seq(self) -> int:
@@ -715,6 +781,8 @@ class PostgresJournal(Journal):
     def _reading(self, what: str) -> Iterator[Cursor]:
         if self._closed:
             raise self._error(Code.JOURNAL_ERROR, "it is closed")
+        if self._fenced:
+            raise self._fenced_now()
         try:
             with self._snapshot() as cursor:
                 yield cursor
@@ -821,6 +889,14 @@ class PostgresJournal(Journal):
     def __repr__(self) -> str:
         mode = "readonly" if self.readonly else self.durability
         return f"PostgresJournal({self.url!r}, {mode}, writer={self.writer_id})"
+
+
+def _fenced_message(writer_id: int | None, reason: str | None) -> str:
+    return (f"writer {writer_id} is fenced ({reason}): another process has taken over, or "
+            "may take over at any moment, this writer's orders. This process may not write "
+            "or send anything more and must stop. Its orders are recovered by the process "
+            "that took them over; see them with `venuekit orders`, and run `venuekit "
+            "recover` from a process that serves their venue if none did")
 
 
 def _values(given: Any, kind: Any) -> list[str] | None:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,35 +73,71 @@ def retire(conn: Any, writer_id: int, epoch: int) -> None:
 
 
 class Lease:
-    """The heartbeat thread of one writer (on the lease connection)."""
+    """The heartbeat thread of one writer (on the lease connection).
 
-    def __init__(self, conn: Any, writer_id: int, epoch: int, seconds: float) -> None:
+    ``on_lost`` is called once, from the thread that noticed, with why the lease is lost
+    (the writer was fenced, or the lease connection is gone). :meth:`fresh` says whether
+    the last heartbeat is recent enough that no other writer can have taken this one over
+    for a late heartbeat; :meth:`renew` beats at once (the journal does, before a write,
+    when the process was stopped or starved past that point)."""
+
+    def __init__(self, conn: Any, writer_id: int, epoch: int, seconds: float,
+                 on_lost: Callable[[str], None] | None = None) -> None:
         self.conn = conn
         self.writer_id = writer_id
         self.epoch = epoch
         self.seconds = seconds
         self.lost: str | None = None
         """Why the lease was lost (fenced, or its connection gone); None while held."""
+        self._on_lost = on_lost
+        self._renewed = time.monotonic()  # when the last heartbeat that held was sent
+        self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat, name=f"venuekit-lease-{writer_id}",
                                         daemon=True)
         self._thread.start()
 
+    def fresh(self) -> bool:
+        """True while the last heartbeat that held was sent less than two thirds of the
+        lease ago: another writer takes this one over only once its heartbeat is older than
+        the whole lease (the last third is the margin for clocks and round trips)."""
+        return self.lost is None and time.monotonic() - self._renewed < self.seconds * 2 / 3
+
+    def renew(self) -> bool:
+        """Beat now; False (and :attr:`lost` set) when the lease is lost."""
+        if self.lost is not None:
+            return False
+        sent = time.monotonic()
+        try:
+            done = self.conn.execute(
+                "UPDATE writers SET heartbeat_at = now() WHERE id = %s AND epoch = %s "
+                "AND live", (self.writer_id, self.epoch)).rowcount
+        except Exception as exc:  # the connection is gone: the lock with it
+            self._lose(f"the lease connection was lost ({type(exc).__name__}: "
+                       f"{str(exc).strip()})")
+            return False
+        if done != 1:
+            try:
+                reason = standing(self.conn, self.writer_id, self.epoch) or "fenced"
+            except Exception:
+                reason = "fenced"
+            self._lose(reason)
+            return False
+        with self._lock:
+            self._renewed = max(self._renewed, sent)
+        return True
+
+    def _lose(self, reason: str) -> None:
+        with self._lock:
+            if self.lost is not None:
+                return
+            self.lost = reason
+        if self._on_lost is not None:
+            self._on_lost(reason)
+
     def _beat(self) -> None:
         while not self._stop.wait(self.seconds / 3):
-            try:
-                done = self.conn.execute(
-                    "UPDATE writers SET heartbeat_at = now() WHERE id = %s AND epoch = %s "
-                    "AND live", (self.writer_id, self.epoch)).rowcount
-            except Exception as exc:  # the connection is gone: the lock with it
-                self.lost = f"the lease connection was lost ({type(exc).__name__}: {exc})"
-                log.error("journal writer lost its lease",
-                          extra={"writer_id": self.writer_id, "reason": self.lost})
-                return
-            if done != 1:
-                self.lost = standing(self.conn, self.writer_id, self.epoch) or "fenced"
-                log.error("journal writer fenced",
-                          extra={"writer_id": self.writer_id, "reason": self.lost})
+            if not self.renew():
                 return
 
     def stop(self) -> None:
