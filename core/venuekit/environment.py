@@ -50,6 +50,8 @@ VARIABLES: tuple[Variable, ...] = (
              "set of cases when 1", tests_only=True),
     Variable("VENUEKIT_REQUIRE_POSTGRES", "the PostgreSQL tests fail instead of skipping when "
              "no PostgreSQL server binaries are found, when 1 (CI)", tests_only=True),
+    Variable("VENUEKIT_MULTI_TARGET", "the journal target of a multi-process test worker "
+             "when it is given no --target", tests_only=True),
 )
 """Every ``VENUEKIT_*`` variable venuekit (or its test suite) reads."""
 

@@ -37,7 +37,7 @@ START_TIMEOUT = 30.0
 VENUE = "alpaca"
 # Credentials and addresses a worker must not inherit from the developer's shell.
 _SCRUBBED = ("APCA_API_BASE_URL", "APCA_API_DATA_URL", "APCA_API_STREAM_URL", "APCA_API_KEY_ID",
-             "APCA_API_SECRET_KEY", "VENUEKIT_LIVE", "VENUEKIT_JOURNAL", "VENUEKIT_CONFIG")
+             "APCA_API_SECRET_KEY", "VENUEKIT_LIVE", "VENUEKIT_JOURNAL")
 
 
 def is_postgres(target: str) -> bool:
