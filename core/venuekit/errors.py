@@ -223,8 +223,10 @@ class Code:
                         "Another process took over this writer's orders in the shared "
                         "journal (its lease lapsed or it was retired): it may not write or "
                         "send anything more.",
-                        "Stop this process: its orders are recovered by the one that took "
-                        "them over. Start it again to join the journal as a new writer.")
+                        "Stop this process: it has stopped sending, and its orders are "
+                        "recovered by the one that took them over (see them with `venuekit "
+                        "orders`; run `venuekit recover` where their venue is served if none "
+                        "did). Start it again to join the journal as a new writer.")
     RECONCILIATION_FAILED = _c("RECONCILIATION_FAILED", _S, True, _NA,
                                "Open orders could not be reconciled with the venue.",
                                "Run `venuekit recover` once the venue is reachable.")
