@@ -1,0 +1,135 @@
+"""The documented examples run as tests: every ```python block in README.md and docs/**/*.md.
+
+`pytest README.md docs` (the tox env `examples`) collects them through Sybil. Each page's
+blocks run in order, in one namespace (a later block uses what an earlier one defined, as a
+reader would), in a fresh temporary working directory of its own with no VENUEKIT_* variable
+set: the default journal ./.venuekit/journal.sqlite3 and the mock venue's state are the
+page's. A page that needs another venue starts the project's emulator of it on 127.0.0.1 in
+a hidden block: ``emulate("alpaca")`` (or "binance", "kis") serves it until the page ends and
+sets the variables a client reads (APCA_API_BASE_URL, ...); ``ccxt_binance(emulator)`` is a
+``ccxt.binance`` pointed at a Binance emulator. Hidden set-up is written in the page as ``<!-- invisible-code-block: python -->``;
+``<!-- skip: next ... -->`` is for an example that cannot run here, with its reason.
+
+Other runs (`pytest tests/mock`, ...) never reach a Markdown file: this module imports
+Sybil only when pytest offers it one, so the other environments need not install it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent
+SETUP_STATE = "_docs_state"
+
+_collect: Callable[[Path, pytest.Collector], Any] | None = None
+
+
+def _documented(file_path: Path) -> bool:
+    if file_path.suffix != ".md":
+        return False
+    try:
+        relative = file_path.resolve().relative_to(ROOT)
+    except ValueError:
+        return False
+    return relative == Path("README.md") or relative.parts[0] == "docs"
+
+
+def _setup(namespace: dict[str, Any]) -> None:
+    """A page's own working directory and environment, kept until its last block ran."""
+    work = Path(tempfile.mkdtemp(prefix="venuekit-docs-"))
+    saved_env = dict(os.environ)
+    for name in [name for name in os.environ if name.startswith("VENUEKIT_")]:
+        del os.environ[name]
+    namespace[SETUP_STATE] = (os.getcwd(), saved_env, work, contextlib.ExitStack())
+    namespace["emulate"] = functools.partial(_emulate, namespace)
+    namespace["ccxt_binance"] = _ccxt_binance
+    os.chdir(work)
+    from venuekit.plugins import reset_default_host
+
+    reset_default_host()
+
+
+def _teardown(namespace: dict[str, Any]) -> None:
+    cwd, saved_env, work, stack = namespace.pop(SETUP_STATE)
+    stack.close()
+    os.chdir(cwd)
+    os.environ.clear()
+    os.environ.update(saved_env)
+    from venuekit.plugins import reset_default_host
+
+    reset_default_host()
+    shutil.rmtree(work, ignore_errors=True)
+
+
+def _emulate(namespace: dict[str, Any], name: str, **config: Any) -> Any:
+    """Serve the emulator ``name`` until the page ends; its client settings go to the
+    environment (where the venues read them)."""
+    from venuekit.emulator import run_in_thread
+    from venuekit.plugins import default_host
+
+    factory = default_host().emulators().get(name)
+    stack: contextlib.ExitStack = namespace[SETUP_STATE][3]
+    emulator = stack.enter_context(run_in_thread(
+        lambda: factory.from_config(config, host="127.0.0.1", port=0, allow_remote=False),
+        name=f"{name} emulator"))
+    os.environ.update(emulator.client_settings())
+    return emulator
+
+
+def _ccxt_binance(emulator: Any) -> Any:
+    """A ``ccxt.binance`` talking to ``emulator`` (every URL rewritten to it)."""
+    import ccxt
+
+    exchange = ccxt.binance({"apiKey": emulator.api_key, "secret": emulator.secret_key,
+                             "enableRateLimit": False, "timeout": 10_000,
+                             "options": {"fetchMarkets": {"types": ["spot"]},
+                                         "fetchCurrencies": False, "fetchMargins": False}})
+    base, ws_base = emulator.base_url, emulator.base_url.replace("http://", "ws://", 1)
+
+    def rewrite(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {key: rewrite(item) for key, item in value.items()}
+        if isinstance(value, str):
+            for scheme, to in (("https://", base), ("wss://", ws_base)):
+                if value.startswith(scheme):
+                    rest = value[len(scheme):]
+                    return to + (rest[rest.index("/"):] if "/" in rest else "")
+        return value
+
+    exchange.urls["api"] = rewrite(exchange.urls["api"])
+    return exchange
+
+
+def _sybil_collector() -> Callable[[Path, pytest.Collector], Any]:
+    from sybil import Sybil
+    from sybil.parsers.markdown import (
+        ClearNamespaceParser,
+        PythonCodeBlockParser,
+        SkipParser,
+    )
+
+    return Sybil(
+        parsers=[PythonCodeBlockParser(), SkipParser(), ClearNamespaceParser()],
+        patterns=["*.md"],  # which pages: _documented
+        path=str(ROOT),
+        setup=_setup,
+        teardown=_teardown,
+    ).pytest()
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> Any:
+    global _collect
+    if not _documented(file_path):
+        return None
+    if _collect is None:
+        _collect = _sybil_collector()
+    return _collect(file_path, parent)
