@@ -7,8 +7,9 @@ set: the default journal ./.venuekit/journal.sqlite3 and the mock venue's state 
 page's. A page that needs another venue starts the project's emulator of it on 127.0.0.1 in
 a hidden block: ``emulate("alpaca")`` (or "binance", "kis") serves it until the page ends and
 sets the variables a client reads (APCA_API_BASE_URL, ...); ``ccxt_binance(emulator)`` is a
-``ccxt.binance`` pointed at a Binance emulator. Hidden set-up is written in the page as ``<!-- invisible-code-block: python -->``;
-``<!-- skip: next ... -->`` is for an example that cannot run here, with its reason.
+``ccxt.binance`` pointed at a Binance emulator. Hidden set-up is written in the page as
+``<!-- invisible-code-block: python -->``; ``<!-- skip: next "reason" -->`` is for an example
+that cannot run here. A block with a top-level ``await`` runs on the page's event loop.
 
 Other runs (`pytest tests/mock`, ...) never reach a Markdown file: this module imports
 Sybil only when pytest offers it one, so the other environments need not install it.
@@ -16,8 +17,11 @@ Sybil only when pytest offers it one, so the other environments need not install
 
 from __future__ import annotations
 
+import ast
+import asyncio
 import contextlib
 import functools
+import inspect
 import os
 import shutil
 import tempfile
@@ -49,7 +53,8 @@ def _setup(namespace: dict[str, Any]) -> None:
     saved_env = dict(os.environ)
     for name in [name for name in os.environ if name.startswith("VENUEKIT_")]:
         del os.environ[name]
-    namespace[SETUP_STATE] = (os.getcwd(), saved_env, work, contextlib.ExitStack())
+    namespace[SETUP_STATE] = (os.getcwd(), saved_env, work, contextlib.ExitStack(),
+                              asyncio.new_event_loop())
     namespace["emulate"] = functools.partial(_emulate, namespace)
     namespace["ccxt_binance"] = _ccxt_binance
     os.chdir(work)
@@ -59,8 +64,12 @@ def _setup(namespace: dict[str, Any]) -> None:
 
 
 def _teardown(namespace: dict[str, Any]) -> None:
-    cwd, saved_env, work, stack = namespace.pop(SETUP_STATE)
-    stack.close()
+    cwd, saved_env, work, stack, loop = namespace.pop(SETUP_STATE)
+    try:
+        stack.close()
+    finally:
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
     os.chdir(cwd)
     os.environ.clear()
     os.environ.update(saved_env)
@@ -109,16 +118,28 @@ def _ccxt_binance(emulator: Any) -> Any:
     return exchange
 
 
+def _evaluate(example: Any) -> None:
+    """Run a block as Python; a block with a top-level ``await`` (as the async examples are
+    written: the body of a coroutine) runs on the page's own event loop."""
+    __tracebackhide__ = True
+    # Padded so that a traceback names the page's own line numbers.
+    source = "\n" * (example.line + example.parsed.line_offset) + example.parsed
+    code = compile(source, example.path, "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT,
+                   dont_inherit=True)
+    namespace = example.namespace
+    result = eval(code, namespace)
+    namespace.pop("__builtins__", None)
+    if inspect.iscoroutine(result):
+        loop = namespace[SETUP_STATE][4]
+        loop.run_until_complete(result)
+
+
 def _sybil_collector() -> Callable[[Path, pytest.Collector], Any]:
     from sybil import Sybil
-    from sybil.parsers.markdown import (
-        ClearNamespaceParser,
-        PythonCodeBlockParser,
-        SkipParser,
-    )
+    from sybil.parsers.markdown import ClearNamespaceParser, CodeBlockParser, SkipParser
 
     return Sybil(
-        parsers=[PythonCodeBlockParser(), SkipParser(), ClearNamespaceParser()],
+        parsers=[CodeBlockParser("python", _evaluate), SkipParser(), ClearNamespaceParser()],
         patterns=["*.md"],  # which pages: _documented
         path=str(ROOT),
         setup=_setup,
