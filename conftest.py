@@ -11,8 +11,8 @@ sets the variables a client reads (APCA_API_BASE_URL, ...); ``ccxt_binance(emula
 ``<!-- invisible-code-block: python -->``; ``<!-- skip: next "reason" -->`` is for an example
 that cannot run here. A block with a top-level ``await`` runs on the page's event loop.
 
-Other runs (`pytest tests/mock`, ...) never reach a Markdown file: this module imports
-Sybil only when pytest offers it one, so the other environments need not install it.
+Other runs (`pytest tests/mock`, ...) need not install Sybil: without it this module
+collects nothing, and with it a page is parsed only when it was asked for.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import ast
 import asyncio
 import contextlib
 import functools
+import importlib.util
 import inspect
 import os
 import shutil
@@ -149,7 +150,9 @@ def _sybil_collector() -> Callable[[Path, pytest.Collector], Any]:
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> Any:
     global _collect
-    if not _documented(file_path):
+    # pytest offers every file of a directory it walks through (README.md for `pytest
+    # tests/mock` too) and collects only what was asked for: without Sybil, offer nothing.
+    if not _documented(file_path) or importlib.util.find_spec("sybil") is None:
         return None
     if _collect is None:
         _collect = _sybil_collector()
