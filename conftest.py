@@ -9,7 +9,8 @@ a hidden block: ``emulate("alpaca")`` (or "binance", "kis") serves it until the 
 sets the variables a client reads (APCA_API_BASE_URL, ...); ``ccxt_binance(emulator)`` is a
 ``ccxt.binance`` pointed at a Binance emulator. Hidden set-up is written in the page as
 ``<!-- invisible-code-block: python -->``; ``<!-- skip: next "reason" -->`` is for an example
-that cannot run here. A block with a top-level ``await`` runs on the page's event loop.
+that cannot run here. A block with a top-level ``await`` runs on the page's event loop. The
+pages run offline: a connection to anything but a loopback address is refused.
 
 Other runs (`pytest tests/mock`, ...) need not install Sybil: without it this module
 collects nothing, and with it a page is parsed only when it was asked for.
@@ -23,8 +24,10 @@ import contextlib
 import functools
 import importlib.util
 import inspect
+import ipaddress
 import os
 import shutil
+import socket
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -48,6 +51,27 @@ def _documented(file_path: Path) -> bool:
     return relative == Path("README.md") or relative.parts[0] == "docs"
 
 
+_connect = socket.socket.connect
+_connect_ex = socket.socket.connect_ex
+
+
+def _loopback_only(address: Any) -> None:
+    if isinstance(address, tuple) and not ipaddress.ip_address(
+            address[0].split("%")[0]).is_loopback:
+        raise ConnectionRefusedError(f"the documented examples run offline, on 127.0.0.1: "
+                                     f"a connection to {address[0]} was refused")
+
+
+def _offline_connect(self: socket.socket, address: Any) -> None:
+    _loopback_only(address)
+    _connect(self, address)
+
+
+def _offline_connect_ex(self: socket.socket, address: Any) -> int:
+    _loopback_only(address)
+    return _connect_ex(self, address)
+
+
 def _setup(namespace: dict[str, Any]) -> None:
     """A page's own working directory and environment, kept until its last block ran."""
     work = Path(tempfile.mkdtemp(prefix="venuekit-docs-"))
@@ -59,6 +83,8 @@ def _setup(namespace: dict[str, Any]) -> None:
     namespace["emulate"] = functools.partial(_emulate, namespace)
     namespace["ccxt_binance"] = _ccxt_binance
     os.chdir(work)
+    socket.socket.connect = _offline_connect  # type: ignore[method-assign]
+    socket.socket.connect_ex = _offline_connect_ex  # type: ignore[method-assign]
     from venuekit.plugins import reset_default_host
 
     reset_default_host()
@@ -71,6 +97,8 @@ def _teardown(namespace: dict[str, Any]) -> None:
     finally:
         loop.run_until_complete(loop.shutdown_asyncgens())
         loop.close()
+    socket.socket.connect = _connect  # type: ignore[method-assign]
+    socket.socket.connect_ex = _connect_ex  # type: ignore[method-assign]
     os.chdir(cwd)
     os.environ.clear()
     os.environ.update(saved_env)
