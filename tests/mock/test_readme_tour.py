@@ -120,6 +120,7 @@ def _emulate(directory: Path, command: str, installs: str) -> None:
     assert done.returncode == 2, (command, done.stdout, done.stderr)
     message = " ".join(done.stderr.split())
     assert f"pip install -e {folder}" in message and distribution in message, message
+    assert f"Install the plugin named above, then run `venuekit emulate {name}`" in message
     assert "Traceback" not in done.stderr
     assert folder in installs.split(), f"the tour does not say to install {folder} first"
 
