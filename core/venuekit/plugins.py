@@ -14,6 +14,7 @@ its name and error; everything else keeps working.
 from __future__ import annotations
 
 import difflib
+import functools
 import importlib
 import logging
 import os
@@ -47,6 +48,20 @@ ENTRY_POINT_GROUP = "venuekit"
 BUILTIN_PLUGINS: tuple[str, ...] = ("venuekit.builtins",)
 
 T = TypeVar("T")
+
+# The venues and emulators of venuekit's own plugins: named when one is asked for and its
+# plugin is not installed. (kind, name) -> (entry point name, distribution, its folder in a
+# checkout of venuekit).
+PROJECT_PLUGINS: dict[tuple[str, str], tuple[str, str, str]] = {
+    ("venue", "mock"): ("mock", "venuekit-mock", "plugins/mock"),
+    ("venue", "alpaca"): ("alpaca", "venuekit-alpaca", "plugins/alpaca"),
+    ("emulator", "alpaca"): ("alpaca", "venuekit-alpaca", "plugins/alpaca"),
+    ("venue", "ccxt"): ("ccxt", "venuekit-ccxt", "plugins/ccxt"),
+    ("venue", "binance"): ("ccxt", "venuekit-ccxt", "plugins/ccxt"),
+    ("emulator", "binance"): ("ccxt", "venuekit-ccxt", "plugins/ccxt"),
+    ("venue", "kis"): ("kis", "venuekit-kis", "plugins/kis"),
+    ("emulator", "kis"): ("kis", "venuekit-kis", "plugins/kis"),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +98,8 @@ class Registry(Generic[T]):
     _owners: dict[str, str] = field(default_factory=dict)
     hint: str = ""
     """Said after a lookup that finds nothing (installed plugins the environment left out)."""
+    missing: Callable[[str], str] | None = None
+    """Said after a lookup of that name finds nothing (which plugin to install)."""
 
     def register(self, name: str, item: T, owner: str = "") -> None:
         if not name:
@@ -102,8 +119,9 @@ class Registry(Generic[T]):
             code = Code.UNKNOWN_VENUE if self.kind == "venue" else Code.UNKNOWN_COMPONENT
             close = difflib.get_close_matches(name, list(self._items), n=1, cutoff=0.6)
             hint = f"; did you mean {close[0]!r}?" if close else ""
+            install = self.missing(name) if self.missing is not None else ""
             raise error(code, f"no {self.kind} named {name!r} is registered{hint} (known: "
-                        f"{known}){self.hint}") from None
+                        f"{known}){self.hint}{install}") from None
 
     def owner(self, name: str) -> str:
         return self._owners.get(name, "")
@@ -201,6 +219,20 @@ class PluginHost:
         return "; " + "; ".join(f"{variable} leaves out the installed plugin(s) "
                                 f"{', '.join(names)}" for variable, names in by_variable.items())
 
+    def install_hint(self, kind: str, name: str) -> str:
+        """Which distribution to install for one of venuekit's own venues or emulators, as a
+        sentence's end ("" for another name, or when its plugin is installed but left out
+        or failed to load: those are said elsewhere)."""
+        known = PROJECT_PLUGINS.get((kind, name))
+        if known is None:
+            return ""
+        entry_point, distribution, folder = known
+        if entry_point in self.left_out or any(f.name == entry_point for f in self.failures):
+            return ""
+        return (f"; the {name} {kind} comes with the plugin {distribution}, which is not "
+                f"installed: `pip install {distribution}` (in a checkout of venuekit: "
+                f"`pip install -e {folder}`)")
+
     def _record_failure(self, name: str, exc: BaseException, dist: str | None) -> None:
         text = f"{type(exc).__name__}: {exc}"
         self.failures.append(PluginFailure(name, text, dist))
@@ -239,7 +271,9 @@ class PluginHost:
         existing = self._registries.get(kind)
         if existing is not None:
             return existing
-        registry: Registry[Any] = Registry(kind, hint=self.left_out_hint())
+        registry: Registry[Any] = Registry(
+            kind, hint=self.left_out_hint(),
+            missing=functools.partial(self.install_hint, kind))
         # Registration order: built-ins first, so a later plugin's item replaces theirs.
         for impl in call.get_hookimpls():  # type: ignore[attr-defined]
             owner = impl.plugin_name

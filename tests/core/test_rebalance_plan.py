@@ -74,7 +74,7 @@ def test_a_malformed_file_says_where(tmp_path: Path) -> None:
         load_plan(path)
     [problem] = caught.value.problems
     assert problem.location == "line 2 column 21" and "not valid JSON" in problem.message
-    with pytest.raises(PlanError, match="cannot be read"):
+    with pytest.raises(PlanError, match="cannot be read: the file does not exist"):
         load_plan(tmp_path / "missing.json")
 
 

@@ -88,7 +88,14 @@ def emulate_command(name: str, host: str, port: int, options: tuple[str, ...],
       venuekit emulate kis --port 8095 -o rate_limit=20 -o record_fields=23
     """
     try:
-        factory = default_host().emulators().get(name)
+        plugins = default_host()
+        try:
+            factory = plugins.emulators().get(name)
+        except VenueKitError as exc:
+            if plugins.install_hint("emulator", name):  # one of venuekit's, not installed
+                fail(exc, action=f"Install the plugin named above, then run `venuekit "
+                                 f"emulate {name}` again.")
+            raise
         config = dict(parse_option(text) for text in options)
         emulator: Emulator = factory.from_config(config, host=host, port=port,
                                                  allow_remote=allow_remote)

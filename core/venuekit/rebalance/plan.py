@@ -217,6 +217,10 @@ def load_plan(path: str | Path) -> Plan:
     source = path.name
     try:
         text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise PlanError([PlanProblem(source, "cannot be read: the file does not exist "
+                                             f"(looked for {path.absolute()})")],
+                        source) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise PlanError([PlanProblem(source, f"cannot be read: {exc}")], source) from None
     if path.suffix.lower() in (".yaml", ".yml"):
