@@ -106,6 +106,8 @@ class Settings:
         for table, hint in unknown_venues(self, host):
             _warn_once(self.config_path, table, hint)
         factory = host.venues().get(name)
+        if isinstance(self.journal, JournalURL):  # no journal file made the directory
+            self.state_dir.mkdir(parents=True, exist_ok=True)
         venue: Venue = factory.from_config(self.venue_options(name, overrides),
                                            state_dir=self.state_dir)
         return venue

@@ -4,8 +4,9 @@
 finds ``initdb`` and ``pg_ctl``, creates a cluster in a temporary directory (as the
 ``postgres`` user when run as root: initdb refuses root), and starts it listening on a
 unix socket in that directory only (no TCP port to find, no clash between parallel jobs),
-with fsync off. :meth:`Server.database` creates a fresh, empty database and returns its
-``postgresql://`` URL (the socket directory as its host).
+with fsync off (``server(fsync=True)`` keeps it on: a benchmark's commits are then durable
+commits, each waiting for its WAL flush). :meth:`Server.database` creates a fresh, empty
+database and returns its ``postgresql://`` URL (the socket directory as its host).
 
 The pytest plugin (:mod:`venuekit.testing.plugin`) offers it as fixtures:
 ``postgres_server`` (session) and ``postgres_url`` (a fresh database per test). Where the
@@ -83,8 +84,10 @@ def find_binaries() -> Path | None:
 class Server:
     """A running throw-away server; :meth:`stop` (or leaving ``with``) removes it."""
 
-    def __init__(self, bindir: Path) -> None:
+    def __init__(self, bindir: Path, *, fsync: bool = False) -> None:
         self.bindir = bindir
+        self.fsync = fsync
+        """Whether the server flushes its WAL to disk at each commit (off for tests)."""
         self.root = Path(tempfile.mkdtemp(prefix="venuekit-pg-"))
         self.socket_dir = self.root
         self.data = self.root / "data"
@@ -98,7 +101,8 @@ class Server:
                       "-E", "UTF8", "--no-locale", "--no-sync")
             self._run("pg_ctl", "-D", str(self.data), "-w", "-t", "30", "-l",
                       str(self.root / "server.log"), "-o",
-                      f"-k {self.root} -c listen_addresses='' -F -c max_connections=200",
+                      f"-k {self.root} -c listen_addresses=''{'' if fsync else ' -F'} "
+                      "-c max_connections=200",
                       "start")
         except BaseException:
             shutil.rmtree(self.root, ignore_errors=True)
@@ -141,9 +145,14 @@ class Server:
         self.stop()
 
 
-def server() -> Server:
-    """Start a throw-away server; raises :class:`PostgresUnavailable` without the binaries."""
+def server(*, fsync: bool = False) -> Server:
+    """Start a throw-away server; raises :class:`PostgresUnavailable` without the binaries.
+
+    ``fsync=False`` (the default, for tests) runs it with ``-F``: a commit does not wait for
+    the disk, so a crash of the machine (not of a process) may lose it. ``fsync=True`` keeps
+    PostgreSQL's default (``fsync=on``, ``synchronous_commit=on``): what a benchmark of
+    durable commits needs."""
     bindir = find_binaries()
     if bindir is None:
         raise PostgresUnavailable(MISSING)
-    return Server(bindir)
+    return Server(bindir, fsync=fsync)
