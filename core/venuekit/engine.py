@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Collection, Coroutine, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from types import TracebackType
@@ -178,6 +178,17 @@ class Engine:
                 f"reconciled with {self.venue.name} ({names}{suffix})", venue=self.venue.name)
             log.error("trading refused after recovery",
                       extra={"venue": self.venue.name, "failed": len(report.failed)})
+        return report
+
+    async def take_over(self, order_ids: Collection[str]) -> RecoveryReport:
+        """Reconcile ``order_ids``, open orders this engine's journal has just adopted from
+        a writer that is gone (a process that died, or hung past its lease), as
+        :meth:`recover` reconciles at start; the rest of the book is left alone, so the
+        work in flight is not raced. Held orders among them are watched from now on."""
+        report = await recover(self.venue, self.tracker, self.policy, only=order_ids)
+        self.tracker.flush()
+        self._inherited |= frozenset(report.working) | frozenset(report.held)
+        await self._rearm(report.held)
         return report
 
     async def close(self) -> None:

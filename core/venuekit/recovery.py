@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 from . import exits
@@ -169,13 +169,17 @@ async def _recover_one(venue: Venue, tracker: OrderTracker, order: Order, fills:
 
 
 async def recover(venue: Venue, tracker: OrderTracker,
-                  policy: OutcomePolicy | None = None) -> RecoveryReport:
-    """Reconcile every open journaled order of ``venue``; never raises for one order."""
+                  policy: OutcomePolicy | None = None, *,
+                  only: Collection[str] | None = None) -> RecoveryReport:
+    """Reconcile every open journaled order of ``venue`` (or those of them named in
+    ``only``: the orders just adopted from a writer that is gone); never raises for one
+    order."""
     policy = policy or OutcomePolicy()
     report = RecoveryReport(venue=venue.name)
     # Orders of which this process holds a live object keep it (two objects of one order
     # would number their events alike); the rest are rebuilt from the journal.
-    orders = [tracker.live(o.id) or o for o in tracker.journal.open_orders(venue.name)]
+    orders = [tracker.live(o.id) or o for o in tracker.journal.open_orders(venue.name)
+              if only is None or o.id in only]
     for order in orders:
         if tracker.get(order.id) is None:
             tracker.track(order)

@@ -89,7 +89,10 @@ class AsyncClient:
     its orders, with the default :class:`~venuekit.validation.ValidationRules` then).
     The checks read each venue's account at most once a second (``ACCOUNT_MAX_AGE``).
     ``trigger_interval`` is how often, in seconds, the client reads quotes for the stops it
-    holds where a venue emulates them (see docs/order-types.md).
+    holds where a venue emulates them (see docs/order-types.md). On a shared (PostgreSQL)
+    journal the client is also a survivor: every ``takeover_interval`` seconds (by default
+    the journal's lease; 0 turns it off) it takes over the open orders, on its venues, of
+    writers that are gone and reconciles them (see docs/deployment.md).
     """
 
     def __init__(self, *venues: str | Venue, journal: PathLike | JournalURL | None = None,
@@ -98,7 +101,8 @@ class AsyncClient:
                  host: PluginHost | None = None, policy: OutcomePolicy | None = None,
                  settlement: SettlementOptions | None = None,
                  rules: ValidationRules | None = None, settings: Settings | None = None,
-                 trigger_interval: float = 1.0) -> None:
+                 trigger_interval: float = 1.0,
+                 takeover_interval: float | None = None) -> None:
         if not venues:
             raise error(Code.INVALID_CONFIG, "name at least one venue to connect to")
         names = [v if isinstance(v, str) else v.name for v in venues]
@@ -118,6 +122,8 @@ class AsyncClient:
         self._venues: dict[str, VenueStatus] = {name: VenueStatus(name) for name in names}
         self._feed: EventFeed | None = None
         self._following: set[asyncio.Task[Order]] = set()
+        self._takeover_interval = takeover_interval
+        self._survivor: asyncio.Task[None] | None = None
 
     # opening and closing -------------------------------------------------------------
     async def __aenter__(self) -> Self:
@@ -146,6 +152,12 @@ class AsyncClient:
         except BaseException:  # cancelled (an interrupt) or worse: leave nothing open
             await self.close()
             raise
+        if isinstance(self.journal, PostgresJournal):
+            every = self._takeover_interval
+            every = self.journal.lease if every is None else every
+            if every > 0:
+                self._survivor = asyncio.create_task(
+                    self._survive(self.journal, every), name="venuekit-survivor")
         log.info("client open", extra={"venues": list(self._venues),
                                        "refused": self.refused_venues,
                                        "journal": str(self.settings.journal)})
@@ -160,6 +172,33 @@ class AsyncClient:
                 log.warning("orders adopted from writers that are gone",
                             extra={"venues": list(self._venues), "orders": adopted,
                                    "writer_id": self.journal.writer_id})
+
+    async def _survive(self, journal: PostgresJournal, every: float) -> None:
+        """A survivor, while the client is open on a shared journal: every ``every``
+        seconds, take over the open orders, on each venue this client trades, of writers
+        that are gone (dead, or hung past their lease), and reconcile them as recovery does
+        at open. Stops once this writer is fenced itself."""
+        while True:
+            await asyncio.sleep(every)
+            for status in list(self._venues.values()):
+                engine = status.engine
+                if engine is None or engine.fenced is not None:
+                    continue
+                try:
+                    adopted = journal.adopt([status.name])
+                    if not adopted:
+                        continue
+                    report = await engine.take_over(adopted)
+                except VenueKitError as exc:
+                    if exc.code is Code.JOURNAL_FENCED:
+                        return
+                    log.error("taking over the orders of a writer that is gone failed",
+                              extra={"venue": status.name, **exc.log_fields()})
+                    continue
+                log.warning("orders of a writer that is gone taken over and reconciled",
+                            extra={"venue": status.name, "orders": adopted,
+                                   "writer_id": journal.writer_id,
+                                   "working": report.working, "failed": len(report.failed)})
 
     async def _start(self, status: VenueStatus) -> None:
         assert self.settings is not None and self.journal is not None
@@ -187,6 +226,10 @@ class AsyncClient:
 
     async def close(self) -> None:
         """Close every venue and the journal (what was written behind is committed)."""
+        if self._survivor is not None:
+            self._survivor.cancel()
+            await asyncio.gather(self._survivor, return_exceptions=True)
+            self._survivor = None
         following, self._following = list(self._following), set()
         for task in following:  # the orders stay working; the next recovery takes them up
             task.cancel()
