@@ -44,7 +44,7 @@ from tests.support.journal_backends import JournalBackend
 from tests.support.journal_truth import tally
 from venuekit.engine import Engine
 from venuekit.errors import VenueKitError
-from venuekit.journal import open_journal
+from venuekit.journal import Journal, open_journal
 from venuekit.model import OrderRequest
 from venuekit.outcome import OutcomePolicy
 from venuekit.plugins import PluginHost
@@ -219,6 +219,18 @@ async def _finish(engine: Engine, notes: list[str], pause: float) -> None:
     notes.extend(f"recovery failed {i}: {e}" for i, e in report.failed)
 
 
+async def _open_journal(journals: JournalBackend, directory: Path,
+                        name: str) -> tuple[str, Journal]:
+    """A fresh journal for one scenario. A database is created and migrated off the loop,
+    so that the other scenarios run meanwhile (a psycopg connection may move between
+    threads; a SQLite one may not, and opens at once)."""
+    if journals.server is None:
+        place = journals.new(directory, name)
+        return place, open_journal(place)
+    place = await asyncio.to_thread(journals.new, directory, name)
+    return place, await asyncio.to_thread(open_journal, place)
+
+
 async def run_scenario(seed: int, directory: Path, target: Target = MOCK,
                        journals: JournalBackend | None = None) -> Result:
     rng = random.Random(f"venuekit-faults/{seed}")
@@ -230,10 +242,9 @@ async def run_scenario(seed: int, directory: Path, target: Target = MOCK,
     grace = knobs.visibility_delay + knobs.latency + 0.05
     policy = OutcomePolicy(grace=grace, resolve_timeout=5.0)
     journals = journals or JournalBackend()
-    # A database is created and migrated off the loop: the other scenarios run meanwhile.
-    place = await asyncio.to_thread(journals.new, directory, f"journal-{target.name}-{seed}")
+    place, journal = await _open_journal(journals, directory, f"journal-{target.name}-{seed}")
     async with target.open(knobs) as session:
-        with await asyncio.to_thread(open_journal, place) as journal:
+        with journal:
             engine = Engine(session.venue, journal, host=PluginHost(load_entry_points=False),
                             policy=policy, settlement=SETTLEMENT)
             await engine.start()

@@ -99,7 +99,8 @@ def test_a_stuck_scenario_is_reported_hung_and_the_run_ends(
     must not hang the suite: it is left behind and counted as hung, with its seed."""
     from . import scenarios
 
-    async def stuck(seed: int, directory: Path, target: object) -> object:
+    async def stuck(seed: int, directory: Path, target: object,
+                    journals: object = None) -> object:
         while True:
             try:
                 await asyncio.sleep(3600)
