@@ -10,9 +10,9 @@ directory, and kills the process with SIGKILL (no cleanup, no flush) at:
 * ``venue:N``: while the N-th venue call is in flight (the request is on its way);
 * ``time:MS``: MS milliseconds after the engine starts trading.
 
-The hooks are installed on the classes (the CLI builds its own journal and venue: the
-mock's, or Binance's or KIS's against an emulator process), so the code path is the user's. A
-command that ends before its kill point exits as usual.
+The hooks are installed on the classes (the CLI builds its own journal, SQLite or
+PostgreSQL, and venue: the mock's, or Binance's or KIS's against an emulator process), so
+the code path is the user's. A command that ends before its kill point exits as usual.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from typing import Any
 
 from tests.support.crash import die, die_after, die_during, nth
 from venuekit.engine import Engine
+from venuekit.journal.postgres import PostgresJournal
 from venuekit.journal.sqlite import SQLiteJournal
 from venuekit_mock import MockVenue
 
@@ -57,7 +58,9 @@ def _venue_classes() -> list[type]:
 
 def arm(mode: str, count: int) -> None:
     if mode == "journal":
-        die_after(SQLiteJournal, _JOURNAL_WRITES, nth(count))
+        tick = nth(count)  # one journal serves a command: the count is its writes
+        for journal_class in (SQLiteJournal, PostgresJournal):
+            die_after(journal_class, _JOURNAL_WRITES, tick)
     elif mode == "venue":
         tick = nth(count)  # one venue class serves a command: the count is its calls
         for venue_class in _venue_classes():

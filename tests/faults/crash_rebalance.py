@@ -1,11 +1,12 @@
 """A process that runs a rebalance and SIGKILLs itself at a seeded point, then a restart.
 
-    python -m tests.faults.crash_rebalance run    --dir D --seed S --kill MODE:N
-    python -m tests.faults.crash_rebalance resume --dir D --seed S
+    python -m tests.faults.crash_rebalance run    --dir D --seed S --kill MODE:N [--journal J]
+    python -m tests.faults.crash_rebalance resume --dir D --seed S [--journal J]
 
 ``run`` builds the venue (state persisted to ``D/venue.state``, so the venue outlives the
-process as a real one does) and the journal (``D/journal.sqlite3``), then runs the seed's
-plan. ``--kill`` says where it dies:
+process as a real one does) and the journal (``--journal``: a path or a ``postgresql://``
+URL; ``D/journal.sqlite3`` by default), then runs the seed's plan. ``--kill`` says where it
+dies:
 
 * ``journal:N``: just after the N-th journal write (a create, an event, an event written
   behind, or the flush that commits those; inside a batch, before its commit);
@@ -13,7 +14,9 @@ plan. ``--kill`` says where it dies:
   came back (the venue may have acted, or not);
 * ``time:MS``: MS milliseconds after the rebalance started, wherever it is.
 
-``resume`` is the restart: the engine recovers every open order, cancels the ones the dead
+``resume`` is the restart: on a shared (PostgreSQL) journal it first adopts the open orders
+of the dead process's writer, as the client does at open; then the engine recovers every
+open order, cancels the ones the dead
 process left working (their deadlines have passed), then finishes the job (runs the plan's
 items none of whose orders can have reached the venue), and prints the recovery report as
 one JSON line. A run that finishes before its kill point exits 0.
@@ -33,7 +36,8 @@ from typing import Any
 
 from tests.support.crash import die, die_after, die_during, nth
 from venuekit.engine import Engine
-from venuekit.journal.sqlite import SQLiteJournal
+from venuekit.journal import Journal, open_journal
+from venuekit.journal.postgres import PostgresJournal
 from venuekit.outcome import OutcomePolicy
 from venuekit.plugins import PluginHost
 from venuekit.rebalance import Rebalancer, parse_plan
@@ -93,12 +97,12 @@ def _rebalancer(engine: Engine, strategy: str, options: dict[str, Any]) -> Rebal
                                                                   max_spread_bps=None)))
 
 
-def _engine(mock: MockVenue, journal: SQLiteJournal) -> Engine:
+def _engine(mock: MockVenue, journal: Journal) -> Engine:
     return Engine(mock, journal, host=PluginHost(load_entry_points=False), policy=POLICY,
                   settlement=SETTLEMENT)
 
 
-def _arm(mode: str, count: int, mock: MockVenue, journal: SQLiteJournal) -> None:
+def _arm(mode: str, count: int, mock: MockVenue, journal: Journal) -> None:
     """Make the process die at the ``count``-th journal write or venue call."""
     if mode == "journal":
         die_after(journal, _JOURNAL_WRITES, nth(count))
@@ -106,11 +110,11 @@ def _arm(mode: str, count: int, mock: MockVenue, journal: SQLiteJournal) -> None
         die_during(mock, _VENUE_CALLS, nth(count), LATENCY / 4)
 
 
-async def run(directory: Path, seed: int, kill: str) -> None:
+async def run(directory: Path, seed: int, kill: str, target: str) -> None:
     mode, _, amount = kill.partition(":")
     plan, strategy, options = job(seed)
     mock = venue(directory)
-    with SQLiteJournal(directory / "journal.sqlite3") as journal:
+    with open_journal(target) as journal:
         engine = _engine(mock, journal)
         await engine.start()
         for item in plan["items"]:
@@ -124,10 +128,13 @@ async def run(directory: Path, seed: int, kill: str) -> None:
         await engine.close()
 
 
-async def resume(directory: Path, seed: int) -> dict[str, Any]:
+async def resume(directory: Path, seed: int, target: str) -> dict[str, Any]:
     plan, strategy, options = job(seed)
-    with SQLiteJournal(directory / "journal.sqlite3") as journal:
-        engine = _engine(venue(directory), journal)
+    with open_journal(target) as journal:
+        mock = venue(directory)
+        if isinstance(journal, PostgresJournal):
+            journal.adopt([mock.name])  # the killed writer's session is gone: its lease too
+        engine = _engine(mock, journal)
         report = await engine.start()
         # Orders the killed process left working have outlived their strategy's deadline:
         # cancel them (fills that race the cancel are counted).
@@ -156,11 +163,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--dir", type=Path, required=True)
     parser.add_argument("--seed", type=int, required=True)
     parser.add_argument("--kill", default="journal:1000000")
+    parser.add_argument("--journal", default=None, help="a path or a postgresql:// URL")
     args = parser.parse_args(argv)
+    target = args.journal or str(args.dir / "journal.sqlite3")
     if args.phase == "run":
-        asyncio.run(run(args.dir, args.seed, args.kill))
+        asyncio.run(run(args.dir, args.seed, args.kill, target))
     else:
-        sys.stdout.write(json.dumps(asyncio.run(resume(args.dir, args.seed))) + "\n")
+        sys.stdout.write(json.dumps(asyncio.run(resume(args.dir, args.seed, target))) + "\n")
 
 
 if __name__ == "__main__":

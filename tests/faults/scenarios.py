@@ -10,7 +10,8 @@ One scenario, from its seed alone:
    delay; client order ids on or off where the venue allows it;
 2. draw the work: market, limit and aggressive-limit executions, and sometimes a
    rebalance (sells of held positions, then buys), all running at once on one engine with
-   a real SQLite journal;
+   a real journal (a fresh SQLite file, or a fresh PostgreSQL database: the suite runs on
+   both, see :class:`tests.support.journal_backends.JournalBackend`);
 3. run it with the faults on; every error the caller sees must be a venuekit error;
 4. heal the network (faults off), reconcile (``Engine.recover``), cancel whatever is still
    working, and reconcile again, as an operator would;
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import io
 import json
 import logging
@@ -38,10 +40,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from tests.support.journal_backends import JournalBackend
 from tests.support.journal_truth import tally
 from venuekit.engine import Engine
 from venuekit.errors import VenueKitError
-from venuekit.journal.sqlite import SQLiteJournal
+from venuekit.journal import Journal, open_journal
 from venuekit.model import OrderRequest
 from venuekit.outcome import OutcomePolicy
 from venuekit.plugins import PluginHost
@@ -216,7 +219,20 @@ async def _finish(engine: Engine, notes: list[str], pause: float) -> None:
     notes.extend(f"recovery failed {i}: {e}" for i, e in report.failed)
 
 
-async def run_scenario(seed: int, directory: Path, target: Target = MOCK) -> Result:
+async def _open_journal(journals: JournalBackend, directory: Path,
+                        name: str) -> tuple[str, Journal]:
+    """A fresh journal for one scenario. A database is created and migrated off the loop,
+    so that the other scenarios run meanwhile (a psycopg connection may move between
+    threads; a SQLite one may not, and opens at once)."""
+    if journals.server is None:
+        place = journals.new(directory, name)
+        return place, open_journal(place)
+    place = await asyncio.to_thread(journals.new, directory, name)
+    return place, await asyncio.to_thread(open_journal, place)
+
+
+async def run_scenario(seed: int, directory: Path, target: Target = MOCK,
+                       journals: JournalBackend | None = None) -> Result:
     rng = random.Random(f"venuekit-faults/{seed}")
     knobs = draw_knobs(rng, seed, target)
     drawn, positions = draw_jobs(rng, knobs)
@@ -225,9 +241,10 @@ async def run_scenario(seed: int, directory: Path, target: Target = MOCK) -> Res
     crashes = hung = 0
     grace = knobs.visibility_delay + knobs.latency + 0.05
     policy = OutcomePolicy(grace=grace, resolve_timeout=5.0)
-    path = directory / f"journal-{target.name}-{seed}.sqlite3"
+    journals = journals or JournalBackend()
+    place, journal = await _open_journal(journals, directory, f"journal-{target.name}-{seed}")
     async with target.open(knobs) as session:
-        with SQLiteJournal(path) as journal:
+        with journal:
             engine = Engine(session.venue, journal, host=PluginHost(load_entry_points=False),
                             policy=policy, settlement=SETTLEMENT)
             await engine.start()
@@ -266,9 +283,7 @@ async def run_scenario(seed: int, directory: Path, target: Target = MOCK) -> Res
             result.counts = tally(journal, session.truth(),
                                   client_order_ids=knobs.client_order_ids,
                                   venue=session.venue.name)
-    path.unlink(missing_ok=True)
-    for suffix in ("-wal", "-shm"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    journals.discard(place)
     result.counts.update(crashes=crashes, hung=hung, lost_events=lost_events,
                          typed_errors=len(result.errors),
                          faults_injected=len(session.handle.ledger.faults))
@@ -281,7 +296,8 @@ close included; beyond that it counts as ``hung`` and the run goes on without it
 
 
 async def run_many(seeds: Sequence[int], directory: Path, target: Target = MOCK, *,
-                   concurrency: int = 24) -> list[Result]:
+                   concurrency: int = 24,
+                   journals: JournalBackend | None = None) -> list[Result]:
     """Run scenarios ``concurrency`` at a time (most of a scenario is waiting on timers).
 
     A scenario stuck anywhere (even in a close that ignores cancellation) is left behind,
@@ -292,7 +308,7 @@ async def run_many(seeds: Sequence[int], directory: Path, target: Target = MOCK,
 
     async def one(seed: int) -> Result:
         async with gate:
-            task = asyncio.ensure_future(run_scenario(seed, directory, target))
+            task = asyncio.ensure_future(run_scenario(seed, directory, target, journals))
             done, _ = await asyncio.wait({task}, timeout=WHOLE_SCENARIO_LIMIT)
             if done:
                 return task.result()
@@ -306,12 +322,13 @@ async def run_many(seeds: Sequence[int], directory: Path, target: Target = MOCK,
 
 
 def run_bounded(seeds: Sequence[int], directory: Path, target: Target = MOCK, *,
-                concurrency: int = 24) -> list[Result]:
+                concurrency: int = 24,
+                journals: JournalBackend | None = None) -> list[Result]:
     """:func:`run_many` on a fresh loop, closed without waiting for scenarios left behind."""
     loop = asyncio.new_event_loop()
     try:
         return loop.run_until_complete(run_many(seeds, directory, target,
-                                                concurrency=concurrency))
+                                                concurrency=concurrency, journals=journals))
     finally:
         loop.close()
 
@@ -342,10 +359,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("seeds", type=int, nargs="+")
     parser.add_argument("--venue", default="mock", choices=sorted(TARGETS))
+    parser.add_argument("--journal", default="sqlite", choices=("sqlite", "postgres"),
+                        help="the journal backend (postgres: a throw-away server)")
     args = parser.parse_args(argv)
     logging.disable(logging.CRITICAL)  # the tallies are the output; warnings are expected
-    with tempfile.TemporaryDirectory() as directory:
-        results = run_bounded(args.seeds, Path(directory), TARGETS[args.venue])
+    with tempfile.TemporaryDirectory() as directory, contextlib.ExitStack() as stack:
+        journals = JournalBackend()
+        if args.journal == "postgres":
+            from venuekit.testing.postgres import server
+
+            journals = JournalBackend("postgres", stack.enter_context(server()))
+        results = run_bounded(args.seeds, Path(directory), TARGETS[args.venue],
+                              journals=journals)
     for result in results:
         sys.stdout.write(json.dumps(result.as_dict()) + "\n")
 

@@ -3,8 +3,9 @@
 Each kill point is a seed: it picks the plan, the strategy and where the process dies (the
 N-th journal write, the N-th venue call while its answer is in flight, or a moment in
 time). After the restart recovers and finishes the job, the venue holds no duplicate
-order, nothing is left open, and the journal equals the venue's ledger. The run prints one
-JSON line of totals.
+order, nothing is left open, and the journal equals the venue's ledger. It runs on both
+journal backends: a SQLite file, and a PostgreSQL database (the restart adopts the killed
+writer's orders first). The run prints one JSON line of totals per backend.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from typing import Any
 import pytest
 
 from tests.support.crash import run_driver
+from tests.support.journal_backends import POSTGRES, SQLITE, JournalBackend, backend_for
 from tests.support.journal_truth import assert_journal_matches_ledger, tally
-from venuekit.journal.sqlite import SQLiteJournal
+from venuekit.journal import open_journal
 from venuekit_mock import MockVenue
 
 from .crash_rebalance import MODES, symbols
@@ -49,23 +51,25 @@ def ledger(directory: Path) -> Any:
     return venue.control.ledger
 
 
-def crash_and_recover(seed: int, root: Path) -> dict[str, Any]:
+def crash_and_recover(seed: int, root: Path, journals: JournalBackend) -> dict[str, Any]:
     directory = root / f"kill-{seed}"
     directory.mkdir()
     kill = kill_point(seed)
+    target = journals.new(directory)
     crashed = run_driver(DRIVER, "run", "--dir", str(directory), "--seed", str(seed),
-                         "--kill", kill)
+                         "--kill", kill, "--journal", target)
     outcome: dict[str, Any] = {"seed": seed, "kill": kill,
                                "killed": crashed.returncode == -signal.SIGKILL}
     if crashed.returncode not in (0, -signal.SIGKILL):
         return {**outcome, "error": f"run exited {crashed.returncode}: {crashed.stderr[-2000:]}"}
-    resumed = run_driver(DRIVER, "resume", "--dir", str(directory), "--seed", str(seed))
+    resumed = run_driver(DRIVER, "resume", "--dir", str(directory), "--seed", str(seed),
+                         "--journal", target)
     if resumed.returncode != 0:
         return {**outcome, "error": f"resume exited {resumed.returncode}: "
                                     f"{resumed.stderr[-2000:]}"}
     report = json.loads(resumed.stdout)
     truth = ledger(directory)
-    with SQLiteJournal(directory / "journal.sqlite3", readonly=True) as journal:
+    with open_journal(target, readonly=True) as journal:
         counts = tally(journal, truth, client_order_ids=True)
         try:
             assert_journal_matches_ledger(journal, truth)
@@ -78,14 +82,16 @@ def crash_and_recover(seed: int, root: Path) -> dict[str, Any]:
             "recovery_changes": len(report["changes"])}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", params=[SQLITE, POSTGRES])
 def kills(request: pytest.FixtureRequest, full_size: bool,
           tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
     count = FULL if full_size else REDUCED
-    root = tmp_path_factory.mktemp("crashes")
+    journals = backend_for(request, request.param)
+    root = tmp_path_factory.mktemp(f"crashes-{journals.kind}")
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=2) as pool:
-        outcomes = list(pool.map(lambda s: crash_and_recover(s, root), range(count)))
+        outcomes = list(pool.map(lambda s: crash_and_recover(s, root, journals),
+                                 range(count)))
     failing = [o for o in outcomes if o.get("error") or not o.get("journal_equals_ledger")
                or not o.get("recovered_ok")
                or any(o.get(k) for k in ("duplicates", "duplicate_client_ids", "lost_fills",
@@ -96,7 +102,7 @@ def kills(request: pytest.FixtureRequest, full_size: bool,
                           "restated_fills", "overfills", "underfills", "unresolved",
                           "intended", "venue_orders", "recovery_changes")}
     emit(request.config, {
-        "suite": "crash", "size": "full" if full_size else "reduced",
+        "suite": "crash", "journal": journals.kind, "size": "full" if full_size else "reduced",
         "seconds": round(time.perf_counter() - started, 1), "machine": machine(),
         "kill_points": len(outcomes), "killed": sum(o["killed"] for o in outcomes),
         "by_mode": {m: sum(1 for o in outcomes if o["killed"] and o["kill"].startswith(m))

@@ -14,7 +14,10 @@ point:
 
 Both runs are the real CLI in real processes; the first is killed by hooks installed on
 the journal and venue classes (``tests/faults/crash_cli.py``). Kill points cover the SELL
-and BUY phases and the three strategies. The run prints one JSON line of totals.
+and BUY phases and the three strategies. It runs on both journal backends: the
+configuration's ``journal`` a SQLite file, or a PostgreSQL database's URL (the second run's
+client adopts the killed writer's orders; fewer kill points there). The run prints one JSON
+line of totals per backend.
 """
 
 from __future__ import annotations
@@ -32,8 +35,9 @@ from typing import Any
 import pytest
 
 from tests.support.crash import run_driver
+from tests.support.journal_backends import POSTGRES, SQLITE, JournalBackend, backend_for
 from tests.support.journal_truth import assert_journal_matches_ledger
-from venuekit.journal.sqlite import SQLiteJournal
+from venuekit.journal import open_journal
 from venuekit.model import Side
 from venuekit.runs import RunState
 from venuekit_mock import MockVenue, state
@@ -43,6 +47,8 @@ from .crash_rebalance import HELD, PRICES, job, symbols
 from .report import emit, machine
 
 REDUCED, FULL = 36, 200
+REDUCED_POSTGRES = 18
+"""Kill points on PostgreSQL at the reduced size (the CI's time; the full size runs all)."""
 MODES = ("journal", "venue", "time")
 STRATEGIES = ("market", "limit", "aggressive-limit")
 # A CLI rebalance of these plans makes about 28 journal writes and 11 venue calls and
@@ -51,7 +57,8 @@ RANGES = {"journal": (2, 30), "venue": (2, 11), "time": (5, 170)}
 TIMEOUTS = {"market": "2", "limit": "0.4", "aggressive-limit": "0.4"}
 LOT = Decimal(1)
 CONFIG = """\
-journal = "journal.sqlite3"
+journal = "{journal}"
+state_dir = "."
 
 [venues.mock]
 seed = 5
@@ -72,10 +79,11 @@ def kill_point(seed: int) -> tuple[str, str]:
     return f"{mode}:{rng.randint(low, high)}", strategy
 
 
-def prepare(directory: Path, plan: dict[str, Any]) -> None:
+def prepare(directory: Path, plan: dict[str, Any], journal: str) -> None:
     """The directory a user works in: the plan, venuekit.toml, and the venue's state (its
     market and the positions the plan sells), beside the journal as the CLI keeps it."""
-    (directory / "venuekit.toml").write_text(CONFIG, encoding="utf-8")
+    (directory / "venuekit.toml").write_text(CONFIG.format(journal=journal),
+                                            encoding="utf-8")
     (directory / "plan.json").write_text(json.dumps(plan), encoding="utf-8")
     venue = MockVenue(seed=5, symbols=symbols(), cash=Decimal(10**6),
                       state_path=directory / "mock-venue.state")
@@ -90,22 +98,30 @@ def simulator(directory: Path) -> Simulator:
     return restored
 
 
-def phase_reached(directory: Path) -> str:
+def _opened(target: str) -> bool:
+    """The killed run got as far as creating its journal (a database's, once migrated)."""
+    if "://" not in target:
+        return Path(target).exists()
+    import psycopg
+
+    with psycopg.connect(target) as conn:
+        return bool(conn.execute("SELECT to_regclass('meta') IS NOT NULL").fetchone()[0])
+
+
+def phase_reached(target: str) -> str:
     """How far the killed run got: the last phase it journaled an order in."""
-    path = directory / "journal.sqlite3"
-    if not path.exists():
+    if not _opened(target):
         return "before the journal"
-    with SQLiteJournal(path, readonly=True) as journal:
+    with open_journal(target, readonly=True) as journal:
         sides = {order.side for order in journal.orders()}
     return "buy" if Side.BUY in sides else "sell" if Side.SELL in sides else "before orders"
 
 
-def first_run(directory: Path) -> RunState | None:
+def first_run(target: str) -> RunState | None:
     """The state the first run's process left its run in (None: it made none)."""
-    path = directory / "journal.sqlite3"
-    if not path.exists():
+    if not _opened(target):
         return None
-    with SQLiteJournal(path, readonly=True) as journal:
+    with open_journal(target, readonly=True) as journal:
         runs = journal.runs()
     return runs[0].state if runs else None
 
@@ -130,12 +146,13 @@ def excess(plan: dict[str, Any], sim: Simulator) -> list[str]:
     return found
 
 
-def crash_and_rerun(seed: int, root: Path) -> dict[str, Any]:
+def crash_and_rerun(seed: int, root: Path, journals: JournalBackend) -> dict[str, Any]:
     directory = root / f"kill-{seed}"
     directory.mkdir()
     plan, _, _ = job(seed)
     kill, strategy = kill_point(seed)
-    prepare(directory, plan)
+    target = journals.new(directory)
+    prepare(directory, plan, target if "://" in target else Path(target).name)
     command = ["rebalance", "plan.json", "--strategy", strategy, "--timeout",
                TIMEOUTS[strategy], "--json"]
     first = run_driver("tests.faults.crash_cli", "--kill", kill, "--", *command,
@@ -145,8 +162,8 @@ def crash_and_rerun(seed: int, root: Path) -> dict[str, Any]:
     if first.returncode not in (0, 1, -signal.SIGKILL):
         return {**outcome, "error": f"first run exited {first.returncode}: "
                                     f"{first.stderr[-2000:]}"}
-    outcome["phase"] = phase_reached(directory)
-    left = first_run(directory)
+    outcome["phase"] = phase_reached(target)
+    left = first_run(target)
     outcome["unfinished_run"] = left is not None and left.resumable
     finished = left is RunState.FINISHED
     second = run_driver("venuekit", *command, cwd=directory, unset=("VENUEKIT_JOURNAL",))
@@ -165,7 +182,7 @@ def crash_and_rerun(seed: int, root: Path) -> dict[str, Any]:
     outcome["working_at_venue"] = len(sim.open_orders())
     outcome["excess"] = excess(plan, sim)
     outcome["duplicate_client_ids"] = len(sim.ledger.duplicate_client_ids())
-    with SQLiteJournal(directory / "journal.sqlite3", readonly=True) as journal:
+    with open_journal(target, readonly=True) as journal:
         try:
             assert_journal_matches_ledger(journal, sim.ledger)
             outcome["journal_equals_ledger"] = True
@@ -176,17 +193,19 @@ def crash_and_rerun(seed: int, root: Path) -> dict[str, Any]:
     return outcome
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", params=[SQLITE, POSTGRES])
 def reruns(request: pytest.FixtureRequest, full_size: bool,
            tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
-    count = FULL if full_size else REDUCED
-    root = tmp_path_factory.mktemp("reruns")
+    journals = backend_for(request, request.param)
+    count = FULL if full_size else REDUCED_POSTGRES if journals.kind == POSTGRES else REDUCED
+    root = tmp_path_factory.mktemp(f"reruns-{journals.kind}")
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=2) as pool:
-        outcomes = list(pool.map(lambda s: crash_and_rerun(s, root), range(count)))
+        outcomes = list(pool.map(lambda s: crash_and_rerun(s, root, journals), range(count)))
     killed = [o for o in outcomes if o["killed"]]
     emit(request.config, {
-        "suite": "crash-rerun", "size": "full" if full_size else "reduced",
+        "suite": "crash-rerun", "journal": journals.kind,
+        "size": "full" if full_size else "reduced",
         "seconds": round(time.perf_counter() - started, 1), "machine": machine(),
         "kill_points": len(outcomes), "killed": len(killed),
         "by_mode": {m: sum(1 for o in killed if o["kill"].startswith(m)) for m in MODES},

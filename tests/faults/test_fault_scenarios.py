@@ -1,5 +1,9 @@
 """Randomized fault scenarios against every venue target, judged by the venue's ledger.
 
+Each target runs on both journal backends: a SQLite file per scenario, and a fresh
+PostgreSQL database per scenario (issue #20; the ``postgres_server`` fixture's throw-away
+server), through the same scenario code.
+
 Every fault knob of the simulated venue, mixed at random per scenario, under market,
 limit and aggressive-limit executions and rebalances (see :mod:`tests.faults.scenarios`).
 The run prints one JSON line of totals, with the seed of every failing scenario; re-run
@@ -16,6 +20,8 @@ from typing import Any
 
 import pytest
 
+from tests.support.journal_backends import POSTGRES, SQLITE, backend_for
+
 from .report import emit, machine
 from .scenarios import run_bounded, totals
 from .targets import TARGETS
@@ -25,21 +31,29 @@ from .targets import TARGETS
 # tens of milliseconds: it runs fewer.
 SIZES = {"mock": (200, 10_000, 24), "alpaca": (12, 400, 6), "binance": (24, 400, 6),
          "kis": (24, 400, 6)}
-@pytest.fixture(scope="module", params=sorted(TARGETS))
+RUNS = [pytest.param((name, journal), id=f"{name}-{journal}")
+        for journal in (SQLITE, POSTGRES) for name in sorted(TARGETS)]
+
+
+@pytest.fixture(scope="module", params=RUNS)
 def tallied(request: pytest.FixtureRequest, full_size: bool,
             tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    target = TARGETS[request.param]
+    name, journal = request.param
+    target = TARGETS[name]
+    journals = backend_for(request, journal)
     reduced, full, concurrency = SIZES[target.name]
     count = full if full_size else reduced
-    directory: Path = tmp_path_factory.mktemp(f"faults-{target.name}")
+    directory: Path = tmp_path_factory.mktemp(f"faults-{target.name}-{journal}")
     logging.disable(logging.CRITICAL)  # thousands of expected warnings; the ledger judges
     started = time.perf_counter()
     try:
         results = run_bounded(range(count), directory, target,
-                              concurrency=concurrency * (2 if full_size else 1))
+                              concurrency=concurrency * (2 if full_size else 1),
+                              journals=journals)
     finally:
         logging.disable(logging.NOTSET)
-    summary = totals(results, venue=target.name, size="full" if full_size else "reduced",
+    summary = totals(results, venue=target.name, journal=journal,
+                     size="full" if full_size else "reduced",
                      seconds=round(time.perf_counter() - started, 1), machine=machine())
     emit(request.config, summary)
     return summary
@@ -85,7 +99,8 @@ def test_a_stuck_scenario_is_reported_hung_and_the_run_ends(
     must not hang the suite: it is left behind and counted as hung, with its seed."""
     from . import scenarios
 
-    async def stuck(seed: int, directory: Path, target: object) -> object:
+    async def stuck(seed: int, directory: Path, target: object,
+                    journals: object = None) -> object:
         while True:
             try:
                 await asyncio.sleep(3600)

@@ -3,7 +3,9 @@
 Three configurations cover both sides of every capability gate: the default mock (client
 order ids, an order stream, native replace, native stops), an id-less, stream-less venue
 without replace that declares a rate-limit pool (as KIS paper trading does), and one whose
-stops the engine emulates.
+stops the engine emulates. The default mock runs the whole kit once more with its engines
+journaling to PostgreSQL (``journal = "postgres"``: a fresh database per engine on the
+session's throw-away server).
 """
 
 from __future__ import annotations
@@ -28,6 +30,12 @@ class TestMockVenue(VenueConformanceTests):
         async with MockVenue(seed=3, faults=FaultPlan(retry_after=0.05),
                              **self.options) as venue:
             yield VenueUnderTest(venue, MockMarketControl(venue))
+
+
+class TestMockVenueOnPostgres(TestMockVenue):
+    """The default mock, its engines journaling to a PostgreSQL book."""
+
+    journal = "postgres"
 
 
 class TestMockVenueWithoutIdsStreamOrReplace(TestMockVenue):

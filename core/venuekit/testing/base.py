@@ -17,7 +17,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import pytest
 
@@ -31,6 +31,9 @@ from ..settlement import SettlementOptions
 from ..venue import Capabilities, OrderRef, Venue
 from .control import LedgerFill, LedgerOrder, MarketControl
 
+if TYPE_CHECKING:
+    from .postgres import Server
+
 __all__ = ["Gate", "KitSession", "VenueTestBase", "VenueUnderTest"]
 
 T = TypeVar("T")
@@ -39,6 +42,8 @@ FAST_SETTLEMENT = SettlementOptions(poll_min=0.02, poll_max=0.2, silence=0.2, la
 """Settlement timing for the kit: quick polls so that faults resolve in well under a second."""
 
 GUIDE = "docs/plugins/authoring.md"
+JOURNALS = ("sqlite", "postgres")
+"""The journal backends a kit class may run on (:attr:`VenueTestBase.journal`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,12 +210,13 @@ class KitSession:
     # the engine ------------------------------------------------------------------------
     @asynccontextmanager
     async def engine(self, **options: Any) -> AsyncIterator[Engine]:
-        """An :class:`~venuekit.engine.Engine` on the venue with a fresh SQLite journal.
+        """An :class:`~venuekit.engine.Engine` on the venue with a fresh, empty journal
+        (:meth:`VenueTestBase.journal_target`: a SQLite file, or a PostgreSQL database).
 
         The venue is already connected and stays open after the engine stops (the kit
         closes it), so the engine is started without connecting it again.
         """
-        journal = open_journal(self.workdir / f"journal-{uuid.uuid4().hex[:8]}.sqlite3")
+        journal = open_journal(self.suite.journal_target(self.workdir))
         options.setdefault("settlement", self.suite.settlement)
         options.setdefault("policy", OutcomePolicy(resolve_timeout=self.suite.timeout / 2))
         engine = Engine(self.venue, journal, host=PluginHost(load_entry_points=False),
@@ -241,6 +247,33 @@ class VenueTestBase:
     timeout: ClassVar[float] = 30.0
     """Seconds one standard test may take before it fails."""
     settlement: ClassVar[SettlementOptions] = FAST_SETTLEMENT
+    journal: ClassVar[str] = "sqlite"
+    """The journal backend the kit's engines run on: ``"sqlite"`` (a fresh file per engine)
+    or ``"postgres"`` (a fresh database per engine on the session's throw-away server, the
+    ``postgres_server`` fixture of the kit's pytest plugin: it skips where the server or
+    psycopg is missing, and fails instead under ``VENUEKIT_REQUIRE_POSTGRES=1``)."""
+
+    _postgres: Server | None = None  # the session's server, when ``journal == "postgres"``
+
+    @pytest.fixture(autouse=True)
+    def _kit_journal_backend(self, request: pytest.FixtureRequest) -> None:
+        """Fetch the PostgreSQL server for a class whose ``journal`` is ``"postgres"``."""
+        if self.journal not in JOURNALS:
+            raise ValueError(f"{type(self).__name__}.journal is {self.journal!r}; set it to "
+                             f"one of {', '.join(map(repr, JOURNALS))}. See {GUIDE}.")
+        if self.journal == "postgres":
+            self._postgres = request.getfixturevalue("postgres_server")
+
+    def journal_target(self, workdir: Path) -> str | Path:
+        """Where the next engine of a test keeps its journal: a fresh, empty one each call.
+
+        A SQLite file in the test's temporary ``workdir``, or (``journal = "postgres"``) a
+        ``postgresql://`` URL of a fresh database. Override it to run the kit on another
+        journal (it must be empty and opened by :func:`venuekit.journal.open_journal`).
+        """
+        if self._postgres is not None:
+            return self._postgres.database()
+        return workdir / f"journal-{uuid.uuid4().hex[:8]}.sqlite3"
 
     def venue_under_test(self) -> AbstractAsyncContextManager[VenueUnderTest]:
         """An async context manager yielding a connected venue and its market control.
