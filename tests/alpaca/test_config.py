@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import os
 import pickle
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -152,3 +157,22 @@ def test_bad_rate_limit_is_refused() -> None:
     with pytest.raises(VenueKitError) as caught:
         resolve(rate_limit="fast")
     assert caught.value.code is Code.INVALID_CONFIG and "rate_limit" in caught.value.message
+
+
+def test_venuekit_config_shows_the_plugins_variables_masked(tmp_path: Path) -> None:
+    """`venuekit config` names the variables the Alpaca plugin reads (APCA_*), never their
+    secret values."""
+    secret = "sk-do-not-print-5d1e"
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith(("APCA_", "ALPACA_")) and key != "VENUEKIT_JOURNAL"}
+    env.update(APCA_API_KEY_ID=secret, APCA_API_SECRET_KEY=secret,
+               APCA_API_BASE_URL="http://127.0.0.1:8080")
+    shown = subprocess.run([sys.executable, "-m", "venuekit", "config", "--venue", "alpaca",
+                            "--json"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                           timeout=60, check=False)
+    assert shown.returncode == 0, shown.stderr
+    assert secret not in shown.stdout + shown.stderr
+    variables = json.loads(shown.stdout)["environment"]
+    assert variables["APCA_API_KEY_ID"]["value"] == "***"
+    assert variables["APCA_API_SECRET_KEY"]["value"] == "***"
+    assert variables["APCA_API_BASE_URL"]["value"] == "http://127.0.0.1:8080"
