@@ -205,6 +205,10 @@ def _takeover(backend: Backend, venue: SharedVenue, root: Path,
             states = {o.id: o.state.value for o in book.orders(venue="alpaca")}
         for order_id in at_kill:
             assert order_id in orphaned or states[order_id] in TERMINAL, (order_id, report)
+        if backend.kind == "postgres":  # the survivor says what it took over: all of them
+            assert at_kill <= set(report["adopted"]), (at_kill, report["adopted"])
+        else:  # a file has one writer at a time: the next one recovers, nothing to adopt
+            assert report["adopted"] == []
         assert orphaned <= at_kill | {i for i, s in states.items() if s not in TERMINAL}
 
         resume_started = time.monotonic()
@@ -238,8 +242,8 @@ def _takeover(backend: Backend, venue: SharedVenue, root: Path,
     with open_book(target, readonly=True) as book:
         assert [o.id for o in book.orders(venue="alpaca") if not o.state.is_terminal] == []
     return {"working_at_kill": len(at_kill), "orphaned": len(orphaned),
-            # What the PostgreSQL survivor says it adopted, where its report names it.
-            "adopted": len(report["adopted"]) if "adopted" in report else None,
+            # What the PostgreSQL survivor says it took over (always 0 on SQLite).
+            "adopted": len(report["adopted"]),
             "takeover_seconds": round(taken_over, 3), "resume_seconds": round(resume_seconds, 3),
             "journal_orders": check.journal_orders, "venue_orders": check.venue_orders}
 

@@ -23,6 +23,7 @@ from .session import EXIT_INCOMPLETE, Interrupts, fail, run
 class _Recovered:
     report: RecoveryReport
     cancelled: list[CancelOutcome] = field(default_factory=list)
+    adopted: list[str] = field(default_factory=list)  # from writers that are gone
 
     @property
     def ok(self) -> bool:
@@ -32,6 +33,7 @@ class _Recovered:
         data = self.report.as_dict()
         data["ok"] = self.ok
         data["cancelled"] = [outcome.as_dict() for outcome in self.cancelled]
+        data["adopted"] = list(self.adopted)
         return data
 
 
@@ -78,7 +80,7 @@ def recover_command(cancel_working: bool, venue: str, options: tuple[str, ...],
                 raise status.error
             report = client.recovery()
             assert report is not None
-            recovered = _Recovered(report)
+            recovered = _Recovered(report, adopted=list(client.adopted))
             if cancel_working and report.orphaned:
                 orphans = [order for order in (status.engine.tracker.get(order_id)
                                                for order_id, _ in report.orphaned)
@@ -100,6 +102,10 @@ def recover_command(cancel_working: bool, venue: str, options: tuple[str, ...],
 def _print(recovered: _Recovered, cancel_working: bool) -> None:
     report = recovered.report
     out = console()
+    if recovered.adopted:
+        out.print(f"took over {len(recovered.adopted)} open order(s) of writers that are "
+                  f"gone (a shared journal): {', '.join(recovered.adopted[:5])}"
+                  + (" ..." if len(recovered.adopted) > 5 else ""))
     out.print(f"checked {report.checked} open order(s) on {report.venue}: "
               f"{len(report.changes)} changed, {len(report.working)} still working, "
               f"{len(report.failed)} failed")

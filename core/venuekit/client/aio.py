@@ -124,6 +124,8 @@ class AsyncClient:
         self._following: set[asyncio.Task[Order]] = set()
         self._takeover_interval = takeover_interval
         self._survivor: asyncio.Task[None] | None = None
+        self.adopted: list[str] = []
+        """Orders this client took over from writers that are gone (a shared journal)."""
 
     # opening and closing -------------------------------------------------------------
     async def __aenter__(self) -> Self:
@@ -168,6 +170,7 @@ class AsyncClient:
         that are gone, so that each venue's recovery (next) reconciles them with ours."""
         if isinstance(self.journal, PostgresJournal):
             adopted = self.journal.adopt(self._venues)
+            self.adopted += adopted
             if adopted:
                 log.warning("orders adopted from writers that are gone",
                             extra={"venues": list(self._venues), "orders": adopted,
@@ -188,6 +191,7 @@ class AsyncClient:
                     adopted = journal.adopt([status.name])
                     if not adopted:
                         continue
+                    self.adopted += adopted
                     report = await engine.take_over(adopted)
                 except VenueKitError as exc:
                     if exc.code is Code.JOURNAL_FENCED:
