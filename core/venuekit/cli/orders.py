@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import signal
+import sys
+import time
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -14,12 +17,14 @@ from rich.text import Text
 
 from ..decimals import plain, plain_quantity
 from ..errors import Code, VenueKitError, error
+from ..journal.base import Journal
+from ..journal.follow import Follower
 from ..journal.target import JournalTarget
 from ..model import ZERO, Order, OrderState
 from ..settings import load_settings
 from .config import journal_options, parse_time
 from .output import console, day, emit_json, fits, stamp
-from .session import fail, open_journal
+from .session import exit_code_for_signal, fail, open_journal
 
 _STATES = [state.value for state in OrderState]
 
@@ -110,25 +115,41 @@ def order_terms(order: Order) -> str:
 @click.option("--run", "run_id", metavar="RUN", help="Only the orders of this run.")
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True,
               help="Show at most this many (newest first).")
+@click.option("--follow", "-f", is_flag=True,
+              help="After the listing, print each order as it changes (one line per change, "
+                   "from every process writing the journal) until Ctrl-C.")
+@click.option("--for", "follow_for", type=click.FloatRange(min=0), metavar="SECONDS",
+              help="With --follow: stop after this many seconds (exit 0).")
 @journal_options
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print JSON instead of a table (with --follow, then one JSON object per "
+                   "line per change).")
 @click.pass_context
 def orders_command(ctx: click.Context, states: tuple[str, ...], only_open: bool,
                    symbol: str | None, venue: str | None, since: str | None,
-                   until: str | None, run_id: str | None, limit: int,
-                   config_path: Path | None, journal: JournalTarget | None, as_json: bool) -> None:
+                   until: str | None, run_id: str | None, limit: int, follow: bool,
+                   follow_for: float | None, config_path: Path | None,
+                   journal: JournalTarget | None, as_json: bool) -> None:
     """List orders from the journal, newest first.
 
     Reads the journal only (it never contacts a venue) and works while another venuekit
     process is trading. The journal is found as every command finds it (--journal,
     $VENUEKIT_JOURNAL, `journal` in venuekit.toml). `venuekit orders show ID` prints one
     order's full history.
+
+    With --follow it then prints every order that changes, as it changes: time of its
+    last event (UTC), id, venue, symbol, side, state and filled quantity. On PostgreSQL the
+    writers' notices wake it at once, from every process and machine sharing the book; on
+    SQLite it polls. --venue and --symbol filter the changes too. It runs until Ctrl-C (exit
+    130) or for --for SECONDS.
     """
     ctx.ensure_object(dict)
     ctx.obj["journal"] = journal
     ctx.obj["config_path"] = config_path
     if ctx.invoked_subcommand is not None:
         return
+    if follow_for is not None and not follow:
+        raise click.UsageError("--for needs --follow")
     wanted = [OrderState(s) for s in states]
     if only_open:
         wanted = wanted or list(OrderState)
@@ -142,14 +163,27 @@ def orders_command(ctx: click.Context, states: tuple[str, ...], only_open: bool,
             console().print(f"No orders yet: there is no journal at {settings.journal} (the "
                             "first command that trades creates it).")
             return
-        with open_journal(settings.journal, readonly=True) as book:
+        book = open_journal(settings.journal, readonly=True)
+    except VenueKitError as exc:
+        fail(exc)
+    with book:
+        try:
+            follower = book.follow() if follow else None  # before: no change falls between
             found = book.orders(state=wanted or None, symbol=symbol, venue=venue,
                                 since=parse_time(since), until=parse_time(until), limit=limit,
                                 run_id=run_id)
-    except VenueKitError as exc:
-        fail(exc)
-    if as_json:
-        emit_json({"orders": [order_summary(o) for o in found]})
+        except VenueKitError as exc:
+            fail(exc)
+        _print_orders(found, as_json=as_json, line=follow)
+        if follower is not None:
+            _follow(book, follower, venue=venue, symbol=symbol, seconds=follow_for,
+                    as_json=as_json)
+
+
+def _print_orders(found: list[Order], *, as_json: bool, line: bool = False) -> None:
+    if as_json:  # followed by a change a line: then the listing is one line too
+        emit_json({"orders": [order_summary(o) for o in found]}, line=line)
+        sys.stdout.flush()
         return
     if not found:
         console().print("No orders match.")
@@ -159,6 +193,46 @@ def orders_command(ctx: click.Context, states: tuple[str, ...], only_open: bool,
     if not fits(out, table):  # the date on a row of its own, above its orders' times
         table = _orders_table(found, dated=False)
     out.print(table)
+
+
+FALLBACK = 5.0
+"""Seconds a follower waits for a notice before it reads the journal anyway."""
+
+
+def _follow(book: Journal, follower: Follower, *, venue: str | None, symbol: str | None,
+            seconds: float | None, as_json: bool) -> None:
+    """Print each order changed, as it changes, until Ctrl-C or ``seconds`` passed."""
+    deadline = None if seconds is None else time.monotonic() + seconds
+    try:
+        try:
+            while True:
+                left = FALLBACK if deadline is None else deadline - time.monotonic()
+                if left <= 0:
+                    return
+                for order_id in follower.changes(timeout=min(left, FALLBACK)):
+                    order = book.get(order_id)
+                    if order is None or (venue and order.venue != venue) or (
+                            symbol and order.symbol != symbol):
+                        continue
+                    _print_change(order, as_json=as_json)
+        except VenueKitError as exc:
+            fail(exc)
+        finally:
+            follower.close()
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(exit_code_for_signal(signal.SIGINT))
+
+
+def _print_change(order: Order, *, as_json: bool) -> None:
+    at = order.history[-1].at if order.history else order.created_at
+    if as_json:
+        emit_json({"at": at, **order_summary(order)}, line=True)
+    else:
+        click.echo("  ".join((_milliseconds(at), order.id, order.venue, order.symbol,
+                              order.side.value, order.state.value,
+                              plain_quantity(order.filled_quantity))))
+    sys.stdout.flush()
 
 
 def _orders_table(found: list[Order], *, dated: bool) -> Table:

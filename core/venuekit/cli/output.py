@@ -27,14 +27,14 @@ def _default(value: Any) -> Any:
     raise TypeError(f"cannot encode {type(value).__name__} as JSON")
 
 
-def dumps(data: Any) -> str:
+def dumps(data: Any, *, line: bool = False) -> str:
     """JSON with Decimals as strings of plain digits (never floats, never an exponent)
-    and datetimes in ISO 8601."""
-    return json.dumps(data, default=_default, indent=2, sort_keys=False)
+    and datetimes in ISO 8601; on one ``line`` (JSON Lines) or indented."""
+    return json.dumps(data, default=_default, indent=None if line else 2, sort_keys=False)
 
 
-def emit_json(data: Any) -> None:
-    sys.stdout.write(dumps(data) + "\n")
+def emit_json(data: Any, *, line: bool = False) -> None:
+    sys.stdout.write(dumps(data, line=line) + "\n")
 
 
 def console() -> Console:

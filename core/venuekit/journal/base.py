@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from ..errors import JournalError
+    from .follow import Follower
 
 __all__ = ["Journal"]
 
@@ -218,6 +219,11 @@ class Journal(abc.ABC):
         once if it already is). It may be called from any thread. A journal with a single
         writer (SQLite) is never fenced: the default keeps no listener."""
         return None
+
+    def follow(self) -> Follower:
+        """A :class:`~.follow.Follower` of the orders changed from now on by any process
+        writing this journal (read-only journals may follow too); close it when done."""
+        raise NotImplementedError(f"{type(self).__name__} cannot be followed")
 
     @abc.abstractmethod
     def close(self) -> None:

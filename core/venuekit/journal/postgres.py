@@ -49,7 +49,7 @@ from ..model import (
     OrderState,
     utcnow,
 )
-from . import postgres_schema, postgres_writers, reads, run_rows
+from . import postgres_notify, postgres_schema, postgres_writers, reads, run_rows
 from ._time import as_utc, to_micros
 from .base import Journal
 from .ids import ClientIdRules
@@ -184,6 +184,9 @@ class PostgresJournal(Journal):
         self._venues = list(dict.fromkeys(venues))
         self._lease_conn: Any = None
         self._lease: postgres_writers.Lease | None = None
+        self._notifier: postgres_notify.Notifier | None = None
+        self._touched: set[str] = set()  # venues changed by the open transaction
+        self._conninfo = conninfo
         try:
             self._conn: Any = connect(
                 conninfo, idle_in_transaction_session_timeout=_IDLE_TIMEOUT_MS)
@@ -217,6 +220,7 @@ class PostgresJournal(Journal):
                 self._lease = postgres_writers.Lease(self._lease_conn, self.writer_id,
                                                      self._epoch, self.lease,
                                                      on_lost=self._declare_fenced)
+                self._notifier = postgres_notify.Notifier(self._lease_conn)
         except postgres_schema.TooNew as exc:
             raise self._error(Code.JOURNAL_TOO_NEW, f"its schema version {exc} is newer than "
                               f"this venuekit reads ({postgres_schema.latest_version()})"
@@ -332,6 +336,7 @@ class PostgresJournal(Journal):
 
     def _rollback(self) -> None:
         self._queue.clear()
+        self._touched.clear()
         self._behind = False
         self._sync_off = False
         if self._conn.closed or self._conn.broken:
@@ -355,6 +360,15 @@ class PostgresJournal(Journal):
             self._conn.execute("SET LOCAL synchronous_commit TO on")
         self._conn.execute("COMMIT")
         self._sync_off = False
+        self._committed()
+
+    def _committed(self) -> None:
+        """Tell the other processes (a coalesced NOTIFY, sent after this commit and outside
+        any order's transaction: :mod:`.postgres_notify`)."""
+        if self._touched:
+            if self._notifier is not None:
+                self._notifier.changed(self._touched)
+            self._touched = set()
 
     def _write_queued(self) -> None:
         if self._queue:
@@ -374,6 +388,7 @@ class PostgresJournal(Journal):
             else:
                 self._conn.execute("COMMIT")
                 self._sync_off = False
+                self._committed()
         except BaseException:
             self._rollback()
             raise
@@ -546,6 +561,7 @@ class PostgresJournal(Journal):
                    None if run is None else run.item, *terms)
         expected = 2 if (submitted or held) else 1
         conn = self._conn
+        self._touched.add(venue)
         try:
             if self._behind and not self._batch_depth:
                 self._write_queued()  # committed with this order, in their order
@@ -571,6 +587,8 @@ class PostgresJournal(Journal):
                                   f"row were taken under {id_rules!r}")
             if self._behind and not self._batch_depth:
                 self._commit_behind()  # durable now, with what was written behind
+            elif not self._in_transaction:
+                self._committed()  # one statement, committed on its own
         except self._psycopg_error as exc:
             if self._in_transaction and not self._batch_depth:
                 self._rollback()
@@ -605,6 +623,7 @@ class PostgresJournal(Journal):
         fill = event.fill
         execution = None if fill is None else execution_columns(fill)
         row = Row.of(order, event, execution, self._fence)
+        self._touched.add(order.venue)
         try:
             with self._atomic(f"record event {event.seq} of order {order.id}",
                               order_id=order.id, seq=event.seq) as cursor:
@@ -640,6 +659,7 @@ class PostgresJournal(Journal):
         row = Row.of(order, event, execution, self._fence)
         if not self._in_transaction:
             self._open_behind()
+        self._touched.add(order.venue)
         recorded = True
         if fill is not None and execution is not None:
             try:
@@ -792,6 +812,24 @@ class PostgresJournal(Journal):
             raise self._error(Code.JOURNAL_CORRUPT, str(exc), exc.__cause__,
                               order_id=exc.order_id) from exc
 
+    # following the book ---------------------------------------------------------------
+    def follow(self) -> postgres_notify.PostgresFollower:
+        """A follower of the whole book's changes from now on, from every writer, woken by
+        their notices (:mod:`.postgres_notify`); close it when done."""
+        def read(after: int) -> list[tuple[int, str, int]]:
+            with self._reading("read the book's new events") as cursor:
+                rows = cursor.raw("SELECT gid, order_id, seq FROM events WHERE gid > %s "
+                                  "ORDER BY gid", (after,)).fetchall()
+            return [(int(gid), str(order_id), int(seq)) for gid, order_id, seq in rows]
+
+        try:
+            with self._reading("read the book's last event") as cursor:
+                top = cursor.raw("SELECT coalesce(max(gid), 0) FROM events").fetchone()[0]
+            listen = connect(self._conninfo)
+        except self._psycopg_error as exc:
+            raise self._db_error("listen for the book's changes", exc) from exc
+        return postgres_notify.PostgresFollower(listen, read, start=int(top))
+
     # runs -----------------------------------------------------------------------------
     def create_run(self, *, kind: RunKind, venue: str, plan_hash: str, strategy: str,
                    items: Sequence[RunItem], correlation_id: str | None = None,
@@ -866,6 +904,8 @@ class PostgresJournal(Journal):
                 except JournalError:
                     log.exception("events written behind were lost at close; recovery "
                                   "rebuilds them from the venue", extra={"journal": self.url})
+            if self._notifier is not None:
+                self._notifier.stop()
             if self._lease is not None:
                 self._lease.stop()
             if self.writer_id is not None and self._fenced is None:
@@ -879,6 +919,8 @@ class PostgresJournal(Journal):
         log.info("journal closed", extra={"journal": self.url, "writer_id": self.writer_id})
 
     def _disconnect(self) -> None:
+        if self._notifier is not None:
+            self._notifier.stop()
         if self._lease is not None:
             self._lease.stop()
         for conn in (self._conn, self._lease_conn):

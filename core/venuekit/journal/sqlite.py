@@ -58,6 +58,7 @@ from . import reads, run_rows, sqlite_file
 from ._lock import lock_journal
 from ._time import as_utc, to_micros
 from .base import Journal
+from .follow import PollingFollower, SQLiteChanges
 from .ids import ClientIdRules
 from .rows import bracket_column, execution_columns, trigger_column
 from .runs import Run, RunItem, RunKind, RunLink, RunState
@@ -523,6 +524,19 @@ class SQLiteJournal(Transactions, Journal):
         except (ValueError, ArithmeticError, TypeError) as exc:
             raise self._error(Code.JOURNAL_CORRUPT, f"a stored run is unreadable: {exc}",
                               exc) from exc
+
+    # following the journal ------------------------------------------------------------
+    def follow(self) -> PollingFollower:
+        """A follower of the journal's changes from now on: it polls the open orders and
+        those created since (SQLite has a single writer, on this machine)."""
+        def query(sql: str, params: tuple[object, ...]) -> list[tuple[object, ...]]:
+            try:
+                with self._snapshot() as conn:
+                    return [tuple(row) for row in conn.execute(sql, params).fetchall()]
+            except sqlite3.Error as exc:
+                raise self._sqlite_error("read the journal's changes", exc) from exc
+
+        return PollingFollower(SQLiteChanges(query))
 
     # closing ----------------------------------------------------------------------------
     def close(self) -> None:
