@@ -51,12 +51,12 @@ from ..model import (
 )
 from . import postgres_notify, postgres_schema, postgres_writers, reads, run_rows
 from ._time import as_utc, to_micros
-from .base import Journal
 from .ids import ClientIdRules
 from .postgres_conn import Cursor, connect, masked_url
 from .rows import bracket_column, execution_columns, trigger_column
 from .runs import Run, RunItem, RunKind, RunLink, RunState
 from .sqlite_schema import APPLICATION
+from .table import TableJournal
 from .writes import Fence, Row, WriteQueue, restate
 
 __all__ = ["DEFAULT_LEASE", "PostgresJournal"]
@@ -142,7 +142,7 @@ class _Unknown(Exception):
     """Raised inside a write to undo it: the order is not this writer's (or not there)."""
 
 
-class PostgresJournal(Journal):
+class PostgresJournal(TableJournal):
     """The journal in a PostgreSQL database shared by several writers (module docs).
 
     ``url`` is a ``postgresql://`` (or ``postgres://``) URL; ``lease`` (seconds, else the
@@ -751,10 +751,6 @@ class PostgresJournal(Journal):
         return list(dict.fromkeys(ids))
 
     # reading --------------------------------------------------------------------------
-    def get(self, order_id: str) -> Order | None:
-        found = self._select("id = ?", (order_id,))
-        return found[0] if found else None
-
     def open_orders(self, venue: str | None = None) -> list[Order]:
         where = reads.Where().equals("venue", venue).equals("owner", self.writer_id)
         where.clauses.insert(0, "closed_at IS NULL")
@@ -764,20 +760,6 @@ class PostgresJournal(Journal):
         with self._reading("read the venues") as cursor:
             rows = cursor.execute("SELECT DISTINCT venue FROM orders ORDER BY venue")
             return [row[0] for row in rows.fetchall()]
-
-    def orders(self, *, state: OrderState | Iterable[OrderState] | None = None,
-               symbol: str | None = None, venue: str | None = None,
-               since: datetime | None = None, until: datetime | None = None,
-               limit: int | None = None, run_id: str | None = None) -> list[Order]:
-        if limit is not None and limit < 0:
-            raise ValueError(f"limit must not be negative, got {limit}")
-        where = (reads.Where().among("state", _values(state, OrderState))
-                 .equals("symbol", symbol).equals("venue", venue).equals("run_id", run_id)
-                 .compare("created_at", ">=", None if since is None else to_micros(since))
-                 .compare("created_at", "<", None if until is None else to_micros(until)))
-        if where.nothing:
-            return []
-        return self._select(where.text, where.params, newest_first=True, limit=limit)
 
     def venue_order_ids(self, venue: str, since: datetime) -> set[str]:
         with self._reading("read venue order ids") as cursor:
@@ -867,22 +849,6 @@ class PostgresJournal(Journal):
             if items:
                 run_rows.write_items(cursor, run_id, items)
 
-    def get_run(self, run_id: str) -> Run | None:
-        found = self._select_runs("id = ?", (run_id,), None)
-        return found[0] if found else None
-
-    def runs(self, *, venue: str | None = None, plan_hash: str | None = None,
-             kind: RunKind | None = None, state: RunState | Iterable[RunState] | None = None,
-             limit: int | None = None) -> list[Run]:
-        if limit is not None and limit < 0:
-            raise ValueError(f"limit must not be negative, got {limit}")
-        where = (reads.Where().equals("venue", venue).equals("plan_hash", plan_hash)
-                 .equals("kind", None if kind is None else RunKind(kind).value)
-                 .among("state", _values(state, RunState)))
-        if where.nothing:
-            return []
-        return self._select_runs(where.text, where.params, limit)
-
     def _select_runs(self, where: str, params: Sequence[Any], limit: int | None) -> list[Run]:
         try:
             with self._reading("read runs") as cursor:
@@ -939,10 +905,3 @@ def _fenced_message(writer_id: int | None, reason: str | None) -> str:
             "or send anything more and must stop. Its orders are recovered by the process "
             "that took them over; see them with `venuekit orders`, and run `venuekit "
             "recover` from a process that serves their venue if none did")
-
-
-def _values(given: Any, kind: Any) -> list[str] | None:
-    if given is None:
-        return None
-    chosen = [given] if isinstance(given, kind) else list(given)
-    return [kind(state).value for state in chosen]

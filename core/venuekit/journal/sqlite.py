@@ -35,11 +35,11 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, BinaryIO, Literal, TypeVar
+from typing import Any, BinaryIO, Literal
 
 from ..decimals import plain
 from ..errors import Code, JournalError, error
@@ -57,12 +57,12 @@ from ..model import (
 from . import reads, run_rows, sqlite_file
 from ._lock import lock_journal
 from ._time import as_utc, to_micros
-from .base import Journal
 from .follow import PollingFollower, SQLiteChanges
 from .ids import ClientIdRules
 from .rows import bracket_column, execution_columns, trigger_column
 from .runs import Run, RunItem, RunKind, RunLink, RunState
 from .sqlite_transactions import Transactions
+from .table import TableJournal
 from .writes import (
     INSERT_FILL,
     INSERT_HELD_EVENTS,
@@ -123,7 +123,7 @@ def _checked_amount(name: str, value: Decimal) -> Decimal:
     return value
 
 
-class SQLiteJournal(Transactions, Journal):
+class SQLiteJournal(Transactions, TableJournal):
     """The journal in one SQLite file. See the module documentation for the guarantees.
 
     ``path`` defaults to :func:`default_journal_path`; missing parent directories are
@@ -399,10 +399,6 @@ class SQLiteJournal(Transactions, Journal):
                               order_id=order_id)
 
     # reading ----------------------------------------------------------------------------
-    def get(self, order_id: str) -> Order | None:
-        found = self._select("id = ?", (order_id,))
-        return found[0] if found else None
-
     def open_orders(self, venue: str | None = None) -> list[Order]:
         if venue is None:
             return self._select(_OPEN, ())
@@ -415,20 +411,6 @@ class SQLiteJournal(Transactions, Journal):
                 return [venue for (venue,) in rows.fetchall()]
         except sqlite3.Error as exc:
             raise self._sqlite_error("read the venues", exc) from exc
-
-    def orders(self, *, state: OrderState | Iterable[OrderState] | None = None,
-               symbol: str | None = None, venue: str | None = None,
-               since: datetime | None = None, until: datetime | None = None,
-               limit: int | None = None, run_id: str | None = None) -> list[Order]:
-        if limit is not None and limit < 0:
-            raise ValueError(f"limit must not be negative, got {limit}")
-        where = (reads.Where().among("state", _values(state, OrderState))
-                 .equals("symbol", symbol).equals("venue", venue).equals("run_id", run_id)
-                 .compare("created_at", ">=", None if since is None else to_micros(since))
-                 .compare("created_at", "<", None if until is None else to_micros(until)))
-        if where.nothing:
-            return []
-        return self._select(where.text, where.params, newest_first=True, limit=limit)
 
     def venue_order_ids(self, venue: str, since: datetime) -> set[str]:
         # Newest first, stopping at the first order created before ``since``: orders are
@@ -499,22 +481,6 @@ class SQLiteJournal(Transactions, Journal):
             if items:
                 run_rows.write_items(cursor, run_id, items)
 
-    def get_run(self, run_id: str) -> Run | None:
-        found = self._select_runs("id = ?", (run_id,), None)
-        return found[0] if found else None
-
-    def runs(self, *, venue: str | None = None, plan_hash: str | None = None,
-             kind: RunKind | None = None, state: RunState | Iterable[RunState] | None = None,
-             limit: int | None = None) -> list[Run]:
-        if limit is not None and limit < 0:
-            raise ValueError(f"limit must not be negative, got {limit}")
-        where = (reads.Where().equals("venue", venue).equals("plan_hash", plan_hash)
-                 .equals("kind", None if kind is None else RunKind(kind).value)
-                 .among("state", _values(state, RunState)))
-        if where.nothing:
-            return []
-        return self._select_runs(where.text, where.params, limit)
-
     def _select_runs(self, where: str, params: Sequence[Any], limit: int | None) -> list[Run]:
         try:
             with self._snapshot() as conn:
@@ -568,14 +534,3 @@ class SQLiteJournal(Transactions, Journal):
 
 class _UnknownOrder(Exception):
     """Raised inside a write transaction to roll it back: the order row does not exist."""
-
-
-_Enum = TypeVar("_Enum", OrderState, RunState)
-
-
-def _values(given: _Enum | Iterable[_Enum] | None, kind: type[_Enum]) -> list[str] | None:
-    """A state filter's values: one state, several, or None for no filter."""
-    if given is None:
-        return None
-    chosen = [given] if isinstance(given, kind) else list(given)
-    return [kind(state).value for state in chosen]
