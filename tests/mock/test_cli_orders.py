@@ -95,5 +95,6 @@ def test_recover_reports_and_exits_0(tmp_path: Path, monkeypatch: pytest.MonkeyP
     report = json.loads(result.output)
     assert report == {"venue": "mock", "ok": True, "checked": 0, "changes": [],
                       "working": [], "failed": [], "inferred_fills": 0, "live": [],
-                      "orphaned": [], "standalone": [], "held": [], "cancelled": []}
+                      "orphaned": [], "standalone": [], "held": [], "cancelled": [],
+                      "adopted": []}
     assert not (tmp_path / ".venuekit").exists(), "nothing is kept in a fixed place"
