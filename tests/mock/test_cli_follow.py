@@ -127,12 +127,31 @@ def test_follow_on_sqlite_polls(tmp_path: Path) -> None:
     cli.workspace(tmp_path, symbols=SYMBOLS)
     journal = str(tmp_path / "journal.sqlite3")
     open_journal(journal).close()
-    follower = Follower(tmp_path, journal, seconds=6)  # --for: exit 0
+    # Followed until the order's last change is seen (however long the writer takes to
+    # start on a busy machine), then stopped as a user would: Ctrl-C.
+    follower = Follower(tmp_path, journal, seconds=120)
     cli.wait_until(follower.listed, 30, "the follower's listing")
     done = cli.run(tmp_path, "order", "buy", "AAA", "7", "--limit", "60", "--json")
     assert done.returncode == 0, done.stderr
+    placed = json.loads(done.stdout)["order_id"]
+    cli.wait_until(lambda: any(line["id"] == placed and line["state"] == "filled"
+                               for _, line in follower.changes()),
+                   30, "the filled order followed by polling")
+    follower.process.send_signal(signal.SIGINT)
     code, err = follower.finish()
-    assert code == 0, err
+    assert code == 130 and "Traceback" not in err, err
     lines = [line for _, line in follower.changes()]
-    assert lines and lines[-1]["id"] == json.loads(done.stdout)["order_id"]
-    assert lines[-1]["state"] == "filled"
+    assert lines[-1]["id"] == placed and lines[-1]["state"] == "filled"
+
+
+def test_follow_for_seconds_ends_by_itself_with_0(tmp_path: Path) -> None:
+    """``--for SECONDS`` bounds a follow for a script: it ends on its own, exit 0."""
+    cli.workspace(tmp_path)
+    journal = str(tmp_path / "journal.sqlite3")
+    open_journal(journal).close()
+    started = time.monotonic()
+    done = cli.run(tmp_path, "orders", "--follow", "--for", "0.5", "--json",
+                   "--journal", journal)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.splitlines()[0]) == {"orders": []}
+    assert time.monotonic() - started < 30
