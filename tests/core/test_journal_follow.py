@@ -6,8 +6,11 @@ import time
 from pathlib import Path
 
 import psycopg
+import pytest
 
+from venuekit.errors import Code, VenueKitError
 from venuekit.journal import PostgresJournal, open_journal
+from venuekit.journal.base import Journal
 from venuekit.journal.postgres_notify import CHANNEL
 
 from .journal_support import RULES, limit
@@ -86,3 +89,11 @@ def test_a_burst_is_coalesced_and_nothing_is_lost(postgres_url: str) -> None:
             assert 1 <= book._notifier.sent < 300  # one notice per ~50 ms, not per order
         finally:
             follower.close()
+
+
+def test_a_backend_without_a_follower_refuses_with_a_typed_error(tmp_path: Path) -> None:
+    with open_journal(tmp_path / "j.sqlite3") as journal, \
+            pytest.raises(VenueKitError) as refused:
+        Journal.follow(journal)  # the interface's default, for a backend with none
+    assert refused.value.code is Code.CAPABILITY_NOT_SUPPORTED
+    assert "venuekit orders" in refused.value.message

@@ -41,6 +41,7 @@ from decimal import Decimal
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
+from ..errors import Code, error
 from ..model import BracketRequest, Fill, Order, OrderEvent, OrderRequest, OrderState
 from .ids import ClientIdRules
 from .runs import Run, RunItem, RunKind, RunLink, RunState
@@ -222,8 +223,11 @@ class Journal(abc.ABC):
 
     def follow(self) -> Follower:
         """A :class:`~.follow.Follower` of the orders changed from now on by any process
-        writing this journal (read-only journals may follow too); close it when done."""
-        raise NotImplementedError(f"{type(self).__name__} cannot be followed")
+        writing this journal (read-only journals may follow too); close it when done.
+        A backend that offers none refuses with CAPABILITY_NOT_SUPPORTED."""
+        raise error(Code.CAPABILITY_NOT_SUPPORTED,
+                    f"the {type(self).__name__} journal cannot be followed: list its orders "
+                    "with `venuekit orders` instead")
 
     @abc.abstractmethod
     def close(self) -> None:
