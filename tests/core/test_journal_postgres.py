@@ -62,6 +62,38 @@ def test_two_writers_never_hand_out_the_same_id(postgres_url: str,
     assert len(first.open_orders()) == len(second.open_orders()) == 200  # each its own
 
 
+class _Interleaved:
+    """A lease connection that lets ``between`` run just before the lease lock is taken."""
+
+    def __init__(self, conn: psycopg.Connection[Any], between: Any) -> None:
+        self.conn, self.between = conn, between
+
+    def execute(self, sql: str, params: Any = None) -> Any:
+        if "pg_advisory_lock" in sql:
+            self.between()
+        return self.conn.execute(sql, params)
+
+
+def test_a_writer_opening_while_another_adopts_is_not_taken_for_dead(
+        postgres_url: str, writers: list[PostgresJournal]) -> None:
+    """Processes that open at once each adopt what dead writers left: one still
+    registering (its row written, its lock not yet taken) must not look dead to them."""
+    from venuekit.journal import postgres_writers
+
+    survivor = writer(postgres_url, writers)
+    adopted: list[str] = []
+    with psycopg.connect(postgres_url, autocommit=True) as lease_conn:
+        writer_id, epoch = postgres_writers.register(
+            _Interleaved(lease_conn, lambda: adopted.extend(survivor.adopt(["mock"]))),
+            0, "host", 1, ["mock"])
+        assert adopted == []
+        assert postgres_writers.standing(lease_conn, writer_id, epoch) is None
+        with psycopg.connect(postgres_url, autocommit=True) as other:  # and it holds the lock
+            assert other.execute("SELECT pg_try_advisory_lock(%s, %s)",
+                                 (postgres_writers.LOCK_NAMESPACE, writer_id)
+                                 ).fetchone()[0] is False
+
+
 def test_a_writer_taken_over_is_fenced_and_writes_nothing(postgres_url: str,
                                                           writers: list[PostgresJournal],
                                                           ) -> None:

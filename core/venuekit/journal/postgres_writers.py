@@ -42,13 +42,24 @@ _TERMINATE_WAIT = 5.0  # seconds to wait for a terminated writer's lock to be fr
 
 def register(lease_conn: Any, journal_pid: int, host: str, pid: int,
              venues: Sequence[str]) -> tuple[int, int]:
-    """Insert this process's writer row and take its lease lock; returns (id, epoch)."""
-    row = lease_conn.execute(
-        "INSERT INTO writers (host, pid, backend_pid, journal_pid, venues) "
-        "VALUES (%s, %s, pg_backend_pid(), %s, %s) RETURNING id, epoch",
-        (host, pid, journal_pid, list(venues))).fetchone()
-    writer_id, epoch = int(row[0]), int(row[1])
-    lease_conn.execute("SELECT pg_advisory_lock(%s, %s)", (LOCK_NAMESPACE, writer_id))
+    """Insert this process's writer row and take its lease lock; returns (id, epoch).
+
+    Both happen in one transaction, so the row becomes visible to other writers only with
+    its lock already held (a session lock outlives the transaction that took it). Inserted
+    first and locked after, a writer opening at the same moment could find the row live
+    with its lock free, take it for a dead writer's and retire it."""
+    lease_conn.execute("BEGIN")
+    try:
+        row = lease_conn.execute(
+            "INSERT INTO writers (host, pid, backend_pid, journal_pid, venues) "
+            "VALUES (%s, %s, pg_backend_pid(), %s, %s) RETURNING id, epoch",
+            (host, pid, journal_pid, list(venues))).fetchone()
+        writer_id, epoch = int(row[0]), int(row[1])
+        lease_conn.execute("SELECT pg_advisory_lock(%s, %s)", (LOCK_NAMESPACE, writer_id))
+        lease_conn.execute("COMMIT")
+    except BaseException:
+        lease_conn.execute("ROLLBACK")
+        raise
     return writer_id, epoch
 
 
