@@ -27,7 +27,7 @@ import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import NamedTuple
@@ -98,7 +98,13 @@ class RunItem:
     note: str | None = None
 
     def with_target(self, target: Decimal) -> RunItem:
-        return replace(self, target=target)
+        return RunItem(self.index, self.symbol, self.action, self.quantity, self.notional,
+                       self.limit_price, target, self.status, self.note)
+
+    def ended(self, status: str, note: str | None) -> RunItem:
+        """This item with how it ended in the latest session."""
+        return RunItem(self.index, self.symbol, self.action, self.quantity, self.notional,
+                       self.limit_price, self.target, status, note)
 
 
 @dataclass(slots=True)

@@ -269,9 +269,11 @@ class Rebalancer:
         else:
             buy_requests = sizer.buys(buys, instruments, quotes, report)
             self._record_targets(book, sizer, report, dry_run)
+            # The answers' events are committed while the last account read is on its
+            # way, so that the run's end commits only itself.
             report.account_after = await self._phase(
                 list(zip((e for e, _ in buys), buy_requests, strict=True)), dry_run,
-                None if dry_run else self._account)
+                None if dry_run else self._account, commit_answers=True)
         report.phase_seconds["buy"] = asyncio.get_running_loop().time() - started
         report.interrupted = engine.halted
         report.finished_at = utcnow()
@@ -344,9 +346,10 @@ class Rebalancer:
         """Run the orders of ``work`` concurrently, then ``read`` the account once the venue
         has them all final; returns what ``read`` returned (None without it).
 
-        With ``commit_answers`` (another phase follows), the events the answers brought are
-        committed while the read is on its way, so that the next phase's first commit does
-        not carry them; otherwise the tracker commits them within its ``flush_after``.
+        With ``commit_answers``, the events the answers brought are committed while the
+        read is on its way, so that the next commit (the next phase's first creates, or the
+        run's end) does not carry them; otherwise the tracker commits them within its
+        ``flush_after``.
 
         The read starts as soon as every order sent is final on the venue's word (its
         stream, or its answers), while the executions are still receiving the answers to

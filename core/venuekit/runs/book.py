@@ -27,7 +27,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -151,7 +151,7 @@ class RunBook:
         priced).
         """
         digest = plan_hash(kind, items, correlation_id)
-        latest = self.latest(kind, items, correlation_id)
+        latest = self._latest(kind, digest)
         if latest is not None and not again:
             if latest.state.resumable:
                 if latest.live:
@@ -171,7 +171,9 @@ class RunBook:
     def latest(self, kind: RunKind, items: Sequence[RunItem],
                correlation_id: str | None = None) -> Run | None:
         """The latest run of the plan of ``items`` on this venue, or None."""
-        digest = plan_hash(kind, items, correlation_id)
+        return self._latest(kind, plan_hash(kind, items, correlation_id))
+
+    def _latest(self, kind: RunKind, digest: str) -> Run | None:
         return next(iter(self.journal.runs(venue=self.venue, plan_hash=digest, kind=kind,
                                            limit=1)), None)
 
@@ -246,8 +248,9 @@ class RunBook:
                                            "venue": self.venue, "items": len(items)})
             return run
         assert run is not None, "a dry run records nothing"
+        recorded = {item.index: item.target for item in run.items}
         fixed = {index: target for index, target in targets.items()
-                 if run.item(index).target is None}
+                 if recorded[index] is None}
         if not fixed:
             return run
         items = [item.with_target(fixed[item.index]) if item.index in fixed else item
@@ -262,7 +265,7 @@ class RunBook:
         by_index = {item.index: item for item in run.items}
         for index, status, item_note in statuses:
             if index in by_index:
-                by_index[index] = replace(by_index[index], status=status, note=item_note)
+                by_index[index] = by_index[index].ended(status, item_note)
         changed = [by_index[index] for index, _, _ in statuses if index in by_index]
         self.journal.update_run(run.id, state=state, note=note, items=changed)
         run.items = list(by_index.values())
