@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
+import time
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -163,3 +164,36 @@ def test_reading_a_missing_journal_creates_nothing(tmp_path: Path) -> None:
     assert raised.value.code is Code.JOURNAL_ERROR
     assert "no journal file yet" in raised.value.message
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_log_is_checkpointed_beside_the_writer_and_stays_bounded(tmp_path: Path) -> None:
+    """A journal that commits order after order keeps its write-ahead log near 1,000 pages:
+    the checkpoints run on a thread of their own, never inside one of the writer's
+    commits, and what they copied reads back from the journal file alone."""
+    path = tmp_path / "journal.sqlite3"
+    wal = path.with_name(path.name + "-wal")
+    limit_bytes = 1000 * 4096
+    with SQLiteJournal(path) as journal:
+        conn = journal._conn
+        assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 4000  # a backstop
+        checkpointer = journal._checkpointer
+        assert checkpointer is not None
+        largest = 0
+        created = 0
+        deadline = time.monotonic() + 60
+        while checkpointer.checkpoints < 3:  # the log passed its limit three times at least
+            assert time.monotonic() < deadline, "no checkpoint within 60 s"
+            order = journal.create_order("mock", OrderRequest(symbol="AAPL", side="buy",
+                                                              quantity=Decimal(3)),
+                                         id_rules=RULES, submitted=True)
+            created += 1
+            applied = apply(order, EventKind.ACK)
+            assert applied.event is not None
+            journal.append(order, applied.event)
+            largest = max(largest, wal.stat().st_size)
+        # The log starts again once a checkpoint has copied all of it; committing without
+        # a pause, the writer's own backstop (4,000 pages) ends the run of it.
+        assert largest < 5 * limit_bytes, largest
+    assert not wal.exists()  # the writer's close checkpointed the rest
+    with SQLiteJournal(path, readonly=True) as reader:
+        assert len(reader.orders(limit=None)) == created

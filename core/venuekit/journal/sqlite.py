@@ -61,6 +61,7 @@ from .follow import PollingFollower, SQLiteChanges
 from .ids import ClientIdRules
 from .rows import bracket_column, execution_columns, trigger_column
 from .runs import Run, RunItem, RunKind, RunLink, RunState
+from .sqlite_checkpoint import BACKSTOP, Checkpointer
 from .sqlite_transactions import Transactions
 from .table import TableJournal
 from .writes import (
@@ -167,6 +168,9 @@ class SQLiteJournal(Transactions, TableJournal):
             self._release_lock()
             raise
         self._conn, self._tag, version = opened.conn, opened.tag, opened.version
+        self._checkpointer: Checkpointer | None = None
+        if not readonly:
+            self._checkpointer = self._checkpoint_aside(durability)
         self._next_seq, self._next_run_seq = opened.next_order, opened.next_run
         # One cursor for every write: conn.execute would create a cursor per statement.
         self._cursor = self._conn.cursor()
@@ -174,6 +178,19 @@ class SQLiteJournal(Transactions, TableJournal):
         log.info("journal opened",
                  extra={"journal": str(self.path), "schema_version": version,
                         "durability": durability, "readonly": readonly, "journal_tag": self._tag})
+
+    def _checkpoint_aside(self, durability: Durability) -> Checkpointer:
+        """Checkpoints move off the writer's connection, to a thread (see
+        :mod:`.sqlite_checkpoint`)."""
+        try:
+            (page_size,) = self._conn.execute("PRAGMA page_size").fetchone()
+            self._conn.execute(f"PRAGMA wal_autocheckpoint = {BACKSTOP}")
+        except sqlite3.Error as exc:
+            self._conn.close()
+            self._release_lock()
+            raise self._sqlite_error("set up its checkpoints", exc) from exc
+        return Checkpointer(self.path, synchronous=_SYNCHRONOUS[durability],
+                            fullfsync=durability == "full", page_size=int(page_size))
 
     def create_order(self, venue: str, request: OrderRequest, *, id_rules: ClientIdRules,
                      quantity: Decimal | None = None, limit_price: Decimal | None = None,
@@ -517,6 +534,8 @@ class SQLiteJournal(Transactions, TableJournal):
                     log.exception("events written behind were lost at close; recovery "
                                   "rebuilds them from the venue",
                                   extra={"journal": str(self.path)})
+            if self._checkpointer is not None:
+                self._checkpointer.close()  # first: the writer's close checkpoints the rest
             self._conn.close()
         finally:
             self._release_lock()

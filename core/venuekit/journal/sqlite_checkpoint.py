@@ -1,0 +1,108 @@
+"""Checkpoints of the SQLite journal's write-ahead log, made off the writer's path.
+
+In WAL mode a commit appends to the ``-wal`` file; a *checkpoint* copies those pages back
+into the journal file, and it syncs both files to the disk (with ``durability="normal"``
+the only syncs there are). Left to SQLite, the commit that takes the log past 1,000 pages
+runs the checkpoint itself, so every few hundred orders one order waits the copy and the
+syncs (3 ms and more here), on the path to its send.
+
+:class:`Checkpointer` takes that work to a thread of its own, with a connection of its
+own: it runs a ``PASSIVE`` checkpoint (one that never waits for, nor blocks, the writer or
+a reader) whenever the log has grown past the same 1,000 pages. sqlite3 releases the GIL
+while the checkpoint runs, so it proceeds beside the event loop on another core. The log
+starts again from its beginning at the first commit after a checkpoint that copied all of
+it; a writer that commits without a pause leaves every pass of the thread a few pages
+behind, so the writer's own automatic checkpoint stays on as a backstop, at four times
+the limit (:data:`BACKSTOP`): it then copies only what the thread has not, and the log
+starts again. What a commit
+guarantees does not change: a commit is in the log, and the log is synced at least as
+often as SQLite's own checkpoints would sync it. Closing the journal stops the thread
+first; the writer's connection, the last one, then checkpoints what is left and removes
+the log, as before.
+
+Should a checkpoint fail (a full disk, say), it is logged and tried again later; the
+commits themselves go on, and report their own errors.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+import threading
+from pathlib import Path
+
+__all__ = ["BACKSTOP", "Checkpointer"]
+
+log = logging.getLogger("venuekit.journal")
+
+PAGES = 1000
+"""The log's size, in pages, past which a checkpoint runs (SQLite's own default)."""
+
+BACKSTOP = 4 * PAGES
+"""The log's size, in pages, past which the writer's commit checkpoints (what is left)."""
+
+INTERVAL = 0.02
+"""Seconds between two looks at the log's size."""
+
+
+class Checkpointer:
+    """A thread that checkpoints the journal at ``path`` once its log passes ``pages``.
+
+    ``synchronous`` and ``fullfsync`` are the writer's settings, so that a checkpoint syncs
+    as the writer's own would have. :attr:`checkpoints` counts the checkpoints made."""
+
+    def __init__(self, path: Path, *, synchronous: str, fullfsync: bool,
+                 page_size: int, pages: int = PAGES, interval: float = INTERVAL) -> None:
+        self.path = path
+        self.checkpoints = 0
+        self._wal = path.with_name(path.name + "-wal")
+        self._threshold = pages * page_size
+        self._interval = interval
+        self._synchronous = synchronous
+        self._fullfsync = fullfsync
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="venuekit-journal-checkpoint",
+                                        daemon=True)
+        self._thread.start()
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=rw", uri=True,
+                               isolation_level=None)
+        conn.execute(f"PRAGMA synchronous = {self._synchronous}")
+        if self._fullfsync:
+            conn.execute("PRAGMA checkpoint_fullfsync = ON")
+        return conn
+
+    def _run(self) -> None:
+        conn: sqlite3.Connection | None = None
+        failing = False
+        try:
+            while not self._stop.wait(self._interval):
+                try:
+                    if os.stat(self._wal).st_size < self._threshold:
+                        continue
+                except OSError:  # no log (yet, or any more)
+                    continue
+                try:
+                    if conn is None:
+                        conn = self._connect()
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                    self.checkpoints += 1
+                    failing = False
+                except sqlite3.Error as exc:
+                    if not failing:  # once per spell of failures, not every interval
+                        log.warning("journal checkpoint failed; will try again",
+                                    extra={"journal": str(self.path),
+                                           "cause": f"{type(exc).__name__}: {exc}"})
+                    failing = True
+        finally:
+            if conn is not None:
+                conn.close()
+
+    def close(self) -> None:
+        """Stop the thread (after the checkpoint it may be running) and close its
+        connection."""
+        self._stop.set()
+        if self._thread is not threading.current_thread():
+            self._thread.join()
