@@ -55,7 +55,7 @@ from ..model import (
     utcnow,
 )
 from . import reads, run_rows, sqlite_file
-from ._lock import lock_journal
+from ._lock import leave_note, lock_journal, read_note
 from ._time import as_utc, to_micros
 from .follow import PollingFollower, SQLiteChanges
 from .ids import ClientIdRules
@@ -155,11 +155,13 @@ class SQLiteJournal(Transactions, TableJournal):
             except OSError as exc:
                 raise self._error(Code.JOURNAL_ERROR, f"cannot create its directory: {exc}",
                                   exc) from exc
-            self._lock = lock_journal(self.path)
+            self._lock, noted = lock_journal(self.path)
+        else:
+            noted = read_note(self.path)
         try:
             opened = sqlite_file.open_journal(self.path, readonly=readonly,
                                               synchronous=_SYNCHRONOUS[durability],
-                                              fullfsync=durability == "full")
+                                              fullfsync=durability == "full", noted=noted)
         except sqlite_file.FileProblem as exc:
             self._release_lock()
             raise self._error(exc.code, exc.what, exc.__cause__, **exc.details) from None
@@ -518,6 +520,12 @@ class SQLiteJournal(Transactions, TableJournal):
                                   "rebuilds them from the venue",
                                   extra={"journal": str(self.path)})
             self._conn.close()
+            if self._lock is not None:
+                # The file as this writer leaves it: the next open need not check it
+                # whole while it stays so (see sqlite_file).
+                noted = sqlite_file.settled_stamp(self.path)
+                if noted is not None:
+                    leave_note(self._lock, noted)
         finally:
             self._release_lock()
         log.info("journal closed", extra={"journal": str(self.path)})
