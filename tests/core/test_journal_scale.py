@@ -22,9 +22,11 @@ from tests.support.files import flip_byte
 from venuekit.errors import Code, JournalError
 from venuekit.journal import SQLiteJournal, sqlite_file
 from venuekit.lifecycle import EventKind
-from venuekit.model import OrderRequest
+from venuekit.model import OrderRequest, OrderState
 
 from .journal_support import RULES, step
+
+OPEN_STATES = [state for state in OrderState if not state.is_terminal]
 
 
 def _journal(path: Path, closed: int = 60, working: int = 3) -> list[str]:
@@ -104,3 +106,40 @@ def test_after_a_crash_the_whole_file_is_checked(tmp_path: Path, checks: list[st
     with SQLiteJournal(path, readonly=True):  # closed cleanly since
         pass
     assert checks == ["quick_check"]
+
+
+def _plans(journal: SQLiteJournal, read: str) -> list[str]:
+    """The query plan of every read of the orders table that ``read`` makes."""
+    statements: list[str] = []
+    conn = journal._conn
+    conn.set_trace_callback(statements.append)
+    try:
+        if read == "open orders":
+            journal.open_orders()
+        elif read == "open orders of a venue":
+            journal.open_orders("mock")
+        else:
+            journal.orders(state=OPEN_STATES, limit=50)
+    finally:
+        conn.set_trace_callback(None)
+    selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")
+               and " orders " in s]
+    assert selects
+    return [detail for sql in selects
+            for *_, detail in conn.execute(f"EXPLAIN QUERY PLAN {sql}").fetchall()]
+
+
+@pytest.mark.parametrize("read", ["open orders", "open orders of a venue",
+                                  "orders --open"])
+def test_open_orders_are_found_through_their_index_not_by_reading_every_order(
+        tmp_path: Path, read: str) -> None:
+    path = tmp_path / "journal.sqlite3"
+    working = _journal(path)
+    with SQLiteJournal(path, readonly=True) as journal:
+        plans = _plans(journal, read)
+        found = (journal.orders(state=OPEN_STATES, limit=50) if read == "orders --open"
+                 else journal.open_orders())
+    assert sorted(o.id for o in found) == sorted(working)
+    scans = [p for p in plans if p.startswith("SCAN orders") and "orders_open" not in p]
+    assert not scans, plans
+    assert any("orders_open" in p for p in plans), plans

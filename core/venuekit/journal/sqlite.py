@@ -403,8 +403,8 @@ class SQLiteJournal(Transactions, TableJournal):
     # reading ----------------------------------------------------------------------------
     def open_orders(self, venue: str | None = None) -> list[Order]:
         if venue is None:
-            return self._select(_OPEN, ())
-        return self._select(f"{_OPEN} AND venue = ?", (venue,))
+            return self._select(_OPEN, (), open_only=True)
+        return self._select(f"{_OPEN} AND venue = ?", (venue,), open_only=True)
 
     def venues(self) -> list[str]:
         try:
@@ -443,12 +443,12 @@ class SQLiteJournal(Transactions, TableJournal):
             raise self._error(Code.JOURNAL_CORRUPT, str(exc), exc.__cause__) from exc
 
     def _select(self, where: str, params: Sequence[Any], *, newest_first: bool = False,
-                limit: int | None = None) -> list[Order]:
+                limit: int | None = None, open_only: bool = False) -> list[Order]:
         """Orders matching ``where`` with their histories, read from one snapshot."""
         try:
             with self._snapshot() as conn:
-                return reads.select_orders(conn, where, params,
-                                                  newest_first=newest_first, limit=limit)
+                return reads.select_orders(conn, where, params, newest_first=newest_first,
+                                           limit=limit, by_open_index=open_only)
         except sqlite3.Error as exc:
             raise self._sqlite_error("read orders", exc) from exc
         except reads.Unreadable as exc:
