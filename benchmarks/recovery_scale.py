@@ -47,8 +47,10 @@ directory (``--dir``), deleted at the end; nothing is cached between runs.
 
 Each figure is the best of ``--rounds`` (the operating system's page cache holds the file,
 as it does on a machine that just ran the bot); every round is listed. A last line per
-figure gives the ratio of its largest-journal point to its smallest-journal one; ``--check``
-exits 1 when a ratio is above 1.2 (``"checked": false`` marks the two figures above)::
+figure gives the ratio of its largest-journal point to its smallest-journal one;
+``"flat"`` is a ratio of at most 1.2 or a growth of at most 10 ms (the noise of a figure of
+a few milliseconds), and ``--check`` exits 1 when a figure is not flat (``"checked":
+false`` marks the two figures above, which are not expected to be)::
 
     python benchmarks/recovery_scale.py                    # 10,000, 100,000, 1,000,000 orders
     python benchmarks/recovery_scale.py --orders 100000    # 10,000 and 100,000
@@ -85,6 +87,10 @@ SIZES = (10_000, 100_000, 1_000_000)
 OPEN = 1_000
 LIMIT = 50
 FLAT = Decimal("1.2")
+NOISE = Decimal("0.01")
+"""Seconds of growth that count as flat whatever the ratio: the noise of a figure of a few
+milliseconds on a shared machine (and the page reads of the open orders' rows, which sit on
+shared pages of a small journal and on a page each of a large one)."""
 READ_WHOLE = frozenset({"startup_after_crash", "lib_orders_while_writing"})
 """Figures that check the whole file by design (not expected flat, left out of --check)."""
 
@@ -406,11 +412,13 @@ def _summary(points: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         curve = sorted((p for p in points if p["figure"] == figure),
                        key=lambda p: int(p["orders_total"]))
         smallest, largest = curve[0], curve[-1]
-        ratio = Decimal(str(largest["seconds"])) / Decimal(str(smallest["seconds"]))
+        low, high = Decimal(str(smallest["seconds"])), Decimal(str(largest["seconds"]))
+        ratio = high / low
         lines.append({"benchmark": "recovery_scale", "figure": figure, "summary": True,
                       "orders_total": [smallest["orders_total"], largest["orders_total"]],
                       "seconds": [smallest["seconds"], largest["seconds"]],
                       "ratio": float(round(ratio, 3)), "flat_within_20_percent": ratio <= FLAT,
+                      "flat": ratio <= FLAT or high - low <= NOISE,
                       "checked": figure not in READ_WHOLE})
     return lines
 
@@ -463,7 +471,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     flat = True
     for line in _summary(points):
         if line["checked"]:
-            flat = flat and bool(line["flat_within_20_percent"])
+            flat = flat and bool(line["flat"])
         _emit(line)
     return 1 if args.check and not flat else 0
 
