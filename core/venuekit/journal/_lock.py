@@ -4,6 +4,10 @@ An exclusive, non-blocking OS lock (``flock``; ``msvcrt.locking`` on Windows) on
 file ``<journal>.lock``. The lock belongs to the open descriptor, so the operating system
 releases it when the holder exits, however it exits: a killed process never leaves a stale
 lock behind. The holder writes its pid into the file so that the error can name it.
+
+A writer that closes the journal cleanly leaves a second line in the file: how the journal
+file looked when it let go (see :mod:`.sqlite_file`, which decides whether a later open may
+trust it). The next writer reads that line before it writes its own pid.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from typing import BinaryIO
 
 from ..errors import Code, error
 
-__all__ = ["lock_journal"]
+__all__ = ["leave_note", "lock_journal", "read_note"]
 
 log = logging.getLogger("venuekit.journal")
 
@@ -35,15 +39,20 @@ else:
 _HELD = frozenset({errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES, errno.EDEADLK})
 
 
-def lock_journal(journal: Path) -> BinaryIO:
-    """Take the write lock of ``journal``; closing the returned file releases it.
+def _lock_path(journal: Path) -> Path:
+    return journal.with_name(journal.name + ".lock")
+
+
+def lock_journal(journal: Path) -> tuple[BinaryIO, str]:
+    """Take the write lock of ``journal``; closing the returned file releases it. Also
+    returns the note the previous writer left (:func:`leave_note`), "" when there is none.
 
     Raises JOURNAL_LOCKED when another process, or another journal object in this one,
     holds it. A journal object dropped without being closed releases the lock when it is
     garbage-collected. The lock file is left in place on purpose: removing it would let two
     processes lock two different files.
     """
-    lock_path = journal.with_name(journal.name + ".lock")
+    lock_path = _lock_path(journal)
     try:
         # Not append mode: on Windows the lock covers the byte at the current position.
         handle = os.fdopen(os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644), "r+b",
@@ -65,19 +74,56 @@ def lock_journal(journal: Path) -> BinaryIO:
                         f"by {who}", details={"journal": str(journal), "pid": holder}) from None
         raise error(Code.JOURNAL_ERROR, f"journal {journal}: cannot lock it ({exc}); keep the "
                     "journal on a local disk", details={"journal": str(journal)}) from exc
+    note = _note(fd)
     try:
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
     except OSError:
         log.warning("could not note the pid in the journal lock file",
                     extra={"journal": str(journal)})
-    return handle
+    return handle, note
+
+
+def leave_note(handle: BinaryIO, note: str) -> None:
+    """Write ``note`` (one line) after the holder's pid, just before the lock is released.
+    Best effort: a note that cannot be written is simply missing."""
+    try:
+        fd = handle.fileno()
+        os.ftruncate(fd, 0)
+        os.lseek(fd, 0, os.SEEK_SET)
+        os.write(fd, f"{os.getpid()}\n{note}\n".encode())
+    except (OSError, ValueError):
+        log.warning("could not leave a note in the journal lock file", exc_info=True)
+
+
+def read_note(journal: Path) -> str:
+    """The note the last writer left in the lock file of ``journal`` (without locking it;
+    for read-only opens), "" when there is none."""
+    try:
+        fd = os.open(_lock_path(journal), os.O_RDONLY)
+    except OSError:
+        return ""
+    try:
+        return _note(fd)
+    finally:
+        os.close(fd)
+
+
+def _note(fd: int) -> str:
+    """The second line of the lock file: the note the last writer left, "" if none."""
+    try:
+        os.lseek(fd, 0, os.SEEK_SET)
+        text = os.read(fd, 512).decode("ascii", "replace")
+    except OSError:
+        return ""
+    lines = text.split("\n")
+    return lines[1].strip() if len(lines) > 2 else ""
 
 
 def _lock_holder(fd: int) -> str | None:
     """The pid the lock holder wrote into the lock file, if readable."""
     try:
-        text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+        text = os.pread(fd, 32, 0).decode("ascii", "replace").split("\n")[0].strip()
     except (OSError, AttributeError):  # os.pread is missing on Windows
         return None
     return text if text.isdigit() else None

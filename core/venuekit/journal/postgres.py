@@ -774,7 +774,7 @@ class PostgresJournal(TableJournal):
             return reads.select_fills(cursor, where.text, where.params)
 
     def _select(self, where: str, params: Sequence[Any], *, newest_first: bool = False,
-                limit: int | None = None) -> list[Order]:
+                limit: int | None = None, open_only: bool = False) -> list[Order]:
         with self._reading("read orders") as cursor:
             return reads.select_orders(cursor, where, params, newest_first=newest_first,
                                        limit=limit, order=_ORDER)

@@ -71,11 +71,17 @@ class Unreadable(Exception):
 
 def select_orders(conn: Cursor, where: str, params: Sequence[Any], *,
                   newest_first: bool = False, limit: int | None = None,
-                  order: Sequence[str] = ("seq",)) -> list[Order]:
+                  order: Sequence[str] = ("seq",), by_open_index: bool = False) -> list[Order]:
     """Orders matching ``where`` with their histories (two queries: run them in one
-    snapshot), sorted on the ``order`` columns (the creation order)."""
+    snapshot), sorted on the ``order`` columns (the creation order).
+
+    ``by_open_index``: ``where`` keeps open orders only (``closed_at IS NULL``). SQLite
+    would rather walk the whole table in ``seq`` order than sort, reading every closed
+    order too; sorting on ``+seq`` (an expression, which no index provides) has it find
+    the rows through the open-orders index and sort those few instead."""
     direction = "DESC" if newest_first else "ASC"
-    order_by = "ORDER BY " + ", ".join(f"{column} {direction}" for column in order)
+    sign = "+" if by_open_index else ""
+    order_by = "ORDER BY " + ", ".join(f"{sign}{column} {direction}" for column in order)
     if limit is not None:
         order_by += f" LIMIT {int(limit)}"
     chosen = f"SELECT id FROM orders WHERE {where} {order_by}"

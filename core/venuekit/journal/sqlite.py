@@ -55,7 +55,7 @@ from ..model import (
     utcnow,
 )
 from . import reads, run_rows, sqlite_file
-from ._lock import lock_journal
+from ._lock import leave_note, lock_journal, read_note
 from ._time import as_utc, to_micros
 from .follow import PollingFollower, SQLiteChanges
 from .ids import ClientIdRules
@@ -156,11 +156,13 @@ class SQLiteJournal(Transactions, TableJournal):
             except OSError as exc:
                 raise self._error(Code.JOURNAL_ERROR, f"cannot create its directory: {exc}",
                                   exc) from exc
-            self._lock = lock_journal(self.path)
+            self._lock, noted = lock_journal(self.path)
+        else:
+            noted = read_note(self.path)
         try:
             opened = sqlite_file.open_journal(self.path, readonly=readonly,
                                               synchronous=_SYNCHRONOUS[durability],
-                                              fullfsync=durability == "full")
+                                              fullfsync=durability == "full", noted=noted)
         except sqlite_file.FileProblem as exc:
             self._release_lock()
             raise self._error(exc.code, exc.what, exc.__cause__, **exc.details) from None
@@ -418,8 +420,8 @@ class SQLiteJournal(Transactions, TableJournal):
     # reading ----------------------------------------------------------------------------
     def open_orders(self, venue: str | None = None) -> list[Order]:
         if venue is None:
-            return self._select(_OPEN, ())
-        return self._select(f"{_OPEN} AND venue = ?", (venue,))
+            return self._select(_OPEN, (), open_only=True)
+        return self._select(f"{_OPEN} AND venue = ?", (venue,), open_only=True)
 
     def venues(self) -> list[str]:
         try:
@@ -458,12 +460,12 @@ class SQLiteJournal(Transactions, TableJournal):
             raise self._error(Code.JOURNAL_CORRUPT, str(exc), exc.__cause__) from exc
 
     def _select(self, where: str, params: Sequence[Any], *, newest_first: bool = False,
-                limit: int | None = None) -> list[Order]:
+                limit: int | None = None, open_only: bool = False) -> list[Order]:
         """Orders matching ``where`` with their histories, read from one snapshot."""
         try:
             with self._snapshot() as conn:
-                return reads.select_orders(conn, where, params,
-                                                  newest_first=newest_first, limit=limit)
+                return reads.select_orders(conn, where, params, newest_first=newest_first,
+                                           limit=limit, by_open_index=open_only)
         except sqlite3.Error as exc:
             raise self._sqlite_error("read orders", exc) from exc
         except reads.Unreadable as exc:
@@ -537,6 +539,12 @@ class SQLiteJournal(Transactions, TableJournal):
             if self._checkpointer is not None:
                 self._checkpointer.close()  # first: the writer's close checkpoints the rest
             self._conn.close()
+            if self._lock is not None:
+                # The file as this writer leaves it: the next open need not check it
+                # whole while it stays so (see sqlite_file).
+                noted = sqlite_file.settled_stamp(self.path)
+                if noted is not None:
+                    leave_note(self._lock, noted)
         finally:
             self._release_lock()
         log.info("journal closed", extra={"journal": str(self.path)})

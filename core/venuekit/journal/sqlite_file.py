@@ -16,6 +16,16 @@ in one transaction; a newer one is refused with ``JOURNAL_TOO_NEW``), with every
 SQLite keeps no checksums of stored values: damage inside a value is found when the value is
 read, if it leaves the value unreadable (see docs/journal.md).
 
+``quick_check`` reads every page, so its cost grows with the journal (over a second for a
+million orders). It is skipped only for a file exactly as the last writer left it when it
+closed the journal cleanly: that writer notes the file's :func:`stamp` (device, inode, size,
+modification and change times, and no write-ahead log left) in the lock file, and an open
+that finds the same stamp knows nothing has written the file since; any write, truncation
+or replacement changes it (the change time cannot be set back), and the whole check runs.
+A writer notes a stamp only once the file's last change is older than the filesystem's
+clock can tell apart (:func:`settled_stamp`), and none after a crash (the write-ahead log
+holds its last commits): then the next open checks the whole file again.
+
 Every problem is a :class:`FileProblem` (a code, a sentence and details), which the journal
 raises as a ``JournalError`` naming the file.
 """
@@ -26,6 +36,7 @@ import contextlib
 import logging
 import os
 import sqlite3
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,7 +49,8 @@ from . import sqlite_schema as schema
 from .ids import is_journal_tag, new_journal_tag
 
 __all__ = ["CORRUPT_CODES", "SQLITE_MAGIC", "FileProblem", "Opened", "check_header",
-           "create_journal", "error_code", "open_journal", "quick_check"]
+           "create_journal", "error_code", "open_journal", "quick_check", "settled_stamp",
+           "stamp"]
 
 log = logging.getLogger("venuekit.journal")
 
@@ -96,6 +108,43 @@ def quick_check(conn: sqlite3.Connection) -> None:
                                           else "")
         raise FileProblem(Code.JOURNAL_CORRUPT, f"it is damaged (SQLite's check found: "
                           f"{listed}); it was not modified")
+
+
+_SETTLE_NS = 20_000_000
+"""How old a file's last change must be before its stamp is noted: far coarser than the
+clock of any local filesystem's modification times (a few milliseconds on Linux)."""
+
+
+def stamp(path: Path) -> str | None:
+    """The journal file as it is now (device, inode, size, modification and change times in
+    nanoseconds), to compare with the stamp its last writer noted; None while a
+    write-ahead log beside it holds anything (the file is not whole on its own), when it
+    cannot be read, or on a filesystem that keeps whole seconds (no stamp tells two
+    changes within a second apart)."""
+    try:
+        found = path.stat()
+        wal = path.with_name(path.name + "-wal")
+        if wal.exists() and wal.stat().st_size:
+            return None
+    except OSError:
+        return None
+    if found.st_mtime_ns % 1_000_000_000 == 0:
+        return None
+    return (f"checked {found.st_dev} {found.st_ino} {found.st_size} {found.st_mtime_ns} "
+            f"{found.st_ctime_ns}")
+
+
+def settled_stamp(path: Path) -> str | None:
+    """:func:`stamp` once the file's last change is old enough that any later change gets
+    another modification time (waits up to 20 ms for it); None when there is no stamp."""
+    try:
+        changed = path.stat().st_mtime_ns
+    except OSError:
+        return None
+    wait = changed + _SETTLE_NS - time.time_ns()
+    if wait > 0:
+        time.sleep(wait / 1e9)
+    return stamp(path)
 
 
 def error_code(exc: sqlite3.Error) -> ErrorCode:
@@ -174,9 +223,13 @@ class Opened:
     version: int
 
 
-def open_journal(path: Path, *, readonly: bool, synchronous: str, fullfsync: bool) -> Opened:
+def open_journal(path: Path, *, readonly: bool, synchronous: str, fullfsync: bool,
+                 noted: str = "") -> Opened:
     """Open the journal at ``path`` (created where no file exists, unless ``readonly``),
-    checked and, for writing, upgraded to the latest schema. Raises :class:`FileProblem`."""
+    checked and, for writing, upgraded to the latest schema. Raises :class:`FileProblem`.
+
+    ``noted`` is the stamp its last writer noted at a clean close: when the file still has
+    it, nothing wrote the file since it was last open, and ``quick_check`` is skipped."""
     if not check_header(path):
         if readonly:
             raise FileProblem(Code.JOURNAL_ERROR, "there is no journal file yet (the first "
@@ -192,7 +245,8 @@ def open_journal(path: Path, *, readonly: bool, synchronous: str, fullfsync: boo
         raise FileProblem(Code.JOURNAL_ERROR, f"cannot open it: {exc}") from exc
     try:
         conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
-        quick_check(conn)
+        if not noted or stamp(path) != noted:
+            quick_check(conn)
         found, meta = _inspect(conn)
         latest = schema.latest_version()
         if found == latest:

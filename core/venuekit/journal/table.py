@@ -37,8 +37,10 @@ class TableJournal(Journal):
 
     @abc.abstractmethod
     def _select(self, where: str, params: Sequence[Any], *, newest_first: bool = False,
-                limit: int | None = None) -> list[Order]:
-        """The orders matching ``where`` (with ``?`` placeholders), rebuilt."""
+                limit: int | None = None, open_only: bool = False) -> list[Order]:
+        """The orders matching ``where`` (with ``?`` placeholders), rebuilt. ``open_only``
+        says that ``where`` keeps only open orders (``closed_at IS NULL``): a backend may
+        find them through its index of open orders."""
 
     @abc.abstractmethod
     def _select_runs(self, where: str, params: Sequence[Any],
@@ -61,7 +63,15 @@ class TableJournal(Journal):
                  .compare("created_at", "<", None if until is None else to_micros(until)))
         if where.nothing:
             return []
-        return self._select(where.text, where.params, newest_first=True, limit=limit)
+        # Orders in open states only (`venuekit orders --open`): an order's closed_at is set
+        # when it reaches a final state, so its index finds them among the open orders,
+        # however many closed ones the journal holds.
+        open_only = state is not None and all(not OrderState(value).is_terminal
+                                              for value in _values(state, OrderState) or ())
+        if open_only:
+            where.clauses.insert(0, "closed_at IS NULL")
+        return self._select(where.text, where.params, newest_first=True, limit=limit,
+                            open_only=open_only)
 
     def get_run(self, run_id: str) -> Run | None:
         found = self._select_runs("id = ?", (run_id,), None)
