@@ -8,25 +8,33 @@ the durable SQLite journal (a real file, WAL, durability ``normal``), built as
   the price, sells at one and a half times it, good till cancelled), which rest open: held
   by the engine's tracker, the journal and the mock's book. They are placed in bursts of
   concurrent submits that share the journal's commits, outside the clock. Then
-  ``--measured`` orders of each of ``engine_throughput``'s scenarios run one after the other,
-  one quote update each, as in ``engine_throughput``, and the point reports the CPU time
-  (``time.process_time``: user and system) and wall time per measured order. The memory per
-  open order is what the N resting orders added to the live Python allocations
-  (:mod:`tracemalloc`, after a garbage collection; engine, journal objects and the mock's
-  book together; SQLite's page cache is outside Python and not counted), divided by N;
-  tracemalloc is stopped before the measured orders run. The curve is flat when the
-  largest per-order CPU cost is within 20 % of the smallest (``--check`` exits 1 otherwise).
+  ``--measured`` orders of each of two of ``engine_throughput``'s scenarios (``market_fill``,
+  ``limit_cancel``) run one after the other, one quote update each, as in
+  ``engine_throughput``, and the point reports the CPU time (``time.process_time``: user and
+  system) and wall time per measured order. Every point is set up first, in one process,
+  and the measured orders then run point after point, ``--repetitions`` times (each
+  repetition in the other direction), so that a busy moment of the machine falls on every
+  point alike; a point's figure is its best repetition, and every repetition's is listed. An
+  untimed pass then counts, per order, the Python function calls (a profiler) and the
+  SQLite virtual-machine instructions (the progress handler): the work itself, whatever the
+  machine does. The memory per open order is what the N resting orders added to the live
+  Python allocations (:mod:`tracemalloc`, after a garbage collection; engine, journal
+  objects and the mock's book together; SQLite's page cache is outside Python and not
+  counted), divided by N; tracemalloc runs only while they are placed. The curve is flat
+  when each scenario's largest per-order CPU cost is within 20 % of its smallest
+  (``--check`` exits 1 otherwise).
 * ``burst``: bursts of K orders in flight at once (``asyncio.gather`` over submit and
   settle, as a bot sends a burst), one quote update per burst: market orders that fill, or
   limit orders one tick behind the touch that are then cancelled together. The K submits of
   a burst are journaled under one commit. The point reports orders per wall second and per
-  CPU second, and the journal's commits per order (COMMIT statements counted with
-  ``sqlite3.Connection.set_trace_callback`` on the journal's connection, one Python call per
-  statement, which the figures include).
+  CPU second, the CPU time the garbage collector took per order (``gc.callbacks``), and the
+  journal's commits per order (COMMIT statements counted with
+  ``sqlite3.Connection.set_trace_callback`` on the journal's connection, in a round of
+  their own outside the figures).
 
-Each point runs on a fresh venue, journal and engine, ``--rounds`` times; the figures are
-the best round (the one least disturbed by other work on the machine) and every round's is
-listed. One JSON line per point, then one summary line per curve::
+Each burst point runs on a fresh venue, journal and engine, ``--rounds`` times; the figures
+are the best round (the one least disturbed by other work on the machine) and every round's
+is listed. One JSON line per point, then one summary line per curve::
 
     python benchmarks/open_orders_scale.py                      # both curves, published size
     python benchmarks/open_orders_scale.py --curve per_order --open 1000 --open 10000
@@ -130,6 +138,25 @@ def _counting(journal: SQLiteJournal, what: str) -> Iterator[list[int]]:
         sys.setprofile(None)
         conn.set_trace_callback(None)
         conn.set_progress_handler(None, 1)
+
+
+@contextmanager
+def _collections() -> Iterator[list[float]]:
+    """CPU seconds spent in the garbage collector while the block runs (a callback at each
+    collection's start and stop)."""
+    spent = [0.0]
+    started = [0.0]
+
+    def callback(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            started[0] = time.process_time()
+        else:
+            spent[0] += time.process_time() - started[0]
+    gc.callbacks.append(callback)
+    try:
+        yield spent
+    finally:
+        gc.callbacks.remove(callback)
 
 
 def _load() -> float:
@@ -284,41 +311,47 @@ async def _per_order(points: Sequence[int], args: argparse.Namespace) -> list[_P
 # -- throughput against orders in flight --------------------------------------------------
 
 
-async def _bursts(engine: Engine, name: str, orders: int, size: int) -> tuple[float, float]:
+async def _bursts(engine: Engine, name: str, orders: int,
+                  size: int) -> tuple[float, float, float]:
     """``orders`` of scenario ``name`` in bursts of ``size`` concurrent ones, one quote
-    update per burst: (CPU, wall) seconds."""
+    update per burst: (CPU, wall, CPU in the garbage collector) seconds."""
     scenario, final = SCENARIOS[name]
     requests = _requests(orders)
     updates = _updates(engine)
-    started = time.perf_counter()
-    cpu_started = time.process_time()
-    for start in range(0, orders, size):
-        _advance(engine)
-        await asyncio.sleep(0)
-        done = await asyncio.gather(*(scenario(engine, request)
-                                      for request in requests[start:start + size]))
-        for order in done:
-            if order.state is not final:
-                raise RuntimeError(f"{name}: order {order.id} ended {order.state.value}")
-    await _consume(engine, updates + UPDATES_PER_ORDER * orders)
-    engine.tracker.flush()
-    return time.process_time() - cpu_started, time.perf_counter() - started
+    with _collections() as collecting:
+        started = time.perf_counter()
+        cpu_started = time.process_time()
+        for start in range(0, orders, size):
+            _advance(engine)
+            await asyncio.sleep(0)
+            done = await asyncio.gather(*(scenario(engine, request)
+                                          for request in requests[start:start + size]))
+            for order in done:
+                if order.state is not final:
+                    raise RuntimeError(f"{name}: order {order.id} ended "
+                                       f"{order.state.value}")
+        await _consume(engine, updates + UPDATES_PER_ORDER * orders)
+        engine.tracker.flush()
+        cpu = time.process_time() - cpu_started
+        wall = time.perf_counter() - started
+    return cpu, wall, collecting[0]
 
 
 async def _burst_round(name: str, orders: int, size: int, durability: Durability,
-                       directory: str | None, count: bool) -> tuple[float, float, int]:
+                       directory: str | None,
+                       count: bool) -> tuple[float, float, float, int]:
     with tempfile.TemporaryDirectory(dir=directory) as tmp, \
             SQLiteJournal(Path(tmp) / "journal.sqlite3", durability=durability) as journal:
         engine = await _engine(journal)
         commits = -1
         if count:
             with _counting(journal, "commits") as counted:
-                cpu, wall = await _bursts(engine, name, orders, size)
+                cpu, wall, collecting = await _bursts(engine, name, orders, size)
             commits = counted[0]
         else:
-            cpu, wall = await _bursts(engine, name, orders, size)
+            cpu, wall, collecting = await _bursts(engine, name, orders, size)
         await engine.close()
-    return cpu, wall, commits
+    return cpu, wall, collecting, commits
 
 
 def burst_point(name: str, orders: int, size: int, rounds: int, durability: Durability,
@@ -326,16 +359,18 @@ def burst_point(name: str, orders: int, size: int, rounds: int, durability: Dura
     orders = -(-orders // size) * size  # whole bursts
     # Commits are counted in a round of their own, outside the figures: the trace callback
     # is a Python call per statement.
-    _, _, commits = asyncio.run(_burst_round(name, orders, size, durability, directory, True))
+    *_, commits = asyncio.run(_burst_round(name, orders, size, durability, directory, True))
     measured = [asyncio.run(_burst_round(name, orders, size, durability, directory, False))
                 for _ in range(max(rounds, 1))]
-    wall = min(w for _, w, _ in measured)
-    cpu = min(c for c, _, _ in measured)
+    wall = min(m[1] for m in measured)
+    cpu, _, collecting, _ = min(measured)  # the round of least CPU time
     return {
         "benchmark": NAME, "figure": "burst", "scenario": name, "in_flight": size,
         "orders": orders, "orders_per_s": round(orders / wall),
         "orders_per_cpu_s": round(orders / cpu),
-        "rounds_orders_per_s": [round(orders / w) for _, w, _ in measured],
+        "rounds_orders_per_s": [round(orders / m[1]) for m in measured],
+        "rounds_orders_per_cpu_s": [round(orders / m[0]) for m in measured],
+        "gc_cpu_us_per_order": round(collecting / orders * 1e6, 1),
         "commits_per_order": round(commits / orders, 4),
         "load": _load(),
     }
