@@ -108,6 +108,26 @@ def test_after_a_crash_the_whole_file_is_checked(tmp_path: Path, checks: list[st
     assert checks == ["quick_check"]
 
 
+def test_a_reader_beside_a_live_writer_trusts_its_check_until_it_dies(
+        tmp_path: Path, checks: list[str]) -> None:
+    """`venuekit orders` while a bot runs: the bot's journal checked the file at its open,
+    and the listing does not read it whole again; once the bot died without closing it,
+    a reader checks the whole file."""
+    path = tmp_path / "journal.sqlite3"
+    _journal(path)
+    with SQLiteJournal(path):
+        checks.clear()
+        with SQLiteJournal(path, readonly=True) as reader:
+            assert len(reader.open_orders()) == 3
+        assert checks == []
+    # The writer's process is gone: a process that wrote the same note, then died.
+    subprocess.run([sys.executable, "-c", _CRASH, str(path)], check=False, timeout=60)
+    checks.clear()
+    with SQLiteJournal(path, readonly=True) as reader:
+        assert len(reader.open_orders()) == 4
+    assert checks == ["quick_check"]
+
+
 def _plans(journal: SQLiteJournal, read: str) -> list[str]:
     """The query plan of every read of the orders table that ``read`` makes."""
     statements: list[str] = []

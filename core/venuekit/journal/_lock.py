@@ -7,7 +7,9 @@ lock behind. The holder writes its pid into the file so that the error can name 
 
 A writer that closes the journal cleanly leaves a second line in the file: how the journal
 file looked when it let go (see :mod:`.sqlite_file`, which decides whether a later open may
-trust it). The next writer reads that line before it writes its own pid.
+trust it). The next writer reads that line before it writes its own pid. While it has the
+journal open, a writer's second line is :data:`WRITING`: it checked the file at its open,
+and a reader may trust that check for as long as the process that wrote the line is alive.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import BinaryIO
 
 from ..errors import Code, error
 
-__all__ = ["leave_note", "lock_journal", "read_note"]
+__all__ = ["WRITING", "leave_note", "lock_journal", "read_note"]
 
 log = logging.getLogger("venuekit.journal")
 
@@ -37,6 +39,10 @@ else:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
 
 _HELD = frozenset({errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES, errno.EDEADLK})
+
+
+WRITING = "writing"
+"""The note of a writer that has the journal open and checked the file at its open."""
 
 
 def _lock_path(journal: Path) -> Path:
@@ -98,15 +104,36 @@ def leave_note(handle: BinaryIO, note: str) -> None:
 
 def read_note(journal: Path) -> str:
     """The note the last writer left in the lock file of ``journal`` (without locking it;
-    for read-only opens), "" when there is none."""
+    for read-only opens), "" when there is none. :data:`WRITING` only while the process
+    that wrote it is alive: a writer that died left a file its next open must check."""
     try:
         fd = os.open(_lock_path(journal), os.O_RDONLY)
     except OSError:
         return ""
     try:
-        return _note(fd)
+        note = _note(fd)
+        if note == WRITING:
+            holder = _lock_holder(fd)
+            if holder is None or not _alive(int(holder)):
+                return ""
+        return note
     finally:
         os.close(fd)
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (on this machine: the journal is on a local disk)."""
+    if pid == os.getpid():
+        return True
+    if sys.platform == "win32":  # os.kill would end the process there: not known
+        return False
+    try:
+        os.kill(pid, 0)
+    except PermissionError:  # it exists, under another user
+        return True
+    except OSError:
+        return False
+    return True
 
 
 def _note(fd: int) -> str:

@@ -55,7 +55,7 @@ from ..model import (
     utcnow,
 )
 from . import reads, run_rows, sqlite_file
-from ._lock import leave_note, lock_journal, read_note
+from ._lock import WRITING, leave_note, lock_journal, read_note
 from ._time import as_utc, to_micros
 from .follow import PollingFollower, SQLiteChanges
 from .ids import ClientIdRules
@@ -170,6 +170,8 @@ class SQLiteJournal(Transactions, TableJournal):
             self._release_lock()
             raise
         self._conn, self._tag, version = opened.conn, opened.tag, opened.version
+        if self._lock is not None:  # checked: readers may trust it while this process lives
+            leave_note(self._lock, WRITING)
         self._checkpointer: Checkpointer | None = None
         if not readonly:
             self._checkpointer = self._checkpoint_aside(durability)
@@ -543,8 +545,7 @@ class SQLiteJournal(Transactions, TableJournal):
                 # The file as this writer leaves it: the next open need not check it
                 # whole while it stays so (see sqlite_file).
                 noted = sqlite_file.settled_stamp(self.path)
-                if noted is not None:
-                    leave_note(self._lock, noted)
+                leave_note(self._lock, noted or "")  # no stamp: the next open checks
         finally:
             self._release_lock()
         log.info("journal closed", extra={"journal": str(self.path)})

@@ -24,7 +24,10 @@ that finds the same stamp knows nothing has written the file since; any write, t
 or replacement changes it (the change time cannot be set back), and the whole check runs.
 A writer notes a stamp only once the file's last change is older than the filesystem's
 clock can tell apart (:func:`settled_stamp`), and none after a crash (the write-ahead log
-holds its last commits): then the next open checks the whole file again.
+holds its last commits): then the next open checks the whole file again. While a writer has
+the journal open, a reader (``venuekit orders`` beside a running bot) trusts the check the
+writer made at its open for as long as that writer's process is alive; once it died, a
+reader checks the whole file.
 
 Every problem is a :class:`FileProblem` (a code, a sentence and details), which the journal
 raises as a ``JournalError`` naming the file.
@@ -46,6 +49,7 @@ from ..errors import Code, ErrorCode
 from ..model import utcnow
 from ..version import __version__
 from . import sqlite_schema as schema
+from ._lock import WRITING
 from .ids import is_journal_tag, new_journal_tag
 
 __all__ = ["CORRUPT_CODES", "SQLITE_MAGIC", "FileProblem", "Opened", "check_header",
@@ -229,7 +233,9 @@ def open_journal(path: Path, *, readonly: bool, synchronous: str, fullfsync: boo
     checked and, for writing, upgraded to the latest schema. Raises :class:`FileProblem`.
 
     ``noted`` is the stamp its last writer noted at a clean close: when the file still has
-    it, nothing wrote the file since it was last open, and ``quick_check`` is skipped."""
+    it, nothing wrote the file since it was last open, and ``quick_check`` is skipped. A
+    reader skips it too while a live writer has the journal open (``noted`` is
+    :data:`~._lock.WRITING`): that writer checked the file at its own open."""
     if not check_header(path):
         if readonly:
             raise FileProblem(Code.JOURNAL_ERROR, "there is no journal file yet (the first "
@@ -245,7 +251,7 @@ def open_journal(path: Path, *, readonly: bool, synchronous: str, fullfsync: boo
         raise FileProblem(Code.JOURNAL_ERROR, f"cannot open it: {exc}") from exc
     try:
         conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
-        if not noted or stamp(path) != noted:
+        if not (readonly and noted == WRITING) and (not noted or stamp(path) != noted):
             quick_check(conn)
         found, meta = _inspect(conn)
         latest = schema.latest_version()
