@@ -34,6 +34,7 @@ power plus the sells' expected proceeds).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from decimal import Decimal
@@ -173,17 +174,29 @@ class Rebalancer:
         traded = sorted({item.symbol for item in plan.items if item.action is not Action.HOLD})
         # Reference data, the account and the arrival quotes in one concurrent round trip;
         # the quotes of unknown symbols fail, which the instrument check reports first.
-        looked_up, snapshot = await asyncio.gather(self._instruments(plan),
-                                                   self._snapshot(traded),
-                                                   return_exceptions=True)
+        reads = asyncio.gather(self._instruments(plan), self._snapshot(traded),
+                               return_exceptions=True)
+        book = RunBook(engine.journal, engine.venue.name)
+        planned = run_items(plan)
+        try:
+            # One turn of the loop sends the reads; the journal is searched for an earlier
+            # run of this plan while they are on their way (what it decides waits for them).
+            await asyncio.sleep(0)
+            found = book.find(RunKind.REBALANCE, planned, plan.correlation_id)
+        except BaseException:
+            reads.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reads
+            raise
+        looked_up, snapshot = await reads
         if isinstance(looked_up, BaseException):
             raise looked_up
         if isinstance(snapshot, BaseException):
             raise snapshot
         instruments = looked_up
-        book = RunBook(engine.journal, engine.venue.name)
-        start = book.start(RunKind.REBALANCE, run_items(plan), strategy=self.strategy,
-                           correlation_id=plan.correlation_id, again=again, dry_run=dry_run)
+        start = book.start(RunKind.REBALANCE, planned, strategy=self.strategy,
+                           correlation_id=plan.correlation_id, again=again, dry_run=dry_run,
+                           found=found)
         report.run_id = None if start.run is None else start.run.id
         report.resumed = start.resumed
         self._run_id = None if dry_run else report.run_id

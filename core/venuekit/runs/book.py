@@ -29,7 +29,7 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from ..errors import Code, VenueKitError, error
 from ..fees import Fees, fees_of
@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from ..engine import Engine
     from ..journal.base import Journal
 
-__all__ = ["ItemProgress", "RunBook", "RunStart", "plan_hash"]
+__all__ = ["ItemProgress", "PlanRuns", "RunBook", "RunStart", "plan_hash"]
 
 log = logging.getLogger("venuekit.runs")
 
@@ -123,6 +123,13 @@ class RunStart:
         return found if found is not None and found.orders else None
 
 
+class PlanRuns(NamedTuple):
+    """A plan's hash and its latest run on a venue (:meth:`RunBook.find`)."""
+
+    plan_hash: str
+    latest: Run | None
+
+
 @dataclass(frozen=True)
 class _NewRun:
     kind: RunKind
@@ -139,19 +146,28 @@ class RunBook:
         self.journal = journal
         self.venue = venue
 
+    def find(self, kind: RunKind, items: Sequence[RunItem],
+             correlation_id: str | None = None) -> PlanRuns:
+        """The plan's hash and its latest run on this venue: what :meth:`start` decides
+        from (a read; a job may look it up while its first venue reads are on their way)."""
+        digest = plan_hash(kind, items, correlation_id)
+        return PlanRuns(digest, self._latest(kind, digest))
+
     def start(self, kind: RunKind, items: Sequence[RunItem], *, strategy: str,
               correlation_id: str | None = None, again: bool = False,
-              dry_run: bool = False) -> RunStart:
+              dry_run: bool = False, found: PlanRuns | None = None) -> RunStart:
         """The run to work for: the unfinished run of the same plan, resumed; else a new
         one. Raises RUN_FINISHED for a plan whose last run finished, unless ``again``.
 
         A new run is journaled with its first targets (:meth:`record_targets`), in one
         commit, before any of its orders. A dry run journals nothing and refuses nothing:
         it returns the run it would resume (with its progress), or none (the whole plan is
-        priced).
+        priced). ``found`` is what :meth:`find` returned, when the caller looked it up
+        already.
         """
-        digest = plan_hash(kind, items, correlation_id)
-        latest = self._latest(kind, digest)
+        if found is None:
+            found = self.find(kind, items, correlation_id)
+        digest, latest = found
         if latest is not None and not again:
             if latest.state.resumable:
                 if latest.live:
