@@ -187,14 +187,13 @@ class SQLiteJournal(Transactions, TableJournal):
         """Checkpoints move off the writer's connection, to a thread (see
         :mod:`.sqlite_checkpoint`)."""
         try:
-            (page_size,) = self._conn.execute("PRAGMA page_size").fetchone()
             self._conn.execute(f"PRAGMA wal_autocheckpoint = {BACKSTOP}")
         except sqlite3.Error as exc:
             self._conn.close()
             self._release_lock()
             raise self._sqlite_error("set up its checkpoints", exc) from exc
         return Checkpointer(self.path, synchronous=_SYNCHRONOUS[durability],
-                            fullfsync=durability == "full", page_size=int(page_size))
+                            fullfsync=durability == "full")
 
     def create_order(self, venue: str, request: OrderRequest, *, id_rules: ClientIdRules,
                      quantity: Decimal | None = None, limit_price: Decimal | None = None,

@@ -8,17 +8,18 @@ syncs (3 ms and more here), on the path to its send.
 
 :class:`Checkpointer` takes that work to a thread of its own, with a connection of its
 own: it runs a ``PASSIVE`` checkpoint (one that never waits for, nor blocks, the writer or
-a reader) whenever the log has grown past the same 1,000 pages. sqlite3 releases the GIL
-while the checkpoint runs, so it proceeds beside the event loop on another core. The log
-starts again from its beginning at the first commit after a checkpoint that copied all of
-it; a writer that commits without a pause leaves every pass of the thread a few pages
-behind, so the writer's own automatic checkpoint stays on as a backstop, at four times
-the limit (:data:`BACKSTOP`): it then copies only what the thread has not, and the log
-starts again. What a commit
-guarantees does not change: a commit is in the log, and the log is synced at least as
-often as SQLite's own checkpoints would sync it. Closing the journal stops the thread
-first; the writer's connection, the last one, then checkpoints what is left and removes
-the log, as before.
+a reader) whenever the log holds 1,000 pages not copied yet (read from the WAL-index header
+in the ``-shm`` file: :meth:`Checkpointer.pending`). sqlite3 releases the GIL while the
+checkpoint runs, so it proceeds beside the event loop on another core.
+
+The log starts again from its beginning at the first commit after a checkpoint that copied
+all of it. A writer that commits without a pause leaves every pass of the thread a few
+pages behind, so the writer's own automatic checkpoint stays on as a backstop, at four
+times the limit (:data:`BACKSTOP`): it then copies only what the thread has not, and the
+log starts again. What a commit guarantees does not change: a commit is in the log, and the
+log is synced at least as often as SQLite's own checkpoints would sync it. Closing the
+journal stops the thread first; the writer's connection, the last one, then checkpoints
+what is left and removes the log, as before.
 
 Should a checkpoint fail (a full disk, say), it is logged and tried again later; the
 commits themselves go on, and report their own errors.
@@ -29,6 +30,7 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
+import sys
 import threading
 from pathlib import Path
 
@@ -43,7 +45,10 @@ BACKSTOP = 4 * PAGES
 """The log's size, in pages, past which the writer's commit checkpoints (what is left)."""
 
 INTERVAL = 0.02
-"""Seconds between two looks at the log's size."""
+"""Seconds between two looks at the log's size while it grows."""
+
+IDLE_INTERVAL = 1.0
+"""Seconds between two looks once it has stopped growing (the wait doubles up to this)."""
 
 
 class Checkpointer:
@@ -53,11 +58,11 @@ class Checkpointer:
     as the writer's own would have. :attr:`checkpoints` counts the checkpoints made."""
 
     def __init__(self, path: Path, *, synchronous: str, fullfsync: bool,
-                 page_size: int, pages: int = PAGES, interval: float = INTERVAL) -> None:
+                 pages: int = PAGES, interval: float = INTERVAL) -> None:
         self.path = path
         self.checkpoints = 0
-        self._wal = path.with_name(path.name + "-wal")
-        self._threshold = pages * page_size
+        self._shm = path.with_name(path.name + "-shm")
+        self._pages = pages
         self._interval = interval
         self._synchronous = synchronous
         self._fullfsync = fullfsync
@@ -74,15 +79,40 @@ class Checkpointer:
             conn.execute("PRAGMA checkpoint_fullfsync = ON")
         return conn
 
+    def pending(self) -> int | None:
+        """Pages in the log not copied into the file yet: the WAL-index header's
+        ``mxFrame`` less its checkpoint's ``nBackfill``, read from the ``-shm`` file
+        (native byte order, at offsets 16 and 96: https://sqlite.org/walformat.html).
+        None when there is no such file. A read racing a commit may be a page or two off;
+        it only decides when to checkpoint."""
+        try:
+            fd = os.open(self._shm, os.O_RDONLY)
+        except OSError:
+            return None
+        try:
+            header = os.pread(fd, 100, 0)
+        except OSError:
+            return None
+        finally:
+            os.close(fd)
+        if len(header) < 100:
+            return None
+        frames = int.from_bytes(header[16:20], sys.byteorder)
+        copied = int.from_bytes(header[96:100], sys.byteorder)
+        return max(frames - copied, 0)
+
     def _run(self) -> None:
         conn: sqlite3.Connection | None = None
         failing = False
+        wait, last = self._interval, -1
         try:
-            while not self._stop.wait(self._interval):
-                try:
-                    if os.stat(self._wal).st_size < self._threshold:
-                        continue
-                except OSError:  # no log (yet, or any more)
+            while not self._stop.wait(wait):
+                pending = self.pending() or 0
+                # A journal at rest is looked at about once a second, a busy one every
+                # interval: an idle bot's process is not woken fifty times a second.
+                wait = self._interval if pending != last else min(wait * 2, IDLE_INTERVAL)
+                last = pending
+                if pending < self._pages:
                     continue
                 try:
                     if conn is None:
