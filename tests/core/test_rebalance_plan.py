@@ -79,7 +79,8 @@ def test_a_malformed_file_says_where(tmp_path: Path) -> None:
 
 
 def test_yaml_plans_read_like_json(tmp_path: Path) -> None:
-    pytest.importorskip("yaml")
+    pytest.importorskip("yaml", reason="YAML plans need the extra: pip install 'venuekit[yaml]' "
+                        "(tox installs it)")
     path = tmp_path / "plan.yaml"
     path.write_text("items:\n  - {symbol: AAPL, action: BUY, notional: '100'}\n")
     assert load_plan(path).items[0].notional == Decimal(100)
