@@ -8,6 +8,7 @@ journal, and that journal appears whole or not at all.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 import sqlite3
@@ -197,3 +198,18 @@ def test_the_log_is_checkpointed_beside_the_writer_and_stays_bounded(tmp_path: P
     assert not wal.exists()  # the writer's close checkpointed the rest
     with SQLiteJournal(path, readonly=True) as reader:
         assert len(reader.orders(limit=None)) == created
+
+
+# Dropping a journal unclosed is a mistake Python reports (its files were left open).
+@pytest.mark.filterwarnings("ignore::ResourceWarning",
+                            "ignore::pytest.PytestUnraisableExceptionWarning")
+def test_a_journal_dropped_without_closing_stops_its_checkpoint_thread(tmp_path: Path) -> None:
+    """A script that forgets to close its journal leaves no thread behind once the journal
+    is collected."""
+    journal = SQLiteJournal(tmp_path / "journal.sqlite3")
+    checkpointer = journal._checkpointer
+    assert checkpointer is not None and checkpointer._thread.is_alive()
+    del journal
+    gc.collect()
+    checkpointer._thread.join(timeout=5)
+    assert not checkpointer._thread.is_alive()

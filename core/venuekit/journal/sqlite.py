@@ -35,6 +35,7 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
+import weakref
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -192,8 +193,12 @@ class SQLiteJournal(Transactions, TableJournal):
             self._conn.close()
             self._release_lock()
             raise self._sqlite_error("set up its checkpoints", exc) from exc
-        return Checkpointer(self.path, synchronous=_SYNCHRONOUS[durability],
-                            fullfsync=durability == "full")
+        checkpointer = Checkpointer(self.path, synchronous=_SYNCHRONOUS[durability],
+                                    fullfsync=durability == "full")
+        # A journal dropped without being closed stops its thread when it is collected, as
+        # it releases its write lock then.
+        weakref.finalize(self, checkpointer.stop)
+        return checkpointer
 
     def create_order(self, venue: str, request: OrderRequest, *, id_rules: ClientIdRules,
                      quantity: Decimal | None = None, limit_price: Decimal | None = None,

@@ -130,6 +130,11 @@ class Checkpointer:
             if conn is not None:
                 conn.close()
 
+    def stop(self) -> None:
+        """Ask the thread to stop, without waiting for it (for a journal dropped without
+        being closed: see :class:`~.sqlite.SQLiteJournal`)."""
+        self._stop.set()
+
     def close(self) -> None:
         """Stop the thread (after the checkpoint it may be running) and close its
         connection."""
