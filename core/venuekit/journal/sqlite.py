@@ -188,13 +188,17 @@ class SQLiteJournal(Transactions, TableJournal):
         """Checkpoints move off the writer's connection, to a thread (see
         :mod:`.sqlite_checkpoint`)."""
         try:
+            (page_size,) = self._conn.execute("PRAGMA page_size").fetchone()
             self._conn.execute(f"PRAGMA wal_autocheckpoint = {BACKSTOP}")
+            # The log is cut back when it starts again, so that its size tells the thread
+            # how much is new.
+            self._conn.execute("PRAGMA journal_size_limit = 0")
         except sqlite3.Error as exc:
             self._conn.close()
             self._release_lock()
             raise self._sqlite_error("set up its checkpoints", exc) from exc
         checkpointer = Checkpointer(self.path, synchronous=_SYNCHRONOUS[durability],
-                                    fullfsync=durability == "full")
+                                    fullfsync=durability == "full", page_size=int(page_size))
         # A journal dropped without being closed stops its thread when it is collected, as
         # it releases its write lock then.
         weakref.finalize(self, checkpointer.stop)

@@ -8,9 +8,9 @@ syncs (3 ms and more here), on the path to its send.
 
 :class:`Checkpointer` takes that work to a thread of its own, with a connection of its
 own: it runs a ``PASSIVE`` checkpoint (one that never waits for, nor blocks, the writer or
-a reader) whenever the log holds 1,000 pages not copied yet (read from the WAL-index header
-in the ``-shm`` file: :meth:`Checkpointer.pending`). sqlite3 releases the GIL while the
-checkpoint runs, so it proceeds beside the event loop on another core.
+a reader) whenever 1,000 pages have been appended to the log since its last one
+(:meth:`Checkpointer.pending`, from the log file's size). sqlite3 releases the GIL while
+the checkpoint runs, so it proceeds beside the event loop on another core.
 
 The log starts again from its beginning at the first commit after a checkpoint that copied
 all of it. A writer that commits without a pause leaves every pass of the thread a few
@@ -30,7 +30,6 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
-import sys
 import threading
 from pathlib import Path
 
@@ -57,12 +56,14 @@ class Checkpointer:
     ``synchronous`` and ``fullfsync`` are the writer's settings, so that a checkpoint syncs
     as the writer's own would have. :attr:`checkpoints` counts the checkpoints made."""
 
-    def __init__(self, path: Path, *, synchronous: str, fullfsync: bool,
+    def __init__(self, path: Path, *, synchronous: str, fullfsync: bool, page_size: int,
                  pages: int = PAGES, interval: float = INTERVAL) -> None:
         self.path = path
         self.checkpoints = 0
-        self._shm = path.with_name(path.name + "-shm")
-        self._pages = pages
+        self._wal = path.with_name(path.name + "-wal")
+        self._threshold = pages * page_size
+        self._copied = 0  # the log's size when this thread last checkpointed it
+        self._size = 0
         self._interval = interval
         self._synchronous = synchronous
         self._fullfsync = fullfsync
@@ -79,27 +80,20 @@ class Checkpointer:
             conn.execute("PRAGMA checkpoint_fullfsync = ON")
         return conn
 
-    def pending(self) -> int | None:
-        """Pages in the log not copied into the file yet: the WAL-index header's
-        ``mxFrame`` less its checkpoint's ``nBackfill``, read from the ``-shm`` file
-        (native byte order, at offsets 16 and 96: https://sqlite.org/walformat.html).
-        None when there is no such file. A read racing a commit may be a page or two off;
-        it only decides when to checkpoint."""
+    def pending(self) -> int:
+        """Bytes of log written since the last checkpoint this thread made, from the log
+        file's size (``os.stat``: the thread never opens a file of the journal outside
+        SQLite, which would drop the POSIX locks SQLite holds on it in this process). The
+        writer's ``journal_size_limit`` of 0 truncates the log when it starts again, so a
+        smaller size than last seen means a new log."""
         try:
-            fd = os.open(self._shm, os.O_RDONLY)
-        except OSError:
-            return None
-        try:
-            header = os.pread(fd, 100, 0)
-        except OSError:
-            return None
-        finally:
-            os.close(fd)
-        if len(header) < 100:
-            return None
-        frames = int.from_bytes(header[16:20], sys.byteorder)
-        copied = int.from_bytes(header[96:100], sys.byteorder)
-        return max(frames - copied, 0)
+            size = os.stat(self._wal).st_size
+        except OSError:  # no log (yet, or any more)
+            size = 0
+        if size < self._copied:
+            self._copied = 0
+        self._size = size
+        return size - self._copied
 
     def _run(self) -> None:
         conn: sqlite3.Connection | None = None
@@ -107,17 +101,18 @@ class Checkpointer:
         wait, last = self._interval, -1
         try:
             while not self._stop.wait(wait):
-                pending = self.pending() or 0
+                pending = self.pending()
                 # A journal at rest is looked at about once a second, a busy one every
                 # interval: an idle bot's process is not woken fifty times a second.
                 wait = self._interval if pending != last else min(wait * 2, IDLE_INTERVAL)
                 last = pending
-                if pending < self._pages:
+                if pending < self._threshold:
                     continue
                 try:
                     if conn is None:
                         conn = self._connect()
                     conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                    self._copied = self._size  # and what was appended meanwhile
                     self.checkpoints += 1
                     failing = False
                 except sqlite3.Error as exc:
