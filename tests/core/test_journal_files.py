@@ -12,6 +12,9 @@ import gc
 import hashlib
 import os
 import sqlite3
+import subprocess
+import sys
+import textwrap
 import time
 from collections.abc import Callable
 from decimal import Decimal
@@ -213,3 +216,44 @@ def test_a_journal_dropped_without_closing_stops_its_checkpoint_thread(tmp_path:
     gc.collect()
     checkpointer._thread.join(timeout=5)
     assert not checkpointer._thread.is_alive()
+
+
+_WRITER = textwrap.dedent("""
+    import sys, time
+    from decimal import Decimal
+    from venuekit.journal import ClientIdRules, SQLiteJournal
+    from venuekit.model import OrderRequest
+
+    with SQLiteJournal(sys.argv[1]) as journal:
+        print("open", flush=True)
+        ends = time.monotonic() + float(sys.argv[2])
+        while time.monotonic() < ends:
+            journal.create_order("mock", OrderRequest(symbol="AAPL", side="buy",
+                                                      quantity=Decimal(1)),
+                                 id_rules=ClientIdRules(), submitted=True)
+""")
+
+
+def test_readers_opening_again_and_again_never_disturb_a_writer(tmp_path: Path) -> None:
+    """`venuekit orders` run in a loop beside a bot: the bot keeps writing (its checkpoints
+    included) and exits cleanly, and every listing reads a consistent journal."""
+    path = tmp_path / "journal.sqlite3"
+    SQLiteJournal(path).close()
+    writer = subprocess.Popen([sys.executable, "-c", _WRITER, str(path), "4"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert writer.stdout is not None and writer.stdout.readline() == "open\n"
+        listings = 0
+        while writer.poll() is None:
+            with SQLiteJournal(path, readonly=True) as reader:
+                reader.orders(limit=5)
+            listings += 1
+        _, err = writer.communicate(timeout=30)
+    finally:
+        if writer.poll() is None:
+            writer.kill()
+            writer.wait(timeout=10)
+    assert writer.returncode == 0, (writer.returncode, err[-2000:])
+    assert listings > 10
+    with SQLiteJournal(path, readonly=True) as reader:
+        assert len(reader.orders(limit=None)) > 1000  # enough to pass checkpoints
