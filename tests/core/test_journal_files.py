@@ -257,3 +257,33 @@ def test_readers_opening_again_and_again_never_disturb_a_writer(tmp_path: Path) 
     assert listings > 10
     with SQLiteJournal(path, readonly=True) as reader:
         assert len(reader.orders(limit=None)) > 1000  # enough to pass checkpoints
+
+
+_OTHER_USER = textwrap.dedent("""
+    import sqlite3, sys
+    conn = sqlite3.connect(sys.argv[1])  # another program reading the file, then closing it
+    conn.execute("SELECT count(*) FROM orders").fetchone()
+    conn.close()
+""")
+
+
+def test_a_second_journal_object_keeps_the_first_ones_log_in_place(tmp_path: Path) -> None:
+    """A script that lists its journal while its bot's writer is open in the same process:
+    the listing must not drop the writer's locks, or another program closing the file takes
+    itself for its last user and deletes the write-ahead log the writer still commits to
+    (its next commits would then be lost)."""
+    path = tmp_path / "journal.sqlite3"
+    wal = path.with_name(path.name + "-wal")
+    request = OrderRequest(symbol="AAPL", side="buy", quantity=Decimal(1))
+    with SQLiteJournal(path) as writer:
+        writer.create_order("mock", request, id_rules=RULES, submitted=True)
+        with SQLiteJournal(path, readonly=True) as listing:
+            assert len(listing.orders()) == 1
+        subprocess.run([sys.executable, "-c", _OTHER_USER, str(path)], check=True, timeout=60)
+        assert wal.exists()
+        later = writer.create_order("mock", request, id_rules=RULES, submitted=True)
+        seen = subprocess.run(
+            [sys.executable, "-c", "import sqlite3, sys; print(sqlite3.connect(sys.argv[1])"
+             ".execute('SELECT count(*) FROM orders').fetchone()[0])", str(path)],
+            check=True, timeout=60, capture_output=True, text=True)
+        assert seen.stdout.strip() == "2", later.id

@@ -171,6 +171,8 @@ class SQLiteJournal(Transactions, TableJournal):
             self._release_lock()
             raise
         self._conn, self._tag, version = opened.conn, opened.tag, opened.version
+        # Closed or dropped, the journal tells sqlite_file its connection is gone.
+        self._released = weakref.finalize(self, sqlite_file.released, opened.file_id)
         if self._lock is not None:  # checked: readers may trust it while this process lives
             leave_note(self._lock, WRITING)
         self._checkpointer: Checkpointer | None = None
@@ -549,6 +551,7 @@ class SQLiteJournal(Transactions, TableJournal):
             if self._checkpointer is not None:
                 self._checkpointer.close()  # first: the writer's close checkpoints the rest
             self._conn.close()
+            self._released()
             if self._lock is not None:
                 # The file as this writer leaves it: the next open need not check it
                 # whole while it stays so (see sqlite_file).

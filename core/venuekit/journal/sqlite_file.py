@@ -39,6 +39,7 @@ import contextlib
 import logging
 import os
 import sqlite3
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -53,8 +54,8 @@ from ._lock import WRITING
 from .ids import is_journal_tag, new_journal_tag
 
 __all__ = ["CORRUPT_CODES", "SQLITE_MAGIC", "FileProblem", "Opened", "check_header",
-           "create_journal", "error_code", "open_journal", "quick_check", "settled_stamp",
-           "stamp"]
+           "create_journal", "error_code", "open_journal", "quick_check", "released",
+           "settled_stamp", "stamp"]
 
 log = logging.getLogger("venuekit.journal")
 
@@ -218,13 +219,58 @@ def _fsync_directory(directory: Path) -> None:
 @dataclass(frozen=True, slots=True)
 class Opened:
     """An open journal file: its connection, its tag, the next order and run numbers (one
-    past the largest: neither is ever deleted) and its schema version."""
+    past the largest: neither is ever deleted), its schema version and its identity in
+    this process (give it to :func:`released` once the connection is closed)."""
 
     conn: sqlite3.Connection
     tag: str
     next_order: int
     next_run: int
     version: int
+    file_id: tuple[int, int] | None
+
+
+# Journal files this process has open through SQLite, by (device, inode): how many
+# connections. Such a file is never opened outside SQLite here (its header is not read
+# again): closing any descriptor of a file drops every POSIX lock the process holds on it,
+# SQLite's included, and another process could then take itself for the file's last user
+# and remove the write-ahead log a connection here still writes to.
+_open_here: dict[tuple[int, int], int] = {}
+_open_here_lock = threading.Lock()
+
+
+def _file_id(path: Path) -> tuple[int, int] | None:
+    try:
+        found = path.stat()
+    except OSError:
+        return None
+    return found.st_dev, found.st_ino
+
+
+def _open_in_this_process(path: Path) -> bool:
+    file_id = _file_id(path)
+    with _open_here_lock:
+        return file_id is not None and _open_here.get(file_id, 0) > 0
+
+
+def _held(path: Path) -> tuple[int, int] | None:
+    file_id = _file_id(path)
+    if file_id is not None:
+        with _open_here_lock:
+            _open_here[file_id] = _open_here.get(file_id, 0) + 1
+    return file_id
+
+
+def released(file_id: tuple[int, int] | None) -> None:
+    """A connection :func:`open_journal` made was closed."""
+    if file_id is None:
+        return
+    with _open_here_lock:
+        left = _open_here.get(file_id, 0) - 1
+        if left > 0:
+            _open_here[file_id] = left
+        else:
+            _open_here.pop(file_id, None)
 
 
 def open_journal(path: Path, *, readonly: bool, synchronous: str, fullfsync: bool,
@@ -236,7 +282,9 @@ def open_journal(path: Path, *, readonly: bool, synchronous: str, fullfsync: boo
     it, nothing wrote the file since it was last open, and ``quick_check`` is skipped. A
     reader skips it too while a live writer has the journal open (``noted`` is
     :data:`~._lock.WRITING`): that writer checked the file at its own open."""
-    if not check_header(path):
+    # A file this process has open is a journal whose header was checked when it was
+    # opened; reading it again outside SQLite would drop that connection's locks.
+    if not _open_in_this_process(path) and not check_header(path):
         if readonly:
             raise FileProblem(Code.JOURNAL_ERROR, "there is no journal file yet (the first "
                               "command that trades creates it)")
@@ -288,7 +336,7 @@ def open_journal(path: Path, *, readonly: bool, synchronous: str, fullfsync: boo
     except BaseException:
         conn.close()
         raise
-    return Opened(conn, tag, (last or 0) + 1, (last_run or 0) + 1, latest)
+    return Opened(conn, tag, (last or 0) + 1, (last_run or 0) + 1, latest, _held(path))
 
 
 def _write_new_schema(conn: sqlite3.Connection) -> None:
