@@ -8,9 +8,9 @@ syncs (3 ms and more here), on the path to its send.
 
 :class:`Checkpointer` takes that work to a thread of its own, with a connection of its
 own: it runs a ``PASSIVE`` checkpoint (one that never waits for, nor blocks, the writer or
-a reader) whenever 1,000 pages have been appended to the log since its last one
-(:meth:`Checkpointer.pending`, from the log file's size). sqlite3 releases the GIL while
-the checkpoint runs, so it proceeds beside the event loop on another core.
+a reader) whenever 1,000 pages have been appended to the log since its last one (read
+from the log file's size). sqlite3 releases the GIL while the checkpoint runs, so it
+proceeds beside the event loop on another core.
 
 The log starts again from its beginning at the first commit after a checkpoint that copied
 all of it. A writer that commits without a pause leaves every pass of the thread a few
@@ -80,8 +80,9 @@ class Checkpointer:
             conn.execute("PRAGMA checkpoint_fullfsync = ON")
         return conn
 
-    def pending(self) -> int:
-        """Bytes of log written since the last checkpoint this thread made, from the log
+    def _appended(self) -> int:
+        """Bytes of log appended since the last checkpoint this thread made (and the
+        thread's note of the log's size: only the thread calls it), from the log
         file's size (``os.stat``: the thread never opens a file of the journal outside
         SQLite, which would drop the POSIX locks SQLite holds on it in this process). The
         writer's ``journal_size_limit`` of 0 truncates the log when it starts again, so a
@@ -101,7 +102,7 @@ class Checkpointer:
         wait, last = self._interval, -1
         try:
             while not self._stop.wait(wait):
-                pending = self.pending()
+                pending = self._appended()
                 # A journal at rest is looked at about once a second, a busy one every
                 # interval: an idle bot's process is not woken fifty times a second.
                 wait = self._interval if pending != last else min(wait * 2, IDLE_INTERVAL)
