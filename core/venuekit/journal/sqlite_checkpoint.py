@@ -27,10 +27,12 @@ commits themselves go on, and report their own errors.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import sqlite3
 import threading
+import weakref
 from pathlib import Path
 
 __all__ = ["BACKSTOP", "Checkpointer"]
@@ -48,6 +50,18 @@ INTERVAL = 0.02
 
 IDLE_INTERVAL = 1.0
 """Seconds between two looks once it has stopped growing (the wait doubles up to this)."""
+
+
+_running: weakref.WeakSet[Checkpointer] = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_all() -> None:
+    """At interpreter exit, stop the threads of journals still open (a script that never
+    closed its journal): a daemon thread caught writing to stderr while the interpreter
+    finalizes aborts the process ("could not acquire lock for <stderr>")."""
+    for checkpointer in list(_running):
+        checkpointer.close()
 
 
 class Checkpointer:
@@ -71,6 +85,7 @@ class Checkpointer:
         self._thread = threading.Thread(target=self._run, name="venuekit-journal-checkpoint",
                                         daemon=True)
         self._thread.start()
+        _running.add(self)
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=rw", uri=True,
@@ -135,5 +150,6 @@ class Checkpointer:
         """Stop the thread (after the checkpoint it may be running) and close its
         connection."""
         self._stop.set()
+        _running.discard(self)
         if self._thread is not threading.current_thread():
-            self._thread.join()
+            self._thread.join(timeout=10)
