@@ -62,7 +62,7 @@ from .follow import PollingFollower, SQLiteChanges
 from .ids import ClientIdRules
 from .rows import bracket_column, execution_columns, trigger_column
 from .runs import Run, RunItem, RunKind, RunLink, RunState
-from .sqlite_checkpoint import BACKSTOP, Checkpointer
+from .sqlite_checkpoint import BACKSTOP, Checkpointer, Commits
 from .sqlite_transactions import Transactions
 from .table import TableJournal
 from .writes import (
@@ -148,6 +148,7 @@ class SQLiteJournal(Transactions, TableJournal):
         self._closed = False
         self._batch_depth = 0
         self._behind = False  # a transaction holds events written behind
+        self._commits = Commits()  # (counted for the checkpoint thread)
         # Writes of that transaction or a batch, not executed yet.
         self._queue = WriteQueue(str(self.path))
         self._lock: BinaryIO | None = None
@@ -190,17 +191,13 @@ class SQLiteJournal(Transactions, TableJournal):
         """Checkpoints move off the writer's connection, to a thread (see
         :mod:`.sqlite_checkpoint`)."""
         try:
-            (page_size,) = self._conn.execute("PRAGMA page_size").fetchone()
             self._conn.execute(f"PRAGMA wal_autocheckpoint = {BACKSTOP}")
-            # The log is cut back when it starts again, so that its size tells the thread
-            # how much is new.
-            self._conn.execute("PRAGMA journal_size_limit = 0")
         except sqlite3.Error as exc:
             self._conn.close()
             self._release_lock()
             raise self._sqlite_error("set up its checkpoints", exc) from exc
-        checkpointer = Checkpointer(self.path, synchronous=_SYNCHRONOUS[durability],
-                                    fullfsync=durability == "full", page_size=int(page_size))
+        checkpointer = Checkpointer(self.path, self._commits, synchronous=_SYNCHRONOUS[durability],
+                                    fullfsync=durability == "full")
         # A journal dropped without being closed stops its thread when it is collected, as
         # it releases its write lock then.
         weakref.finalize(self, checkpointer.stop)

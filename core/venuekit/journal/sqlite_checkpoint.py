@@ -8,9 +8,18 @@ syncs (3 ms and more here), on the path to its send.
 
 :class:`Checkpointer` takes that work to a thread of its own, with a connection of its
 own: it runs a ``PASSIVE`` checkpoint (one that never waits for, nor blocks, the writer or
-a reader) whenever 1,000 pages have been appended to the log since its last one (read
-from the log file's size). sqlite3 releases the GIL while the checkpoint runs, so it
-proceeds beside the event loop on another core.
+a reader) once about 1,000 pages have been appended to the log since its last one.
+sqlite3 releases the GIL while the checkpoint runs, so it proceeds beside the event loop
+on another core.
+
+How much was appended is counted, not read from a file: the writer counts its commits,
+and each checkpoint reports how many pages the log holds, so the thread learns the pages
+per commit and checkpoints after the commits that make about 1,000 pages. The thread never
+opens a file of the journal outside SQLite (closing any descriptor of a file drops the
+POSIX locks SQLite holds on it in this process), and the log file keeps its size when it
+starts again (SQLite's default): commits then overwrite blocks the file already has, and
+with ``durability="full"`` their syncs need not also record a file that grew (a quarter
+fewer orders per second when the log was cut back to nothing at every restart).
 
 The log starts again from its beginning at the first commit after a checkpoint that copied
 all of it. A writer that commits without a pause leaves every pass of the thread a few
@@ -29,13 +38,12 @@ from __future__ import annotations
 
 import atexit
 import logging
-import os
 import sqlite3
 import threading
 import weakref
 from pathlib import Path
 
-__all__ = ["BACKSTOP", "Checkpointer"]
+__all__ = ["BACKSTOP", "Checkpointer", "Commits"]
 
 log = logging.getLogger("venuekit.journal")
 
@@ -45,8 +53,11 @@ PAGES = 1000
 BACKSTOP = 4 * PAGES
 """The log's size, in pages, past which the writer's commit checkpoints (what is left)."""
 
+PAGES_PER_COMMIT = 8.0
+"""What the thread assumes a commit appends until its first checkpoint tells it."""
+
 INTERVAL = 0.02
-"""Seconds between two looks at the log's size while it grows."""
+"""Seconds between two looks at the writer's commits while it commits."""
 
 IDLE_INTERVAL = 1.0
 """Seconds between two looks once it has stopped growing (the wait doubles up to this)."""
@@ -64,20 +75,33 @@ def _stop_all() -> None:
         checkpointer.close()
 
 
+class Commits:
+    """The writer's count of its commits, which it shares with its checkpoint thread (not
+    the journal itself: the thread must not keep a dropped journal alive)."""
+
+    __slots__ = ("count",)
+
+    def __init__(self) -> None:
+        self.count = 0
+
+
 class Checkpointer:
-    """A thread that checkpoints the journal at ``path`` once its log passes ``pages``.
+    """A thread that checkpoints the journal at ``path`` once about ``pages`` pages were
+    appended to its log.
 
-    ``synchronous`` and ``fullfsync`` are the writer's settings, so that a checkpoint syncs
-    as the writer's own would have. :attr:`checkpoints` counts the checkpoints made."""
+    ``commits`` is the writer's count of its commits. ``synchronous`` and ``fullfsync``
+    are the writer's settings, so that a checkpoint syncs as the writer's own would have.
+    :attr:`checkpoints` counts the checkpoints made."""
 
-    def __init__(self, path: Path, *, synchronous: str, fullfsync: bool, page_size: int,
-                 pages: int = PAGES, interval: float = INTERVAL) -> None:
+    def __init__(self, path: Path, commits: Commits, *, synchronous: str,
+                 fullfsync: bool, pages: int = PAGES, interval: float = INTERVAL) -> None:
         self.path = path
         self.checkpoints = 0
-        self._wal = path.with_name(path.name + "-wal")
-        self._threshold = pages * page_size
-        self._copied = 0  # the log's size when this thread last checkpointed it
-        self._size = 0
+        self._commits = commits
+        self._pages = pages
+        # Pages per commit, learnt at each checkpoint; until the first, a guess on the
+        # high side (an order's commit appends about six), so that the first comes early.
+        self._per_commit = PAGES_PER_COMMIT
         self._interval = interval
         self._synchronous = synchronous
         self._fullfsync = fullfsync
@@ -95,40 +119,45 @@ class Checkpointer:
             conn.execute("PRAGMA checkpoint_fullfsync = ON")
         return conn
 
-    def _appended(self) -> int:
-        """Bytes of log appended since the last checkpoint this thread made (and the
-        thread's note of the log's size: only the thread calls it), from the log
-        file's size (``os.stat``: the thread never opens a file of the journal outside
-        SQLite, which would drop the POSIX locks SQLite holds on it in this process). The
-        writer's ``journal_size_limit`` of 0 truncates the log when it starts again, so a
-        smaller size than last seen means a new log."""
-        try:
-            size = os.stat(self._wal).st_size
-        except OSError:  # no log (yet, or any more)
-            size = 0
-        if size < self._copied:
-            self._copied = 0
-        self._size = size
-        return size - self._copied
+    def _learn(self, commits: int, logged: int, before: tuple[int, int]) -> None:
+        """Learn the pages per commit from a checkpoint that found ``logged`` pages in the
+        log, ``commits`` commits after the last one (which found ``before``: the pages in
+        the log and the pages it copied then).
+
+        A log copied whole starts again at the next commit, so everything in it is new;
+        otherwise it grew from where it was. The writer's backstop may have started it
+        again in between, which hides pages: so the estimate falls slowly (a tenth per
+        checkpoint) and rises at once. Too high, it only brings the next checkpoint
+        earlier."""
+        if commits <= 0 or logged <= 0:
+            return
+        logged_before, copied_before = before
+        appended = logged if copied_before >= logged_before or logged < logged_before \
+            else logged - logged_before
+        self._per_commit = max(appended / commits, self._per_commit * 0.9, 1.0)
 
     def _run(self) -> None:
         conn: sqlite3.Connection | None = None
         failing = False
-        wait, last = self._interval, -1
+        wait = self._interval
+        seen = done = self._commits.count  # commits at the last look, at the last checkpoint
+        last: tuple[int, int] = (0, 0)  # (logged, copied) pages at the last checkpoint
         try:
             while not self._stop.wait(wait):
-                pending = self._appended()
+                commits = self._commits.count
                 # A journal at rest is looked at about once a second, a busy one every
                 # interval: an idle bot's process is not woken fifty times a second.
-                wait = self._interval if pending != last else min(wait * 2, IDLE_INTERVAL)
-                last = pending
-                if pending < self._threshold:
+                wait = self._interval if commits != seen else min(wait * 2, IDLE_INTERVAL)
+                seen = commits
+                if (commits - done) * self._per_commit < self._pages:
                     continue
                 try:
                     if conn is None:
                         conn = self._connect()
-                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-                    self._copied = self._size  # and what was appended meanwhile
+                    row = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                    _, logged, copied = row
+                    self._learn(commits - done, logged, last)
+                    done, last = commits, (logged, copied)
                     self.checkpoints += 1
                     failing = False
                 except sqlite3.Error as exc:

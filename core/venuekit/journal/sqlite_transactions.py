@@ -20,6 +20,7 @@ from typing import Any, NoReturn
 
 from ..errors import Code, ErrorCode, JournalError, error
 from . import sqlite_file
+from .sqlite_checkpoint import Commits
 from .writes import WriteQueue
 
 __all__ = ["Transactions"]
@@ -39,6 +40,8 @@ class Transactions:
     _batch_depth: int
     _behind: bool
     """True while a transaction holds events written behind."""
+    _commits: Commits
+    """Commits made so far (the checkpoint thread paces itself by them)."""
 
     # errors -----------------------------------------------------------------------------
     def _error(self, code: ErrorCode, what: str, cause: BaseException | None = None,
@@ -83,6 +86,7 @@ class Transactions:
         event written behind with it."""
         if owned:
             self._write("COMMIT")
+            self._commits.count += 1
             return
         self._write("RELEASE entry")
         if durable and self._behind and not self._batch_depth:
@@ -98,6 +102,7 @@ class Transactions:
         try:
             self._write_queued()
             self._write("COMMIT")
+            self._commits.count += 1
         except sqlite3.Error:
             self._rollback()
             raise
@@ -178,6 +183,7 @@ class Transactions:
                 try:
                     self._write_queued()
                     self._conn.execute("COMMIT")
+                    self._commits.count += 1
                 except sqlite3.Error as exc:
                     self._rollback()
                     raise self._sqlite_error("commit the batch; nothing written in it was "
