@@ -119,29 +119,33 @@ class Checkpointer:
             conn.execute("PRAGMA checkpoint_fullfsync = ON")
         return conn
 
-    def _learn(self, commits: int, logged: int, before: tuple[int, int]) -> None:
+    def _learn(self, commits: int, logged: int, logged_before: int) -> None:
         """Learn the pages per commit from a checkpoint that found ``logged`` pages in the
-        log, ``commits`` commits after the last one (which found ``before``: the pages in
-        the log and the pages it copied then).
+        log, ``commits`` commits after the last one (which found ``logged_before``).
 
-        A log copied whole starts again at the next commit, so everything in it is new;
-        otherwise it grew from where it was. The writer's backstop may have started it
-        again in between, which hides pages: so the estimate falls slowly (a tenth per
-        checkpoint) and rises at once. Too high, it only brings the next checkpoint
-        earlier."""
+        A log that holds fewer pages than before started again in between. One that holds
+        more either grew from where it was (a writer that commits without a pause: the
+        checkpoint never catches up, and only the backstop starts the log again) or started
+        again and grew past it (a writer that paused while a checkpoint copied it all):
+        whichever reading is nearer what was learnt so far is taken. The writer's backstop
+        may also have started the log again unseen, which hides pages: so the estimate
+        falls slowly (a tenth per checkpoint at most) and rises at once. Too high, it only
+        brings the next checkpoint earlier."""
         if commits <= 0 or logged <= 0:
             return
-        logged_before, copied_before = before
-        appended = logged if copied_before >= logged_before or logged < logged_before \
-            else logged - logged_before
-        self._per_commit = max(appended / commits, self._per_commit * 0.9, 1.0)
+        anew = logged / commits
+        if logged >= logged_before:
+            grew = (logged - logged_before) / commits
+            if abs(grew - self._per_commit) < abs(anew - self._per_commit):
+                anew = grew
+        self._per_commit = max(anew, self._per_commit * 0.9, 1.0)
 
     def _run(self) -> None:
         conn: sqlite3.Connection | None = None
         failing = False
         wait = self._interval
         seen = done = self._commits.count  # commits at the last look, at the last checkpoint
-        last: tuple[int, int] = (0, 0)  # (logged, copied) pages at the last checkpoint
+        logged_before = 0  # pages in the log at the last checkpoint
         try:
             while not self._stop.wait(wait):
                 commits = self._commits.count
@@ -155,9 +159,9 @@ class Checkpointer:
                     if conn is None:
                         conn = self._connect()
                     row = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-                    _, logged, copied = row
-                    self._learn(commits - done, logged, last)
-                    done, last = commits, (logged, copied)
+                    logged = row[1]
+                    self._learn(commits - done, logged, logged_before)
+                    done, logged_before = commits, max(logged, 0)
                     self.checkpoints += 1
                     failing = False
                 except sqlite3.Error as exc:
