@@ -1,10 +1,12 @@
 """Helpers of the journal's tests: requests, fills, recording what the lifecycle applied,
-comparing a rebuilt order with the live one, and a journal per test."""
+comparing a rebuilt order with the live one, a journal per test, and a script that leaves its
+journal open at exit."""
 
 
 from __future__ import annotations
 
 import hashlib
+import textwrap
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -65,3 +67,23 @@ def take_over(journal: Journal, *venues: str) -> None:
 
 def digest(file: Path) -> str:
     return hashlib.sha256(file.read_bytes()).hexdigest()
+
+
+# A handler registered before venuekit is imported runs after venuekit's own (atexit runs
+# its handlers last in, first out): it sees which of venuekit's threads are still alive
+# once venuekit has stopped what it stops at exit.
+AT_EXIT_THREADS = textwrap.dedent("""
+    import atexit, sys, threading
+
+    def alive_at_exit():
+        names = sorted(thread.name for thread in threading.enumerate()
+                       if thread.name.startswith("venuekit-"))
+        print("alive at exit:", ",".join(names), flush=True)
+
+    atexit.register(alive_at_exit)
+    from venuekit.journal import open_journal
+
+    journal = open_journal(sys.argv[1])  # never closed
+    print("running:", ",".join(sorted(thread.name for thread in threading.enumerate()
+                                      if thread.name.startswith("venuekit-"))), flush=True)
+""")

@@ -29,6 +29,8 @@ from venuekit.journal import sqlite_schema as schema
 from venuekit.lifecycle import EventKind, apply
 from venuekit.model import OrderRequest
 
+from .journal_support import AT_EXIT_THREADS
+
 RULES = ClientIdRules()
 
 
@@ -225,6 +227,19 @@ def test_a_journal_dropped_without_closing_stops_its_checkpoint_thread(tmp_path:
     gc.collect()
     checkpointer._thread.join(timeout=5)
     assert not checkpointer._thread.is_alive()
+
+
+def test_a_script_that_never_closes_its_journal_exits_without_its_thread(
+        tmp_path: Path) -> None:
+    """A script that exits with its journal open has its checkpoint thread stopped before
+    the interpreter finalizes (a daemon thread caught writing then can abort the process)."""
+    done = subprocess.run([sys.executable, "-c", AT_EXIT_THREADS,
+                           str(tmp_path / "journal.sqlite3")],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "running: venuekit-journal-checkpoint" in done.stdout
+    assert "alive at exit: \n" in done.stdout, done.stdout
+    assert done.stderr == ""
 
 
 _WRITER = textwrap.dedent("""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -14,7 +16,7 @@ from venuekit.journal import JournalURL, PostgresJournal, open_journal
 from venuekit.lifecycle import EventKind, apply
 from venuekit.settings import load_settings
 
-from .journal_support import RULES, limit, step
+from .journal_support import AT_EXIT_THREADS, RULES, limit, step
 
 
 @pytest.fixture
@@ -205,3 +207,14 @@ def test_a_batch_that_meets_the_fence_keeps_nothing(postgres_url: str,
     assert raised.value.code is Code.JOURNAL_FENCED  # the engine then sends none of them
     with open_journal(postgres_url, readonly=True) as reader:
         assert [o.venue for o in reader.orders()] == ["mock"]  # the other writer's only
+
+
+def test_a_script_that_never_closes_its_journal_exits_without_its_lease_thread(
+        postgres_url: str) -> None:
+    """A script that exits with a PostgreSQL journal open has its heartbeat thread stopped
+    before the interpreter finalizes; the lease then ends with the process's session."""
+    done = subprocess.run([sys.executable, "-c", AT_EXIT_THREADS, postgres_url],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "running: venuekit-lease-" in done.stdout
+    assert "alive at exit: \n" in done.stdout, done.stdout

@@ -20,9 +20,11 @@ claim (``FOR UPDATE SKIP LOCKED``: concurrent claimers take disjoint sets).
 
 from __future__ import annotations
 
+import atexit
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +35,18 @@ __all__ = ["FENCE", "Adopted", "Lease", "adopt", "claim_orphans", "register", "r
            "standing"]
 
 log = logging.getLogger("venuekit.journal")
+
+_beating: weakref.WeakSet[Lease] = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_all() -> None:
+    """At interpreter exit, stop the heartbeats of journals still open (a script that never
+    closed its journal): a daemon thread that finds its connection gone while the
+    interpreter finalizes would log it, and a thread caught writing to stderr then aborts
+    the process ("could not acquire lock for <stderr>")."""
+    for lease in list(_beating):
+        lease.stop()
 
 FENCE = " AND owner = ? AND EXISTS (SELECT 1 FROM writers WHERE id = ? AND epoch = ? AND live)"
 """Added to every update of an order's row: this writer owns it and still stands."""
@@ -107,6 +121,7 @@ class Lease:
         self._thread = threading.Thread(target=self._beat, name=f"venuekit-lease-{writer_id}",
                                         daemon=True)
         self._thread.start()
+        _beating.add(self)
 
     def fresh(self) -> bool:
         """True while the last heartbeat that held was sent less than two thirds of the
@@ -153,6 +168,7 @@ class Lease:
 
     def stop(self) -> None:
         self._stop.set()
+        _beating.discard(self)
         if self._thread is not threading.current_thread():
             self._thread.join(timeout=5)
 
