@@ -48,7 +48,7 @@ __all__ = ["BACKSTOP", "Checkpointer", "Commits"]
 log = logging.getLogger("venuekit.journal")
 
 PAGES = 1000
-"""The log's size, in pages, past which a checkpoint runs (SQLite's own default)."""
+"""Pages appended to the log after which the thread checkpoints (SQLite's own default)."""
 
 BACKSTOP = 4 * PAGES
 """The log's size, in pages, past which the writer's commit checkpoints (what is left)."""
@@ -60,7 +60,8 @@ INTERVAL = 0.02
 """Seconds between two looks at the writer's commits while it commits."""
 
 IDLE_INTERVAL = 1.0
-"""Seconds between two looks once it has stopped growing (the wait doubles up to this)."""
+"""Seconds between two looks once the writer has stopped committing (the wait doubles up
+to this)."""
 
 
 _running: weakref.WeakSet[Checkpointer] = weakref.WeakSet()
