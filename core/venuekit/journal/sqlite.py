@@ -62,7 +62,7 @@ from .follow import PollingFollower, SQLiteChanges
 from .ids import ClientIdRules
 from .rows import bracket_column, execution_columns, trigger_column
 from .runs import Run, RunItem, RunKind, RunLink, RunState
-from .sqlite_checkpoint import BACKSTOP, Checkpointer, Commits
+from .sqlite_checkpoint import BACKSTOP, WAL_FRAME_HEADER, Checkpointer, Commits
 from .sqlite_transactions import Transactions
 from .table import TableJournal
 from .writes import (
@@ -192,6 +192,11 @@ class SQLiteJournal(Transactions, TableJournal):
         :mod:`.sqlite_checkpoint`)."""
         try:
             self._conn.execute(f"PRAGMA wal_autocheckpoint = {BACKSTOP}")
+            (page_size,) = self._conn.execute("PRAGMA page_size").fetchone()
+            # The log file is written over when the log starts again; only a file grown
+            # past twice the backstop (a very large batch) is cut back, to that size.
+            kept = 2 * BACKSTOP * (int(page_size) + WAL_FRAME_HEADER)
+            self._conn.execute(f"PRAGMA journal_size_limit = {kept}")
         except sqlite3.Error as exc:
             self._conn.close()
             self._release_lock()

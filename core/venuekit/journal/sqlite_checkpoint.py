@@ -17,9 +17,10 @@ and each checkpoint reports how many pages the log holds, so the thread learns t
 per commit and checkpoints after the commits that make about 1,000 pages. The thread never
 opens a file of the journal outside SQLite (closing any descriptor of a file drops the
 POSIX locks SQLite holds on it in this process), and the log file keeps its size when it
-starts again (SQLite's default): commits then overwrite blocks the file already has, and
-with ``durability="full"`` their syncs need not also record a file that grew (a quarter
-fewer orders per second when the log was cut back to nothing at every restart).
+starts again (up to twice the backstop's, below): commits then overwrite blocks the file
+already has, and with ``durability="full"`` their syncs need not also record a file that
+grew (a quarter fewer orders per second when the log was cut back to nothing at every
+restart).
 
 The log starts again from its beginning at the first commit after a checkpoint that copied
 all of it. A writer that commits without a pause leaves every pass of the thread a few
@@ -43,7 +44,7 @@ import threading
 import weakref
 from pathlib import Path
 
-__all__ = ["BACKSTOP", "Checkpointer", "Commits"]
+__all__ = ["BACKSTOP", "WAL_FRAME_HEADER", "Checkpointer", "Commits"]
 
 log = logging.getLogger("venuekit.journal")
 
@@ -52,6 +53,9 @@ PAGES = 1000
 
 BACKSTOP = 4 * PAGES
 """The log's size, in pages, past which the writer's commit checkpoints (what is left)."""
+
+WAL_FRAME_HEADER = 24
+"""Bytes in the log before each page it holds."""
 
 PAGES_PER_COMMIT = 8.0
 """What the thread assumes a commit appends until its first checkpoint tells it."""
